@@ -1,7 +1,6 @@
-/* Normalisation: folding, LaTeX, title and name keys, ids, taxonomy, keywords. */
+/* Normalisation: folding, LaTeX, title and name keys, taxonomy, keywords. */
 #include "tests/check.h"
 
-#include "indexer/ids.h"
 #include "indexer/normalize.h"
 
 static char buf_[4096];
@@ -143,61 +142,6 @@ static void test_name_keys(void)
     CHECK(strcmp(a, full_) != 0);
 }
 
-static void test_arxiv_ids(void)
-{
-    char id[IX_ARXIV_ID_MAX];
-    int v = -1;
-    CHECK_INT(ix_arxiv_canon("2605.14217v1", id, &v), 0);
-    CHECK_STR(id, "2605.14217");
-    CHECK_INT(v, 1);
-    CHECK_INT(ix_arxiv_canon("arXiv:2605.14217", id, &v), 0);
-    CHECK_STR(id, "2605.14217");
-    CHECK_INT(v, 0);
-    CHECK_INT(ix_arxiv_canon("https://arxiv.org/abs/1111.2011v2", id, &v), 0);
-    CHECK_STR(id, "1111.2011");
-    CHECK_INT(v, 2);
-    CHECK_INT(ix_arxiv_canon("http://arxiv.org/pdf/2601.22594v3.pdf", id, &v), 0);
-    CHECK_STR(id, "2601.22594");
-    CHECK_INT(v, 3);
-    CHECK_INT(ix_arxiv_canon("hep-th/9901001v3", id, &v), 0);
-    CHECK_STR(id, "hep-th/9901001");
-    CHECK_INT(v, 3);
-    CHECK_INT(ix_arxiv_canon("math.GT/0309136", id, &v), 0);
-    CHECK_STR(id, "math/0309136");
-    CHECK_INT(ix_arxiv_canon("oai:arXiv.org:cond-mat/0102536", id, &v), 0);
-    CHECK_STR(id, "cond-mat/0102536");
-    CHECK_INT(ix_arxiv_canon(" 0704.0001 ", id, &v), 0);
-    CHECK_STR(id, "0704.0001");
-    CHECK_INT(ix_arxiv_canon("2605.1421", id, &v), -1);   /* 2026 ids have 5 digits */
-    CHECK_INT(ix_arxiv_canon("1312.12345", id, &v), -1);  /* 2013 ids have 4 */
-    CHECK_INT(ix_arxiv_canon("2613.14217", id, &v), -1);  /* month 13 */
-    CHECK_INT(ix_arxiv_canon("0703.0001", id, &v), -1);   /* before new-style ids */
-    CHECK_INT(ix_arxiv_canon("2605.14217v", id, &v), -1);
-    CHECK_INT(ix_arxiv_canon("2605.14217v0", id, &v), -1);
-    CHECK_INT(ix_arxiv_canon("hep-th/990100", id, &v), -1);
-    CHECK_INT(ix_arxiv_canon("not an id", id, &v), -1);
-    CHECK_INT(ix_arxiv_canon("", id, &v), -1);
-    CHECK_INT(ix_arxiv_canon(NULL, id, &v), -1);
-}
-
-static void test_dois(void)
-{
-    char d[IX_DOI_MAX];
-    CHECK_INT(ix_doi_canon("10.1145/3292500.3330701", d), 0);
-    CHECK_STR(d, "10.1145/3292500.3330701");
-    CHECK_INT(ix_doi_canon("https://doi.org/10.1093/MIND/LIX.236.433", d), 0);
-    CHECK_STR(d, "10.1093/mind/lix.236.433");
-    CHECK_INT(ix_doi_canon("doi: 10.48550/arXiv.2605.14217 ", d), 0);
-    CHECK_STR(d, "10.48550/arxiv.2605.14217");
-    CHECK_INT(ix_doi_canon("http://dx.doi.org/10.1002/%28SICI%291097", d), 0);
-    CHECK_STR(d, "10.1002/(sici)1097");
-    CHECK_INT(ix_doi_canon("10.1145", d), -1);
-    CHECK_INT(ix_doi_canon("11.1145/abc", d), -1);
-    CHECK_INT(ix_doi_canon("10.1145/", d), -1);
-    CHECK_INT(ix_doi_canon("10.1145/a b", d), -1);
-    CHECK_INT(ix_doi_canon("", d), -1);
-}
-
 static void test_taxonomy(void)
 {
     CHECK_STR(ix_arxiv_category_name("cs.CL"), "Computation and Language");
@@ -311,8 +255,6 @@ int main(void)
     RUN(test_latex);
     RUN(test_title_key);
     RUN(test_name_keys);
-    RUN(test_arxiv_ids);
-    RUN(test_dois);
     RUN(test_taxonomy);
     RUN(test_keywords);
     return check_summary("test_normalize");
