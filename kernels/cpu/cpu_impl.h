@@ -1,0 +1,98 @@
+#ifndef PEERGRAPH_KERNELS_CPU_IMPL_H
+#define PEERGRAPH_KERNELS_CPU_IMPL_H
+/* Private to kernels/cpu: block layouts, the thread pool, per-type row kernels. */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+#define QK 32 /* elements per block of every type below */
+
+/* ggml's block layouts (byte-identical: GGUF files hold them as-is). */
+typedef struct {
+    uint16_t d;      /* fp16 scale */
+    uint8_t qs[16];  /* x[j] = (lo/hi nibble - 8) * d; j < 16 low nibbles, j >= 16 high */
+} blk_q4_0;
+typedef struct {
+    uint16_t d, m;   /* fp16 scale and minimum: x = q * d + m */
+    uint8_t qs[16];
+} blk_q4_1;
+typedef struct {
+    uint16_t d;      /* fp16 scale: x = q * d */
+    int8_t qs[32];
+} blk_q8_0;
+typedef struct {
+    uint16_t d, s;   /* fp16 scale and d * sum(qs) (for the Q4_1 minimum term) */
+    int8_t qs[32];
+} blk_q8_1;
+_Static_assert(sizeof(blk_q4_0) == 18, "q4_0 block");
+_Static_assert(sizeof(blk_q4_1) == 20, "q4_1 block");
+_Static_assert(sizeof(blk_q8_0) == 34, "q8_0 block");
+_Static_assert(sizeof(blk_q8_1) == 36, "q8_1 block");
+
+/* ---- thread pool ---------------------------------------------------------
+ * fn(arg, ith, nth) runs once on each of nth threads (ith 0 is the caller);
+ * pgr_pool_run returns when all have finished. Workers spin briefly between
+ * jobs (a decode step is ~150 small jobs: waking a sleeping thread each time
+ * would cost more than the work), then sleep on a condition variable. */
+typedef void (*pgr_task_fn)(void *arg, int ith, int nth);
+typedef struct pgr_pool pgr_pool;
+pgr_pool *pgr_pool_new(int n_threads);
+void pgr_pool_free(pgr_pool *p);
+void pgr_pool_run(pgr_pool *p, pgr_task_fn fn, void *arg);
+int pgr_pool_threads(const pgr_pool *p);
+
+struct pgr_kctx {
+    pgr_pool *pool;
+    void *scratch; /* quantised activations, grown on demand, 64-byte aligned */
+    size_t scratch_cap;
+    float *fscratch; /* per-thread float scratch (attention scores) */
+    size_t fscratch_cap; /* floats per thread */
+};
+/* Returns scratch of at least n bytes (NULL on OOM). Invalidates earlier pointers. */
+void *pgr_kctx_scratch(pgr_kctx *ctx, size_t n);
+float *pgr_kctx_fscratch(pgr_kctx *ctx, size_t per_thread);
+
+/* ---- per-type row kernels -------------------------------------------------
+ * For weight type t: act_type(t) is the type activations are converted to
+ * (as ggml's vec_dot_type), quantize(act_type) converts a float row, and
+ * dot(t) multiplies one weight row by one converted activation row. */
+typedef void (*pgr_quant_fn)(const float *x, void *y, size_t n);
+typedef float (*pgr_dot_fn)(const void *w, const void *a, size_t n);
+typedef struct {
+    int act_type;
+    pgr_quant_fn quant; /* into act_type */
+    pgr_dot_fn dot;
+} pgr_type_ops;
+
+int pgr_act_type(int wtype);
+/* Reference (scalar) and fast (AVX2 or portable) row kernels; NULL dot if unsupported. */
+void pgr_type_ops_ref(int wtype, pgr_type_ops *ops);
+void pgr_type_ops_fast(int wtype, pgr_type_ops *ops);
+int pgr_cpu_has_avx2(void); /* what the CPU has */
+int pgr_use_avx2(void);     /* has it and not forced off for tests */
+/* AVX2 attention inner loops (head_dim a multiple of 8): *out = q . k (fp16 k);
+ * acc += p * v (fp16 v). */
+void pgr_avx2_scores(const float *q, const uint16_t *k, float *out, int hd);
+void pgr_avx2_axpy_f16(float *acc, float p, const uint16_t *v, int hd);
+
+/* Fast multi-token kernel for the matmul driver: y[t*ystride + r] for r in
+ * [r0, r1), t in [0, nt): weight rows times activation rows (each arow_bytes).
+ * NULL when a type has no blocked kernel (the driver falls back to dot). */
+typedef void (*pgr_gemm_fn)(const uint8_t *w, size_t wrow_bytes, int r0, int r1,
+                            const uint8_t *a, size_t arow_bytes, int nt, float *y,
+                            size_t ystride, size_t n);
+pgr_gemm_fn pgr_gemm_fast(int wtype);
+
+/* Reference ops shared with the fast table where no faster version exists. */
+void pgr_ref_rmsnorm(pgr_kctx *ctx, const float *x, const float *w, float *out, int n_tok,
+                     int dim, float eps);
+void pgr_ref_rope(pgr_kctx *ctx, float *x, const int32_t *pos, int n_tok, int n_heads,
+                  int head_dim, float theta_base);
+void pgr_ref_kv_store(pgr_kctx *ctx, uint16_t *kcache, uint16_t *vcache, const float *k,
+                      const float *v, int n_tok, const int32_t *pos,
+                      const int32_t *const *block_table, int block_size, int kv_dim);
+void pgr_ref_softmax(pgr_kctx *ctx, float *x, size_t n);
+void pgr_ref_embed(pgr_kctx *ctx, const pgr_wmat *w, const int32_t *tokens, float *out, int n_tok);
+#endif

@@ -1,0 +1,322 @@
+/* AVX2/FMA row kernels, compiled with a target attribute so the file builds
+ * on any x86-64 compiler flags and is only called when the CPU reports AVX2
+ * and FMA at run time (pgr_cpu_has_avx2). Integer dot products as ggml does
+ * on x86: unsigned-by-signed byte multiplies (maddubs) summed into int32. */
+#include <string.h>
+
+#include "kernels/cpu/cpu_impl.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+int pgr_cpu_has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+}
+
+AVX2 static inline float hsum_ps(__m256 x)
+{
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+AVX2 static inline int hsum_i32(__m256i x)
+{
+    __m128i r = _mm_add_epi32(_mm256_extracti128_si256(x, 1), _mm256_castsi256_si128(x));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(1, 0, 3, 2)));
+    r = _mm_add_epi32(r, _mm_shuffle_epi32(r, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(r);
+}
+
+AVX2 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+/* 16 bytes of nibbles -> 32 bytes 0..15: low nibbles first, then high. */
+AVX2 static inline __m256i nibbles(const uint8_t *qs)
+{
+    __m128i t = _mm_loadu_si128((const __m128i *)qs);
+    __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_and_si256(b, _mm256_set1_epi8(15));
+}
+
+/* unsigned bytes u (0..127) times signed bytes s, summed in pairs then quads: 8 floats */
+AVX2 static inline __m256 mul_sum_us8(__m256i u, __m256i s)
+{
+    __m256i p = _mm256_maddubs_epi16(u, s);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+/* signed by signed: move the sign of x onto y so maddubs sees |x| */
+AVX2 static inline __m256 mul_sum_i8(__m256i x, __m256i y)
+{
+    return mul_sum_us8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+AVX2 static float dot_f32(const void *w, const void *a, size_t n)
+{
+    const float *x = w, *y = a;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), s1);
+    }
+    float s = hsum_ps(_mm256_add_ps(s0, s1));
+    for (; i < n; i++)
+        s += x[i] * y[i];
+    return s;
+}
+
+AVX2 static float dot_f16(const void *w, const void *a, size_t n)
+{
+    const uint16_t *x = w, *y = a;
+    __m256 s0 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))),
+                             _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + i))), s0);
+    float s = hsum_ps(s0);
+    for (; i < n; i++)
+        s += h2f(x[i]) * h2f(y[i]);
+    return s;
+}
+
+AVX2 static inline __m256 bf16x8(const uint16_t *p)
+{
+    __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+AVX2 static float dot_bf16(const void *w, const void *a, size_t n)
+{
+    const uint16_t *x = w, *y = a;
+    __m256 s0 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(bf16x8(x + i), bf16x8(y + i), s0);
+    float s = hsum_ps(s0);
+    for (; i < n; i++)
+        s += pgr_bf16_to_f32(x[i]) * pgr_bf16_to_f32(y[i]);
+    return s;
+}
+
+AVX2 static float dot_q4_0(const void *w, const void *a, size_t n)
+{
+    const blk_q4_0 *x = w;
+    const blk_q8_0 *y = a;
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / QK; b++) {
+        __m256i qx = _mm256_sub_epi8(nibbles(x[b].qs), _mm256_set1_epi8(8));
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[b].qs);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), mul_sum_i8(qx, qy), acc);
+    }
+    return hsum_ps(acc);
+}
+
+AVX2 static float dot_q4_1(const void *w, const void *a, size_t n)
+{
+    const blk_q4_1 *x = w;
+    const blk_q8_1 *y = a;
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0;
+    for (size_t b = 0; b < n / QK; b++) {
+        summs += h2f(x[b].m) * h2f(y[b].s);
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[b].qs);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)),
+                              mul_sum_us8(nibbles(x[b].qs), qy), acc);
+    }
+    return hsum_ps(acc) + summs;
+}
+
+AVX2 static float dot_q8_0(const void *w, const void *a, size_t n)
+{
+    const blk_q8_0 *x = w, *y = a;
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / QK; b++) {
+        __m256i qx = _mm256_loadu_si256((const __m256i *)x[b].qs);
+        __m256i qy = _mm256_loadu_si256((const __m256i *)y[b].qs);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), mul_sum_i8(qx, qy), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* One block of 32 floats -> 32 int8 (round half even) and its scale; returns sum of qs. */
+AVX2 static inline int quant_block_q8(const float *x, int8_t *qs, float *dout)
+{
+    __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+    __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_andnot_ps(sign, v0);
+    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v1));
+    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v2));
+    m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v3));
+    __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(m, 1), _mm256_castps256_ps128(m));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    *dout = amax / 127.f;
+    const __m256 mul = _mm256_set1_ps(amax != 0.0f ? 127.f / amax : 0.0f);
+    const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, mul), rnd));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, mul), rnd));
+    __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, mul), rnd));
+    __m256i i3 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v3, mul), rnd));
+    int sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+    i0 = _mm256_packs_epi32(i0, i1);
+    i2 = _mm256_packs_epi32(i2, i3);
+    i0 = _mm256_packs_epi16(i0, i2);
+    /* packs work within 128-bit lanes: restore element order */
+    i0 = _mm256_permutevar8x32_epi32(i0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)qs, i0);
+    return sum;
+}
+
+AVX2 static void quant_q8_0(const float *x, void *vy, size_t n)
+{
+    blk_q8_0 *y = vy;
+    for (size_t b = 0; b < n / QK; b++) {
+        float d;
+        quant_block_q8(x + b * QK, y[b].qs, &d);
+        y[b].d = _cvtss_sh(d, 0);
+    }
+}
+
+AVX2 static void quant_q8_1(const float *x, void *vy, size_t n)
+{
+    blk_q8_1 *y = vy;
+    for (size_t b = 0; b < n / QK; b++) {
+        float d;
+        int sum = quant_block_q8(x + b * QK, y[b].qs, &d);
+        y[b].d = _cvtss_sh(d, 0);
+        y[b].s = _cvtss_sh(d * (float)sum, 0);
+    }
+}
+
+AVX2 static void quant_f16(const float *x, void *vy, size_t n)
+{
+    uint16_t *y = vy;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), 0));
+    for (; i < n; i++)
+        y[i] = _cvtss_sh(x[i], 0);
+}
+
+/* Blocked Q4_1 x Q8_1 kernel for several tokens: 2 weight rows x 4 tokens per
+ * pass, so each unpacked weight block serves 4 tokens and each activation
+ * block 2 rows. Same arithmetic per (row, token) as dot_q4_1. */
+AVX2 static void gemm_q4_1(const uint8_t *w, size_t wrb, int r0, int r1, const uint8_t *a,
+                           size_t arb, int nt, float *y, size_t ys, size_t n)
+{
+    const size_t nb = n / QK;
+    int r = r0;
+    for (; r + 2 <= r1; r += 2) {
+        const blk_q4_1 *x0 = (const blk_q4_1 *)(w + (size_t)r * wrb);
+        const blk_q4_1 *x1 = (const blk_q4_1 *)(w + (size_t)(r + 1) * wrb);
+        int t = 0;
+        for (; t + 4 <= nt; t += 4) {
+            const blk_q8_1 *ya = (const blk_q8_1 *)(a + (size_t)t * arb);
+            const blk_q8_1 *yb = (const blk_q8_1 *)(a + (size_t)(t + 1) * arb);
+            const blk_q8_1 *yc = (const blk_q8_1 *)(a + (size_t)(t + 2) * arb);
+            const blk_q8_1 *yd = (const blk_q8_1 *)(a + (size_t)(t + 3) * arb);
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
+            __m256 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            float s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+            for (size_t b = 0; b < nb; b++) {
+                const __m256i q0 = nibbles(x0[b].qs), q1 = nibbles(x1[b].qs);
+                const float d0 = h2f(x0[b].d), d1 = h2f(x1[b].d);
+                const float m0 = h2f(x0[b].m), m1 = h2f(x1[b].m);
+#define PGR_Q41_STEP(Y, A0, A1, S0, S1)                                                     \
+    do {                                                                                   \
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)Y[b].qs);                   \
+        const float dy = h2f(Y[b].d), sy = h2f(Y[b].s);                                    \
+        A0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * dy), mul_sum_us8(q0, qy), A0);            \
+        A1 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * dy), mul_sum_us8(q1, qy), A1);            \
+        S0 += m0 * sy;                                                                     \
+        S1 += m1 * sy;                                                                     \
+    } while (0)
+                PGR_Q41_STEP(ya, a00, a10, s00, s10);
+                PGR_Q41_STEP(yb, a01, a11, s01, s11);
+                PGR_Q41_STEP(yc, a02, a12, s02, s12);
+                PGR_Q41_STEP(yd, a03, a13, s03, s13);
+#undef PGR_Q41_STEP
+            }
+            y[(size_t)t * ys + r] = hsum_ps(a00) + s00;
+            y[(size_t)(t + 1) * ys + r] = hsum_ps(a01) + s01;
+            y[(size_t)(t + 2) * ys + r] = hsum_ps(a02) + s02;
+            y[(size_t)(t + 3) * ys + r] = hsum_ps(a03) + s03;
+            y[(size_t)t * ys + r + 1] = hsum_ps(a10) + s10;
+            y[(size_t)(t + 1) * ys + r + 1] = hsum_ps(a11) + s11;
+            y[(size_t)(t + 2) * ys + r + 1] = hsum_ps(a12) + s12;
+            y[(size_t)(t + 3) * ys + r + 1] = hsum_ps(a13) + s13;
+        }
+        for (; t < nt; t++) {
+            y[(size_t)t * ys + r] = dot_q4_1(x0, a + (size_t)t * arb, n);
+            y[(size_t)t * ys + r + 1] = dot_q4_1(x1, a + (size_t)t * arb, n);
+        }
+    }
+    for (; r < r1; r++)
+        for (int t = 0; t < nt; t++)
+            y[(size_t)t * ys + r] = dot_q4_1(w + (size_t)r * wrb, a + (size_t)t * arb, n);
+}
+
+void pgr_type_ops_fast(int wtype, pgr_type_ops *ops)
+{
+    pgr_type_ops_ref(wtype, ops);
+    if (!pgr_use_avx2() || !ops->dot)
+        return;
+    switch (wtype) {
+    case PGR_KT_F32: ops->dot = dot_f32; break;
+    case PGR_KT_F16: ops->dot = dot_f16; ops->quant = quant_f16; break;
+    case PGR_KT_BF16: ops->dot = dot_bf16; break;
+    case PGR_KT_Q4_0: ops->dot = dot_q4_0; ops->quant = quant_q8_0; break;
+    case PGR_KT_Q4_1: ops->dot = dot_q4_1; ops->quant = quant_q8_1; break;
+    case PGR_KT_Q8_0: ops->dot = dot_q8_0; ops->quant = quant_q8_0; break;
+    default: break;
+    }
+}
+
+pgr_gemm_fn pgr_gemm_fast(int wtype)
+{
+    if (wtype == PGR_KT_Q4_1 && pgr_use_avx2())
+        return gemm_q4_1;
+    return NULL;
+}
+
+/* ---- attention inner loops (fp16 cache) ---------------------------------- */
+AVX2 void pgr_avx2_scores(const float *q, const uint16_t *k, float *out, int hd)
+{
+    __m256 s = _mm256_setzero_ps();
+    for (int i = 0; i < hd; i += 8)
+        s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
+                            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))), s);
+    *out = hsum_ps(s);
+}
+AVX2 void pgr_avx2_axpy_f16(float *acc, float p, const uint16_t *v, int hd)
+{
+    const __m256 pv = _mm256_set1_ps(p);
+    for (int i = 0; i < hd; i += 8)
+        _mm256_storeu_ps(acc + i,
+                         _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))),
+                                         _mm256_loadu_ps(acc + i)));
+}
+#else
+int pgr_cpu_has_avx2(void) { return 0; }
+void pgr_type_ops_fast(int wtype, pgr_type_ops *ops) { pgr_type_ops_ref(wtype, ops); }
+pgr_gemm_fn pgr_gemm_fast(int wtype)
+{
+    (void)wtype;
+    return NULL;
+}
+void pgr_avx2_scores(const float *q, const uint16_t *k, float *out, int hd)
+{
+    (void)q, (void)k, (void)out, (void)hd;
+}
+void pgr_avx2_axpy_f16(float *acc, float p, const uint16_t *v, int hd)
+{
+    (void)acc, (void)p, (void)v, (void)hd;
+}
+#endif
