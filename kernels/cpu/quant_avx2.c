@@ -7,14 +7,18 @@
 #include "kernels/cpu/cpu_impl.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 int pgr_cpu_has_avx2(void)
 {
+    /* clang 14's __builtin_cpu_supports does not know "f16c": ask cpuid */
+    unsigned a, b, c, d;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_F16C))
+        return 0;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 AVX2 static inline float hsum_ps(__m256 x)
@@ -159,7 +163,7 @@ AVX2 static inline int quant_block_q8(const float *x, int8_t *qs, float *dout)
     const float amax = _mm_cvtss_f32(m4);
     *dout = amax / 127.f;
     const __m256 mul = _mm256_set1_ps(amax != 0.0f ? 127.f / amax : 0.0f);
-    const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+#define rnd (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
     __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, mul), rnd));
     __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, mul), rnd));
     __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, mul), rnd));
@@ -172,6 +176,7 @@ AVX2 static inline int quant_block_q8(const float *x, int8_t *qs, float *dout)
     i0 = _mm256_permutevar8x32_epi32(i0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256((__m256i *)qs, i0);
     return sum;
+#undef rnd
 }
 
 AVX2 static void quant_q8_0(const float *x, void *vy, size_t n)
