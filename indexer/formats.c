@@ -2,9 +2,13 @@
  * entry functions; detection picks the highest score. */
 #include <string.h>
 
+#include "indexer/metadata.h"
 #include "indexer/record.h"
 
 const ix_format ix_formats[] = {
+    /* Paper metadata (indexer/metadata.h): JSON/XML only, never plain text. */
+    {"arxiv-snapshot", "arXiv bulk metadata snapshot (JSON lines)", ix_arxiv_snapshot_detect,
+     ix_arxiv_snapshot_parse},
     {NULL, NULL, NULL, NULL},
 };
 

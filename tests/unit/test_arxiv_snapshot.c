@@ -1,0 +1,201 @@
+/* arXiv snapshot parser (indexer/arxiv_snapshot.c) and the benchmark
+ * generator (indexer/gen_arxiv.c). Expected values are read off
+ * tests/data/arxiv/snapshot_sample.jsonl. */
+#include "indexer/gen_arxiv.h"
+#include "tests/check.h"
+#include "tests/unit/mdsink.h"
+
+static const ix_format *snap(void) { return ix_format_by_name("arxiv-snapshot"); }
+
+static void test_sample_fields(void)
+{
+    md_sink s;
+    pgr_err err;
+    int rc = md_parse_file("arxiv-snapshot", "arxiv/snapshot_sample.jsonl", &s, &err);
+    CHECK_MSG(rc == 0, "parse failed: %s", err.msg);
+    CHECK_INT(s.n_works, 3);
+    const ix_work *w = &s.works[0];
+    CHECK_STR(w->arxiv_id, "0704.0001");
+    CHECK_INT(w->arxiv_version, 2);
+    CHECK_STR(w->title,
+              "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies");
+    CHECK(!strncmp(w->abstract, "A fully differential calculation", 32));
+    CHECK(w->abstract[strlen(w->abstract) - 1] == '.'); /* trailing newline trimmed */
+    CHECK(strstr(w->abstract, "is\npresented") != NULL);   /* inner text as written */
+    CHECK_INT(w->n_authors, 4);
+    CHECK_STR(w->authors[0].display_name, "C. Balázs");
+    CHECK_STR(w->authors[0].raw_name, "C. Bal\\'azs"); /* printed spelling, LaTeX kept */
+    CHECK_STR(w->authors[3].display_name, "C. -P. Yuan");
+    CHECK_STR(w->authors[3].raw_name, "C.-P. Yuan");
+    CHECK_STR(w->doi, "10.1103/physrevd.76.013009");
+    CHECK_STR(w->date, "2007-04-02");
+    CHECK_INT(w->year, 2007);
+    CHECK_STR(w->journal_ref, "Phys.Rev.D76:013009,2007");
+    CHECK_STR(w->comments, "37 pages, 15 figures; published version");
+    CHECK_INT(w->n_topics, 1);
+    CHECK_STR(w->topics[0].scheme, "arxiv");
+    CHECK_STR(w->topics[0].code, "hep-ph");
+    CHECK_STR(w->type, "preprint");
+    CHECK_STR(w->venue, "arXiv");
+    CHECK_INT(w->line, 1);
+    CHECK_INT(w->cited_by_count, -1);
+
+    w = &s.works[1];
+    CHECK_STR(w->arxiv_id, "0704.0002");
+    CHECK_STR(w->date, "2007-03-31");
+    CHECK(strstr(w->abstract, "$(k,\\ell)$-pebble game") != NULL);
+    CHECK_INT(w->n_authors, 2);
+    CHECK_STR(w->authors[1].raw_name, "Louis Theran");
+    CHECK(w->doi == NULL);
+    CHECK_INT(w->n_topics, 2);
+    CHECK_STR(w->topics[1].code, "cs.CG");
+    CHECK_INT(w->line, 2);
+
+    w = &s.works[2];
+    CHECK_STR(w->arxiv_id, "hep-th/9901001");
+    CHECK_INT(w->arxiv_version, 3);
+    CHECK_STR(w->doi, "10.1088/1126-6708/1999/01/001");
+    CHECK_STR(w->title, "Old-style identifier with $\\mathcal{N}=4$ in the title");
+    CHECK_INT(w->n_authors, 3);
+    CHECK_STR(w->authors[0].display_name, "J. de Boer");
+    CHECK_STR(w->authors[0].affiliation, "Amsterdam");
+    CHECK_STR(w->authors[1].display_name, "K. Hosomichi Jr.");
+    CHECK_STR(w->authors[2].display_name, "ZEUS Collaboration");
+    md_free(&s);
+}
+
+static int parse_str(const char *text, md_sink *s, pgr_err *err)
+{
+    return md_parse_buf(snap(), "t.jsonl", text, strlen(text), s, err);
+}
+
+#define GOOD_HEAD "{\"id\":\"2605.14217\",\"title\":\"T\",\"authors_parsed\":[[\"Wu\",\"Zhengxuan\",\"\"]]"
+
+static void test_rejects_bad_input(void)
+{
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {GOOD_HEAD "}\n{\"id\":\"2605.1", "line 2: offset"},                   /* truncated */
+        {GOOD_HEAD ",\"versions\":[{\"version\":\"v1\",\"created\":\"Mon, 2 Apr 99999 1:1:1 GMT\"}]}\n",
+         "bad date"},                                                           /* absurd year */
+        {GOOD_HEAD ",\"update_date\":\"99999-01-01\"}\n", "update_date"},
+        {GOOD_HEAD ",\"versions\":[{\"version\":\"v-1\"}]}\n", "bad version"},
+        {GOOD_HEAD ",\"title\":1e308}\n", "expected a string"},
+        {"{\"id\":\"not an id\",\"title\":\"T\",\"authors_parsed\":[]}\n", "not an arXiv identifier"},
+        {"{\"title\":\"T\",\"authors_parsed\":[]}\n", "\"id\" missing"},
+        {GOOD_HEAD ",\"abstract\":\"\xff\xfe\"}\n", "invalid JSON"},             /* bad UTF-8 */
+        {GOOD_HEAD "}\n[1,2]\n", "line 2"},
+        {"\n\n", "no records"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        md_sink s;
+        pgr_err err;
+        int rc = parse_str(cases[i].text, &s, &err);
+        md_free(&s);
+        CHECK_MSG(rc == -1, "case %zu accepted", i);
+        CHECK_MSG(strstr(err.msg, cases[i].want) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+                  err.msg, cases[i].want);
+    }
+}
+
+static void test_rejects_bombs_and_binary(void)
+{
+    md_sink s;
+    pgr_err err;
+    /* 100k nested arrays: stopped by the depth pre-scan, not the stack. */
+    size_t n = 100000;
+    char *bomb = malloc(n + 64);
+    strcpy(bomb, "{\"id\":\"2605.14217\",\"x\":");
+    size_t k = strlen(bomb);
+    memset(bomb + k, '[', n);
+    bomb[k + n] = '\0';
+    CHECK_INT(md_parse_buf(snap(), "b", bomb, k + n, &s, &err), -1);
+    md_free(&s);
+    free(bomb);
+    CHECK(strstr(err.msg, "nested deeper") != NULL);
+    CHECK(strstr(err.msg, "line 1") != NULL);
+
+    const char bin[] = "{\"id\":\"2605.14217\"\0\x01\x02}\n";
+    CHECK_INT(md_parse_buf(snap(), "b", bin, sizeof bin - 1, &s, &err), -1);
+    md_free(&s);
+    CHECK(strstr(err.msg, "NUL byte") != NULL);
+
+    /* A line over the limit is refused before parsing. */
+    size_t big = IX_SNAPSHOT_MAX_LINE + 10;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    huge[0] = '{';
+    huge[big] = '\0';
+    CHECK_INT(md_parse_buf(snap(), "h", huge, big, &s, &err), -1);
+    md_free(&s);
+    free(huge);
+    CHECK(strstr(err.msg, "exceeds") != NULL);
+}
+
+static void test_detect(void)
+{
+    size_t len;
+    char *d = md_read("arxiv/snapshot_sample.jsonl", &len);
+    CHECK(d != NULL);
+    CHECK_INT(snap()->detect(d, len), 90);
+    const ix_format *f = ix_format_detect(d, len);
+    free(d);
+    CHECK(f && !strcmp(f->name, "arxiv-snapshot"));
+    CHECK_INT(snap()->detect("Zhengxuan Wu\nStanford\n", 21), 0);
+    CHECK_INT(snap()->detect("{\"results\":[]}", 14), 0);
+}
+
+static void test_generator(void)
+{
+    pgr_sb a = {0}, b = {0}, c = {0};
+    CHECK_INT(ix_gen_arxiv_sb(&a, 42, 0, 500), 0);
+    CHECK_INT(ix_gen_arxiv_sb(&b, 42, 0, 250), 0);
+    CHECK_INT(ix_gen_arxiv_sb(&b, 42, 250, 250), 0);
+    CHECK_INT(ix_gen_arxiv_sb(&c, 43, 0, 500), 0);
+    CHECK(a.len == b.len && !memcmp(a.data, b.data, a.len)); /* deterministic, splittable */
+    CHECK(a.len != c.len || memcmp(a.data, c.data, a.len));  /* the seed matters */
+
+    md_sink s;
+    pgr_err err;
+    CHECK_INT(snap()->detect(a.data, a.len), 90);
+    int rc = md_parse_buf(snap(), "gen", a.data, a.len, &s, &err);
+    CHECK_MSG(rc == 0, "generated corpus rejected: %s", err.msg);
+    CHECK_INT(s.total_works, 500);
+    /* Field-length shape over the first 64 records. */
+    size_t title_words = 0, abs_words = 0, authors = 0;
+    for (size_t i = 0; i < s.n_works; i++) {
+        const ix_work *w = &s.works[i];
+        CHECK(w->n_authors >= 1 && w->n_authors <= 15);
+        CHECK(w->n_topics >= 1 && w->n_topics <= 4);
+        CHECK(w->arxiv_version >= 1 && w->arxiv_version <= 5);
+        CHECK(w->year >= 2007);
+        authors += w->n_authors;
+        for (const char *p = w->title; *p; p++)
+            title_words += *p == ' ';
+        title_words++;
+        size_t aw = 1;
+        for (const char *p = w->abstract; *p; p++)
+            aw += *p == ' ' || *p == '\n';
+        CHECK_MSG(aw >= 100 && aw <= 260, "abstract of %zu words", aw);
+        abs_words += aw;
+    }
+    double tw = (double)title_words / s.n_works, aw = (double)abs_words / s.n_works;
+    CHECK_MSG(tw > 7 && tw < 14, "mean title words %.1f", tw);
+    CHECK_MSG(aw > 150 && aw < 200, "mean abstract words %.1f", aw);
+    CHECK_STR(s.works[0].arxiv_id, "0704.00001");
+    md_free(&s);
+    pgr_sb_free(&a);
+    pgr_sb_free(&b);
+    pgr_sb_free(&c);
+}
+
+int main(void)
+{
+    RUN(test_sample_fields);
+    RUN(test_rejects_bad_input);
+    RUN(test_rejects_bombs_and_binary);
+    RUN(test_detect);
+    RUN(test_generator);
+    return check_summary("test_arxiv_snapshot");
+}
