@@ -96,7 +96,12 @@ int ix_parse_any_date(const char *s, char date[11])
     }
     if (isdigit((unsigned char)p[4]) || year < 1000 || year > 2100)
         return -1;
-    snprintf(date, 11, "%04d-%02d-%02d", year, month, day);
+    /* Built by hand: every field is range-checked above. */
+    date[0] = (char)('0' + year / 1000), date[1] = (char)('0' + year / 100 % 10);
+    date[2] = (char)('0' + year / 10 % 10), date[3] = (char)('0' + year % 10);
+    date[4] = '-', date[5] = (char)('0' + month / 10), date[6] = (char)('0' + month % 10);
+    date[7] = '-', date[8] = (char)('0' + day / 10), date[9] = (char)('0' + day % 10);
+    date[10] = '\0';
     return year;
 }
 
