@@ -11,7 +11,10 @@
 
 CC        ?= cc
 CLANG     ?= clang
-PYTHON    ?= /usr/bin/python3
+# Tests run under a venv that sees Debian's packages and adds pyalex (PyPI only).
+VENV      ?= build/venv
+PYALEX    ?= 0.16
+PYTHON    ?= $(VENV)/bin/python
 HOST      ?= 127.0.0.1
 PORT      ?= 8080
 DB        ?= sqlite:data/peergraph.db
@@ -72,7 +75,7 @@ TEST_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
 TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SUPPORT_SRCS))
 
-.PHONY: all run test test-unit asan deps model fuzz bench clean migrate ingest-samples serve check-cuda
+.PHONY: all run test test-unit asan deps model venv fuzz bench clean migrate ingest-samples serve check-cuda
 
 all: $(BIN) $(TEST_BINS) peergraph
 
@@ -169,11 +172,20 @@ run: deps model all
 	@echo "peergraph: serving on http://$(HOST):$(PORT)/"
 	$(Q)./peergraph serve --db $(DB) --host $(HOST) --port $(PORT) --model $(MODEL)
 
-test: deps model
+test: deps model venv
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined all
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)PYTHON=$(PYTHON) sh tests/run.sh
+
+# pyalex 0.16: the newest release that honours config.openalex_url (0.17+
+# build every URL on https://api.openalex.org whatever the config says).
+venv: $(VENV)/.pyalex-$(PYALEX)
+$(VENV)/.pyalex-$(PYALEX):
+	@echo "  VENV    $(VENV) (pyalex==$(PYALEX))"
+	$(Q)[ -x $(VENV)/bin/python ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(Q)$(VENV)/bin/pip install -q --disable-pip-version-check pyalex==$(PYALEX)
+	$(Q)touch $@
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined all

@@ -5,6 +5,8 @@
 # (make test does that). Starts a private PostgreSQL server for the run.
 set -u
 cd "$(dirname "$0")/.."
+# The venv made by `make venv` (Debian's packages + pyalex) when present.
+if [ -z "${PYTHON:-}" ] && [ -x build/venv/bin/python ]; then PYTHON=build/venv/bin/python; fi
 PYTHON=${PYTHON:-/usr/bin/python3}
 SUITES=${SUITES:-unit san fuzz py}
 ONLY=${ONLY:-}
