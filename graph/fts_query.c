@@ -33,6 +33,7 @@ typedef struct parser {
     const char *param;
     tok *toks;
     int n_toks, pos, n_words;
+    pgr_fts_fold fold;
     pgr_err *err;
 } parser;
 
@@ -46,9 +47,28 @@ static int is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* Splits s[0..n) into lower-cased words at every non-word byte, appending them
- * to t. Returns 0, or -1 when over the word limit or out of memory. */
-static int split_words(parser *p, tok *t, const char *s, size_t n)
+/* Appends one word (lower-cased ASCII) to t's phrase. */
+static int add_word(parser *p, tok *t, const char *w0, size_t n)
+{
+    if (++p->n_words > MAX_WORDS)
+        return pgr_errf(p->err, PGR_EINVAL, "%s: more than %d words", p->param, MAX_WORDS);
+    char **nw = pgr_arena_calloc(&p->arena, (size_t)t->n_words + 1, sizeof *nw);
+    char *w = pgr_arena_strndup(&p->arena, w0, n);
+    if (!nw || !w)
+        return pgr_errf(p->err, PGR_ENOMEM, "%s: out of memory", p->param);
+    for (char *c = w; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    if (t->n_words)
+        memcpy(nw, t->words, (size_t)t->n_words * sizeof *nw);
+    nw[t->n_words++] = w;
+    t->words = nw;
+    return 0;
+}
+
+/* Calls fn on each run of word bytes in s[0..n). */
+static int each_run(parser *p, tok *t, const char *s, size_t n,
+                    int (*fn)(parser *, tok *, const char *, size_t))
 {
     size_t i = 0;
     while (i < n) {
@@ -57,23 +77,33 @@ static int split_words(parser *p, tok *t, const char *s, size_t n)
         size_t start = i;
         while (i < n && is_word_byte((unsigned char)s[i]))
             i++;
-        if (i == start)
-            break;
-        if (++p->n_words > MAX_WORDS)
-            return pgr_errf(p->err, PGR_EINVAL, "%s: more than %d words", p->param, MAX_WORDS);
-        char **nw = pgr_arena_calloc(&p->arena, (size_t)t->n_words + 1, sizeof *nw);
-        char *w = pgr_arena_strndup(&p->arena, s + start, i - start);
-        if (!nw || !w)
-            return pgr_errf(p->err, PGR_ENOMEM, "%s: out of memory", p->param);
-        for (char *c = w; *c; c++)
-            if (*c >= 'A' && *c <= 'Z')
-                *c = (char)(*c - 'A' + 'a');
-        if (t->n_words)
-            memcpy(nw, t->words, (size_t)t->n_words * sizeof *nw);
-        nw[t->n_words++] = w;
-        t->words = nw;
+        if (i > start && fn(p, t, s + start, i - start) < 0)
+            return -1;
     }
     return 0;
+}
+
+/* One raw word through the store's folding (which may drop it or split it:
+ * "Müller" -> "muller", "naïve-ish" -> "naive ish"). */
+static int add_folded(parser *p, tok *t, const char *w, size_t n)
+{
+    char *raw = pgr_arena_strndup(&p->arena, w, n);
+    pgr_sb f = {0};
+    if (!raw)
+        return pgr_errf(p->err, PGR_ENOMEM, "%s: out of memory", p->param);
+    p->fold(raw, &f);
+    int rc = pgr_sb_ok(&f) ? 0 : pgr_errf(p->err, PGR_ENOMEM, "%s: out of memory", p->param);
+    if (rc == 0 && f.data)
+        rc = each_run(p, t, f.data, f.len, add_word);
+    pgr_sb_free(&f);
+    return rc;
+}
+
+/* Splits s[0..n) into words at every non-word byte, appending them to t.
+ * Returns 0, or -1 when over the word limit or out of memory. */
+static int split_words(parser *p, tok *t, const char *s, size_t n)
+{
+    return each_run(p, t, s, n, p->fold ? add_folded : add_word);
 }
 
 static tok *push_tok(parser *p, enum tok_kind kind, size_t off)
@@ -392,8 +422,14 @@ static void emit_tsq(pgr_sb *sb, const node *nd)
 int pgr_fts_parse(const char *param, const char *text, int prefix_last, pgr_fts_query *out,
                   pgr_err *err)
 {
+    return pgr_fts_parse_fold(param, text, prefix_last, NULL, out, err);
+}
+
+int pgr_fts_parse_fold(const char *param, const char *text, int prefix_last, pgr_fts_fold fold,
+                       pgr_fts_query *out, pgr_err *err)
+{
     int rc = -1;
-    parser p = {.param = param, .err = err};
+    parser p = {.param = param, .err = err, .fold = fold};
     pgr_sb fts = {0}, tsq = {0};
     memset(out, 0, sizeof *out);
     size_t n = strlen(text);

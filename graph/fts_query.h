@@ -39,6 +39,13 @@ typedef struct pgr_fts_query {
 /* Returns 0, or -1 with err (PGR_EINVAL) naming param and the offset. */
 int pgr_fts_parse(const char *param, const char *text, int prefix_last, pgr_fts_query *out,
                   pgr_err *err);
+/* The same with every word first passed through fold (e.g. the store's
+ * pgr_fold: case, diacritics, punctuation), so that query words are folded
+ * exactly as the indexed text was; a word may fold into several (a phrase)
+ * or into none (dropped). fold appends to out; NULL = ASCII lower-casing only. */
+typedef void (*pgr_fts_fold)(const char *in, pgr_sb *out);
+int pgr_fts_parse_fold(const char *param, const char *text, int prefix_last, pgr_fts_fold fold,
+                       pgr_fts_query *out, pgr_err *err);
 void pgr_fts_free(pgr_fts_query *q);
 
 #endif

@@ -157,11 +157,39 @@ static void test_tsquery_accepts(void)
     CHECK(matched >= 4); /* graph, gpt-4, "large language", lang*, gra* */
 }
 
+/* A stand-in for the store's folding: ü -> u, '-' splits, "the" vanishes. */
+static void test_fold(const char *in, pgr_sb *out)
+{
+    if (!strcmp(in, "the"))
+        return;
+    for (const char *p = in; *p; p++) {
+        if (!strncmp(p, "\xc3\xbc", 2)) {
+            pgr_sb_putc(out, 'u');
+            p++;
+        } else {
+            pgr_sb_putc(out, *p);
+        }
+    }
+}
+
+static void test_folding(void)
+{
+    pgr_err err = {0};
+    pgr_fts_query q;
+    CHECK(pgr_fts_parse_fold("q", "M\xc3\xbcller the lab*", 0, test_fold, &q, &err) == 0);
+    CHECK_STR(q.fts5, "(\"muller\" AND \"lab\"*)");
+    CHECK_STR(q.tsq, "('muller' & 'lab':*)");
+    pgr_fts_free(&q);
+    CHECK(pgr_fts_parse_fold("q", "the", 0, test_fold, &q, &err) < 0);
+    CHECK(strstr(err.msg, "q: ") == err.msg);
+}
+
 int main(void)
 {
     RUN(test_translations);
     RUN(test_errors);
     RUN(test_fts5_accepts);
+    RUN(test_folding);
     RUN(test_tsquery_accepts);
     return check_summary("test_fts_query");
 }
