@@ -362,20 +362,29 @@ static void test_speed(void)
     pgr_tokvec_free(&v);
     pgr_sb_free(&text);
 
-    /* one long word: BPE is O(n log n), so 10x the length costs ~10x, far
-     * from the 100x of a quadratic merge loop */
+    /* one long word (a single pre-token) of 200 KB */
     size_t n1 = 20000, n2 = 200000;
     char *w = malloc(n2);
     CHECK(w);
     for (size_t k = 0; k < n2; k++)
         w[k] = "abcdefghij"[(k * 7 + k / 13) % 10];
-    size_t t1, t2;
-    double s1 = encode_seconds(w, n1, &t1), s2 = encode_seconds(w, n2, &t2);
+    /* best of 5: the machine is shared, a slow outlier must not decide */
+    size_t t1 = 0, t2 = 0;
+    double s1 = 1e9, s2 = 1e9;
+    for (int rep = 0; rep < 5; rep++) {
+        double a = encode_seconds(w, n1, &t1), b = encode_seconds(w, n2, &t2);
+        s1 = a < s1 ? a : s1;
+        s2 = b < s2 ? b : s2;
+    }
     free(w);
     printf("tokenizer long word: %zu bytes %.4f s, %zu bytes %.4f s (ratio %.1f)\n", n1, s1, n2, s2,
            s2 / (s1 > 1e-6 ? s1 : 1e-6));
     CHECK(t1 > 0 && t2 > 0);
-    CHECK_MSG(s2 < 0.05 || s2 / s1 < 40, "long word: 10x the input took %.1fx the time", s2 / s1);
+    /* a merge loop that rescans the word (O(n^2)) needs ~n^2/2 = 2e10 steps
+     * here, minutes; the heap needs ~n log n, a fraction of a second even
+     * under the sanitizers. A wall-clock ratio is too noisy on a shared
+     * machine (cache effects alone give 10-50x), so bound the time. */
+    CHECK_MSG(s2 < 5.0, "long word of %zu bytes took %.2f s", n2, s2);
 }
 
 /* A hand-made vocabulary: the merges decide, by rank, and the pre-tokenizer
