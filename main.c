@@ -13,7 +13,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"serve", NULL, "serve web pages, the JSON API and inference over HTTP"},
+    {"serve", cmd_serve, "serve web pages, the JSON API and inference over HTTP"},
     {"ingest", NULL, "read profile pages and paper metadata into the graph"},
     {"migrate", NULL, "create or upgrade the graph database schema"},
     {"adapt", NULL, "train or create per-researcher PreFT adapters"},
