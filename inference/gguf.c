@@ -457,7 +457,7 @@ static int parse(gguf_file *f, pgr_err *err)
         goto cleanup;
     /* a key-value pair takes at least 8 (key length) + 4 (type) + 1 bytes; a
      * tensor info at least 8 + 4 + 8 + 4 + 8 */
-    if (nkv > rd_left(&r) / 13) {
+    if (nkv > rd_left(&r) / 13 || nkv > UINT32_MAX - 1) {
         pgr_errf(err, PGR_EINVAL, "%s: offset 16: metadata count %" PRIu64
                  " cannot fit in the %zu bytes left", f->path, nkv, rd_left(&r));
         goto cleanup;

@@ -727,13 +727,13 @@ int pgr_tok_chat_render(const pgr_tokenizer *tok, const pgr_chat_msg *msgs, size
     if (tok->im_start < 0 || tok->im_end < 0)
         return pgr_errf(err, PGR_EUNSUPPORTED,
                         "tokenizer: the vocabulary has no <|im_start|>/<|im_end|> (not ChatML)");
-    if ((n == 0 || strcmp(msgs[0].role, "system") != 0) && tok->default_system[0])
-        pgr_sb_printf(out, "<|im_start|>system\n%s<|im_end|>\n", tok->default_system);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (!msgs[i].role || !msgs[i].content)
             return pgr_errf(err, PGR_EINVAL, "chat message %zu has no role or content", i);
+    if ((n == 0 || strcmp(msgs[0].role, "system") != 0) && tok->default_system[0])
+        pgr_sb_printf(out, "<|im_start|>system\n%s<|im_end|>\n", tok->default_system);
+    for (size_t i = 0; i < n; i++)
         pgr_sb_printf(out, "<|im_start|>%s\n%s<|im_end|>\n", msgs[i].role, msgs[i].content);
-    }
     if (add_assistant)
         pgr_sb_puts(out, "<|im_start|>assistant\n");
     if (!pgr_sb_ok(out))

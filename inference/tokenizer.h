@@ -38,9 +38,9 @@ enum {
     PGR_TOK_ADD_BOS = 1 << 1
 };
 
-/* Appends the ids of text[0..len) to out (the text need not be valid UTF-8;
- * invalid bytes become their byte tokens). Returns 0, or -1 on allocation
- * failure (out keeps what was appended so far). */
+/* Appends the ids of text[0..len) to out. The text need not be valid UTF-8:
+ * an invalid byte becomes U+FFFD before tokenizing, as in llama.cpp. Returns
+ * 0, or -1 with err set (allocation failure; out keeps what was appended). */
 int pgr_tok_encode(const pgr_tokenizer *tok, const char *text, size_t len, int flags,
                    pgr_tokvec *out, pgr_err *err);
 

@@ -406,6 +406,9 @@ static int tiny_tokenizer(const char *pre, const char *const *merges, size_t nme
     toks[n++] = "bc";
     toks[n++] = "abc";
     toks[n++] = "\xC4\xA0" "a";
+    toks[n++] = "12";
+    toks[n++] = "123";
+    toks[n++] = "xyz"; /* no merges lead here */
     int32_t types[128];
     for (size_t k = 0; k < n; k++)
         types[k] = k == 0 ? 3 : 1;
@@ -469,6 +472,55 @@ static void test_merge_ranks(void)
     CHECK(t == NULL);
 }
 
+/* Encodes text and returns the pieces joined by '|'. */
+static char *pieces(pgr_tokenizer *t, const char *text)
+{
+    pgr_tokvec v = {0};
+    pgr_err err;
+    pgr_sb sb = {0};
+    if (pgr_tok_encode(t, text, strlen(text), 0, &v, &err) == 0)
+        for (size_t i = 0; i < v.n; i++) {
+            size_t len;
+            const char *p = pgr_tok_piece(t, v.v[i], 1, &len);
+            if (i)
+                pgr_sb_putc(&sb, '|');
+            pgr_sb_append(&sb, p, len);
+        }
+    pgr_tokvec_free(&v);
+    return pgr_sb_steal(&sb);
+}
+
+/* The three pre-tokenizers split digits differently: smollm one by one,
+ * gpt2 as one run, llama-bpe in groups of three; llama-bpe also takes a word
+ * that is a token whole, without merges. */
+static void test_pre_tokenizers(void)
+{
+    static const char *const m[] = {"1 2", "12 3"};
+    static const struct {
+        const char *pre, *digits, *word;
+    } want[] = {
+        {"smollm", "1|2|1|2", "x|y|z"},
+        {"gpt2", "12|12", "x|y|z"},
+        {"llama-bpe", "12|1|2", "xyz"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        pgr_tokenizer *t = NULL;
+        pgr_err err = {0};
+        CHECK_MSG(tiny_tokenizer(want[i].pre, m, 2, &t, &err) == 0, "%s", err.msg);
+        char *d = pieces(t, "1212"), *w = pieces(t, "xyz"), *c = pieces(t, "123");
+        int ok = !strcmp(d, want[i].digits) && !strcmp(w, want[i].word);
+        int ok3 = !strcmp(c, strcmp(want[i].pre, "smollm") ? "123" : "1|2|3");
+        if (!ok || !ok3)
+            fprintf(stderr, "    %s: '1212' -> %s (want %s), 'xyz' -> %s (want %s), '123' -> %s\n",
+                    want[i].pre, d, want[i].digits, w, want[i].word, c);
+        free(d);
+        free(w);
+        free(c);
+        pgr_tok_free(t);
+        CHECK(ok && ok3);
+    }
+}
+
 int main(void)
 {
     if (setup() < 0) {
@@ -484,6 +536,7 @@ int main(void)
     RUN(test_streaming_decode);
     RUN(test_invalid_utf8);
     RUN(test_merge_ranks);
+    RUN(test_pre_tokenizers);
     RUN(test_speed);
     json_decref(golden);
     pgr_tok_free(tok);
