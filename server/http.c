@@ -30,17 +30,10 @@
 
 static void req_unref(srv_request *req)
 {
+    /* never touches req->srv: an async task may drop the last reference
+     * after the server is gone (it left the live list at completion) */
     if (atomic_fetch_sub(&req->refs, 1) != 1)
         return;
-    srv_server *srv = req->srv;
-    pthread_mutex_lock(&srv->mu);
-    if (req->prev)
-        req->prev->next = req->next;
-    else if (srv->live == req)
-        srv->live = req->next;
-    if (req->next)
-        req->next->prev = req->prev;
-    pthread_mutex_unlock(&srv->mu);
     free(req->resp_body);
     pgr_sb_free(&req->body);
     pthread_mutex_destroy(&req->mu);
@@ -876,6 +869,15 @@ static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
     uint64_t us = pgr_now_us() - req->start_us;
     srv_metrics_request(srv->metrics, req->metrics_slot, req->status_sent, us, req->db_us);
     access_log(srv, req, us, toe);
+    pthread_mutex_lock(&srv->mu);
+    if (req->prev)
+        req->prev->next = req->next;
+    else if (srv->live == req)
+        srv->live = req->next;
+    if (req->next)
+        req->next->prev = req->prev;
+    req->prev = req->next = NULL;
+    pthread_mutex_unlock(&srv->mu);
     atomic_fetch_sub(&srv->in_flight, 1);
     req_unref(req);
 }
