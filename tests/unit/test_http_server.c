@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+#include <stdatomic.h>
+
 #include "server/http.h"
 #include "tests/check.h"
 
@@ -176,7 +179,45 @@ static void h_hang(srv_request *req)
     srv_suspend(req);
 }
 
+/* Per-thread resources: the test hands the core a real SQLite connection as
+ * the "store" and counts opens and closes. */
+static atomic_int opens, closes;
+static struct pgr_store *open_db(const char *url, pgr_err *err)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open(url, &db) != SQLITE_OK) {
+        pgr_errf(err, PGR_EDB, "sqlite %s: cannot open", url);
+        sqlite3_close(db);
+        return NULL;
+    }
+    atomic_fetch_add(&opens, 1);
+    return (struct pgr_store *)db;
+}
+static void close_db(struct pgr_store *st)
+{
+    sqlite3_close((sqlite3 *)st);
+    atomic_fetch_add(&closes, 1);
+}
+
+static void h_store(srv_request *req)
+{
+    pgr_err err = {0};
+    struct pgr_store *a = srv_store(req, &err), *b = srv_store(req, &err);
+    if (!a || a != b) {
+        srv_reply_internal(req, "store: %s", err.msg);
+        return;
+    }
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2((sqlite3 *)a, "SELECT 41 + 1", -1, &st, NULL) == SQLITE_OK &&
+             sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 42;
+    sqlite3_finalize(st);
+    char ptr[32];
+    snprintf(ptr, sizeof ptr, "%p", (void *)a);
+    srv_reply_json(req, ok ? 200 : 500, json_pack("{s:s}", "conn", ptr), 0);
+}
+
 static const srv_route routes[] = {
+    {"GET", "/store", h_store, "store", 0, NULL},
     {"GET", "/suspend/{word}", h_suspend, "suspend", 0, NULL},
     {"GET", "/stream", h_stream, "stream", 0, NULL},
     {"POST", "/echo", h_echo, "echo", SRV_ROUTE_BODY, NULL},
@@ -285,6 +326,50 @@ static void test_params(void)
     free(r);
 }
 
+static void *store_client(void *p)
+{
+    char **out = p;
+    for (int i = 0; i < 10; i++)
+        out[i] = http_get("/store");
+    return NULL;
+}
+
+static void test_store_per_thread(void)
+{
+    char *resp[4][10];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, store_client, resp[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    /* 40 requests on 2 pool threads: at most 2 connections, each reused */
+    char seen[2][40] = {"", ""};
+    int nseen = 0, ok = 1;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 10; j++) {
+            char *r = resp[i][j];
+            const char *c = r ? strstr(r, "{\"conn\":\"") : NULL;
+            if (status_of(r) != 200 || !c) {
+                ok = 0;
+            } else {
+                char v[40];
+                snprintf(v, sizeof v, "%.*s", (int)strcspn(c + 9, "\""), c + 9);
+                int k;
+                for (k = 0; k < nseen; k++)
+                    if (!strcmp(seen[k], v))
+                        break;
+                if (k == nseen && nseen < 2)
+                    snprintf(seen[nseen++], sizeof seen[0], "%s", v);
+                else if (k == nseen)
+                    ok = 0; /* a third connection */
+            }
+            free(r);
+        }
+    CHECK(ok);
+    CHECK(nseen >= 1);
+    CHECK(atomic_load(&opens) <= 2);
+}
+
 static void *get_hang(void *p)
 {
     (void)p;
@@ -317,6 +402,13 @@ static void test_shutdown_answers_suspended(void)
     srv_resume(hung);
 }
 
+/* the pool threads closed their connections when they ended */
+static void test_store_closed_at_exit(void)
+{
+    CHECK(atomic_load(&opens) >= 1);
+    CHECK_INT(atomic_load(&opens), atomic_load(&closes));
+}
+
 int main(void)
 {
     srv_config cfg;
@@ -327,6 +419,9 @@ int main(void)
     cfg.max_body = 64;
     cfg.shutdown_grace_s = 1;
     cfg.access_log = "/dev/null";
+    cfg.db_url = ":memory:";
+    cfg.store_open = open_db;
+    cfg.store_close = close_db;
     pgr_err err = {0};
     srv = srv_new(&cfg, &err);
     if (!srv || srv_add_routes(srv, routes, &err) != 0 || srv_start(srv, &err) != 0) {
@@ -340,7 +435,9 @@ int main(void)
     RUN(test_body);
     RUN(test_no_reply_is_500_with_id);
     RUN(test_params);
+    RUN(test_store_per_thread);
     RUN(test_shutdown_answers_suspended);
     srv_free(srv);
+    RUN(test_store_closed_at_exit);
     return check_summary("test_http_server");
 }
