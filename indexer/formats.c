@@ -4,11 +4,21 @@
 
 #include "indexer/metadata.h"
 #include "indexer/record.h"
+#include "indexer/seed_common.h"
 
 const ix_format ix_formats[] = {
     /* Paper metadata (indexer/metadata.h): JSON/XML only, never plain text. */
     {"arxiv-snapshot", "arXiv bulk metadata snapshot (JSON lines)", ix_arxiv_snapshot_detect,
      ix_arxiv_snapshot_parse},
+    /* profile pages (indexer/seed_*.c) */
+    {"researchgraph", "research graph profile page (trust snapshot, published work)",
+     seed_researchgraph_detect, seed_researchgraph_parse},
+    {"arxiv-profile", "arXiv-backed profile page (total citations, #rank arXiv-id entries)",
+     seed_arxivprofile_detect, seed_arxivprofile_parse},
+    {"metrics-card", "metrics card profile page (h-index, novelty, AI score; entries CATEGORYDate)",
+     seed_metricscard_detect, seed_metricscard_parse},
+    {"metrics-list", "compact metrics list (\"[score]CATEGORYDate[Code]\", title glued to authors)",
+     seed_metricslist_detect, seed_metricslist_parse},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -1,0 +1,8 @@
+/* libFuzzer target: the "arxiv-profile" profile-page parser (indexer/seed_*.c). */
+#include "tests/fuzz/fuzz_seed_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fz_seed_run("arxiv-profile", data, size);
+}
