@@ -129,7 +129,7 @@ static int parse_citations(const sd_line *l, long *v)
  * owner). One-token names are allowed only when nothing else fits (cost 4). */
 #define SEG_MAX_TOKENS 512
 static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_nameset *known,
-                             sd_authors *out)
+                          sd_authors *out)
 {
     size_t ts[SEG_MAX_TOKENS], te[SEG_MAX_TOKENS], nt = 0, i = 0;
     double cost[SEG_MAX_TOKENS + 1];
@@ -258,8 +258,10 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
         const sd_line *l = &pg.lines[i];
         static const struct {
             const char *label, *name;
-        } labels[] = {{"Total Citations", "citations"}, {"Citations", "citations"},
-                      {"h-index", "h_index"},           {"i10-index", "i10_index"},
+        } labels[] = {{"Total Citations", "citations"},
+                      {"Citations", "citations"},
+                      {"h-index", "h_index"},
+                      {"i10-index", "i10_index"},
                       {"Papers", "papers"}};
         size_t v;
         int matched = 0;
@@ -277,8 +279,8 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
                          labels[k].label);
                 goto cleanup;
             }
-            sd_claim(&claims, labels[k].name, pgr_arena_strndup(&arena, pg.lines[v].s, pg.lines[v].len),
-                     (double)num);
+            sd_claim(&claims, labels[k].name,
+                     pgr_arena_strndup(&arena, pg.lines[v].s, pg.lines[v].len), (double)num);
             i = v;
             matched = 1;
             break;
@@ -307,19 +309,22 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
         sd_authors au;
         if (parse_entry_head(hl->s, hl->len, &h) != 0) {
             pgr_errf(err, PGR_EINVAL,
-                     "line %ld: expected an entry header like \"#1 2605.14217v1 May 14, 2026\", got \"%.*s\"",
+                     "line %ld: expected an entry header like \"#1 2605.14217v1 May 14, 2026\", "
+                     "got \"%.*s\"",
                      hl->no, (int)(hl->len > 60 ? 60 : hl->len), hl->s);
             goto cleanup;
         }
         if (h.rank != expect_rank) {
-            pgr_errf(err, PGR_EINVAL, "line %ld: entry #%ld where #%ld was expected (missing entries?)",
-                     hl->no, h.rank, expect_rank);
+            pgr_errf(err, PGR_EINVAL,
+                     "line %ld: entry #%ld where #%ld was expected (missing entries?)", hl->no,
+                     h.rank, expect_rank);
             goto cleanup;
         }
         expect_rank++;
         while (k < pg.n_lines && !is_entry_head(&pg.lines[k])) {
             if (nb == 4) {
-                pgr_errf(err, PGR_EINVAL, "line %ld: unexpected text in entry #%ld", pg.lines[k].no, h.rank);
+                pgr_errf(err, PGR_EINVAL, "line %ld: unexpected text in entry #%ld", pg.lines[k].no,
+                         h.rank);
                 goto cleanup;
             }
             body[nb++] = k;
@@ -329,26 +334,30 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
         if (nb && parse_citations(&pg.lines[body[nb - 1]], &cites) == 0)
             nb--;
         if (nb < 2) {
-            pgr_errf(err, PGR_EINVAL, "line %ld: entry #%ld truncated: needs a title and an author line",
-                     hl->no, h.rank);
+            pgr_errf(err, PGR_EINVAL,
+                     "line %ld: entry #%ld truncated: needs a title and an author line", hl->no,
+                     h.rank);
             goto cleanup;
         }
         if (nb > 3) {
-            pgr_errf(err, PGR_EINVAL, "line %ld: unexpected text in entry #%ld", pg.lines[body[3]].no, h.rank);
+            pgr_errf(err, PGR_EINVAL, "line %ld: unexpected text in entry #%ld",
+                     pg.lines[body[3]].no, h.rank);
             goto cleanup;
         }
         {
             const sd_line *al = &pg.lines[body[nb - 1]];
             if (author_segment(&arena, al->s, al->len, &known, &au) < 0) {
-                pgr_errf(err, PGR_EINVAL, "line %ld: not an author line (names separated by spaces, optional \"+N\")",
-                         al->no);
+                pgr_errf(
+                    err, PGR_EINVAL,
+                    "line %ld: not an author line (names separated by spaces, optional \"+N\")",
+                    al->no);
                 goto cleanup;
             }
         }
         y = h.y;
         if (y == 0 && sd_resolve_year(in->capture_date, h.m, h.d, &y) != 0) {
-            pgr_errf(err, PGR_EINVAL, "line %ld: the date has no year and the capture date is not valid",
-                     hl->no);
+            pgr_errf(err, PGR_EINVAL,
+                     "line %ld: the date has no year and the capture date is not valid", hl->no);
             goto cleanup;
         }
         if (!sd_valid_ymd(y, h.m, h.d)) {
@@ -382,7 +391,8 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
         i = k;
     }
     if (n_ent == 0) {
-        pgr_errf(err, PGR_EINVAL, "line %ld: no publications (truncated page?)", pg.lines[pg.n_lines - 1].no);
+        pgr_errf(err, PGR_EINVAL, "line %ld: no publications (truncated page?)",
+                 pg.lines[pg.n_lines - 1].no);
         goto cleanup;
     }
     {

@@ -9,11 +9,17 @@
 #include <string.h>
 #include <utf8proc.h>
 
-int sd_oom(pgr_err *err) { return pgr_errf(err, PGR_ENOMEM, "out of memory"); }
+int sd_oom(pgr_err *err)
+{
+    return pgr_errf(err, PGR_ENOMEM, "out of memory");
+}
 
 /* ---- page loading and validation ------------------------------------- */
 
-static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
 
 static void trim(const char **s, size_t *len)
 {
@@ -37,8 +43,9 @@ int sd_page_load(sd_page *pg, const ix_input *in, pgr_arena *arena, pgr_err *err
     if (!d || len == 0)
         return pgr_errf(err, PGR_EINVAL, "line 1: empty input");
     if (len > SD_MAX_INPUT)
-        return pgr_errf(err, PGR_EINVAL, "line 1: %zu bytes is too large for a profile page (max %u)",
-                        len, SD_MAX_INPUT);
+        return pgr_errf(err, PGR_EINVAL,
+                        "line 1: %zu bytes is too large for a profile page (max %u)", len,
+                        SD_MAX_INPUT);
     if (len >= 2 && ((d[0] == 0xFF && d[1] == 0xFE) || (d[0] == 0xFE && d[1] == 0xFF)))
         return pgr_errf(err, PGR_EINVAL, "line 1: UTF-16 text; expected UTF-8");
     i = (len >= 3 && d[0] == 0xEF && d[1] == 0xBB && d[2] == 0xBF) ? 3 : 0;
@@ -48,29 +55,33 @@ int sd_page_load(sd_page *pg, const ix_input *in, pgr_arena *arena, pgr_err *err
         unsigned char c = d[i];
         if (c == '\n') {
             if (i - ls > SD_MAX_LINE)
-                return pgr_errf(err, PGR_EINVAL, "line %ld: line of %zu bytes exceeds the %u-byte limit",
-                                line, i - ls, SD_MAX_LINE);
+                return pgr_errf(err, PGR_EINVAL,
+                                "line %ld: line of %zu bytes exceeds the %u-byte limit", line,
+                                i - ls, SD_MAX_LINE);
             line++;
             n_lines++;
             ls = ++i;
             continue;
         }
         if (c == 0)
-            return pgr_errf(err, PGR_EINVAL, "line %ld: NUL byte at offset %zu: binary data, not a text page",
-                            line, i);
-        if (c < 0x20 && c != '\t' && c != '\r')
             return pgr_errf(err, PGR_EINVAL,
-                            "line %ld: control byte 0x%02x at offset %zu: binary data, not a text page",
-                            line, c, i);
+                            "line %ld: NUL byte at offset %zu: binary data, not a text page", line,
+                            i);
+        if (c < 0x20 && c != '\t' && c != '\r')
+            return pgr_errf(
+                err, PGR_EINVAL,
+                "line %ld: control byte 0x%02x at offset %zu: binary data, not a text page", line,
+                c, i);
         if (c < 0x80) {
             i++;
         } else {
             utf8proc_int32_t cp;
             utf8proc_ssize_t n = utf8proc_iterate(d + i, (utf8proc_ssize_t)(len - i), &cp);
             if (n <= 0)
-                return pgr_errf(err, PGR_EINVAL,
-                                "line %ld: invalid UTF-8 (byte 0x%02x at offset %zu); the page must be UTF-8",
-                                line, c, i);
+                return pgr_errf(
+                    err, PGR_EINVAL,
+                    "line %ld: invalid UTF-8 (byte 0x%02x at offset %zu); the page must be UTF-8",
+                    line, c, i);
             if (cp >= 0x80 && cp <= 0x9F)
                 return pgr_errf(err, PGR_EINVAL,
                                 "line %ld: C1 control U+%04X at offset %zu: wrongly decoded text",
@@ -220,9 +231,9 @@ int sd_parse_decimal(const char *s, size_t len, double *out)
 
 /* ---- dates ---------------------------------------------------------------- */
 
-static const char *const month_full[12] = {"January", "February", "March",     "April",
-                                           "May",     "June",     "July",      "August",
-                                           "September", "October", "November", "December"};
+static const char *const month_full[12] = {"January",   "February", "March",    "April",
+                                           "May",       "June",     "July",     "August",
+                                           "September", "October",  "November", "December"};
 
 int sd_month_at(const char *s, size_t len, size_t *used)
 {
@@ -347,8 +358,8 @@ int sd_cp_class(utf8proc_int32_t cp)
 int32_t sd_cp_at(const char *s, size_t len, size_t i, size_t *n)
 {
     utf8proc_int32_t cp = -1;
-    utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-                                          (utf8proc_ssize_t)(len - i), &cp);
+    utf8proc_ssize_t r =
+        utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
     *n = r > 0 ? (size_t)r : 1;
     return r > 0 ? cp : -1;
 }
@@ -367,8 +378,8 @@ static const char *const particles[] = {"van", "von", "der", "den", "de", "del",
 static const char *const suffixes[] = {"Jr.", "Jr", "Sr.", "Sr", "II", "III", "IV", NULL};
 /* Prefixes after which a name part may carry a second capital: McDonald,
  * MacKenzie, LeCun, DiCaprio, DeWitt, VanDyke, FitzGerald, O'Brien. */
-static const char *const cap_prefixes[] = {"Mc", "Mac", "Le", "La", "De", "Di", "Da", "Du",
-                                           "Van", "Von", "Fitz", NULL};
+static const char *const cap_prefixes[] = {"Mc", "Mac", "Le",  "La",  "De",   "Di",
+                                           "Da", "Du",  "Van", "Von", "Fitz", NULL};
 
 int sd_token_class(const char *s, size_t len)
 {
@@ -408,8 +419,7 @@ int sd_token_class(const char *s, size_t len)
                 /* a part starts with a capital: fine */
             } else if (prev == SD_CH_LOWER || prev == SD_CH_MARK) {
                 /* second capital inside a part: only after a known prefix */
-                if (inner_caps_in_part ||
-                    !in_list(s + part_start, i - part_start, cap_prefixes))
+                if (inner_caps_in_part || !in_list(s + part_start, i - part_start, cap_prefixes))
                     return SD_TK_BAD;
                 inner_caps_in_part = 1;
             } else if (prev == SD_CH_UPPER) {
@@ -598,8 +608,7 @@ static size_t find_middot(const char *s, size_t len)
     return len;
 }
 
-double sd_parse_author_list(pgr_arena *a, const char *s, size_t len, int relaxed,
-                            sd_authors *out)
+double sd_parse_author_list(pgr_arena *a, const char *s, size_t len, int relaxed, sd_authors *out)
 {
     const char *parts[SD_MAX_AUTHORS];
     size_t plen[SD_MAX_AUTHORS], np = 0, dot;
@@ -840,7 +849,8 @@ int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
             conf = 1;
         if (have_second) {
             const cand *r = &c[second];
-            conf2 = (n ? (double)r->cons / (double)n : 0) * (n ? (double)r->vis / (double)n : 0) * 0.5;
+            conf2 =
+                (n ? (double)r->cons / (double)n : 0) * (n ? (double)r->vis / (double)n : 0) * 0.5;
             if (r->vis == w->vis && r->cons == w->cons)
                 conf2 = conf;
         }
@@ -853,8 +863,13 @@ int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
         p->confidence = 1.0;
         p->runner_up = header_owner ? header_owner : inferred;
         p->runner_up_confidence = header_owner ? 1.0 : conf;
-        evidence = pgr_arena_printf(a, "owner given by --owner; %s %s", header_owner ? "page header names" : inferred ? "inference would pick" : "no name on the page",
-                                    header_owner ? header_owner : inferred ? inferred : "");
+        evidence = pgr_arena_printf(a, "owner given by --owner; %s %s",
+                                    header_owner ? "page header names"
+                                    : inferred   ? "inference would pick"
+                                                 : "no name on the page",
+                                    header_owner ? header_owner
+                                    : inferred   ? inferred
+                                                 : "");
     } else if (header_owner) {
         char *hk = sd_name_key(a, header_owner, strlen(header_owner));
         size_t vis = 0, cons = 0;
@@ -873,12 +888,14 @@ int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
          * when complete author lists of its entries leave the name out. */
         p->confidence = n_with_authors ? (double)cons / (double)n : 1.0;
         if (n_with_authors)
-            evidence = pgr_arena_printf(a,
-                                        "named in the page header; printed on %zu of %zu entries, "
-                                        "possibly hidden by a truncated list on %zu, absent from %zu complete lists",
-                                        vis, n, cons - vis, n - cons);
+            evidence = pgr_arena_printf(
+                a,
+                "named in the page header; printed on %zu of %zu entries, "
+                "possibly hidden by a truncated list on %zu, absent from %zu complete lists",
+                vis, n, cons - vis, n - cons);
         else
-            evidence = pgr_arena_printf(a, "named in the page header; the %zu entries list no authors", n);
+            evidence =
+                pgr_arena_printf(a, "named in the page header; the %zu entries list no authors", n);
     } else if (inferred) {
         const cand *w = &c[best];
         p->owner_name = inferred;
@@ -898,7 +915,8 @@ int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
         p->owner_name = NULL;
         p->method = IX_OWNER_INFERRED;
         p->confidence = 0;
-        evidence = pgr_arena_printf(a, "no owner: the page names none and its %zu entries list no authors", n);
+        evidence = pgr_arena_printf(
+            a, "no owner: the page names none and its %zu entries list no authors", n);
     }
     if (!evidence)
         return sd_oom(err);

@@ -85,8 +85,15 @@ char *sd_name_key(pgr_arena *a, const char *s, size_t len);
 
 /* Character and token classes used by the name checks and the splitter. */
 enum { SD_CH_OTHER, SD_CH_UPPER, SD_CH_LOWER, SD_CH_MARK };
-enum { SD_TK_BAD, SD_TK_WORD, SD_TK_INITIAL, SD_TK_INITIAL_NODOT, SD_TK_PARTICLE, SD_TK_SUFFIX,
-       SD_TK_CAPS };
+enum {
+    SD_TK_BAD,
+    SD_TK_WORD,
+    SD_TK_INITIAL,
+    SD_TK_INITIAL_NODOT,
+    SD_TK_PARTICLE,
+    SD_TK_SUFFIX,
+    SD_TK_CAPS
+};
 int sd_cp_class(int32_t cp);
 /* Code point at s[i] and its byte length in *n (1 and -1 for a bad byte). */
 int32_t sd_cp_at(const char *s, size_t len, size_t i, size_t *n);
@@ -105,8 +112,7 @@ typedef struct sd_authors {
  * raw (as printed). Returns the mean name quality (>= 0) or -1 when the
  * text is not such a list. The affiliation, when printed, is attached to the
  * first author (the site prints one institution: the lead's). */
-double sd_parse_author_list(pgr_arena *a, const char *s, size_t len, int relaxed,
-                            sd_authors *out);
+double sd_parse_author_list(pgr_arena *a, const char *s, size_t len, int relaxed, sd_authors *out);
 
 /* A set of normalised names seen on the page (evidence for the splitter). */
 typedef struct sd_nameset {
@@ -122,8 +128,8 @@ typedef struct sd_split {
     size_t author_off; /* authors = line[author_off..len) */
     sd_authors authors;
     double score;
-    double margin;     /* best score minus the runner-up's (INFINITY if unique) */
-    int n_candidates;  /* candidate split points that parsed */
+    double margin;    /* best score minus the runner-up's (INFINITY if unique) */
+    int n_candidates; /* candidate split points that parsed */
 } sd_split;
 /* Returns 0 and fills out, or -1 when no split point gives a title and a
  * parseable author list. known may be NULL. */
@@ -150,8 +156,7 @@ typedef struct sd_entry_view {
  * consistent with every entry (visible, or hidden by a truncated list), most
  * frequent first. Returns -1 only on allocation failure. */
 int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
-                    const sd_entry_view *entries, size_t n_entries, ix_profile *p,
-                    pgr_err *err);
+                    const sd_entry_view *entries, size_t n_entries, ix_profile *p, pgr_err *err);
 
 /* What a parser read from one page, handed to sd_finish. */
 typedef struct sd_result {

@@ -35,7 +35,7 @@ typedef struct entry_head {
     double score;      /* NAN when absent */
     const char *cat_s; /* into the line */
     size_t cat_len;
-    int y, m, d;       /* y = 0: no year printed */
+    int y, m, d; /* y = 0: no year printed */
     int has_code;
 } entry_head;
 
@@ -164,9 +164,9 @@ static int is_category_line(const sd_line *l)
 }
 
 typedef struct raw_entry {
-    size_t head;       /* line index of the header */
-    size_t title_line; /* card: the title; list: title+authors */
-    size_t author_line;/* card only */
+    size_t head;          /* line index of the header */
+    size_t title_line;    /* card: the title; list: title+authors */
+    size_t author_line;   /* card only */
     size_t abstract_line; /* or SIZE_MAX */
     entry_head h;
 } raw_entry;
@@ -231,7 +231,8 @@ static int parse_metrics(const ix_input *in, const ix_sink *sink, pgr_err *err, 
         const sd_line *hl = &pg.lines[i];
         size_t t, nx;
         if (parse_entry_head(hl->s, hl->len, &e->h) != 0) {
-            pgr_errf(err, PGR_EINVAL, "line %ld: expected an entry header like \"CLOct 9, 2022Code\", got \"%.*s\"",
+            pgr_errf(err, PGR_EINVAL,
+                     "line %ld: expected an entry header like \"CLOct 9, 2022Code\", got \"%.*s\"",
                      hl->no, (int)(hl->len > 60 ? 60 : hl->len), hl->s);
             goto cleanup;
         }
@@ -250,7 +251,8 @@ static int parse_metrics(const ix_input *in, const ix_sink *sink, pgr_err *err, 
         nx = sd_next_nonblank(&pg, t + 1);
         if (layout == LAYOUT_CARD) {
             if (nx >= pg.n_lines || is_entry_head(&pg.lines[nx])) {
-                pgr_errf(err, PGR_EINVAL, "line %ld: entry truncated: no author line after the title",
+                pgr_errf(err, PGR_EINVAL,
+                         "line %ld: entry truncated: no author line after the title",
                          pg.lines[t].no);
                 goto cleanup;
             }
@@ -265,13 +267,15 @@ static int parse_metrics(const ix_input *in, const ix_sink *sink, pgr_err *err, 
         i = nx;
     }
     if (n_ent == 0) {
-        pgr_errf(err, PGR_EINVAL, "line %ld: no entries (expected lines like \"CLOct 9, 2022Code\")",
+        pgr_errf(err, PGR_EINVAL,
+                 "line %ld: no entries (expected lines like \"CLOct 9, 2022Code\")",
                  pg.lines[pg.n_lines - 1].no);
         goto cleanup;
     }
     if (stated >= 0 && (size_t)stated != n_ent) {
-        pgr_errf(err, PGR_EINVAL, "line %ld: the page announces %ld papers but %zu entries follow%s",
-                 stated_line, stated, n_ent, (size_t)stated > n_ent ? " (truncated page?)" : "");
+        pgr_errf(err, PGR_EINVAL,
+                 "line %ld: the page announces %ld papers but %zu entries follow%s", stated_line,
+                 stated, n_ent, (size_t)stated > n_ent ? " (truncated page?)" : "");
         goto cleanup;
     }
 
@@ -290,7 +294,8 @@ static int parse_metrics(const ix_input *in, const ix_sink *sink, pgr_err *err, 
         for (int pass = 0; pass < 2; pass++) {
             for (size_t k = 0; k < n_ent; k++) {
                 const sd_line *l = &pg.lines[re[k].title_line];
-                if (sd_split_title_authors(&arena, l->s, l->len, pass ? &known : NULL, &splits[k]) != 0) {
+                if (sd_split_title_authors(&arena, l->s, l->len, pass ? &known : NULL,
+                                           &splits[k]) != 0) {
                     pgr_errf(err, PGR_EINVAL,
                              "line %ld: cannot split the title from the authors (no author list "
                              "of personal names ends the line)",
@@ -329,7 +334,8 @@ static int parse_metrics(const ix_input *in, const ix_sink *sink, pgr_err *err, 
             if (sd_parse_author_list(&arena, al->s, al->len, 0, &au) < 0 &&
                 sd_parse_author_list(&arena, al->s, al->len, 1, &au) < 0) {
                 pgr_errf(err, PGR_EINVAL,
-                         "line %ld: not an author list (expected \"Name One, Name Two et al.\"): \"%.*s\"",
+                         "line %ld: not an author list (expected \"Name One, Name Two et al.\"): "
+                         "\"%.*s\"",
                          al->no, (int)(al->len > 60 ? 60 : al->len), al->s);
                 goto cleanup;
             }
@@ -348,12 +354,14 @@ static int parse_metrics(const ix_input *in, const ix_sink *sink, pgr_err *err, 
         }
         if (y == 0 && sd_resolve_year(in->capture_date, e->h.m, e->h.d, &y) != 0) {
             pgr_errf(err, PGR_EINVAL,
-                     "line %ld: the date has no year and the capture date \"%s\" is not a valid YYYY-MM-DD",
+                     "line %ld: the date has no year and the capture date \"%s\" is not a valid "
+                     "YYYY-MM-DD",
                      w->line, in->capture_date);
             goto cleanup;
         }
         if (!sd_valid_ymd(y, e->h.m, e->h.d)) {
-            pgr_errf(err, PGR_EINVAL, "line %ld: invalid date %04d-%02d-%02d", w->line, y, e->h.m, e->h.d);
+            pgr_errf(err, PGR_EINVAL, "line %ld: invalid date %04d-%02d-%02d", w->line, y, e->h.m,
+                     e->h.d);
             goto cleanup;
         }
         w->year = y;

@@ -82,7 +82,8 @@ static int parse_trust(pgr_arena *a, const sd_line *l, sd_claims *c)
         size_t j = 0, rest = (size_t)(s + n - lv);
         long level = -1;
         while (j < rest && !isspace((unsigned char)lv[j]) &&
-               !(j > 0 && isupper((unsigned char)lv[j]) && j + 1 < rest && islower((unsigned char)lv[j + 1])))
+               !(j > 0 && isupper((unsigned char)lv[j]) && j + 1 < rest &&
+                 islower((unsigned char)lv[j + 1])))
             j++;
         if (j >= 2 && (lv[0] == 'L' || lv[0] == 'l'))
             sd_parse_count(lv + 1, j - 1, &level);
@@ -132,9 +133,15 @@ static int parse_count_claim(pgr_arena *a, const sd_line *l, sd_claims *c)
  * availability glued together. Returns the affiliation or NULL. */
 static const char *parse_role_line(pgr_arena *a, const sd_line *l, int *is_role)
 {
-    static const char *const roles[] = {"Independent researcher", "Researcher", "PhD student",
-                                        "Student", "Professor", "Postdoc", "Engineer",
-                                        "Scientist", NULL};
+    static const char *const roles[] = {"Independent researcher",
+                                        "Researcher",
+                                        "PhD student",
+                                        "Student",
+                                        "Professor",
+                                        "Postdoc",
+                                        "Engineer",
+                                        "Scientist",
+                                        NULL};
     static const char *const avail[] = {"Not open to collaborate", "Open to collaborate",
                                         "Open to collaboration", NULL};
     const char *s = l->s;
@@ -189,7 +196,8 @@ int seed_researchgraph_parse(const ix_input *in, const ix_sink *sink, pgr_err *e
     }
     i = sd_next_nonblank(&pg, i + 1);
     if (i >= pg.n_lines || sd_name_quality(pg.lines[i].s, pg.lines[i].len, 1) < 0) {
-        pgr_errf(err, PGR_EINVAL, "line %ld: expected the researcher's name after \"Researcher profile\"",
+        pgr_errf(err, PGR_EINVAL,
+                 "line %ld: expected the researcher's name after \"Researcher profile\"",
                  i < pg.n_lines ? pg.lines[i].no : pg.lines[pg.n_lines - 1].no);
         goto cleanup;
     }
@@ -237,14 +245,16 @@ int seed_researchgraph_parse(const ix_input *in, const ix_sink *sink, pgr_err *e
             int year;
             ix_work *w = &works[n_ent];
             if (parse_entry_head(l->s, l->len, &kind, &kl, &year, &venue, &vl) != 0) {
-                pgr_errf(err, PGR_EINVAL,
-                         "line %ld: expected an entry header like \"preprint2026arXiv\", got \"%.*s\"",
-                         l->no, (int)(l->len > 60 ? 60 : l->len), l->s);
+                pgr_errf(
+                    err, PGR_EINVAL,
+                    "line %ld: expected an entry header like \"preprint2026arXiv\", got \"%.*s\"",
+                    l->no, (int)(l->len > 60 ? 60 : l->len), l->s);
                 goto cleanup;
             }
             t = sd_next_nonblank(&pg, i + 1);
             if (t >= pg.n_lines || is_entry_head(&pg.lines[t])) {
-                pgr_errf(err, PGR_EINVAL, "line %ld: entry truncated: header without a title", l->no);
+                pgr_errf(err, PGR_EINVAL, "line %ld: entry truncated: header without a title",
+                         l->no);
                 goto cleanup;
             }
             w->type = pgr_arena_strndup(&arena, kind, kl);
@@ -279,8 +289,8 @@ int seed_researchgraph_parse(const ix_input *in, const ix_sink *sink, pgr_err *e
         goto cleanup;
     }
     if (stated >= 0 && (long)n_ent != stated) {
-        pgr_errf(err, PGR_EINVAL, "line %ld: the page announces %ld items but %zu follow%s", stated_line,
-                 stated, n_ent, (long)n_ent < stated ? " (truncated page?)" : "");
+        pgr_errf(err, PGR_EINVAL, "line %ld: the page announces %ld items but %zu follow%s",
+                 stated_line, stated, n_ent, (long)n_ent < stated ? " (truncated page?)" : "");
         goto cleanup;
     }
     for (size_t k = 0; k < n_ent; k++)

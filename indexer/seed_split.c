@@ -1,7 +1,8 @@
 /* The splitter for the compact metrics list, where one line holds a title
  * immediately followed by its authors with no separator:
  *
- *   "Vega-MT: The JD Explore Academy Translation System for WMT22Changtong Zan, Keqin Peng, Liang Ding et al."
+ *   "Vega-MT: The JD Explore Academy Translation System for WMT22Changtong Zan, Keqin Peng, Liang
+ * Ding et al."
  *
  * Method: score every candidate split point and keep the best.
  *
@@ -47,10 +48,10 @@
 
 #define SPLIT_WINDOW 4096u /* author lists glued to titles are far shorter */
 
-static const char *const function_words[] = {"a",    "an",   "the",  "of",   "for", "and",
-                                             "or",   "with", "via",  "to",   "in",  "on",
-                                             "from", "by",   "at",   "into", "as",  "towards",
-                                             "toward", "through", "over", "under", "between", NULL};
+static const char *const function_words[] = {
+    "a",   "an",      "the",    "of",      "for",  "and",   "or",      "with",
+    "via", "to",      "in",     "on",      "from", "by",    "at",      "into",
+    "as",  "towards", "toward", "through", "over", "under", "between", NULL};
 
 static int is_function_word(const char *s, size_t len)
 {
@@ -195,7 +196,8 @@ int sd_split_title_authors(pgr_arena *a, const char *line, size_t len, const sd_
                     if (sd_nameset_has(a, known, au.refs[j].raw_name, strlen(au.refs[j].raw_name)))
                         kn++;
                 score += kn > 5 ? 5 : kn;
-                if (au.n && sd_nameset_has(a, known, au.refs[0].raw_name, strlen(au.refs[0].raw_name)))
+                if (au.n &&
+                    sd_nameset_has(a, known, au.refs[0].raw_name, strlen(au.refs[0].raw_name)))
                     score += 2;
             }
             out->n_candidates++;

@@ -60,8 +60,8 @@ static const struct {
     {"Learning to \"Think\"Mei Lin, Hao Wu et al.", "Learning to \"Think\"", "Mei Lin", "Hao Wu", 2,
      "et al."},
     /* name shapes: Mc, O', particles, initials, four tokens, single author */
-    {"A Study of Graph ModelsMary McDonald, Tom O'Brien", "A Study of Graph Models", "Mary McDonald",
-     "Tom O'Brien", 2, NULL},
+    {"A Study of Graph ModelsMary McDonald, Tom O'Brien", "A Study of Graph Models",
+     "Mary McDonald", "Tom O'Brien", 2, NULL},
     {"Neural Fields in VisionJan van Gemert, Pascal Mettes", "Neural Fields in Vision",
      "Jan van Gemert", "Pascal Mettes", 2, NULL},
     {"Deep Residual LearningK. He, X. Zhang, S. Ren et al.", "Deep Residual Learning", "K. He",
@@ -109,9 +109,9 @@ static void test_affiliation(void)
 {
     pgr_arena a = {0};
     sd_authors au;
-    double q = sd_parse_author_list(&a, "Bowen Shen, Zheng Lin, Yuanxin Liu et al. \xC2\xB7 pku",
-                                    strlen("Bowen Shen, Zheng Lin, Yuanxin Liu et al. \xC2\xB7 pku"), 0,
-                                    &au);
+    double q = sd_parse_author_list(
+        &a, "Bowen Shen, Zheng Lin, Yuanxin Liu et al. \xC2\xB7 pku",
+        strlen("Bowen Shen, Zheng Lin, Yuanxin Liu et al. \xC2\xB7 pku"), 0, &au);
     CHECK(q >= 0);
     CHECK_INT(au.n, 3);
     CHECK_STR(au.affiliation, "pku");
@@ -128,7 +128,7 @@ static void test_refusals(void)
         "A title with no authors at all",
         "Title Words Anna Lee, Bo Chen", /* not glued: no reliable boundary */
         "SparseAdapter: An Easy Approach for Impro",
-        "Anna Lee, Bo Chen",             /* nothing left for a title */
+        "Anna Lee, Bo Chen", /* nothing left for a title */
         "Title2024",
         "",
     };

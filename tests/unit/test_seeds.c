@@ -38,7 +38,10 @@ typedef struct got {
     size_t n_claims;
 } got;
 
-static char *dup(got *g, const char *s) { return s ? pgr_arena_strdup(&g->a, s) : NULL; }
+static char *dup(got *g, const char *s)
+{
+    return s ? pgr_arena_strdup(&g->a, s) : NULL;
+}
 
 static int on_work(void *ctx, const ix_work *w, pgr_err *err)
 {
@@ -153,7 +156,10 @@ static int parse_file(const char *path, const char *owner, got *g, pgr_err *err,
     return rc;
 }
 
-static void got_free(got *g) { pgr_arena_free(&g->a); }
+static void got_free(got *g)
+{
+    pgr_arena_free(&g->a);
+}
 
 /* ---- 000: research graph ---- */
 static void test_000_research_graph(void)
@@ -171,7 +177,8 @@ static void test_000_research_graph(void)
         {"Not Now, Ask Later: Users Weaken Their Behavior Change Regimen Over Time, But Expect "
          "To Re-Strengthen It Imminently",
          2021},
-        {"On Explaining Your Explanations of BERT: An Empirical Study with Sequence Classification", 2021},
+        {"On Explaining Your Explanations of BERT: An Empirical Study with Sequence Classification",
+         2021},
         {"DynaSent: A Dynamic Benchmark for Sentiment Analysis", 2020},
         {"Modeling emotion in complex stories: the Stanford Emotional Narratives Dataset", 2019},
     };
@@ -265,16 +272,20 @@ static void test_002_metrics_card_inferred(void)
         {"AI", "2026-02-12", "Predicting LLM Output Length via Entropy-Guided Representations",
          "Huanyi Xie; Yubin Chen; Liangyu Wang", 0, 1},
         {"LG", "2025-10-27",
-         "PAHQ: Accelerating Automated Circuit Discovery through Mixed-Precision Inference Optimization",
+         "PAHQ: Accelerating Automated Circuit Discovery through Mixed-Precision Inference "
+         "Optimization",
          "Xinhai Wang; Shu Yang; Liangyu Wang", 1, 1},
         {"LG", "2025-03-16",
-         "ZO2: Scalable Zeroth-Order Fine-Tuning for Extremely Large Language Models with Limited GPU Memory",
+         "ZO2: Scalable Zeroth-Order Fine-Tuning for Extremely Large Language Models with Limited "
+         "GPU Memory",
          "Liangyu Wang; Jie Ren; Hang Xu", 1, 1},
         {"LG", "2025-07-03",
-         "DistZO2: High-Throughput and Memory-Efficient Zeroth-Order Fine-tuning LLMs with Distributed "
+         "DistZO2: High-Throughput and Memory-Efficient Zeroth-Order Fine-tuning LLMs with "
+         "Distributed "
          "Parallel Computing",
          "Liangyu Wang; Huanyi Xie; Di Wang", 1, 0},
-        {"LG", "2026-02-18", "Differentially Private Non-convex Distributionally Robust Optimization",
+        {"LG", "2026-02-18",
+         "Differentially Private Non-convex Distributionally Robust Optimization",
          "Difei Xu; Meng Ding; Zebin Ma", 0, 1},
         {"LG", "2025-06-28",
          "Infinite Sampling: Efficient and Stable Grouped RL Training for Large Language Models",
@@ -287,7 +298,8 @@ static void test_002_metrics_card_inferred(void)
         {"LG", "2025-07-05", "Attributing Data for Sharpness-Aware Minimization",
          "Chenyang Ren; Yifan Jia; Huanyi Xie", 0, 1},
         {"LG", "2025-06-08",
-         "Efficient Text-Attributed Graph Learning through Selective Annotation and Graph Alignment",
+         "Efficient Text-Attributed Graph Learning through Selective Annotation and Graph "
+         "Alignment",
          "Huanyi Xie; Lijie Hu; Lu Yu", 0, 1},
         {"CV", "2024-06-27", "Semi-supervised Concept Bottleneck Models",
          "Lijie Hu; Tianhao Huang; Huanyi Xie", 0, 1},
@@ -347,8 +359,9 @@ static void test_003_metrics_card_named(void)
     CHECK_STR(claim_text(&g, "novelty_pct"), "53%");
     CHECK_NEAR(claim_value(&g, "ai_score"), 52, 0);
     CHECK_INT(g.n, 6);
-    CHECK_STR(g.w[0].title, "COST-EFF: Collaborative Optimization of Spatial and Temporal Efficiency "
-                            "with Slenderized Multi-exit Language Models");
+    CHECK_STR(g.w[0].title,
+              "COST-EFF: Collaborative Optimization of Spatial and Temporal Efficiency "
+              "with Slenderized Multi-exit Language Models");
     CHECK_STR(g.w[0].authors, "Bowen Shen; Zheng Lin; Yuanxin Liu");
     CHECK_STR(g.w[0].first_affiliation, "pku");
     CHECK_STR(g.w[0].truncated, "et al.");
@@ -358,10 +371,13 @@ static void test_003_metrics_card_named(void)
     CHECK_STR(g.w[2].date, "2026-03-16"); /* "Mar 16": no year */
     CHECK_STR(g.w[3].topic, "IR");
     CHECK_STR(g.w[3].date, "2026-04-16");
-    CHECK_STR(g.w[3].title, "LWGR: Lagrangian-Constrained Personalized World Knowledge for Generative Recommendation");
+    CHECK_STR(
+        g.w[3].title,
+        "LWGR: Lagrangian-Constrained Personalized World Knowledge for Generative Recommendation");
     CHECK_STR(g.w[4].topic, "DC");
     CHECK_STR(g.w[4].date, "2026-04-09");
-    CHECK_STR(g.w[4].title, "Can LoRA Fusion Support Cross-Domain Tasks in Cloud-Edge Collaboration?");
+    CHECK_STR(g.w[4].title,
+              "Can LoRA Fusion Support Cross-Domain Tasks in Cloud-Edge Collaboration?");
     CHECK_STR(g.w[4].authors, "Yatong Wang; Fali Wang; Naibin Gu");
     CHECK_STR(g.w[5].date, "2025-06-04");
     for (size_t i = 0; i < 6; i++) {
@@ -393,9 +409,11 @@ static const struct {
      "Shwai He; Run-Ze Fan; Liang Ding", 0},
     {"CL", "2026-03-25", 1, 68.6, "Demystifying When Pruning Works via Representation Hierarchies",
      "Shwai He; Guoheng Sun; Haichao Zhang", 0},
-    {"CV", "2025-12-02", 1, NAN, "Understanding and Harnessing Sparsity in Unified Multimodal Models",
+    {"CV", "2025-12-02", 1, NAN,
+     "Understanding and Harnessing Sparsity in Unified Multimodal Models",
      "Shwai He; Chaorui Deng; Ang Li", 0},
-    {"CL", "2023-10-18", 0, NAN, "Reflection-Tuning: Data Recycling Improves LLM Instruction-Tuning",
+    {"CL", "2023-10-18", 0, NAN,
+     "Reflection-Tuning: Data Recycling Improves LLM Instruction-Tuning",
      "Ming Li; Lichang Chen; Jiuhai Chen", 0},
     {"CV", "2022-04-05", 0, NAN, "SD-Conv: Towards the Parameter-Efficiency of Dynamic Convolution",
      "Shwai He; Chenbo Jiang; Daize Dong", 0},
@@ -450,7 +468,8 @@ static const struct {
      "CogniPair: From LLM Chatbots to Conscious AI Agents -- GNWT-Based Multi-Agent Digital "
      "Twins for Social Pairing -- Dating & Hiring Applications",
      "Wanghao Ye; Sihan Chen; Yiting Wang", 0},
-    {"CV", "2024-12-06", 0, NAN, "Fair Diagnosis: Leveraging Causal Modeling to Mitigate Medical Bias",
+    {"CV", "2024-12-06", 0, NAN,
+     "Fair Diagnosis: Leveraging Causal Modeling to Mitigate Medical Bias",
      "Bowei Tian; Yexiao He; Meng Liu", 0},
     {"LG", "2024-06-04", 0, NAN, "Loki: Low-rank Keys for Efficient Sparse Attention",
      "Prajwal Singhania; Siddharth Singh; Shwai He", 0},
@@ -476,7 +495,8 @@ static void test_004_metrics_list(void)
     CHECK_INT(g.n_claims, 0);
     CHECK_INT(g.n, 30);
     for (size_t i = 0; i < 30; i++) {
-        CHECK_MSG(!strcmp(g.w[i].title, exp004[i].title), "entry %zu title \"%s\"", i + 1, g.w[i].title);
+        CHECK_MSG(!strcmp(g.w[i].title, exp004[i].title), "entry %zu title \"%s\"", i + 1,
+                  g.w[i].title);
         CHECK_MSG(!strcmp(g.w[i].authors, exp004[i].authors), "entry %zu authors \"%s\"", i + 1,
                   g.w[i].authors);
         CHECK_STR(g.w[i].topic, exp004[i].cat);
@@ -519,9 +539,10 @@ static void test_owner_override(void)
 /* "Dec 30" captured 2026-11-22 is 2025-12-30; "Mar 25" is 2026-03-25. */
 static void test_yearless_dates(void)
 {
-    static const char page[] = "CLDec 30Code\nA Study of ThingsAnna Lee, Bo Chen et al.\nAbstract.\n"
-                               "CLMar 25\nAnother StudyAnna Lee\nAbstract.\n"
-                               "LGFeb 29\nLeap Day PapersAnna Lee, Cy Young\nAbstract.\n";
+    static const char page[] =
+        "CLDec 30Code\nA Study of ThingsAnna Lee, Bo Chen et al.\nAbstract.\n"
+        "CLMar 25\nAnother StudyAnna Lee\nAbstract.\n"
+        "LGFeb 29\nLeap Day PapersAnna Lee, Cy Young\nAbstract.\n";
     got g;
     pgr_err e;
     int rc = parse_buf("metrics-list", page, sizeof page - 1, "2026-11-22", NULL, &g, &e);
@@ -604,7 +625,8 @@ static void test_detection(void)
     {
         static const char *files[] = {"000_d3c4f35904570651.txt", "001_a913e99828b9320d.txt",
                                       "002_fcb58e6391e25be6.txt", "004_048387b8d4aff427.txt"};
-        static const char *names[] = {"researchgraph", "arxiv-profile", "metrics-card", "metrics-list"};
+        static const char *names[] = {"researchgraph", "arxiv-profile", "metrics-card",
+                                      "metrics-list"};
         for (size_t i = 0; i < 4; i++) {
             char path[256], *buf;
             size_t len;
@@ -653,7 +675,10 @@ static void test_bad_input(void)
             {"blank", "\n\n  \n", 4, "line 1: page has no text"},
             {"binary", "CLOct 9, 2022\n\x01\x02\x00\x03", 18, "line 2: control byte"},
             {"nul", "CLOct 9, 2022\nTi\0tle", 20, "line 2: NUL"},
-            {"latin1", "Researcher profile\nJos\xe9 Garc\xed" "a\n", 30, "line 2: invalid UTF-8"},
+            {"latin1",
+             "Researcher profile\nJos\xe9 Garc\xed"
+             "a\n",
+             30, "line 2: invalid UTF-8"},
             {"utf16", "\xff\xfeR\0e\0", 6, "line 1: UTF-16"},
             {"huge line", big, 300 * 1024, "line 1: line"},
         };
