@@ -71,6 +71,27 @@ CASES = [
     ("long_text", PARAGRAPH * 40),
 ]
 
+def random_mix(n_cases=120, seed=20261122):
+    """Deterministic random strings from pieces where pre-tokenizers disagree
+    easily: contractions, digit runs, whitespace kinds, scripts, marks, emoji,
+    special-token fragments."""
+    import random
+    rng = random.Random(seed)
+    pool = ["a", "Z", "hello", " the", "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'", "0", "7",
+            "123", "4567890", " 42", "3.14", "½", "²", "٣", " ", "  ", "   ", "\t", "\n", "\r\n", "\n\n",
+            "\u00a0", "\u0085", "\u3000", "\u2009", "é", "e\u0301", "ñ", "ß", "Ω", "ж", "日本", "中文", "한",
+            "ไทย", "مر", "🎉", "👍🏽", "👨‍👩‍👧", "❤️", "!", "?!", "...", "--", "(", ")", "{", "}", "<", ">",
+            "<|", "|>", "<|im_end|>", "<|im_start|>", "<|endoftext|>", "_", "#", "@", "$", "\\", "/", "*",
+            "+=", "->", "\x00", "\x1b", "\u200b", "\ufeff"]
+    out = []
+    for i in range(n_cases):
+        k = rng.randint(1, 40)
+        out.append(("random_%03d" % i, "".join(rng.choice(pool) for _ in range(k))))
+    return out
+
+
+CASES += random_mix()
+
 CHATS = [
     ("chat_default_system", [{"role": "user", "content": "Summarize: graphs are useful."}]),
     ("chat_own_system", [{"role": "system", "content": "You are terse."},
@@ -134,9 +155,18 @@ def main():
         ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
         out["chats"].append({"name": name, "messages": msgs, "text": text, "ids": ids})
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    # one case per line: small, and a changed case shows as one changed line
     with open(OUT, "w", encoding="utf-8") as f:
-        json.dump(out, f, ensure_ascii=True, indent=1)
-        f.write("\n")
+        f.write("{\n")
+        for key, val in out.items():
+            if isinstance(val, list):
+                f.write(" %s: [\n" % json.dumps(key))
+                f.write(",\n".join("  " + json.dumps(v, ensure_ascii=True, separators=(",", ":")) for v in val))
+                f.write("\n ]%s\n" % ("," if key != "chats" else ""))
+            else:
+                f.write(" %s: %s,\n" % (json.dumps(key), json.dumps(val)))
+        f.write("}\n")
+    json.load(open(OUT))  # still valid JSON
     print("wrote %s: %d cases, %d chats" % (OUT, len(out["cases"]), len(out["chats"])))
 
 
