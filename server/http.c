@@ -462,7 +462,9 @@ static enum MHD_Result queue_reply(srv_request *req)
             char hex[65];
             pgr_sha256_hex(body, len, hex);
             snprintf(etag, sizeof etag, "\"%.32s\"", hex);
-            if (srvp_etag_match(srv_header(req, "If-None-Match"), etag)) {
+            int hit = srvp_etag_match(srv_header(req, "If-None-Match"), etag);
+            srv_note_cache("etag", hit);
+            if (hit) {
                 status = 304;
                 free(body);
                 body = NULL;

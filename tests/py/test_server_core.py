@@ -88,7 +88,13 @@ def test_inference_placeholder_503(server):
         assert r.json()["error"] == "inference_unavailable"
 
 
+def _metric(server, name):
+    m = re.search(r"^%s (\d+)$" % re.escape(name), requests.get(server.url + "/metrics").text, re.M)
+    return int(m.group(1)) if m else 0
+
+
 def test_etag_and_304(server):
+    hits0 = _metric(server, 'peergraph_cache_hits_total{cache="etag"}')
     r = requests.get(server.url + "/api/v1")
     assert r.status_code == 200
     etag = r.headers["ETag"]
@@ -105,6 +111,9 @@ def test_etag_and_304(server):
         assert requests.get(server.url + "/api/v1", headers={"If-None-Match": inm}).status_code == 304
     r3 = requests.get(server.url + "/api/v1", headers={"If-None-Match": '"0000"'})
     assert r3.status_code == 200 and r3.json() == index
+    # 304s count as hits of the "etag" cache in /metrics
+    assert _metric(server, 'peergraph_cache_hits_total{cache="etag"}') == hits0 + 4
+    assert _metric(server, 'peergraph_cache_misses_total{cache="etag"}') >= 2
     # not an entity response: no ETag
     assert "ETag" not in requests.get(server.url + "/healthz").headers
 

@@ -370,6 +370,32 @@ static void test_store_per_thread(void)
     CHECK(atomic_load(&opens) <= 2);
 }
 
+static void *get_slow(void *p)
+{
+    (void)p;
+    return http_get("/suspend/slow?ms=400");
+}
+
+/* A suspended request that finishes within the grace period is answered
+ * normally while the server stops. Runs before the forced-503 test. */
+static void test_shutdown_waits_for_suspended(void)
+{
+    pthread_t th;
+    pthread_create(&th, NULL, get_slow, NULL);
+    usleep(150000);
+    uint64_t t0 = pgr_now_us();
+    srv_stop(srv);
+    uint64_t took = pgr_now_us() - t0;
+    char *r;
+    pthread_join(th, (void **)&r);
+    CHECK_INT(status_of(r), 200);
+    CHECK(strstr(r, "{\"result\":\"slow\"}"));
+    free(r);
+    CHECK(took < 900000); /* it did not wait for the whole grace period */
+    /* nothing is accepted any more */
+    CHECK(http_get("/store") == NULL);
+}
+
 static void *get_hang(void *p)
 {
     (void)p;
@@ -409,7 +435,7 @@ static void test_store_closed_at_exit(void)
     CHECK_INT(atomic_load(&opens), atomic_load(&closes));
 }
 
-int main(void)
+static srv_server *start(void)
 {
     srv_config cfg;
     srv_config_defaults(&cfg);
@@ -423,12 +449,18 @@ int main(void)
     cfg.store_open = open_db;
     cfg.store_close = close_db;
     pgr_err err = {0};
-    srv = srv_new(&cfg, &err);
-    if (!srv || srv_add_routes(srv, routes, &err) != 0 || srv_start(srv, &err) != 0) {
+    srv_server *s = srv_new(&cfg, &err);
+    if (!s || srv_add_routes(s, routes, &err) != 0 || srv_start(s, &err) != 0) {
         fprintf(stderr, "server: %s\n", err.msg);
-        return 1;
+        exit(1);
     }
-    port = srv_port(srv);
+    port = srv_port(s);
+    return s;
+}
+
+int main(void)
+{
+    srv = start();
     RUN(test_suspend_resume);
     RUN(test_many_suspended_at_once);
     RUN(test_stream);
@@ -436,6 +468,9 @@ int main(void)
     RUN(test_no_reply_is_500_with_id);
     RUN(test_params);
     RUN(test_store_per_thread);
+    RUN(test_shutdown_waits_for_suspended);
+    srv_free(srv);
+    srv = start();
     RUN(test_shutdown_answers_suspended);
     srv_free(srv);
     RUN(test_store_closed_at_exit);
