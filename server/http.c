@@ -767,17 +767,23 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         if (*upload_data_size) {
             size_t n = *upload_data_size, total;
             *upload_data_size = 0;
-            if (!req->body_too_large) {
-                if (!pgr_add_ok(req->body.len, n, &total) || total > srv->cfg.max_body)
-                    req->body_too_large = 1;
-                else
-                    pgr_sb_append(&req->body, upload_data, n);
+            /* Over the cap (a chunked body has no Content-Length to check
+             * first). libmicrohttpd lets us answer only once the body is
+             * complete, so the excess is read and dropped; a body that goes
+             * on past 4x the cap gets its connection closed unanswered, so
+             * an endless body cannot hold the slot. */
+            if (req->body_too_large || !pgr_add_ok(req->body.len, n, &total) ||
+                total > srv->cfg.max_body) {
+                req->body_too_large = 1;
+                req->body_dropped += n;
+                return req->body_dropped / 4 > srv->cfg.max_body + 65536 ? MHD_NO : MHD_YES;
             }
+            pgr_sb_append(&req->body, upload_data, n);
             return MHD_YES;
         }
         if (req->body_too_large)
-            return core_error(req, 413, "body_too_large", "request body exceeds the limit of %zu bytes",
-                              srv->cfg.max_body);
+            return core_error(req, 413, "body_too_large",
+                              "request body exceeds the limit of %zu bytes", srv->cfg.max_body);
         if (!pgr_sb_ok(&req->body))
             return core_error(req, 500, "internal", "out of memory reading the body");
         return run_handler(req);

@@ -65,6 +65,7 @@ struct srv_request {
     uint64_t start_us, db_us;
     pgr_sb body;
     int body_too_large;
+    size_t body_dropped;
 
     enum srv_phase phase;
     int suspend_asked;    /* srv_suspend called by the handler */
