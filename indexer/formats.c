@@ -10,6 +10,14 @@ const ix_format ix_formats[] = {
     /* Paper metadata (indexer/metadata.h): JSON/XML only, never plain text. */
     {"arxiv-snapshot", "arXiv bulk metadata snapshot (JSON lines)", ix_arxiv_snapshot_detect,
      ix_arxiv_snapshot_parse},
+    {"arxiv-oai", "arXiv OAI-PMH GetRecord/ListRecords (arXiv, arXivRaw, oai_dc)",
+     ix_arxiv_oai_detect, ix_arxiv_oai_parse},
+    {"arxiv-atom", "arXiv API Atom feed (or its {url,status_code,body} recording)",
+     ix_arxiv_atom_detect, ix_arxiv_atom_parse},
+    {"openalex", "OpenAlex works/authors: entity, list page, JSON lines snapshot",
+     ix_openalex_detect, ix_openalex_parse},
+    {"s2", "Semantic Scholar papers/authors: objects, pages, batches, citation items",
+     ix_s2_detect, ix_s2_parse},
     /* profile pages (indexer/seed_*.c) */
     {"researchgraph", "research graph profile page (trust snapshot, published work)",
      seed_researchgraph_detect, seed_researchgraph_parse},

@@ -259,6 +259,74 @@ const char *ix_find(const char *data, size_t len, size_t window, const char *nee
     return memmem(data, len < window ? len : window, needle, strlen(needle));
 }
 
+/* Splits the printed author list ("A. One, B. Two (MIT) and C. Three") at
+ * top-level commas and " and ", so each parsed author can keep its raw
+ * spelling. Returns the number of pieces (at most max), -1 on OOM. Pieces are
+ * whitespace-squashed; a trailing "(affiliation)" is split off into affs. */
+long ix_split_authors(pgr_arena *a, const char *s, const char **names, const char **affs,
+                          size_t max)
+{
+    size_t k = 0;
+    const char *p = s, *start = s;
+    int depth = 0;
+    for (;; p++) {
+        int cut = 0, skip = 0;
+        char c = *p;
+        if (c == '(')
+            depth++;
+        else if (c == ')' && depth > 0)
+            depth--;
+        if (c == '\0')
+            cut = 1;
+        else if (depth == 0 && c == ',')
+            cut = 1, skip = 1;
+        else if (depth == 0 && isspace((unsigned char)c) && !strncmp(p + 1, "and", 3) &&
+                 (p[4] == '\0' || isspace((unsigned char)p[4])))
+            cut = 1, skip = 4;
+        if (!cut)
+            continue;
+        const char *e = p;
+        /* A piece may end in "(affiliation)". */
+        const char *aff = NULL;
+        size_t aff_n = 0;
+        const char *q = e;
+        while (q > start && isspace((unsigned char)q[-1]))
+            q--;
+        if (q > start && q[-1] == ')') {
+            const char *open = NULL;
+            int d = 0;
+            for (const char *r = q - 1;; r--) {
+                if (*r == ')')
+                    d++;
+                else if (*r == '(' && --d == 0) {
+                    open = r;
+                    break;
+                }
+                if (r == start)
+                    break;
+            }
+            if (open && open > start) {
+                aff = open + 1;
+                aff_n = (size_t)(q - 1 - aff);
+                e = open;
+            }
+        }
+        const char *name = ix_squash_ws(a, start, (size_t)(e - start));
+        if (name) {
+            if (k == max)
+                return (long)max + 1; /* more pieces than parsed authors: give up */
+            names[k] = name;
+            affs[k] = aff ? ix_squash_ws(a, aff, aff_n) : NULL;
+            k++;
+        }
+        if (c == '\0')
+            break;
+        p += skip - 1;
+        start = p + 1;
+    }
+    return (long)k;
+}
+
 void ix_notice(pgr_err *err, const char *fmt, ...)
 {
     if (!err)

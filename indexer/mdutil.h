@@ -48,6 +48,14 @@ char ix_first_byte(const char *data, size_t len, size_t *at);
 /* memmem limited to the first `window` bytes. */
 const char *ix_find(const char *data, size_t len, size_t window, const char *needle);
 
+/* Splits a printed author list ("A. One, B. Two (MIT) and C. Three") at
+ * top-level commas and " and ". Pieces are whitespace-squashed arena strings;
+ * a trailing "(affiliation)" goes to affs[i] (else NULL). Returns the number of
+ * pieces, max + 1 when there are more than max, -1 on OOM. names and affs
+ * hold max entries. */
+long ix_split_authors(pgr_arena *a, const char *s, const char **names, const char **affs,
+                      size_t max);
+
 /* Sets err to a non-error notice (code PGR_OK, message filled) for a parse
  * that succeeded but skipped something worth telling ("not a work/author:
  * skipped"). The ingest pipeline prints err->msg after a 0 return when it is

@@ -1,0 +1,637 @@
+/* OpenAlex (https://docs.openalex.org): single entity objects as the API
+ * returns them (/works/W.., /authors/A.., /topics/T.., ...), API list pages
+ * ({"meta": {...}, "results": [...]}), plain JSON arrays of entities, and the
+ * snapshot's JSON lines (one entity per line; gzip is undone by ix_gunzip
+ * before detection).
+ *
+ * Works -> ix_work: ids (openalex, doi, pmid), title/display_name,
+ * publication_year/date, type, language, primary_location.source (venue),
+ * authorships (author id/display_name/orcid, raw_author_name,
+ * raw_affiliation_strings, institutions), is_authors_truncated,
+ * abstract_inverted_index (word order rebuilt), referenced_works
+ * ("openalex:W.."), cited_by_count, counts_by_year, topics (with scores),
+ * an arXiv id from a 10.48550/arXiv.* DOI or an arxiv.org location.
+ * Authors -> ix_author: summary_stats (h_index, i10_index), counts_by_year,
+ * topics, last_known_institutions, display_name_alternatives, orcid.
+ * The "Deleted Author" tombstone and other entity kinds (topic, source,
+ * institution, concept, funder, publisher, keyword, field...) are recognised
+ * and skipped with a notice, not an error. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "indexer/ids.h"
+#include "indexer/ixjson.h"
+#include "indexer/mdutil.h"
+#include "indexer/metadata.h"
+
+#define OA_MAX_ABSTRACT_WORDS 100000 /* positions; the longest real abstracts are ~10k words */
+#define OA_MAX_LIST 1000000
+
+int ix_openalex_detect(const char *data, size_t len)
+{
+    size_t at;
+    char c = ix_first_byte(data, len, &at);
+    if (c != '{' && c != '[')
+        return 0;
+    if (ix_find(data + at, len - at, 65536, "https://openalex.org/") ||
+        ix_find(data + at, len - at, 65536, "\"openalex\""))
+        return 85;
+    return 0;
+}
+
+typedef struct oa_state {
+    pgr_arena a;
+    const ix_sink *sink;
+    size_t works, authors;
+    size_t skipped[16];
+    char skipped_example[256];
+} oa_state;
+
+/* "https://openalex.org/W2741809807" -> "W2741809807"; NULL if not an id. */
+static const char *short_id(pgr_arena *a, const char *url)
+{
+    if (!url)
+        return NULL;
+    const char *p = url;
+    if (!strncmp(p, "https://openalex.org/", 21))
+        p += 21;
+    else if (!strncmp(p, "http://openalex.org/", 20))
+        p += 20;
+    if (!isalpha((unsigned char)p[0]))
+        return NULL;
+    size_t n = strlen(p);
+    if (n < 2 || n > 64)
+        return NULL;
+    return p == url ? url : pgr_arena_strndup(a, p, n);
+}
+
+/* "https://orcid.org/0000-0001-6187-6610" -> "0000-0001-6187-6610" */
+static const char *short_orcid(const char *s)
+{
+    if (!s)
+        return NULL;
+    const char *slash = strrchr(s, '/');
+    const char *p = slash ? slash + 1 : s;
+    return strlen(p) == 19 ? p : NULL;
+}
+
+/* Entity kind from the id: 'W', 'A', 'T', ... or 'K' (keywords/), 'f'
+ * (fields/subfields/domains...), 0 unknown. */
+static char entity_kind(json_t *o)
+{
+    json_t *idv = json_object_get(o, "id");
+    const char *id = json_is_string(idv) ? json_string_value(idv) : NULL;
+    if (id) {
+        const char *p = id;
+        if (!strncmp(p, "https://openalex.org/", 21))
+            p += 21;
+        if (!strncmp(p, "keywords/", 9))
+            return 'K';
+        if (strchr(p, '/'))
+            return 'f';
+        if (strchr("WATSICFP", p[0]) && isdigit((unsigned char)p[1]))
+            return p[0];
+    }
+    if (json_object_get(o, "authorships") || json_object_get(o, "publication_year"))
+        return 'W';
+    if (json_object_get(o, "last_known_institutions") || json_object_get(o, "orcid"))
+        return 'A';
+    return 0;
+}
+
+static const char *kind_name(char k)
+{
+    switch (k) {
+    case 'T': return "topic";
+    case 'S': return "source";
+    case 'I': return "institution";
+    case 'C': return "concept";
+    case 'F': return "funder";
+    case 'P': return "publisher";
+    case 'K': return "keyword";
+    case 'f': return "field/subfield/domain";
+    default: return "unknown entity";
+    }
+}
+
+/* Rebuilds the abstract from {"word": [pos, ...], ...}. */
+static const char *rebuild_abstract(ix_jctx *c, pgr_arena *a, json_t *inv)
+{
+    const char *key;
+    json_t *val;
+    size_t max_pos = 0, total = 0;
+    json_object_foreach(inv, key, val) {
+        if (!json_is_array(val))
+            return ix_jfail(c, "abstract_inverted_index[\"%.40s\"]: expected an array", key), NULL;
+        size_t i;
+        json_t *p;
+        json_array_foreach(val, i, p) {
+            if (!json_is_integer(p) || json_integer_value(p) < 0 ||
+                json_integer_value(p) >= OA_MAX_ABSTRACT_WORDS)
+                return ix_jfail(c, "abstract_inverted_index[\"%.40s\"]: bad position", key), NULL;
+            size_t pos = (size_t)json_integer_value(p);
+            if (pos + 1 > max_pos)
+                max_pos = pos + 1;
+            if (++total > OA_MAX_ABSTRACT_WORDS)
+                return ix_jfail(c, "abstract_inverted_index: more than %d words",
+                                OA_MAX_ABSTRACT_WORDS),
+                       NULL;
+        }
+    }
+    if (max_pos == 0)
+        return NULL;
+    const char **slots = pgr_arena_calloc(a, max_pos, sizeof *slots);
+    if (!slots)
+        return NULL;
+    json_object_foreach(inv, key, val) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(val, i, p) {
+            size_t pos = (size_t)json_integer_value(p);
+            if (!slots[pos]) /* first claim wins: deterministic for duplicates */
+                slots[pos] = key;
+        }
+    }
+    pgr_sb sb = {0};
+    for (size_t i = 0; i < max_pos; i++) {
+        if (!slots[i])
+            continue; /* gaps: positions OpenAlex dropped */
+        if (sb.len)
+            pgr_sb_putc(&sb, ' ');
+        pgr_sb_puts(&sb, slots[i]);
+    }
+    const char *out = pgr_sb_ok(&sb) && sb.data ? pgr_arena_strndup(a, sb.data, sb.len) : NULL;
+    pgr_sb_free(&sb);
+    return out;
+}
+
+/* counts_by_year -> ix_year_count[]. */
+static int counts(ix_jctx *c, pgr_arena *a, json_t *arr, const ix_year_count **out, size_t *n)
+{
+    size_t cnt = json_array_size(arr);
+    *out = NULL;
+    *n = 0;
+    if (!cnt)
+        return 0;
+    if (cnt > 1000)
+        return ix_jfail(c, "counts_by_year: %zu entries", cnt);
+    ix_year_count *y = pgr_arena_calloc(a, cnt, sizeof *y);
+    if (!y)
+        return ix_jfail(c, "out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        json_t *e = json_array_get(arr, i);
+        if (!json_is_object(e))
+            return ix_jfail(c, "counts_by_year[%zu]: expected an object", i);
+        y[i].year = (int)ix_jint(c, e, "year", 1000, 2100, 0);
+        y[i].works_count = ix_jint(c, e, "works_count", 0, 1000000000L, -1);
+        y[i].cited_by_count = ix_jint(c, e, "cited_by_count", 0, 1000000000L, -1);
+        if (c->failed)
+            return -1;
+        if (!y[i].year)
+            return ix_jfail(c, "counts_by_year[%zu]: no year", i);
+    }
+    *out = y;
+    *n = cnt;
+    return 0;
+}
+
+/* topics [{id, display_name, score|count}] -> ix_topic_ref[]; for authors the
+ * score is count / works_count (share of the author's works in the topic). */
+static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, long works_count,
+                  const ix_topic_ref **out, size_t *n)
+{
+    size_t cnt = json_array_size(arr);
+    *out = NULL;
+    *n = 0;
+    if (!cnt)
+        return 0;
+    if (cnt > 10000)
+        return ix_jfail(c, "topics: %zu entries", cnt);
+    ix_topic_ref *t = pgr_arena_calloc(a, cnt, sizeof *t);
+    if (!t)
+        return ix_jfail(c, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        json_t *e = json_array_get(arr, i);
+        if (!json_is_object(e))
+            return ix_jfail(c, "topics[%zu]: expected an object", i);
+        const char *id = short_id(a, ix_jstr(c, e, "id"));
+        const char *name = ix_jstr(c, e, "display_name");
+        double score = ix_jreal(c, e, "score", 0, 1, NAN);
+        long count = ix_jint(c, e, "count", 0, 1000000000L, -1);
+        if (c->failed)
+            return -1;
+        if (!id)
+            continue;
+        if (isnan(score) && count >= 0 && works_count > 0)
+            score = count >= works_count ? 1.0 : (double)count / (double)works_count;
+        t[k].scheme = "openalex";
+        t[k].code = id;
+        t[k].name = name;
+        t[k].score = score;
+        k++;
+    }
+    *out = t;
+    *n = k;
+    return 0;
+}
+
+static const char *arxiv_from_work(pgr_arena *a, const char *doi, json_t *locations, int *ver)
+{
+    if (doi && !strncmp(doi, "10.48550/arxiv.", 15)) {
+        const char *id = ix_arxiv_canon_a(a, doi + 15, ver);
+        if (id)
+            return id;
+    }
+    size_t i;
+    json_t *l;
+    json_array_foreach(locations, i, l) {
+        if (!json_is_object(l))
+            continue;
+        const char *keys[2] = {"landing_page_url", "pdf_url"};
+        for (int k = 0; k < 2; k++) {
+            json_t *u = json_object_get(l, keys[k]);
+            if (json_is_string(u) && strstr(json_string_value(u), "arxiv.org/")) {
+                const char *id = ix_arxiv_canon_a(a, json_string_value(u), ver);
+                if (id)
+                    return id;
+            }
+        }
+    }
+    return NULL;
+}
+
+static int parse_work(ix_jctx *c, oa_state *st, json_t *o, long position)
+{
+    pgr_arena *a = &st->a;
+    ix_work w;
+    memset(&w, 0, sizeof w);
+    w.score = NAN;
+    w.has_code = -1;
+    w.position = position;
+    w.line = c->line;
+    w.openalex_id = short_id(a, ix_jstr(c, o, "id"));
+    const char *title = ix_jstr(c, o, "title");
+    if (!title)
+        title = ix_jstr(c, o, "display_name");
+    const char *doi = ix_jstr(c, o, "doi");
+    json_t *ids = ix_jobj(c, o, "ids");
+    const char *pmid = ix_jstr(c, ids, "pmid");
+    if (!doi)
+        doi = ix_jstr(c, ids, "doi");
+    w.year = (int)ix_jint(c, o, "publication_year", 1000, 2100, 0);
+    const char *pdate = ix_jstr(c, o, "publication_date");
+    w.type = ix_jstr(c, o, "type");
+    w.language = ix_jstr(c, o, "language");
+    w.cited_by_count = ix_jint(c, o, "cited_by_count", 0, 1000000000L, -1);
+    json_t *ploc = ix_jobj(c, o, "primary_location");
+    json_t *src = ix_jobj(c, ploc, "source");
+    w.venue = ix_jstr(c, src, "display_name");
+    if (!w.venue)
+        w.venue = ix_jstr(c, ix_jobj(c, o, "host_venue"), "display_name");
+    json_t *auths = ix_jarr(c, o, "authorships");
+    json_t *inv = ix_jobj(c, o, "abstract_inverted_index");
+    json_t *refs = ix_jarr(c, o, "referenced_works");
+    json_t *cby = ix_jarr(c, o, "counts_by_year");
+    json_t *tops = ix_jarr(c, o, "topics");
+    json_t *locs = ix_jarr(c, o, "locations");
+    json_t *trunc = json_object_get(o, "is_authors_truncated");
+    if (c->failed)
+        return -1;
+    if (!title)
+        return ix_jfail(c, "work %s: no title", w.openalex_id ? w.openalex_id : "(no id)");
+    w.title = ix_squash_ws(a, title, strlen(title));
+    if (doi && !(w.doi = ix_doi_canon_a(a, doi)))
+        return ix_jfail(c, "work %s: \"%.80s\" is not a DOI", w.openalex_id ? w.openalex_id : "",
+                        doi);
+    if (pmid) {
+        const char *slash = strrchr(pmid, '/');
+        w.pmid = slash ? slash + 1 : pmid;
+    }
+    if (pdate) {
+        char d[11];
+        int y = ix_parse_date(pdate, d);
+        if (y <= 0 || !d[0])
+            return ix_jfail(c, "publication_date: bad date \"%.40s\"", pdate);
+        w.date = pgr_arena_strdup(a, d);
+        if (!w.year)
+            w.year = y;
+    }
+    w.arxiv_id = arxiv_from_work(a, w.doi, locs, &w.arxiv_version);
+    if (json_is_true(trunc))
+        w.authors_truncated = "et al.";
+
+    size_t na = json_array_size(auths);
+    if (na > IX_MAX_AUTHORS)
+        return ix_jfail(c, "authorships: %zu authors exceeds the limit", na);
+    ix_author_ref *au = pgr_arena_calloc(a, na + 1, sizeof *au);
+    if (!au)
+        return ix_jfail(c, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < na; i++) {
+        json_t *e = json_array_get(auths, i);
+        if (!json_is_object(e))
+            return ix_jfail(c, "authorships[%zu]: expected an object", i);
+        json_t *ao = ix_jobj(c, e, "author");
+        const char *dn = ix_jstr(c, ao, "display_name");
+        const char *raw = ix_jstr(c, e, "raw_author_name");
+        au[k].openalex_id = short_id(a, ix_jstr(c, ao, "id"));
+        au[k].orcid = short_orcid(ix_jstr(c, ao, "orcid"));
+        json_t *rafs = ix_jarr(c, e, "raw_affiliation_strings");
+        const char *raf = ix_jstr(c, e, "raw_affiliation_string");
+        json_t *insts = ix_jarr(c, e, "institutions");
+        if (c->failed)
+            return -1;
+        if (!dn && !raw)
+            continue;
+        au[k].display_name = ix_squash_ws(a, dn ? dn : raw, strlen(dn ? dn : raw));
+        au[k].raw_name = raw ? ix_squash_ws(a, raw, strlen(raw)) : au[k].display_name;
+        if (!au[k].display_name)
+            continue;
+        /* Affiliation: the printed strings, else the institution names. */
+        pgr_sb sb = {0};
+        size_t j;
+        json_t *s;
+        json_array_foreach(rafs, j, s) {
+            if (json_is_string(s) && json_string_length(s)) {
+                if (sb.len)
+                    pgr_sb_puts(&sb, "; ");
+                pgr_sb_puts(&sb, json_string_value(s));
+            }
+        }
+        if (!sb.len && raf)
+            pgr_sb_puts(&sb, raf);
+        if (!sb.len) {
+            json_array_foreach(insts, j, s) {
+                json_t *nm = json_is_object(s) ? json_object_get(s, "display_name") : NULL;
+                if (json_is_string(nm)) {
+                    if (sb.len)
+                        pgr_sb_puts(&sb, "; ");
+                    pgr_sb_puts(&sb, json_string_value(nm));
+                }
+            }
+        }
+        if (!pgr_sb_ok(&sb)) {
+            pgr_sb_free(&sb);
+            return ix_jfail(c, "out of memory");
+        }
+        au[k].affiliation = sb.len ? ix_squash_ws(a, sb.data, sb.len) : NULL;
+        pgr_sb_free(&sb);
+        k++;
+    }
+    w.authors = au;
+    w.n_authors = k;
+
+    if (inv) {
+        w.abstract = rebuild_abstract(c, a, inv);
+        if (c->failed)
+            return -1;
+    }
+    size_t nr = json_array_size(refs);
+    if (nr > OA_MAX_LIST)
+        return ix_jfail(c, "referenced_works: %zu entries", nr);
+    const char **rv = pgr_arena_calloc(a, nr + 1, sizeof *rv);
+    if (!rv)
+        return ix_jfail(c, "out of memory");
+    size_t kr = 0;
+    for (size_t i = 0; i < nr; i++) {
+        json_t *r = json_array_get(refs, i);
+        const char *id = json_is_string(r) ? short_id(a, json_string_value(r)) : NULL;
+        if (!id || id[0] != 'W')
+            return ix_jfail(c, "referenced_works[%zu]: not a work id", i);
+        rv[kr++] = pgr_arena_printf(a, "openalex:%s", id);
+    }
+    w.references = rv;
+    w.n_references = kr;
+    if (counts(c, a, cby, &w.counts_by_year, &w.n_counts_by_year) ||
+        topics(c, a, tops, -1, &w.topics, &w.n_topics))
+        return -1;
+    st->works++;
+    return st->sink->work ? st->sink->work(st->sink->ctx, &w, c->err) : 0;
+}
+
+static int parse_author(ix_jctx *c, oa_state *st, json_t *o)
+{
+    pgr_arena *a = &st->a;
+    ix_author x;
+    memset(&x, 0, sizeof x);
+    x.openalex_id = short_id(a, ix_jstr(c, o, "id"));
+    const char *dn = ix_jstr(c, o, "display_name");
+    x.orcid = short_orcid(ix_jstr(c, o, "orcid"));
+    x.works_count = ix_jint(c, o, "works_count", 0, 100000000L, -1);
+    x.cited_by_count = ix_jint(c, o, "cited_by_count", 0, 1000000000L, -1);
+    json_t *ss = ix_jobj(c, o, "summary_stats");
+    x.h_index = ix_jint(c, ss, "h_index", 0, 1000000L, -1);
+    x.i10_index = ix_jint(c, ss, "i10_index", 0, 100000000L, -1);
+    json_t *alts = ix_jarr(c, o, "display_name_alternatives");
+    json_t *lki = ix_jarr(c, o, "last_known_institutions");
+    json_t *lki1 = ix_jobj(c, o, "last_known_institution"); /* pre-2024 API */
+    json_t *cby = ix_jarr(c, o, "counts_by_year");
+    json_t *tops = ix_jarr(c, o, "topics");
+    if (c->failed)
+        return -1;
+    /* The tombstone OpenAlex leaves for a removed profile. */
+    if (dn && !strcmp(dn, "Deleted Author") && x.works_count <= 0) {
+        st->skipped[0]++;
+        if (!st->skipped_example[0])
+            snprintf(st->skipped_example, sizeof st->skipped_example,
+                     "\"Deleted Author\" tombstone %s",
+                     x.openalex_id ? x.openalex_id : "");
+        return 0;
+    }
+    if (!dn)
+        return ix_jfail(c, "author %s: no display_name", x.openalex_id ? x.openalex_id : "");
+    x.display_name = ix_squash_ws(a, dn, strlen(dn));
+    size_t nal = json_array_size(alts);
+    if (nal > 10000)
+        return ix_jfail(c, "display_name_alternatives: %zu entries", nal);
+    const char **al = pgr_arena_calloc(a, nal + 1, sizeof *al);
+    if (!al)
+        return ix_jfail(c, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < nal; i++) {
+        json_t *s = json_array_get(alts, i);
+        if (!json_is_string(s))
+            return ix_jfail(c, "display_name_alternatives[%zu]: expected a string", i);
+        const char *v = ix_squash_ws(a, json_string_value(s), json_string_length(s));
+        if (v)
+            al[k++] = v;
+    }
+    x.alternatives = al;
+    x.n_alternatives = k;
+    json_t *inst = json_array_size(lki) ? json_array_get(lki, 0) : lki1;
+    if (inst && json_is_object(inst)) {
+        x.affiliation = ix_jstr(c, inst, "display_name");
+        const char *ror = ix_jstr(c, inst, "ror");
+        if (ror) {
+            const char *slash = strrchr(ror, '/');
+            x.institution_ror = slash ? slash + 1 : ror;
+        }
+    }
+    if (counts(c, a, cby, &x.counts_by_year, &x.n_counts_by_year) ||
+        topics(c, a, tops, x.works_count, &x.topics, &x.n_topics))
+        return -1;
+    st->authors++;
+    return st->sink->author ? st->sink->author(st->sink->ctx, &x, c->err) : 0;
+}
+
+static int parse_entity(ix_jctx *c, oa_state *st, json_t *o, long position)
+{
+    if (!json_is_object(o))
+        return ix_jfail(c, "expected an OpenAlex entity object");
+    char k = entity_kind(o);
+    int rc;
+    if (k == 'W')
+        rc = parse_work(c, st, o, position);
+    else if (k == 'A')
+        rc = parse_author(c, st, o);
+    else {
+        static const char kinds[] = "TSICFPKf";
+        const char *at = k ? strchr(kinds, k) : NULL;
+        size_t slot = at ? (size_t)(at - kinds) + 1 : 15;
+        st->skipped[slot]++;
+        if (!st->skipped_example[0]) {
+            json_t *id = json_object_get(o, "id"), *dn = json_object_get(o, "display_name");
+            snprintf(st->skipped_example, sizeof st->skipped_example, "%s %s \"%.80s\"",
+                     kind_name(k),
+                json_is_string(id) ? json_string_value(id) : "(no id)",
+                json_is_string(dn) ? json_string_value(dn) : "");
+        }
+        rc = 0;
+    }
+    if (rc && !c->failed && c->err->code == PGR_OK)
+        ix_jfail(c, "record rejected");
+    return rc;
+}
+
+/* One JSON document: an entity, a list page, or an array of entities. */
+static int parse_document(ix_jctx *c, oa_state *st, json_t *doc)
+{
+    if (json_is_array(doc)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(doc, i, e) {
+            if (parse_entity(c, st, e, (long)i + 1))
+                return -1;
+            pgr_arena_reset(&st->a);
+        }
+        return 0;
+    }
+    if (!json_is_object(doc))
+        return ix_jfail(c, "expected a JSON object or array");
+    json_t *results = json_object_get(doc, "results");
+    if (results) {
+        if (!json_is_array(results))
+            return ix_jfail(c, "field \"results\": expected an array");
+        json_t *meta = ix_jobj(c, doc, "meta");
+        long page = ix_jint(c, meta, "page", 0, 100000000L, 1);
+        long per = ix_jint(c, meta, "per_page", 0, 100000L, 0);
+        if (c->failed)
+            return -1;
+        if (page < 1)
+            page = 1;
+        size_t i;
+        json_t *e;
+        json_array_foreach(results, i, e) {
+            /* Rank on the listing, across pages when meta tells the page size. */
+            long pos = (long)i + 1 + (per > 0 ? (page - 1) * per : 0);
+            if (parse_entity(c, st, e, pos))
+                return -1;
+            pgr_arena_reset(&st->a);
+        }
+        return 0;
+    }
+    if (json_object_get(doc, "error") && !json_object_get(doc, "id")) {
+        const char *msg = ix_jstr(c, doc, "message");
+        const char *e = ix_jstr(c, doc, "error");
+        return ix_jfail(c, "OpenAlex API error: %s%s%s", e ? e : "?", msg ? ": " : "",
+                        msg ? msg : "");
+    }
+    return parse_entity(c, st, doc, 0);
+}
+
+static void finish_notice(oa_state *st, pgr_err *err)
+{
+    size_t skipped = 0;
+    for (int i = 0; i < 16; i++)
+        skipped += st->skipped[i];
+    if (!skipped)
+        return;
+    if (skipped == 1)
+        ix_notice(err, "%s: not a work/author: skipped", st->skipped_example);
+    else
+        ix_notice(err, "%zu entities that are not works/authors skipped (first: %s)", skipped,
+                  st->skipped_example);
+}
+
+int ix_openalex_parse(const ix_input *in, const ix_sink *sink, pgr_err *err)
+{
+    oa_state st;
+    memset(&st, 0, sizeof st);
+    st.sink = sink;
+    int rc = -1;
+    json_t *doc = NULL;
+    ix_jctx c = {err, 1, 0, 0};
+    size_t at;
+    ix_first_byte(in->data, in->len, &at);
+    /* One document, or JSON lines? Parse the first value alone to see (after
+     * the nesting check, which the probe would otherwise skip). */
+    size_t deep;
+    if (ix_json_depth_ok(in->data, in->len, IX_JSON_MAX_DEPTH, &deep)) {
+        c.offset = deep;
+        ix_jfail(&c, "JSON nested deeper than %d levels (bomb?)", IX_JSON_MAX_DEPTH);
+        goto cleanup;
+    }
+    json_error_t je;
+    doc = json_loadb(in->data + at, in->len - at, JSON_DISABLE_EOF_CHECK, &je);
+    int lines = 0;
+    if (doc) {
+        size_t end = at + (size_t)je.position;
+        while (end < in->len && isspace((unsigned char)in->data[end]))
+            end++;
+        lines = end < in->len;
+        json_decref(doc);
+        doc = NULL;
+    }
+    if (!lines) {
+        doc = ix_json_parse(&c, in->data, in->len, 0);
+        if (!doc || parse_document(&c, &st, doc))
+            goto cleanup;
+    } else {
+        const char *p = in->data, *end = in->data + in->len;
+        long lineno = 0;
+        while (p < end) {
+            lineno++;
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = (size_t)((nl ? nl : end) - p);
+            ix_jctx lc = {err, lineno, (size_t)(p - in->data), 0};
+            if (n > IX_SNAPSHOT_MAX_LINE) {
+                ix_jfail(&lc, "line of %zu bytes exceeds the limit", n);
+                goto cleanup;
+            }
+            size_t i = 0;
+            while (i < n && isspace((unsigned char)p[i]))
+                i++;
+            if (i < n) {
+                json_t *o = ix_json_parse(&lc, p, n, 0);
+                if (!o)
+                    goto cleanup;
+                int r = parse_entity(&lc, &st, o, 0);
+                json_decref(o);
+                if (r)
+                    goto cleanup;
+                pgr_arena_reset(&st.a);
+            }
+            p = nl ? nl + 1 : end;
+        }
+    }
+    finish_notice(&st, err);
+    rc = 0;
+cleanup:
+    json_decref(doc);
+    pgr_arena_free(&st.a);
+    return rc;
+}
