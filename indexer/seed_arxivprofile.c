@@ -126,7 +126,10 @@ static int parse_citations(const sd_line *l, long *v)
  * tokens, 1 for three, 2.5 for four (most names here have two), minus 1 when
  * the extra tokens are particles or initials ("Jan van Leeuwen", "John F.
  * Kennedy"), minus 1.5 when the segment is a name known from the page (the
- * owner). One-token names are allowed only when nothing else fits (cost 4). */
+ * owner). One-token names are allowed only when nothing else fits (cost 4).
+ * Equal costs keep the first segmentation found, which ends with the shortest
+ * name: "A B C D E" is "A B C" + "D E". The page gives no better signal; the
+ * arXiv metadata of the same id, when ingested, carries the exact list. */
 #define SEG_MAX_TOKENS 512
 static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_nameset *known,
                           sd_authors *out)

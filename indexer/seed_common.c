@@ -560,26 +560,75 @@ char *sd_name_key(pgr_arena *a, const char *s, size_t len)
     return out;
 }
 
-int sd_nameset_add(pgr_arena *a, sd_nameset *set, const char *s, size_t len)
+static uint64_t key_hash(const char *k)
 {
-    char *k = sd_name_key(a, s, len);
-    if (!k)
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    return h;
+}
+
+long sd_nameset_find_key(const sd_nameset *set, const char *key)
+{
+    if (!set || set->n == 0)
         return -1;
-    for (size_t i = 0; i < set->n; i++)
-        if (!strcmp(set->keys[i], k))
-            return 0;
+    for (size_t i = key_hash(key) & (set->n_slots - 1);; i = (i + 1) & (set->n_slots - 1)) {
+        size_t v = set->slots[i];
+        if (v == 0)
+            return -1;
+        if (!strcmp(set->keys[v - 1], key))
+            return (long)(v - 1);
+    }
+}
+
+int sd_nameset_add_key(pgr_arena *a, sd_nameset *set, const char *key, size_t *index)
+{
+    long f = sd_nameset_find_key(set, key);
+    if (f >= 0) {
+        if (index)
+            *index = (size_t)f;
+        return 0;
+    }
     if (set->n == set->cap) {
-        size_t nc = set->cap ? set->cap * 2 : 32;
-        char **nk = pgr_arena_calloc(a, nc, sizeof *nk);
-        if (!nk)
+        /* grow: keys x2, table rebuilt at 4x the key capacity (load <= 1/2) */
+        size_t nc = set->cap ? set->cap * 2 : 32, ns, *slots;
+        char **nk;
+        if (!pgr_mul_ok(nc, 4, &ns))
+            return -1;
+        nk = pgr_arena_calloc(a, nc, sizeof *nk);
+        slots = pgr_arena_calloc(a, ns, sizeof *slots);
+        if (!nk || !slots)
             return -1;
         if (set->n)
             memcpy(nk, set->keys, set->n * sizeof *nk);
+        for (size_t k = 0; k < set->n; k++) {
+            size_t i = key_hash(nk[k]) & (ns - 1);
+            while (slots[i])
+                i = (i + 1) & (ns - 1);
+            slots[i] = k + 1;
+        }
         set->keys = nk;
         set->cap = nc;
+        set->slots = slots;
+        set->n_slots = ns;
     }
-    set->keys[set->n++] = k;
+    {
+        size_t i = key_hash(key) & (set->n_slots - 1);
+        while (set->slots[i])
+            i = (i + 1) & (set->n_slots - 1);
+        set->keys[set->n] = (char *)key;
+        set->slots[i] = set->n + 1;
+        if (index)
+            *index = set->n;
+        set->n++;
+    }
     return 0;
+}
+
+int sd_nameset_add(pgr_arena *a, sd_nameset *set, const char *s, size_t len)
+{
+    char *k = sd_name_key(a, s, len);
+    return k ? sd_nameset_add_key(a, set, k, NULL) : -1;
 }
 
 int sd_nameset_has(pgr_arena *a, const sd_nameset *set, const char *s, size_t len)
@@ -588,12 +637,7 @@ int sd_nameset_has(pgr_arena *a, const sd_nameset *set, const char *s, size_t le
     if (!set || set->n == 0)
         return 0;
     k = sd_name_key(a, s, len);
-    if (!k)
-        return 0;
-    for (size_t i = 0; i < set->n; i++)
-        if (!strcmp(set->keys[i], k))
-            return 1;
-    return 0;
+    return k && sd_nameset_find_key(set, k) >= 0;
 }
 
 /* ---- author lists ---------------------------------------------------------- */
@@ -721,10 +765,12 @@ void sd_claim(sd_claims *c, const char *name, const char *text, double value)
 
 typedef struct cand {
     const char *key;
-    const char *name; /* raw, as first printed */
-    size_t vis;       /* entries where the name is printed */
-    size_t cons;      /* entries where it is printed or could be hidden */
-    size_t first;     /* first position seen, for stable ties */
+    const char *name;  /* raw, as first printed */
+    size_t vis;        /* entries where the name is printed */
+    size_t vis_trunc;  /* of those, entries whose list is truncated */
+    size_t cons;       /* entries where it is printed or could be hidden */
+    size_t first;      /* first position seen, for stable ties */
+    size_t last_entry; /* entry index + 1 of the last count (one per entry) */
 } cand;
 
 /* Rank: consistent with more entries first, then printed on more entries,
@@ -742,6 +788,7 @@ int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
                     const sd_entry_view *e, size_t n, ix_profile *p, pgr_err *err)
 {
     cand *c = NULL;
+    sd_nameset names = {0};
     size_t nc = 0, total = 0, best = 0, second = 0, ties = 0, n_trunc = 0, n_with_authors = 0;
     int have_best = 0, have_second = 0;
     const char *inferred = NULL;
@@ -749,7 +796,8 @@ int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
     char *evidence = NULL;
 
     for (size_t i = 0; i < n; i++) {
-        total += e[i].n;
+        if (!pgr_add_ok(total, e[i].n, &total))
+            return sd_oom(err);
         n_trunc += e[i].truncated ? 1 : 0;
         n_with_authors += e[i].n ? 1 : 0;
     }
@@ -758,58 +806,32 @@ int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
         if (!c)
             return sd_oom(err);
     }
+    /* One pass: each distinct name key is a candidate (hash lookup), counted
+     * once per entry. */
     for (size_t i = 0, pos = 0; i < n; i++) {
         for (size_t j = 0; j < e[i].n; j++, pos++) {
             const char *raw = e[i].authors[j].raw_name;
             char *k = sd_name_key(a, raw, strlen(raw));
             size_t x;
-            int seen_here = 0;
-            if (!k)
+            if (!k || sd_nameset_add_key(a, &names, k, &x) != 0)
                 return sd_oom(err);
-            for (size_t jj = 0; jj < j; jj++) {
-                const char *r2 = e[i].authors[jj].raw_name;
-                char *k2 = sd_name_key(a, r2, strlen(r2));
-                if (!k2)
-                    return sd_oom(err);
-                if (!strcmp(k, k2))
-                    seen_here = 1;
-            }
-            if (seen_here)
-                continue; /* the same name twice on one entry counts once */
-            for (x = 0; x < nc; x++)
-                if (!strcmp(c[x].key, k))
-                    break;
             if (x == nc) {
                 c[nc].key = k;
                 c[nc].name = raw;
                 c[nc].first = pos;
                 nc++;
             }
+            if (c[x].last_entry == i + 1)
+                continue; /* the same name twice on one entry counts once */
+            c[x].last_entry = i + 1;
             c[x].vis++;
+            if (e[i].truncated)
+                c[x].vis_trunc++;
         }
     }
     /* cons = printed + hidden-possible (truncated entries without the name). */
     for (size_t x = 0; x < nc; x++)
-        c[x].cons = c[x].vis + n_trunc;
-    for (size_t x = 0; x < nc; x++) {
-        /* correct cons: a truncated entry that prints the name was counted twice */
-        size_t both = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!e[i].truncated)
-                continue;
-            for (size_t j = 0; j < e[i].n; j++) {
-                const char *raw = e[i].authors[j].raw_name;
-                char *k = sd_name_key(a, raw, strlen(raw));
-                if (!k)
-                    return sd_oom(err);
-                if (!strcmp(k, c[x].key)) {
-                    both++;
-                    break;
-                }
-            }
-        }
-        c[x].cons -= both;
-    }
+        c[x].cons = c[x].vis + (n_trunc - c[x].vis_trunc);
     for (size_t x = 0; x < nc; x++) {
         if (!have_best || cand_better(&c[x], &c[best])) {
             if (have_best) {
@@ -875,11 +897,11 @@ int sd_decide_owner(pgr_arena *a, const ix_input *in, const char *header_owner,
         size_t vis = 0, cons = 0;
         if (!hk)
             return sd_oom(err);
-        for (size_t x = 0; x < nc; x++)
-            if (!strcmp(c[x].key, hk)) {
-                vis = c[x].vis;
-                cons = c[x].cons;
-            }
+        long x = sd_nameset_find_key(&names, hk);
+        if (x >= 0) {
+            vis = c[x].vis;
+            cons = c[x].cons;
+        }
         if (vis == 0)
             cons = n_trunc;
         p->owner_name = header_owner;

@@ -114,12 +114,21 @@ typedef struct sd_authors {
  * first author (the site prints one institution: the lead's). */
 double sd_parse_author_list(pgr_arena *a, const char *s, size_t len, int relaxed, sd_authors *out);
 
-/* A set of normalised names seen on the page (evidence for the splitter). */
+/* Normalised names (sd_name_key) -> dense index 0..n-1, open addressing in
+ * the arena: lookups stay O(1) on hostile pages with thousands of entries.
+ * Used as the splitter's evidence and as the owner decision's tally. */
 typedef struct sd_nameset {
-    char **keys;
-    size_t n, cap;
+    char **keys;    /* keys[i] is the i-th distinct name key */
+    size_t n, cap;  /* cap: capacity of keys */
+    size_t *slots;  /* hash table of index + 1 (0 = empty) */
+    size_t n_slots; /* power of two, >= 2 * cap */
 } sd_nameset;
+/* Adds the name (no-op when present); *index (may be NULL) receives its
+ * index. -1 on allocation failure. */
+int sd_nameset_add_key(pgr_arena *a, sd_nameset *set, const char *key, size_t *index);
 int sd_nameset_add(pgr_arena *a, sd_nameset *set, const char *s, size_t len);
+/* Index of a key, or -1 when absent. */
+long sd_nameset_find_key(const sd_nameset *set, const char *key);
 int sd_nameset_has(pgr_arena *a, const sd_nameset *set, const char *s, size_t len);
 
 /* ---- the "TitleAuthor One, Author Two et al." splitter (seed_split.c) ---- */

@@ -736,6 +736,114 @@ static void test_bad_input(void)
     /* the sink's refusal stops the parse and is reported with the entry's line */
 }
 
+/* Other pages of the same families, built by hand: an imported affiliation,
+ * a claimed author, old-style arXiv ids, odd name counts, a missing abstract. */
+static void test_family_variants(void)
+{
+    got g;
+    pgr_err e;
+    static const char rg[] =
+        "Researcher profile\n\nMaria de la Cruz\n\nMaria de la Cruz contributes to research.\n\n"
+        "ResearcherUniversity of Oslo, NorwayOpen to collaborate\n\nTrust snapshot\n\nQuick "
+        "read\n\n"
+        "Trust 64 - EstablishedVerification L2Claimed author\n12works\n3followers\n9topics\n"
+        "10close collaborators\n\nPublished work\n\n2 published item(s)\n\n"
+        "article2019Nature Communications\n\nA Title About Things\n\nAn abstract.\n\n"
+        "book-chapter2008\n\nAnother Title\n";
+    static const char ap[] =
+        "M\n\nJan van der Berg\n\nTotal "
+        "Citations\n1,204\nh-index\n17\nPapers\n40\n\nPublications\n\n"
+        "#1 hep-th/9901001v3 Jan 5, 1999\n\nOld Strings\n\nAn abstract.\n\n"
+        /* five tokens after the owner: 3 + 2 and 2 + 3 cost the same; ties place
+         * the longer name first (documented in author_segment) */
+        "Jan van der Berg Juan Carlos Niebles Ann Wu\n1 Citation\n"
+        "#2 0704.0001v2 Feb 12\n\nNo Abstract Here\n\nAnn Wu Jan van der Berg +12\n7 Citations\n";
+    static const char card[] =
+        "Ann Wu\n\nCV\nh-index2\n2papers\n\n2 Papers\n\n"
+        "CVJan 3, 2021\nA Vision Paper\n\nAnn Wu, Bo Li \xC2\xB7 MIT CSAIL\n\n"
+        "Abstract one.\n\n"
+        "LGDec 30Code\nNo Abstract\n\nBo Li, Ann Wu et al.\n";
+    int rc = parse_buf(NULL, rg, sizeof rg - 1, "2026-11-22", NULL, &g, &e);
+    CHECK_MSG(rc == 0, "researchgraph: %s", e.msg);
+    CHECK_STR(g.site, "researchgraph");
+    CHECK_STR(g.owner, "Maria de la Cruz");
+    CHECK_STR(g.affiliation, "University of Oslo, Norway");
+    CHECK_STR(claim_text(&g, "trust"), "Trust 64 - Established");
+    CHECK_NEAR(claim_value(&g, "verification_level"), 2, 0);
+    CHECK_STR(claim_text(&g, "claimed"), "Claimed author");
+    CHECK_NEAR(claim_value(&g, "claimed"), 1, 0);
+    CHECK_NEAR(claim_value(&g, "close_collaborators"), 10, 0);
+    CHECK_INT(g.n, 2);
+    CHECK_STR(g.w[0].type, "article");
+    CHECK_STR(g.w[0].venue, "Nature Communications");
+    CHECK_INT(g.w[0].year, 2019);
+    CHECK_STR(g.w[1].type, "book-chapter");
+    CHECK(g.w[1].venue == NULL);
+    CHECK(g.w[1].abstract == NULL);
+    got_free(&g);
+
+    rc = parse_buf(NULL, ap, sizeof ap - 1, "2026-11-22", NULL, &g, &e);
+    CHECK_MSG(rc == 0, "arxiv-profile: %s", e.msg);
+    CHECK_STR(g.site, "arxiv-profile");
+    CHECK_STR(g.owner, "Jan van der Berg");
+    CHECK_NEAR(claim_value(&g, "citations"), 1204, 0);
+    CHECK_STR(claim_text(&g, "citations"), "1,204");
+    CHECK_INT(g.n, 2);
+    CHECK_STR(g.w[0].arxiv_id, "hep-th/9901001");
+    CHECK_INT(g.w[0].arxiv_version, 3);
+    CHECK_STR(g.w[0].date, "1999-01-05");
+    CHECK_STR(g.w[0].authors, "Jan van der Berg; Juan Carlos Niebles; Ann Wu");
+    CHECK_INT(g.w[0].cites, 1);
+    CHECK_STR(g.w[1].arxiv_id, "0704.0001");
+    CHECK_INT(g.w[1].arxiv_version, 2);
+    CHECK_STR(g.w[1].date, "2026-02-12");
+    CHECK(g.w[1].abstract == NULL);
+    CHECK_STR(g.w[1].authors, "Ann Wu; Jan van der Berg");
+    CHECK_STR(g.w[1].truncated, "+12");
+    CHECK_INT(g.w[1].cites, 7);
+    got_free(&g);
+
+    rc = parse_buf(NULL, card, sizeof card - 1, "2026-11-22", NULL, &g, &e);
+    CHECK_MSG(rc == 0, "metrics-card: %s", e.msg);
+    CHECK_STR(g.owner, "Ann Wu");
+    CHECK_INT(g.method, IX_OWNER_HEADER);
+    CHECK_STR(g.category, "CV");
+    CHECK_INT(g.n, 2);
+    CHECK_STR(g.w[0].authors, "Ann Wu; Bo Li");
+    CHECK(g.w[0].truncated == NULL);
+    CHECK_STR(g.w[0].first_affiliation, "MIT CSAIL");
+    CHECK_STR(g.w[1].date, "2025-12-30");
+    CHECK_INT(g.w[1].has_code, 1);
+    CHECK(g.w[1].abstract == NULL);
+    got_free(&g);
+}
+
+/* A sink that refuses a work stops the parse; the message names the line. */
+static int refuse_work(void *ctx, const ix_work *w, pgr_err *err)
+{
+    (void)ctx;
+    if (w->position == 3)
+        return pgr_errf(err, PGR_EDB, "database refused");
+    return 0;
+}
+
+static void test_sink_refusal(void)
+{
+    char *buf;
+    size_t len;
+    pgr_err e = {0};
+    ix_input in = {0};
+    ix_sink sink = {NULL, refuse_work, NULL, NULL};
+    CHECK(pgr_read_file(SEEDS "004_048387b8d4aff427.txt", &buf, &len, &e) == 0);
+    in.path = "004";
+    in.data = buf;
+    in.len = len;
+    memcpy(in.capture_date, "2026-11-22", 11);
+    CHECK(ix_format_by_name("metrics-list")->parse(&in, &sink, &e) == -1);
+    CHECK_STR(e.msg, "line 7: database refused");
+    free(buf);
+}
+
 int main(void)
 {
     RUN(test_000_research_graph);
@@ -748,5 +856,7 @@ int main(void)
     RUN(test_owner_consistency);
     RUN(test_detection);
     RUN(test_bad_input);
+    RUN(test_family_variants);
+    RUN(test_sink_refusal);
     return check_summary("test_seeds");
 }
