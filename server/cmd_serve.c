@@ -40,6 +40,8 @@ static void usage(FILE *out, const srv_config *d)
             "  --public-url URL      base of entity id URLs in responses\n"
             "                        (default http://HOST:PORT)\n"
             "  --access-log FILE     one JSON line per request (default: stderr; \"-\" = stderr)\n"
+            "  --trust-proxy         behind a load balancer: the client IP (rate limit, log)\n"
+            "                        is the last address in X-Forwarded-For\n"
             "\n"
             "limits (a client over a limit gets the status in brackets):\n"
             "  --rate-limit R        requests per second per client IP; 0 = off (default %g) [429]\n"
@@ -93,7 +95,7 @@ static int parse_rate(const char *opt, const char *s, double *out)
 enum {
     O_DB = 1000, O_HOST, O_PORT, O_THREADS, O_MODEL, O_PUBLIC_URL, O_ACCESS_LOG, O_RATE,
     O_BURST, O_MAX_CONNS, O_MAX_CONNS_IP, O_TIMEOUT, O_CONN_MEM, O_MAX_URI, O_MAX_HEADER,
-    O_MAX_BODY, O_GZIP_MIN, O_GRACE
+    O_MAX_BODY, O_GZIP_MIN, O_GRACE, O_TRUST_PROXY
 };
 
 int cmd_serve(int argc, char **argv)
@@ -123,6 +125,7 @@ int cmd_serve(int argc, char **argv)
         {"max-body", required_argument, NULL, O_MAX_BODY},
         {"gzip-min", required_argument, NULL, O_GZIP_MIN},
         {"shutdown-grace", required_argument, NULL, O_GRACE},
+        {"trust-proxy", no_argument, NULL, O_TRUST_PROXY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -146,6 +149,7 @@ int cmd_serve(int argc, char **argv)
         case O_MODEL: cfg.model_path = optarg; break;
         case O_PUBLIC_URL: cfg.public_url = optarg; break;
         case O_ACCESS_LOG: cfg.access_log = optarg; break;
+        case O_TRUST_PROXY: cfg.trust_proxy = 1; break;
         case O_RATE:
             if (parse_rate(optname, optarg, &cfg.rate))
                 return 2;

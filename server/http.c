@@ -569,6 +569,44 @@ static void client_ip(struct MHD_Connection *conn, char out[64])
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, 64);
 }
 
+/* The rate-limit key of an address: IPv4 as is; IPv6 by its /64, since one
+ * client usually holds a whole /64 and could rotate through it. */
+static void rate_key(const char *ip, char out[64])
+{
+    struct in6_addr a6;
+    if (strchr(ip, ':') && inet_pton(AF_INET6, ip, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
+        memset(a6.s6_addr + 8, 0, 8);
+        char buf[INET6_ADDRSTRLEN];
+        if (inet_ntop(AF_INET6, &a6, buf, sizeof buf)) {
+            snprintf(out, 64, "%s/64", buf);
+            return;
+        }
+    }
+    snprintf(out, 64, "%s", ip);
+}
+
+/* --trust-proxy: the client is the last address the proxy appended to
+ * X-Forwarded-For; anything before it was written by the client. */
+static void forwarded_ip(srv_request *req)
+{
+    const char *xff = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (!xff)
+        return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ' || *last == '\t')
+        last++;
+    char cand[64];
+    size_t n = strcspn(last, " \t");
+    if (n == 0 || n >= sizeof cand)
+        return;
+    memcpy(cand, last, n);
+    cand[n] = 0;
+    unsigned char bin[16];
+    if (inet_pton(AF_INET, cand, bin) == 1 || inet_pton(AF_INET6, cand, bin) == 1)
+        memcpy(req->ip, cand, n + 1);
+}
+
 static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     srv_server *srv = cls;
@@ -675,6 +713,8 @@ static enum MHD_Result begin_request(srv_request *req, const char *method)
     const char *rid = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && srvp_request_id_ok(rid))
         snprintf(req->id, sizeof req->id, "%s", rid);
+    if (srv->cfg.trust_proxy)
+        forwarded_ip(req);
 
     size_t tlen = strlen(req->target);
     if (tlen > srv->cfg.max_uri)
@@ -722,7 +762,9 @@ static enum MHD_Result begin_request(srv_request *req, const char *method)
         req->metrics_slot = req->match.route->index;
     unsigned rflags = m == SRVP_FOUND ? req->match.route->route->flags : 0;
     if (!(rflags & SRV_ROUTE_NO_RATELIMIT)) {
-        unsigned wait = srv_rl_take(srv->rl, req->ip, pgr_now_us());
+        char key[64];
+        rate_key(req->ip, key);
+        unsigned wait = srv_rl_take(srv->rl, key, pgr_now_us());
         if (wait) {
             char ra[16];
             snprintf(ra, sizeof ra, "%u", wait);

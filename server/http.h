@@ -78,7 +78,8 @@ const char *srv_query_get(const srv_request *req, const char *name); /* first va
 /* Request header (case-insensitive name); NULL if absent. Only valid while the
  * handler runs on its pool thread (not from an async task after srv_suspend). */
 const char *srv_header(srv_request *req, const char *name);
-const char *srv_client_ip(const srv_request *req);  /* "127.0.0.1", "::1" */
+/* "127.0.0.1", "::1"; with --trust-proxy the last X-Forwarded-For address. */
+const char *srv_client_ip(const srv_request *req);
 const char *srv_request_id(const srv_request *req); /* also sent as X-Request-Id */
 const char *srv_route_name(const srv_request *req);
 void *srv_route_cls(const srv_request *req);
@@ -180,6 +181,7 @@ typedef struct srv_config {
     double burst;           /* bucket size */
     size_t gzip_min;        /* compress bodies at least this long */
     unsigned shutdown_grace_s;
+    int trust_proxy;        /* client IP from X-Forwarded-For (behind a load balancer) */
     const char *access_log; /* file path, NULL/"-" = stderr */
     const char *db_url;
     const char *model_path;

@@ -170,3 +170,28 @@ def test_concurrent_clients(tmp_path):
         for t in ts:
             t.join()
         assert errors == []
+
+
+def test_trust_proxy_client_ip_and_ipv6_prefix(tmp_path):
+    log = str(tmp_path / "access.log")
+    args = ["--rate-limit", "0.01", "--rate-burst", "2", "--trust-proxy", "--access-log", log]
+    with Server(fresh_sqlite(tmp_path), args=args) as s:
+        def get(xff):
+            return requests.get(s.url + "/api/v1", headers={"X-Forwarded-For": xff}).status_code
+
+        assert [get("10.0.0.1"), get("10.0.0.1"), get("10.0.0.1")] == [200, 200, 429]
+        # the proxy's own entry is the last one; what the client wrote before it is ignored
+        assert get("10.0.0.1, 10.0.0.2") == 200
+        # IPv6 clients share a bucket per /64
+        assert [get("2001:db8::1"), get("2001:db8::2"), get("2001:db8::3")] == [200, 200, 429]
+        assert get("2001:db8:0:1::1") == 200
+        # junk in the header: the socket address is used
+        assert get("not-an-ip") == 200
+        time.sleep(0.2)
+        ips = [__import__("json").loads(l)["ip"] for l in open(log)]
+        assert ips[:4] == ["10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"]
+        assert ips[-1] == "127.0.0.1"
+    # without --trust-proxy the header means nothing
+    with Server(fresh_sqlite(tmp_path), args=["--rate-limit", "0.01", "--rate-burst", "1"]) as s:
+        assert requests.get(s.url + "/api/v1", headers={"X-Forwarded-For": "10.0.0.1"}).status_code == 200
+        assert requests.get(s.url + "/api/v1", headers={"X-Forwarded-For": "10.0.0.2"}).status_code == 429
