@@ -22,6 +22,7 @@ def server(tmp_path_factory):
     s.access_log = log
     yield s
     assert s.stop() == 0
+    assert not s.sanitizer_reports(), s.stderr_text()[-5000:]
 
 
 def test_listening_line_and_healthz(server):
