@@ -445,7 +445,7 @@ static enum MHD_Result queue_reply(srv_request *req)
     }
     int status = req->status;
     const char *ctype = req->content_type;
-    char etag[40] = "";
+    char etag[44] = "";
     int gz = 0, vary = 0;
     req->phase = PH_QUEUED;
     if (req->stream_read) {
@@ -458,27 +458,34 @@ static enum MHD_Result queue_reply(srv_request *req)
         char *body = req->resp_body;
         size_t len = req->resp_len;
         req->resp_body = NULL;
+        unsigned route_flags = req->match.route ? req->match.route->route->flags : 0;
+        int eligible = body && len >= srv->cfg.gzip_min && compressible(ctype) &&
+                       !(req->resp_flags & SRV_NO_GZIP) && !(route_flags & SRV_ROUTE_NO_GZIP);
+        int want_gz = eligible && srvp_accepts_gzip(srv_header(req, "Accept-Encoding"));
+        vary = eligible;
+        /* The gzip representation has its own strong tag ("...-gz"); a
+         * client holding either representation gets its 304. */
+        char hex[65] = "";
         if ((req->resp_flags & SRV_ETAG) && status == 200) {
-            char hex[65];
             pgr_sha256_hex(body, len, hex);
-            snprintf(etag, sizeof etag, "\"%.32s\"", hex);
-            int hit = srvp_etag_match(srv_header(req, "If-None-Match"), etag);
+            char plain[40], zipped[44];
+            snprintf(plain, sizeof plain, "\"%.32s\"", hex);
+            snprintf(zipped, sizeof zipped, "\"%.32s-gz\"", hex);
+            const char *inm = srv_header(req, "If-None-Match");
+            int hit = srvp_etag_match(inm, plain) || srvp_etag_match(inm, zipped);
             srv_note_cache("etag", hit);
             if (hit) {
                 status = 304;
                 free(body);
                 body = NULL;
                 len = 0;
+                snprintf(etag, sizeof etag, "%s", want_gz ? zipped : plain);
             }
         }
-        unsigned route_flags = req->match.route ? req->match.route->route->flags : 0;
-        if (body && len >= srv->cfg.gzip_min && compressible(ctype) &&
-            !(req->resp_flags & SRV_NO_GZIP) && !(route_flags & SRV_ROUTE_NO_GZIP)) {
-            vary = 1;
+        if (body && want_gz) {
             char *z;
             size_t zlen;
-            if (srvp_accepts_gzip(srv_header(req, "Accept-Encoding")) &&
-                gzip_body(body, len, &z, &zlen) == 0) {
+            if (gzip_body(body, len, &z, &zlen) == 0) {
                 if (zlen < len) {
                     free(body);
                     body = z;
@@ -489,6 +496,8 @@ static enum MHD_Result queue_reply(srv_request *req)
                 }
             }
         }
+        if (hex[0] && status == 200)
+            snprintf(etag, sizeof etag, gz ? "\"%.32s-gz\"" : "\"%.32s\"", hex);
         resp = MHD_create_response_from_buffer_with_free_callback(len, body ? body : (void *)"",
                                                                   body ? free_cb : NULL);
         if (!resp)

@@ -254,3 +254,18 @@ def test_help_and_bad_flags():
                        capture_output=True, text=True, timeout=10)
     sock.close()
     assert r.returncode == 2 and "listen" in r.stderr
+
+
+def test_etag_per_representation_with_gzip(tmp_path):
+    with Server(fresh_sqlite(tmp_path), args=["--gzip-min", "64"]) as s:
+        z = requests.get(s.url + "/api/v1", headers={"Accept-Encoding": "gzip"})
+        p = requests.get(s.url + "/api/v1", headers={"Accept-Encoding": "identity"})
+        assert z.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in p.headers
+        assert z.json() == p.json()
+        assert z.headers["ETag"] == p.headers["ETag"][:-1] + '-gz"'
+        assert z.headers["Vary"] == p.headers["Vary"] == "Accept-Encoding"
+        # either tag revalidates either representation
+        for enc, tag, sent in [("gzip", p.headers["ETag"], z.headers["ETag"]),
+                               ("identity", z.headers["ETag"], p.headers["ETag"])]:
+            r = requests.get(s.url + "/api/v1", headers={"Accept-Encoding": enc, "If-None-Match": tag})
+            assert r.status_code == 304 and r.headers["ETag"] == sent
