@@ -161,8 +161,12 @@ static const char *parse_role_line(pgr_arena *a, const sd_line *l, int *is_role)
             av = 1;
             break;
         }
-    if (!role || !(av || memmem(s, n, "Affiliation not imported", 24)))
+    /* The page glues role, affiliation and availability: "ResearcherStanford
+     * University" has no blank after the role ("Researcher profile" does). */
+    if (!role || n == 0 || !(isupper((unsigned char)s[0]) || ((unsigned char)s[0] & 0x80)))
         return NULL;
+    if (!av && (n > 200 || s[n - 1] == '.'))
+        return NULL; /* prose, not the role line */
     *is_role = 1;
     while (n && *s == ' ') {
         s++;

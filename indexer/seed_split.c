@@ -23,8 +23,9 @@
  *    an optional " · affiliation". The glued token "APIsGuoheng" is not a
  *    name token, so a split left of the true boundary is invalid: the author
  *    part would contain it. The title line[0..k) must be non-empty.
- *    If no candidate is valid, a relaxed pass also accepts one-token and
- *    all-caps names (with a penalty).
+ *    Where the strict list fails, the relaxed reading (one-token and all-caps
+ *    names, a first name opening with lowercase particles: "Datavan der
+ *    Maaten" splits before "van") still competes, 3 points down.
  * 3. Score of a valid candidate (higher is better):
  *    + 10 x mean name quality of the author list;
  *    + the boundary transition (last title char -> first author letter):
@@ -64,6 +65,29 @@ static int is_function_word(const char *s, size_t len)
     for (const char *const *w = function_words; *w; w++)
         if (!strcmp(buf, *w))
             return 1;
+    return 0;
+}
+
+/* "van der Maaten, ...": a first name made of lowercase particles and one
+ * capitalised surname (relaxed pass only; "le Words Anna Lee" is not one). */
+static int starts_particle(const char *s, size_t len)
+{
+    size_t i = 0, particles = 0;
+    while (i < len) {
+        size_t j = i;
+        int cls;
+        while (j < len && s[j] != ' ' && s[j] != ',')
+            j++;
+        cls = sd_token_class(s + i, j - i);
+        if (cls == SD_TK_PARTICLE && j - i >= 2) { /* not "e", "y": too common inside words */
+            particles++;
+            if (j >= len || s[j] != ' ')
+                return 0;
+            i = j + 1;
+            continue;
+        }
+        return particles > 0 && cls == SD_TK_WORD && (j == len || s[j] == ',');
+    }
     return 0;
 }
 
@@ -171,25 +195,30 @@ int sd_split_title_authors(pgr_arena *a, const char *line, size_t len, const sd_
     if (len > SPLIT_WINDOW && floor < len - SPLIT_WINDOW)
         floor = len - SPLIT_WINDOW;
     memset(out, 0, sizeof *out);
-    for (int relaxed = 0; relaxed < 2; relaxed++) {
+    {
         int have = 0;
         double best = -INFINITY, second = -INFINITY;
         for (size_t k = floor > 0 ? floor : 1; k < len; k++) {
             size_t n, tl = k;
             sd_authors au;
-            double q, score;
+            double q, score = 0;
+            int upper;
             if (((unsigned char)line[k] & 0xC0) == 0x80)
                 continue;
-            if (sd_cp_class(sd_cp_at(line, len, k, &n)) != SD_CH_UPPER)
+            upper = sd_cp_class(sd_cp_at(line, len, k, &n)) == SD_CH_UPPER;
+            if (!upper && !starts_particle(line + k, len - k))
                 continue;
             if (line[k - 1] == ' ' || line[k - 1] == '\t')
                 continue; /* not glued: see 1. above */
-            q = sd_parse_author_list(a, line + k, len - k, relaxed, &au);
-            if (q < 0)
-                continue;
-            score = 10 * q + boundary_score(line, k) + title_end_score(line, tl);
-            if (relaxed)
-                score -= 3;
+            q = upper ? sd_parse_author_list(a, line + k, len - k, 0, &au) : -1;
+            if (q < 0) {
+                q = sd_parse_author_list(a, line + k, len - k, 1, &au);
+                if (q < 0)
+                    continue;
+                score -= 3; /* relaxed names */
+            }
+            /* lower -> particle is no transition: no boundary evidence */
+            score += 10 * q + (upper ? boundary_score(line, k) : 0) + title_end_score(line, tl);
             if (known && known->n) {
                 int kn = 0;
                 for (size_t j = 0; j < au.n; j++)

@@ -79,6 +79,11 @@ static const struct {
     /* all-capitalised title, "+N" and an affiliation */
     {"Deep Learning Meets Graph TheoryAnna Lee, Bo Chen +3", "Deep Learning Meets Graph Theory",
      "Anna Lee", "Bo Chen", 2, "+3"},
+    /* relaxed: a one-token name, a name opening with a particle */
+    {"Visualizing High-Dimensional Datavan der Maaten, Geoffrey Hinton",
+     "Visualizing High-Dimensional Data", "van der Maaten", "Geoffrey Hinton", 2, NULL},
+    {"Protein Folding at ScalePrabhat, Ann Lee et al.", "Protein Folding at Scale", "Prabhat",
+     "Ann Lee", 2, "et al."},
     {"Knowledge Editing RevisitedXiyu Liu, Naibin Gu et al. \xC2\xB7 pku",
      "Knowledge Editing Revisited", "Xiyu Liu", "Naibin Gu", 2, "et al."},
 };
