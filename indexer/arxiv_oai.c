@@ -374,8 +374,16 @@ int ix_arxiv_oai_parse(const ix_input *in, const ix_sink *sink, pgr_err *err)
             goto cleanup;
         pgr_arena_reset(&arena);
     }
-    if (skipped)
+    /* A ListRecords page may end with a resumptionToken: the harvest goes on
+     * in the next file; say so (an empty token marks the last page). */
+    const char *token = squash_node(&arena, ix_xml_child(list, "resumptionToken"));
+    if (skipped && token)
+        ix_notice(err, "%zu deleted record(s) skipped; more records follow (resumptionToken %.64s)",
+                  skipped, token);
+    else if (skipped)
         ix_notice(err, "%zu deleted record(s) skipped", skipped);
+    else if (token)
+        ix_notice(err, "more records follow (resumptionToken %.64s)", token);
     rc = 0;
 cleanup:
     if (doc)

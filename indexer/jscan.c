@@ -227,10 +227,14 @@ static int parse_number(cur *c, jv *v)
         while (p < c->end && *p >= '0' && *p <= '9')
             p++;
     }
+    /* strtod needs a terminated copy (the buffer may end right after the
+     * number). Real data has short numbers; a 4 KiB digit run is refused. */
     size_t n = (size_t)(p - b);
-    if (n > 63)
+    if (n > 4096)
         return fail(c, b, "number too long");
-    char buf[64];
+    char small[64], *buf = n < sizeof small ? small : pgr_arena_alloc(c->a, n + 1);
+    if (!buf)
+        return fail(c, b, "out of memory");
     memcpy(buf, b, n);
     buf[n] = '\0';
     double d = strtod(buf, NULL);

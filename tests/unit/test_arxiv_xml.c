@@ -155,6 +155,7 @@ static void test_oai_raw_and_dc(void)
     CHECK_STR(w->date, "2007-03-31");
     CHECK(!strncmp(w->abstract, "We describe a new algorithm", 27));
     CHECK(strstr(err.msg, "1 deleted record") != NULL);
+    CHECK(strstr(err.msg, "resumptionToken 6960524|1001") != NULL);
     md_free(&s);
 }
 

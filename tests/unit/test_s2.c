@@ -146,6 +146,17 @@ static void test_pages(void)
     CHECK_STR(s.authors[0].s2_id, "2262347");
     md_free(&s);
 
+    /* /references page 1: titles only; first and last of 50. */
+    CHECK_MSG(md_parse_file("s2", "s2/vcr/test_get_paper_references_0.json", &s, &err) == 0, "%s",
+              err.msg);
+    CHECK_INT(s.total_works, 40); /* 10 of the 50 have a null paperId */
+    CHECK_STR(s.works[0].s2_id, "e945ca4fdcf45b1a118f1462db7afa12629a131f");
+    CHECK_STR(s.works[0].title, "Group lending or individual lending? Evidence from a randomised "
+                                "field experiment in Mongolia");
+    CHECK_STR(s.works[7].title, "Entrepreneurs' Gender and Financial Constraints: Evidence from "
+                                "International Data");
+    md_free(&s);
+
     /* /references page 2: offset 50, cited papers with null paperId skipped. */
     CHECK_MSG(md_parse_file("s2", "s2/vcr/test_get_paper_references_1.json", &s, &err) == 0, "%s",
               err.msg);
@@ -239,6 +250,14 @@ static void test_detect_and_skips(void)
     md_sink s;
     pgr_err err;
     CHECK_INT(md_parse_file("s2", "fixtures/s2/datasets_api_diff.json", &s, &err), 0);
+    CHECK_INT(s.n_works + s.n_authors, 0);
+    md_free(&s);
+    CHECK(strstr(err.msg, "Datasets API") != NULL);
+    CHECK_INT(md_parse_file("s2", "fixtures/s2/datasets_api_release.json", &s, &err), 0);
+    CHECK_INT(s.n_works + s.n_authors, 0);
+    md_free(&s);
+    CHECK(strstr(err.msg, "Datasets API") != NULL);
+    CHECK_INT(md_parse_file("s2", "fixtures/s2/datasets_api_dataset.json", &s, &err), 0);
     CHECK_INT(s.n_works + s.n_authors, 0);
     md_free(&s);
     CHECK(strstr(err.msg, "Datasets API") != NULL);
