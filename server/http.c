@@ -286,6 +286,25 @@ void srv_reply_internal(srv_request *req, const char *fmt, ...)
     pthread_mutex_unlock(&req->mu);
 }
 
+int srv_reply_file(srv_request *req, const char *path, const char *content_type,
+                   unsigned max_age_s)
+{
+    char *data = NULL;
+    size_t len = 0;
+    pgr_err err = {0};
+    if (pgr_read_file(path, &data, &len, &err) != 0)
+        return -1;
+    if (len > (32u << 20)) {
+        free(data);
+        return -1;
+    }
+    char cc[48];
+    snprintf(cc, sizeof cc, "public, max-age=%u", max_age_s);
+    srv_add_header(req, "Cache-Control", cc);
+    srv_reply_owned(req, 200, content_type, data, len, SRV_ETAG);
+    return 0;
+}
+
 void srv_add_header(srv_request *req, const char *name, const char *value)
 {
     pthread_mutex_lock(&req->mu);

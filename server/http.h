@@ -134,6 +134,13 @@ void srv_reply_error(srv_request *req, int status, const char *code, const char 
  * {"error":"internal","message":"internal error (request id ID)"} without
  * the details. */
 void srv_reply_internal(srv_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sends a whole file (static CSS/JS, e.g. d3 from /usr/share/javascript) with
+ * an ETag and gzip like any body, and Cache-Control: public, max-age=max_age_s.
+ * Returns 0, or -1 without replying when the file cannot be read or is over
+ * 32 MiB (the caller answers its own 404). path is trusted: callers map URL
+ * paths onto a fixed table or check them, never pass a client path. */
+int srv_reply_file(srv_request *req, const char *path, const char *content_type,
+                   unsigned max_age_s);
 /* Adds a response header (e.g. "Retry-After", "Cache-Control"). Copies both. */
 void srv_add_header(srv_request *req, const char *name, const char *value);
 

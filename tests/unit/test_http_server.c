@@ -253,7 +253,16 @@ static void h_store(srv_request *req)
     srv_reply_json(req, ok ? 200 : 500, json_pack("{s:s}", "conn", ptr), 0);
 }
 
+static void h_file(srv_request *req)
+{
+    const char *which = srv_param(req, "name");
+    const char *path = !strcmp(which, "check") ? "tests/check.h" : "/nonexistent/file.js";
+    if (srv_reply_file(req, path, "text/plain; charset=utf-8", 3600) != 0)
+        srv_reply_error(req, 404, "not_found", "no file %s", which);
+}
+
 static const srv_route routes[] = {
+    {"GET", "/file/{name}", h_file, "file", 0, NULL},
     {"GET", "/store", h_store, "store", 0, NULL},
     {"GET", "/suspend/{word}", h_suspend, "suspend", 0, NULL},
     {"GET", "/stream", h_stream, "stream", 0, NULL},
@@ -417,6 +426,25 @@ static void test_store_per_thread(void)
     CHECK(atomic_load(&opens) <= 2);
 }
 
+static void test_file(void)
+{
+    char *want = NULL;
+    size_t wlen = 0;
+    pgr_err err = {0};
+    CHECK(pgr_read_file("tests/check.h", &want, &wlen, &err) == 0);
+    char *r = http_get("/file/check");
+    CHECK_INT(status_of(r), 200);
+    CHECK(strstr(r, "Cache-Control: public, max-age=3600"));
+    CHECK(strstr(r, "ETag: \""));
+    const char *body = r ? strstr(r, "\r\n\r\n") : NULL;
+    CHECK(body && strlen(body + 4) == wlen && !memcmp(body + 4, want, wlen));
+    free(want);
+    free(r);
+    r = http_get("/file/missing");
+    CHECK_INT(status_of(r), 404);
+    free(r);
+}
+
 static void *get_slow(void *p)
 {
     (void)p;
@@ -515,6 +543,7 @@ int main(void)
     RUN(test_no_reply_is_500_with_id);
     RUN(test_params);
     RUN(test_store_per_thread);
+    RUN(test_file);
     RUN(test_shutdown_waits_for_suspended);
     srv_free(srv);
     srv = start();
