@@ -35,6 +35,12 @@ static const char *const words[] = {
 };
 #define N_WORDS (sizeof words / sizeof words[0])
 
+/* Function words: about 40% of running English text, and short. Without them
+ * generated abstracts run ~30% longer in bytes than real ones (~1.1 KB). */
+static const char *const small_words[] = {"the", "of", "a", "and", "in", "to", "is", "we",
+                                          "for", "on", "that", "with", "by", "as", "an", "are"};
+#define N_SMALL (sizeof small_words / sizeof small_words[0])
+
 static const char *const given[] = {
     "Alice", "Bo", "Chen", "Daniel", "Elena", "Fatima", "Giorgio", "Hiroshi", "Ines", "Jakub",
     "Kwame", "Li", "Maria", "Nikolai", "Olga", "Pablo", "Qiang", "Rosa", "Sanjay", "Tomasz",
@@ -75,7 +81,10 @@ static void put_words(pgr_sb *sb, uint64_t *s, unsigned n, int latex)
             pgr_sb_puts(sb, math[rnd(s, 5)]);
             continue;
         }
-        pgr_sb_puts(sb, words[rnd(s, N_WORDS)]);
+        if (latex && rnd(s, 10) < 4)
+            pgr_sb_puts(sb, small_words[rnd(s, N_SMALL)]);
+        else
+            pgr_sb_puts(sb, words[rnd(s, N_WORDS)]);
     }
 }
 

@@ -3,7 +3,8 @@
 /* Synthetic arXiv-snapshot JSON lines for the ingest benchmarks (I1-I3 of
  * BENCHMARKS.md). Field lengths follow the real snapshot: titles ~10 words
  * (4-20), 1-15 authors (most papers 2-5) drawn from a finite name pool so
- * authors recur across papers, abstracts 100-250 words with some inline LaTeX,
+ * authors recur across papers, abstracts 100-250 words (~1.1 KB; function
+ * words mixed in as in real text) with some inline LaTeX,
  * 1-4 categories, 1-5 versions, comments / journal-ref / DOI on a share of
  * records. Output depends only on (seed, first, n): the same call always
  * writes the same bytes, and ids are unique across any split of [first, first+n). */

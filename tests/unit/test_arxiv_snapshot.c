@@ -184,6 +184,9 @@ static void test_generator(void)
     CHECK_MSG(tw > 7 && tw < 14, "mean title words %.1f", tw);
     CHECK_MSG(aw > 150 && aw < 200, "mean abstract words %.1f", aw);
     CHECK_STR(s.works[0].arxiv_id, "0704.00001");
+    /* Real snapshot lines average ~1.5-1.9 KB, abstracts ~1.1 KB. */
+    double line = (double)a.len / 500;
+    CHECK_MSG(line > 1400 && line < 2400, "mean line of %.0f bytes", line);
     md_free(&s);
     pgr_sb_free(&a);
     pgr_sb_free(&b);
