@@ -383,6 +383,8 @@ static const char *const cap_prefixes[] = {"Mc", "Mac", "Le",  "La",  "De",   "D
 
 int sd_token_class(const char *s, size_t len)
 {
+    if (len > 64)
+        return SD_TK_BAD; /* no name token is that long; bounds the work */
     size_t i = 0, n, part_start = 0, letters = 0, uppers = 0;
     int cls, prev = SD_CH_OTHER, inner_caps_in_part = 0;
     if (len == 0)

@@ -15,7 +15,9 @@
  *    (is "Words Anna Lee" a name?), and rejecting the page beats guessing.
  *    Only the tail of the line can hold authors, so candidates start at the
  *    last token (scanning back over "Name," tokens) that cannot be part of a
- *    personal name, and at most SPLIT_WINDOW bytes before the end.
+ *    personal name, and at most SPLIT_WINDOW bytes before the end. A split
+ *    point whose first token is not a name token is dropped at once; a line
+ *    with more than SPLIT_MAX_PARSED readable split points is refused.
  * 2. Validity. line[k..] must parse as an author list (sd_parse_author_list):
  *    comma-separated personal names of 2-4 capitalised tokens (initials,
  *    particles, hyphenated and accented names allowed; one extra capital only
@@ -47,7 +49,22 @@
 
 #include "indexer/seed_common.h"
 
-#define SPLIT_WINDOW 4096u /* author lists glued to titles are far shorter */
+#define SPLIT_WINDOW 4096u   /* author lists glued to titles are far shorter */
+#define SPLIT_MAX_PARSED 32u /* real lines have 1-3 readable split points */
+#define NAME_TOKEN_MAX 64u   /* longer "name tokens" are not names */
+
+/* Cheap filter before parsing the whole tail: the first token at a split
+ * point must be a name token. Bounded by NAME_TOKEN_MAX so that hostile
+ * lines cost O(window) per line, not O(window^2). */
+static int first_token_ok(const char *s, size_t len)
+{
+    size_t j = 0;
+    while (j < len && s[j] != ' ' && s[j] != ',') {
+        if (++j > NAME_TOKEN_MAX)
+            return 0;
+    }
+    return sd_token_class(s, j) != SD_TK_BAD;
+}
 
 static const char *const function_words[] = {
     "a",   "an",      "the",    "of",      "for",  "and",   "or",      "with",
@@ -76,8 +93,10 @@ static int starts_particle(const char *s, size_t len)
     while (i < len) {
         size_t j = i;
         int cls;
-        while (j < len && s[j] != ' ' && s[j] != ',')
-            j++;
+        while (j < len && s[j] != ' ' && s[j] != ',') {
+            if (++j - i > NAME_TOKEN_MAX)
+                return 0;
+        }
         cls = sd_token_class(s + i, j - i);
         if (cls == SD_TK_PARTICLE && j - i >= 2) { /* not "e", "y": too common inside words */
             particles++;
@@ -197,6 +216,7 @@ int sd_split_title_authors(pgr_arena *a, const char *line, size_t len, const sd_
     memset(out, 0, sizeof *out);
     {
         int have = 0;
+        size_t parsed = 0;
         double best = -INFINITY, second = -INFINITY;
         for (size_t k = floor > 0 ? floor : 1; k < len; k++) {
             size_t n, tl = k;
@@ -210,6 +230,10 @@ int sd_split_title_authors(pgr_arena *a, const char *line, size_t len, const sd_
                 continue;
             if (line[k - 1] == ' ' || line[k - 1] == '\t')
                 continue; /* not glued: see 1. above */
+            if (upper && !first_token_ok(line + k, len - k))
+                continue;
+            if (++parsed > SPLIT_MAX_PARSED)
+                return -1; /* a line of glued name-like tokens: refuse, do not guess */
             q = upper ? sd_parse_author_list(a, line + k, len - k, 0, &au) : -1;
             if (q < 0) {
                 q = sd_parse_author_list(a, line + k, len - k, 1, &au);
