@@ -32,15 +32,14 @@ _Static_assert(sizeof(blk_q8_0) == 34, "q8_0 block");
 _Static_assert(sizeof(blk_q8_1) == 36, "q8_1 block");
 
 /* ---- thread pool ---------------------------------------------------------
- * fn(arg, ith, nth) runs once on each of nth threads (ith 0 is the caller);
- * pgr_pool_run returns when all have finished. Workers spin briefly between
- * jobs (a decode step is ~150 small jobs: waking a sleeping thread each time
- * would cost more than the work), then sleep on a condition variable. */
-typedef void (*pgr_task_fn)(void *arg, int ith, int nth);
+ * pgr_pool_run calls fn(arg, chunk, ith) once for every chunk in [0, n_chunks),
+ * spread over the threads (ith: which thread, 0 = the caller, for per-thread
+ * scratch), and returns when all chunks are done. See threadpool.c. */
+typedef void (*pgr_task_fn)(void *arg, int chunk, int ith);
 typedef struct pgr_pool pgr_pool;
 pgr_pool *pgr_pool_new(int n_threads);
 void pgr_pool_free(pgr_pool *p);
-void pgr_pool_run(pgr_pool *p, pgr_task_fn fn, void *arg);
+void pgr_pool_run(pgr_pool *p, pgr_task_fn fn, void *arg, int n_chunks);
 int pgr_pool_threads(const pgr_pool *p);
 
 struct pgr_kctx {

@@ -276,10 +276,10 @@ void pgr_ref_embed(pgr_kctx *ctx, const pgr_wmat *w, const int32_t *tokens, floa
 }
 
 /* ---- fast matmul -------------------------------------------------------------
- * Phase 1 converts the activations once per distinct activation type (threads
- * split the tokens); phase 2 hands out (matrix, 32-row block, 64-token block)
- * chunks from an atomic counter, so a thread that the shared machine slows
- * down does less of the work instead of holding everyone up. A 32-row Q4_1
+ * Phase 1 converts the activations once per distinct activation type (one
+ * chunk per token); phase 2 hands out (matrix, 32-row block, 64-token block)
+ * chunks, so a thread that the shared machine slows down does less of the
+ * work instead of holding everyone up. A 32-row Q4_1
  * block of a 1536-wide matrix is 30 KiB (L1/L2) and 64 tokens of Q8_1
  * activations 110 KiB (L2): each weight block is reused 64 times from cache. */
 #define MM_MAX 8
@@ -297,53 +297,44 @@ struct mm_job {
     size_t arb[MM_MAX];
     int owner[MM_MAX]; /* first matrix with the same activation type: who quantises */
     int chunk_start[MM_MAX + 1];
-    atomic_int next;
 };
 
-static void mm_quant_task(void *arg, int ith, int nth)
+static void mm_quant_task(void *arg, int t, int ith)
 {
+    (void)ith;
     struct mm_job *j = arg;
     for (int i = 0; i < j->n_mats; i++) {
         if (j->owner[i] != i)
             continue;
         const int cols = j->w[i]->cols;
-        for (int t = ith; t < j->n_tok; t += nth)
-            j->ops[i].quant(j->x + (size_t)t * cols, j->act[i] + (size_t)t * j->arb[i],
-                            (size_t)cols);
+        j->ops[i].quant(j->x + (size_t)t * cols, j->act[i] + (size_t)t * j->arb[i], (size_t)cols);
     }
 }
 
-static void mm_task(void *arg, int ith, int nth)
+static void mm_task(void *arg, int c, int ith)
 {
-    (void)ith, (void)nth;
+    (void)ith;
     struct mm_job *j = arg;
-    const int total = j->chunk_start[j->n_mats];
     const int tblocks = (j->n_tok + MM_TB - 1) / MM_TB;
-    for (;;) {
-        int c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (c >= total)
-            break;
-        int i = 0;
-        while (c >= j->chunk_start[i + 1])
-            i++;
-        int local = c - j->chunk_start[i];
-        const pgr_wmat *w = j->w[i];
-        int r0 = (local / tblocks) * MM_RB, t0 = (local % tblocks) * MM_TB;
-        int r1 = r0 + MM_RB < w->rows ? r0 + MM_RB : w->rows;
-        int nt = t0 + MM_TB < j->n_tok ? MM_TB : j->n_tok - t0;
-        const uint8_t *a = j->act[i] + (size_t)t0 * j->arb[i];
-        float *y = j->y[i] + (size_t)t0 * w->rows;
-        if (j->gemm[i]) {
-            j->gemm[i](w->data, w->row_bytes, r0, r1, a, j->arb[i], nt, y, (size_t)w->rows,
-                       (size_t)w->cols);
-        } else {
-            for (int r = r0; r < r1; r++) {
-                const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
-                for (int t = 0; t < nt; t++)
-                    y[(size_t)t * w->rows + r] =
-                        j->ops[i].dot(wr, a + (size_t)t * j->arb[i], (size_t)w->cols);
-            }
-        }
+    int i = 0;
+    while (c >= j->chunk_start[i + 1])
+        i++;
+    int local = c - j->chunk_start[i];
+    const pgr_wmat *w = j->w[i];
+    int r0 = (local / tblocks) * MM_RB, t0 = (local % tblocks) * MM_TB;
+    int r1 = r0 + MM_RB < w->rows ? r0 + MM_RB : w->rows;
+    int nt = t0 + MM_TB < j->n_tok ? MM_TB : j->n_tok - t0;
+    const uint8_t *a = j->act[i] + (size_t)t0 * j->arb[i];
+    float *y = j->y[i] + (size_t)t0 * w->rows;
+    if (j->gemm[i]) {
+        j->gemm[i](w->data, w->row_bytes, r0, r1, a, j->arb[i], nt, y, (size_t)w->rows,
+                   (size_t)w->cols);
+        return;
+    }
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
+        for (int t = 0; t < nt; t++)
+            y[(size_t)t * w->rows + r] = j->ops[i].dot(wr, a + (size_t)t * j->arb[i], (size_t)w->cols);
     }
 }
 
@@ -386,9 +377,8 @@ static void cpu_matmul(pgr_kctx *ctx, int n_mats, const pgr_wmat *const *w, cons
         abort();
     for (int i = 0; i < n_mats; i++)
         j.act[i] = buf + off[j.owner[i]];
-    pgr_pool_run(ctx->pool, mm_quant_task, &j);
-    atomic_store(&j.next, 0);
-    pgr_pool_run(ctx->pool, mm_task, &j);
+    pgr_pool_run(ctx->pool, mm_quant_task, &j, n_tok);
+    pgr_pool_run(ctx->pool, mm_task, &j, j.chunk_start[n_mats]);
 }
 
 /* ---- fast attention: (token, head) pairs handed out from a counter ---------- */
@@ -402,24 +392,16 @@ struct attn_job {
     float scale;
     float *scratch;
     size_t per_thread;
-    atomic_int next;
 };
 
-static void attn_task(void *arg, int ith, int nth)
+static void attn_task(void *arg, int c, int ith)
 {
-    (void)nth;
     struct attn_job *j = arg;
     float *s = j->scratch + (size_t)ith * j->per_thread;
-    const int total = j->n_tok * j->n_head;
-    for (;;) {
-        int c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (c >= total)
-            break;
-        int t = c / j->n_head, h = c % j->n_head;
-        attn_one(j->q + (size_t)c * j->head_dim, j->out + (size_t)c * j->head_dim, j->pos[t],
-                 j->table[t], j->kc, j->vc, j->block_size, j->kv_dim, h / j->group, j->head_dim,
-                 j->scale, s, j->fast);
-    }
+    int t = c / j->n_head, h = c % j->n_head;
+    attn_one(j->q + (size_t)c * j->head_dim, j->out + (size_t)c * j->head_dim, j->pos[t],
+             j->table[t], j->kc, j->vc, j->block_size, j->kv_dim, h / j->group, j->head_dim,
+             j->scale, s, j->fast);
 }
 
 static void cpu_attention(pgr_kctx *ctx, const float *q, float *out, int n_tok,
@@ -448,7 +430,7 @@ static void cpu_attention(pgr_kctx *ctx, const float *q, float *out, int n_tok,
     j.head_dim = head_dim;
     j.scale = scale;
     j.fast = pgr_use_avx2() && head_dim % 8 == 0;
-    pgr_pool_run(ctx->pool, attn_task, &j);
+    pgr_pool_run(ctx->pool, attn_task, &j, n_tok * n_head);
 }
 
 static const pgr_kernels ref_table = {

@@ -1,23 +1,34 @@
-/* A small pthread pool for the CPU kernels: one job at a time, run on every
- * thread, the caller included. Workers spin on a generation counter for a
- * while after each job because decode issues ~150 tiny jobs per token; after
- * SPIN_ROUNDS idle polls they sleep on a condition variable so an idle engine
- * costs no CPU. */
+/* A small pthread pool for the CPU kernels. A job is n_chunks independent
+ * pieces of work; the caller and the workers take chunks from one atomic
+ * ticket until none remain. The caller never waits for a worker to wake up:
+ * on a shared 2-core machine a worker may be descheduled for a whole time
+ * slice, and then the caller simply does its share. It only waits for chunks
+ * that a worker has actually taken.
+ *
+ * The ticket holds (generation << 32 | next chunk). A worker that wakes late
+ * and sees an old generation fails its compare-and-swap and takes nothing,
+ * so job state may live on the caller's stack.
+ *
+ * Workers spin on the generation for a while after each job (decode issues
+ * ~150 small jobs per token; waking a sleeping thread costs more than a
+ * job), then sleep on a condition variable so an idle engine costs no CPU. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 
 #include "kernels/cpu/cpu_impl.h"
 
-#define SPIN_ROUNDS 200000
+#define SPIN_ROUNDS 100000
 
 struct pgr_pool {
     int n;                 /* threads including the caller */
     pthread_t *th;
-    pgr_task_fn fn;
+    pgr_task_fn fn;        /* current job, valid while its generation is live */
     void *arg;
+    int n_chunks;
     atomic_uint gen;       /* bumped once per job */
-    atomic_int pending;    /* workers still running the current job */
+    _Atomic uint64_t ticket;
+    atomic_int done;       /* chunks finished in the current job */
     atomic_int sleepers;
     atomic_int stop;
     pthread_mutex_t mu;
@@ -36,6 +47,25 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Takes and runs chunks of generation g until none remain. */
+static void run_chunks(pgr_pool *p, unsigned g, int ith)
+{
+    pgr_task_fn fn = p->fn;
+    void *arg = p->arg;
+    const int n = p->n_chunks;
+    for (;;) {
+        uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+        if ((unsigned)(t >> 32) != g || (int)(uint32_t)t >= n)
+            return;
+        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        /* the successful CAS proves generation g is live, so fn/arg/n are g's */
+        fn(arg, (int)(uint32_t)t, ith);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    }
+}
+
 static void *worker(void *vp)
 {
     struct worker_arg wa = *(struct worker_arg *)vp;
@@ -52,7 +82,7 @@ static void *worker(void *vp)
                 continue;
             }
             /* Sleep: re-check under the lock so a bump between the test and the
-             * wait is not lost (run() bumps and broadcasts under the lock). */
+             * wait is not lost (run() broadcasts under the lock). */
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
             while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
@@ -64,8 +94,7 @@ static void *worker(void *vp)
         if (atomic_load(&p->stop))
             break;
         seen = g;
-        p->fn(p->arg, wa.ith, p->n);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        run_chunks(p, g, wa.ith);
     }
     return NULL;
 }
@@ -84,31 +113,26 @@ pgr_pool *pgr_pool_new(int n_threads)
     pthread_cond_init(&p->cv, NULL);
     if (n_threads > 1) {
         p->th = calloc((size_t)n_threads - 1, sizeof *p->th);
-        if (!p->th)
-            goto fail;
-        for (int i = 1; i < n_threads; i++) {
-            struct worker_arg *wa = malloc(sizeof *wa);
-            if (!wa)
-                goto fail_threads;
-            wa->p = p;
-            wa->ith = i;
-            if (pthread_create(&p->th[i - 1], NULL, worker, wa) != 0) {
-                free(wa);
-                goto fail_threads;
-            }
-            continue;
-        fail_threads:
-            p->n = i; /* only threads 1..i-1 exist: stop them */
+        if (!p->th) {
+            p->n = 1;
             pgr_pool_free(p);
             return NULL;
         }
+        for (int i = 1; i < n_threads; i++) {
+            struct worker_arg *wa = malloc(sizeof *wa);
+            if (wa) {
+                wa->p = p;
+                wa->ith = i;
+            }
+            if (!wa || pthread_create(&p->th[i - 1], NULL, worker, wa) != 0) {
+                free(wa);
+                p->n = i; /* only threads 1..i-1 exist: stop them */
+                pgr_pool_free(p);
+                return NULL;
+            }
+        }
     }
     return p;
-fail:
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    free(p);
-    return NULL;
 }
 
 void pgr_pool_free(pgr_pool *p)
@@ -129,28 +153,33 @@ void pgr_pool_free(pgr_pool *p)
 
 int pgr_pool_threads(const pgr_pool *p) { return p->n; }
 
-void pgr_pool_run(pgr_pool *p, pgr_task_fn fn, void *arg)
+void pgr_pool_run(pgr_pool *p, pgr_task_fn fn, void *arg, int n_chunks)
 {
-    if (p->n == 1) {
-        fn(arg, 0, 1);
+    if (n_chunks <= 0)
+        return;
+    if (p->n == 1 || n_chunks == 1) {
+        for (int c = 0; c < n_chunks; c++)
+            fn(arg, c, 0);
         return;
     }
+    unsigned g = atomic_load(&p->gen) + 1;
     p->fn = fn;
     p->arg = arg;
-    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
-    atomic_fetch_add(&p->gen, 1); /* seq_cst: ordered before the sleepers load */
+    p->n_chunks = n_chunks;
+    atomic_store(&p->done, 0);
+    atomic_store(&p->ticket, (uint64_t)g << 32);
+    atomic_store(&p->gen, g); /* seq_cst: ordered before the sleepers load */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
     }
-    fn(arg, 0, p->n);
+    run_chunks(p, g, 0);
+    /* every chunk is taken; wait for the ones a worker is still running */
     int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
-        /* A descheduled worker on a busy 2-core machine: yield instead of
-         * burning the core it needs. */
-        if (++spins > 10000)
-            sched_yield();
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) {
+        if (++spins > 2000)
+            sched_yield(); /* the worker holding a chunk needs this core */
         else
             cpu_relax();
     }
