@@ -17,7 +17,7 @@ static const struct command commands[] = {
     {"ingest", NULL, "read profile pages and paper metadata into the graph"},
     {"migrate", NULL, "create or upgrade the graph database schema"},
     {"adapt", NULL, "train or create per-researcher PreFT adapters"},
-    {"generate", NULL, "generate text with the embedded model"},
+    {"generate", cmd_generate, "generate text with the embedded model"},
     {"bench", NULL, "run the benchmarks of docs/benchmarks.md"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

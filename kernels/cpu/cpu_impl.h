@@ -71,10 +71,14 @@ void pgr_type_ops_ref(int wtype, pgr_type_ops *ops);
 void pgr_type_ops_fast(int wtype, pgr_type_ops *ops);
 int pgr_cpu_has_avx2(void); /* what the CPU has */
 int pgr_use_avx2(void);     /* has it and not forced off for tests */
-/* AVX2 attention inner loops (head_dim a multiple of 8): *out = q . k (fp16 k);
- * acc += p * v (fp16 v). */
-void pgr_avx2_scores(const float *q, const uint16_t *k, float *out, int hd);
-void pgr_avx2_axpy_f16(float *acc, float p, const uint16_t *v, int hd);
+/* AVX2 ops that reproduce llama.cpp's CPU numerics (see quant_avx2.c). */
+void pgr_avx2_swiglu(const float *gate, const float *up, float *out, size_t n);
+void pgr_avx2_rope(float *x, const int32_t *pos, int n_tok, int n_heads, int head_dim,
+                   float theta_base);
+/* scratch: head_dim + round_up(pos + 1, 8) + 32 * head_dim floats; head_dim % 32 == 0 */
+void pgr_avx2_attn(const float *q, float *out, int pos, const int32_t *table, const uint16_t *kc,
+                   const uint16_t *vc, int bs, int kv_dim, int kvh, int hd, float scale,
+                   float *scratch, int single);
 
 /* Fast multi-token kernel for the matmul driver: y[t*ystride + r] for r in
  * [r0, r1), t in [0, nt): weight rows times activation rows (each arow_bytes).

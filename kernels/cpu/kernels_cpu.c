@@ -175,7 +175,7 @@ static inline const uint16_t *kv_at(const uint16_t *cache, const int32_t *table,
  * s is scratch of pos+1 + 2*head_dim floats. */
 static void attn_one(const float *q, float *out, int pos, const int32_t *table,
                      const uint16_t *kcache, const uint16_t *vcache, int block_size, int kv_dim,
-                     int kvh, int head_dim, float scale, float *s, int fast)
+                     int kvh, int head_dim, float scale, float *s)
 {
     float *q16 = s + pos + 1, *acc = q16 + head_dim;
     for (int i = 0; i < head_dim; i++)
@@ -184,12 +184,8 @@ static void attn_one(const float *q, float *out, int pos, const int32_t *table,
     for (int p = 0; p <= pos; p++) {
         const uint16_t *k = kv_at(kcache, table, p, block_size, kv_dim, kvh, head_dim);
         float d = 0;
-        if (fast) {
-            pgr_avx2_scores(q16, k, &d, head_dim);
-        } else {
-            for (int i = 0; i < head_dim; i++)
-                d += q16[i] * pgr_f16_to_f32(k[i]);
-        }
+        for (int i = 0; i < head_dim; i++)
+            d += q16[i] * pgr_f16_to_f32(k[i]);
         s[p] = d * scale;
         if (s[p] > mx)
             mx = s[p];
@@ -205,12 +201,8 @@ static void attn_one(const float *q, float *out, int pos, const int32_t *table,
     for (int p = 0; p <= pos; p++) {
         const float pr = pgr_f16_to_f32(pgr_f32_to_f16(s[p] * inv));
         const uint16_t *v = kv_at(vcache, table, p, block_size, kv_dim, kvh, head_dim);
-        if (fast) {
-            pgr_avx2_axpy_f16(acc, pr, v, head_dim);
-        } else {
-            for (int i = 0; i < head_dim; i++)
-                acc[i] += pr * pgr_f16_to_f32(v[i]);
-        }
+        for (int i = 0; i < head_dim; i++)
+            acc[i] += pr * pgr_f16_to_f32(v[i]);
     }
     memcpy(out, acc, (size_t)head_dim * sizeof(float));
 }
@@ -237,7 +229,7 @@ static void ref_attention(pgr_kctx *ctx, const float *q, float *out, int n_tok,
         for (int h = 0; h < n_head; h++)
             attn_one(q + ((size_t)t * n_head + h) * head_dim,
                      out + ((size_t)t * n_head + h) * head_dim, pos[t], block_table[t], kcache,
-                     vcache, block_size, kv_dim, h / group, head_dim, scale, s, 0);
+                     vcache, block_size, kv_dim, h / group, head_dim, scale, s);
 }
 
 static void ref_swiglu(pgr_kctx *ctx, const float *gate, const float *up, float *out, size_t n)
@@ -387,6 +379,7 @@ struct attn_job {
     float *out;
     const int32_t *pos;
     const int32_t *const *table;
+    const uint8_t *single; /* (n_tok) only token of its sequence in the batch */
     const uint16_t *kc, *vc;
     int n_tok, block_size, n_head, group, kv_dim, head_dim, fast;
     float scale;
@@ -399,9 +392,26 @@ static void attn_task(void *arg, int c, int ith)
     struct attn_job *j = arg;
     float *s = j->scratch + (size_t)ith * j->per_thread;
     int t = c / j->n_head, h = c % j->n_head;
-    attn_one(j->q + (size_t)c * j->head_dim, j->out + (size_t)c * j->head_dim, j->pos[t],
-             j->table[t], j->kc, j->vc, j->block_size, j->kv_dim, h / j->group, j->head_dim,
-             j->scale, s, j->fast);
+    if (j->fast)
+        pgr_avx2_attn(j->q + (size_t)c * j->head_dim, j->out + (size_t)c * j->head_dim, j->pos[t],
+                      j->table[t], j->kc, j->vc, j->block_size, j->kv_dim, h / j->group,
+                      j->head_dim, j->scale, s, j->single[t]);
+    else
+        attn_one(j->q + (size_t)c * j->head_dim, j->out + (size_t)c * j->head_dim, j->pos[t],
+                 j->table[t], j->kc, j->vc, j->block_size, j->kv_dim, h / j->group, j->head_dim,
+                 j->scale, s);
+}
+
+struct tok_ref {
+    const int32_t *table;
+    int t;
+};
+static int tok_ref_cmp(const void *a, const void *b)
+{
+    const struct tok_ref *x = a, *y = b;
+    if (x->table != y->table)
+        return x->table < y->table ? -1 : 1;
+    return x->t - y->t;
 }
 
 static void cpu_attention(pgr_kctx *ctx, const float *q, float *out, int n_tok,
@@ -411,15 +421,29 @@ static void cpu_attention(pgr_kctx *ctx, const float *q, float *out, int n_tok,
 {
     struct attn_job j;
     memset(&j, 0, sizeof j);
-    j.per_thread = (size_t)max_pos(pos, n_tok) + 1 + 2 * (size_t)head_dim;
+    j.fast = pgr_use_avx2() && head_dim % 32 == 0;
+    const size_t npad = ((size_t)max_pos(pos, n_tok) + 1 + 7) & ~(size_t)7;
+    j.per_thread = j.fast ? npad + 33 * (size_t)head_dim : npad + 2 * (size_t)head_dim;
     j.scratch = pgr_kctx_fscratch(ctx, j.per_thread);
-    if (!j.scratch)
+    /* which tokens are alone in their sequence (tokens of one sequence share
+     * its block table): they get llama.cpp's one-token (decode) sums */
+    uint8_t *single = malloc((size_t)n_tok);
+    struct tok_ref *refs = malloc(sizeof *refs * (size_t)n_tok);
+    if (!j.scratch || !single || !refs)
         abort();
+    for (int t = 0; t < n_tok; t++)
+        refs[t].table = block_table[t], refs[t].t = t;
+    qsort(refs, (size_t)n_tok, sizeof *refs, tok_ref_cmp);
+    for (int i = 0; i < n_tok; i++)
+        single[refs[i].t] = (i == 0 || refs[i - 1].table != refs[i].table) &&
+                            (i == n_tok - 1 || refs[i + 1].table != refs[i].table);
+    free(refs);
     j.per_thread = ctx->fscratch_cap;
     j.q = q;
     j.out = out;
     j.pos = pos;
     j.table = block_table;
+    j.single = single;
     j.kc = kcache;
     j.vc = vcache;
     j.n_tok = n_tok;
@@ -429,8 +453,25 @@ static void cpu_attention(pgr_kctx *ctx, const float *q, float *out, int n_tok,
     j.kv_dim = n_kv_head * head_dim;
     j.head_dim = head_dim;
     j.scale = scale;
-    j.fast = pgr_use_avx2() && head_dim % 8 == 0;
     pgr_pool_run(ctx->pool, attn_task, &j, n_tok * n_head);
+    free(single);
+}
+
+static void cpu_rope(pgr_kctx *ctx, float *x, const int32_t *pos, int n_tok, int n_heads,
+                     int head_dim, float theta_base)
+{
+    if (pgr_use_avx2())
+        pgr_avx2_rope(x, pos, n_tok, n_heads, head_dim, theta_base);
+    else
+        pgr_ref_rope(ctx, x, pos, n_tok, n_heads, head_dim, theta_base);
+}
+
+static void cpu_swiglu(pgr_kctx *ctx, const float *gate, const float *up, float *out, size_t n)
+{
+    if (pgr_use_avx2())
+        pgr_avx2_swiglu(gate, up, out, n);
+    else
+        ref_swiglu(ctx, gate, up, out, n);
 }
 
 static const pgr_kernels ref_table = {
@@ -451,10 +492,10 @@ static const pgr_kernels cpu_table = {
     .supports = supports,
     .matmul = cpu_matmul,
     .rmsnorm = pgr_ref_rmsnorm,
-    .rope = pgr_ref_rope,
+    .rope = cpu_rope,
     .kv_store = pgr_ref_kv_store,
     .attention = cpu_attention,
-    .swiglu = ref_swiglu,
+    .swiglu = cpu_swiglu,
     .softmax = pgr_ref_softmax,
     .embed = pgr_ref_embed,
 };

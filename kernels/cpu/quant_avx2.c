@@ -2,6 +2,8 @@
  * on any x86-64 compiler flags and is only called when the CPU reports AVX2
  * and FMA at run time (pgr_cpu_has_avx2). Integer dot products as ggml does
  * on x86: unsigned-by-signed byte multiplies (maddubs) summed into int32. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/cpu_impl.h"
@@ -286,27 +288,188 @@ void pgr_type_ops_fast(int wtype, pgr_type_ops *ops)
 
 pgr_gemm_fn pgr_gemm_fast(int wtype)
 {
-    if (wtype == PGR_KT_Q4_1 && pgr_use_avx2())
+    if (wtype == PGR_KT_Q4_1 && pgr_use_avx2() && !getenv("NOGEMM"))
         return gemm_q4_1;
     return NULL;
 }
 
-/* ---- attention inner loops (fp16 cache) ---------------------------------- */
-AVX2 void pgr_avx2_scores(const float *q, const uint16_t *k, float *out, int hd)
+/* ---- llama.cpp-compatible numerics --------------------------------------------
+ * The model amplifies tiny float differences: one activation rounding
+ * differently before Q8 quantisation moves the logits by hundredths. So where
+ * llama.cpp's CPU backend has a particular order of operations, the AVX2 path
+ * does the same operations in the same order, and agrees with it bit for bit.
+ *
+ * exp: the single-precision algorithm of ARM's optimized-routines that ggml
+ * uses for softmax and SiLU: n = round(x / ln2) via the 1.5*2^23 shift, a
+ * two-part ln2 reduction, a degree-5 polynomial, scaling by 2^n through the
+ * exponent bits, with a separate path when |n| > 126 (and 0 / inf past 192). */
+AVX2 static inline __m256 v_expf(__m256 x)
 {
-    __m256 s = _mm256_setzero_ps();
-    for (int i = 0; i < hd; i += 8)
-        s = _mm256_fmadd_ps(_mm256_loadu_ps(q + i),
-                            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))), s);
-    *out = hsum_ps(s);
+    const __m256 shift = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift);
+    const __m256 n = _mm256_sub_ps(z, shift);
+    const __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 scale = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+    const __m256 absn = _mm256_andnot_ps(_mm256_set1_ps(-0.f), n);
+    const __m256 big = _mm256_cmp_ps(absn, _mm256_set1_ps(126), _CMP_GT_OQ);
+    const __m256 r2 = _mm256_mul_ps(r, r);
+    const __m256 hi = _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), r, _mm256_set1_ps(0x1.573e2ep-5f));
+    const __m256 lo = _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), r, _mm256_set1_ps(0x1.fffdb6p-2f));
+    const __m256 poly = _mm256_fmadd_ps(_mm256_fmadd_ps(hi, r2, lo), r2,
+                                        _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), r));
+    if (!_mm256_movemask_ps(big))
+        return _mm256_fmadd_ps(poly, scale, scale);
+    /* 2^n split in two factors so neither overflows nor underflows early */
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256 huge = _mm256_cmp_ps(absn, _mm256_set1_ps(192), _CMP_GT_OQ);
+    const __m256 mid = _mm256_or_ps(_mm256_and_ps(big, _mm256_mul_ps(_mm256_fmadd_ps(s2, poly, s2), s1)),
+                                    _mm256_andnot_ps(big, _mm256_fmadd_ps(scale, poly, scale)));
+    return _mm256_or_ps(_mm256_and_ps(huge, _mm256_mul_ps(s1, s1)), _mm256_andnot_ps(huge, mid));
 }
-AVX2 void pgr_avx2_axpy_f16(float *acc, float p, const uint16_t *v, int hd)
+
+/* out = silu(gate) * up, silu(x) = x / (1 + exp(-x)); tails with libm expf, as ggml. */
+AVX2 void pgr_avx2_swiglu(const float *gate, const float *up, float *out, size_t n)
 {
-    const __m256 pv = _mm256_set1_ps(p);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + i);
+        const __m256 ex = v_expf(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1), ex));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++)
+        out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+/* RoPE as llama.cpp's build computes it: ggml is compiled with the GNU
+ * dialects, where GCC contracts x0*c - x1*s into fma(x0, c, -(x1*s)) (and the
+ * second line likewise) on FMA machines. The angles are the reference's:
+ * theta = pos * base^(-2i/d) by repeated float multiplication, libm cos/sin. */
+AVX2 void pgr_avx2_rope(float *x, const int32_t *pos, int n_tok, int n_heads, int head_dim,
+                        float theta_base)
+{
+    const float theta_scale = powf(theta_base, -2.0f / (float)head_dim);
+    for (int t = 0; t < n_tok; t++) {
+        float theta = (float)pos[t];
+        for (int i = 0; i < head_dim; i += 2) {
+            const float c = cosf(theta), s = sinf(theta);
+            for (int h = 0; h < n_heads; h++) {
+                float *p = x + ((size_t)t * n_heads + h) * head_dim + i;
+                const float x0 = p[0], x1 = p[1];
+                p[0] = fmaf(x0, c, -(x1 * s));
+                p[1] = fmaf(x0, s, x1 * c);
+            }
+            theta *= theta_scale;
+        }
+    }
+}
+
+/* horizontal sums in the two orders llama.cpp uses */
+AVX2 static inline float hsum_hadd(__m256 x) /* ggml's F32x8 reduce tail */
+{
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    return _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+}
+
+static inline const uint16_t *slot_at(const uint16_t *cache, const int32_t *table, int p, int bs,
+                                      int kv_dim, int kvh, int hd)
+{
+    size_t slot = (size_t)table[p / bs] * (size_t)bs + (size_t)(p % bs);
+    return cache + slot * (size_t)kv_dim + (size_t)kvh * hd;
+}
+
+/* One (token, head) of attention over positions 0..pos, head_dim % 32 == 0.
+ * single != 0: the token is its sequence's only token in the batch, and the
+ * sums follow ggml's vector dot product (llama.cpp decodes one token that way:
+ * four 8-lane accumulators over 32-element steps); otherwise llama.cpp's
+ * batched path (tinyBLAS: one 8-lane accumulator per output). Both round q and
+ * the probabilities to fp16, as ggml multiplies by the fp16 cache in fp16.
+ * scratch: hd + round_up(pos + 1, 8) + 32 * hd floats. */
+AVX2 void pgr_avx2_attn(const float *q, float *out, int pos, const int32_t *table,
+                        const uint16_t *kc, const uint16_t *vc, int bs, int kv_dim, int kvh,
+                        int hd, float scale, float *scratch, int single)
+{
+    const int n = pos + 1, npad = (n + 7) & ~7, nv = hd / 8;
+    float *q16 = scratch, *s = q16 + hd, *acc = s + npad;
     for (int i = 0; i < hd; i += 8)
-        _mm256_storeu_ps(acc + i,
-                         _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))),
-                                         _mm256_loadu_ps(acc + i)));
+        _mm256_storeu_ps(q16 + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + i), 0)));
+    /* scores */
+    float mx = -INFINITY;
+    for (int p = 0; p < n; p++) {
+        const uint16_t *k = slot_at(kc, table, p, bs, kv_dim, kvh, hd);
+        float d;
+        if (single) {
+            __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            for (int i = 0; i < hd; i += 32)
+                for (int j = 0; j < 4; j++)
+                    a[j] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i + 8 * j))),
+                                           _mm256_loadu_ps(q16 + i + 8 * j), a[j]);
+            a[0] = _mm256_add_ps(a[0], a[2]);
+            a[1] = _mm256_add_ps(a[1], a[3]);
+            d = hsum_hadd(_mm256_add_ps(a[0], a[1]));
+        } else {
+            __m256 a = _mm256_setzero_ps();
+            for (int i = 0; i < hd; i += 8)
+                a = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))),
+                                    _mm256_loadu_ps(q16 + i), a);
+            d = hsum_ps(a);
+        }
+        s[p] = d * scale;
+        if (s[p] > mx)
+            mx = s[p];
+    }
+    for (int p = n; p < npad; p++)
+        s[p] = -INFINITY; /* masked, as the cells past the sequence in llama.cpp */
+    /* softmax: exp in 8-wide chunks from position 0, chunk sums into a double */
+    double sum = 0;
+    const __m256 vmx = _mm256_set1_ps(mx);
+    for (int p = 0; p < npad; p += 8) {
+        const __m256 e = v_expf(_mm256_sub_ps(_mm256_loadu_ps(s + p), vmx));
+        _mm256_storeu_ps(s + p, e);
+        sum += (double)hsum_ps(e);
+    }
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
+    for (int p = 0; p < npad; p += 8)
+        _mm256_storeu_ps(s + p, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(_mm256_loadu_ps(s + p), inv), 0)));
+    /* p . v: position p feeds lane p % 8 of accumulator (p / 8) % 4 (single)
+     * or lane p % 8 of the one accumulator (batched); vectorised over dims */
+    const int nacc = single ? 32 : 8;
+    memset(acc, 0, sizeof(float) * (size_t)nacc * hd);
+    for (int p = 0; p < n; p++) {
+        const uint16_t *v = slot_at(vc, table, p, bs, kv_dim, kvh, hd);
+        float *a = acc + (size_t)(single ? (p & 31) : (p & 7)) * hd;
+        const __m256 pv = _mm256_set1_ps(s[p]);
+        for (int i = 0; i < nv; i++)
+            _mm256_storeu_ps(a + 8 * i, _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + 8 * i))),
+                                                        pv, _mm256_loadu_ps(a + 8 * i)));
+    }
+    for (int i = 0; i < nv; i++) {
+#define L(j, l) _mm256_loadu_ps(acc + (size_t)((j) * 8 + (l)) * hd + 8 * i)
+        __m256 y[8];
+        if (single) {
+            /* accumulators j = 0..3 combine as (0 + 2) + (1 + 3), per lane l */
+            for (int l = 0; l < 8; l++)
+                y[l] = _mm256_add_ps(_mm256_add_ps(L(0, l), L(2, l)), _mm256_add_ps(L(1, l), L(3, l)));
+            /* then lanes: t_m = y_m + y_(m+4); (t0 + t1) + (t2 + t3) */
+            __m256 t0 = _mm256_add_ps(y[0], y[4]), t1 = _mm256_add_ps(y[1], y[5]);
+            __m256 t2 = _mm256_add_ps(y[2], y[6]), t3 = _mm256_add_ps(y[3], y[7]);
+            _mm256_storeu_ps(out + 8 * i, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
+        } else {
+            /* lanes: t_m = y_m + y_(m+4); (t0 + t2) + (t1 + t3) */
+            for (int l = 0; l < 8; l++)
+                y[l] = L(0, l);
+            __m256 t0 = _mm256_add_ps(y[0], y[4]), t1 = _mm256_add_ps(y[1], y[5]);
+            __m256 t2 = _mm256_add_ps(y[2], y[6]), t3 = _mm256_add_ps(y[3], y[7]);
+            _mm256_storeu_ps(out + 8 * i, _mm256_add_ps(_mm256_add_ps(t0, t2), _mm256_add_ps(t1, t3)));
+        }
+#undef L
+    }
 }
 #else
 int pgr_cpu_has_avx2(void) { return 0; }
@@ -316,12 +479,20 @@ pgr_gemm_fn pgr_gemm_fast(int wtype)
     (void)wtype;
     return NULL;
 }
-void pgr_avx2_scores(const float *q, const uint16_t *k, float *out, int hd)
+void pgr_avx2_swiglu(const float *gate, const float *up, float *out, size_t n)
 {
-    (void)q, (void)k, (void)out, (void)hd;
+    (void)gate, (void)up, (void)out, (void)n;
 }
-void pgr_avx2_axpy_f16(float *acc, float p, const uint16_t *v, int hd)
+void pgr_avx2_rope(float *x, const int32_t *pos, int n_tok, int n_heads, int head_dim,
+                   float theta_base)
 {
-    (void)acc, (void)p, (void)v, (void)hd;
+    (void)x, (void)pos, (void)n_tok, (void)n_heads, (void)head_dim, (void)theta_base;
+}
+void pgr_avx2_attn(const float *q, float *out, int pos, const int32_t *table, const uint16_t *kc,
+                   const uint16_t *vc, int bs, int kv_dim, int kvh, int hd, float scale,
+                   float *scratch, int single)
+{
+    (void)q, (void)out, (void)pos, (void)table, (void)kc, (void)vc, (void)bs, (void)kv_dim;
+    (void)kvh, (void)hd, (void)scale, (void)scratch, (void)single;
 }
 #endif

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Writes tests/data/golden/generate.json: what llama.cpp (through
+llama-cpp-python, built from PyPI's sources) produces on the default model for
+a set of prompts, so tests/unit/test_model.c can compare our engine with it
+without the reference installed.
+
+For each prompt: the prompt's token ids (llama.cpp's tokenizer; chat prompts
+rendered with the GGUF's own Jinja chat template), the top-50 logits of the
+prompt's last position plus mean/std/max of all logits, and the greedy
+continuation (up to 64 tokens, stopping after an end-of-generation token):
+ids and text.
+
+usage: /work/refenv/bin/python tests/golden/make_generate_golden.py [MODEL] [OUT]
+"""
+import hashlib
+import json
+import sys
+
+import jinja2
+import numpy as np
+import llama_cpp
+from llama_cpp import Llama
+
+MODEL = sys.argv[1] if len(sys.argv) > 1 else "models/smollm2-135m-instruct-q4_1.gguf"
+OUT = sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/generate.json"
+N_GEN = 64
+TOP = 50
+
+PROMPTS = [
+    {"name": "capital", "chat": False, "text": "The capital of France is"},
+    {"name": "code", "chat": False, "text": "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n"},
+    {"name": "story", "chat": False, "text": "Once upon a time, in a small village by the sea,"},
+    {"name": "digits", "chat": False, "text": "Counting: 1, 2, 3, 4, 5, 6,"},
+    {"name": "accents", "chat": False, "text": "Le café de la gare servait un thé glacé à l'élève naïf:"},
+    {"name": "long", "chat": False, "text": " ".join([
+        "Graph neural networks learn node representations by passing messages along edges.",
+        "Each layer aggregates the features of a node's neighbours and combines them with its own.",
+        "Citation graphs link papers to the papers they cite; co-authorship graphs link researchers",
+        "who wrote together. Recommending papers to a researcher can use both: the papers cited by",
+        "their co-authors, papers sharing topics with their own, and papers that cite their work.",
+    ] * 3) + " In summary,"},
+    {"name": "chat_boiling", "chat": True, "text": "What is the boiling point of water at sea level?"},
+    {"name": "chat_summarize", "chat": True, "text": "Summarize: Mitochondria are organelles found in most eukaryotic cells. They generate most of the cell's supply of adenosine triphosphate (ATP), used as a source of chemical energy, through oxidative phosphorylation. They have their own DNA, inherited from the mother, and are thought to descend from bacteria engulfed by an ancestral cell."},
+    {"name": "chat_haiku", "chat": True, "text": "Write a haiku about autumn leaves."},
+    {"name": "chat_citation", "chat": True, "text": "Explain what a citation graph is in two sentences."},
+]
+
+
+def render_chat(llm, user):
+    tmpl = llm.metadata["tokenizer.chat_template"]
+    env = jinja2.Environment(loader=jinja2.BaseLoader())
+    return env.from_string(tmpl).render(messages=[{"role": "user", "content": user}],
+                                        add_generation_prompt=True)
+
+
+def last_logits(llm):
+    ptr = llm._ctx.get_logits_ith(-1)
+    return np.ctypeslib.as_array(ptr, shape=(llm.n_vocab(),)).astype(np.float32).copy()
+
+
+def main():
+    llm = Llama(model_path=MODEL, n_ctx=1024, n_batch=512, n_threads=2, logits_all=False,
+                flash_attn=False, verbose=False)
+    eog = {llm.token_eos(), 2, 0}  # <|im_end|> is eos; <|endoftext|> is 0
+    out = {"model_sha256": hashlib.sha256(open(MODEL, "rb").read()).hexdigest(),
+           "reference": "llama-cpp-python %s (llama.cpp built from its sdist), CPU, n_threads=2, "
+                        "flash_attn off, n_batch 512" % llama_cpp.__version__,
+           "n_gen": N_GEN, "top": TOP, "prompts": []}
+    for p in PROMPTS:
+        text = render_chat(llm, p["text"]) if p["chat"] else p["text"]
+        ids = llm.tokenize(text.encode("utf-8"), add_bos=True, special=p["chat"])
+        llm.reset()
+        llm.eval(ids)
+        lg = last_logits(llm)
+        top = np.argsort(-lg, kind="stable")[:TOP]
+        gen = []
+        cur = lg
+        for _ in range(N_GEN):
+            t = int(np.argmax(cur))
+            gen.append(t)
+            if t in eog:
+                break
+            llm.eval([t])
+            cur = last_logits(llm)
+        out["prompts"].append({
+            "name": p["name"], "chat": p["chat"], "user_text": p["text"], "prompt_text": text,
+            "prompt_ids": [int(i) for i in ids],
+            "top_ids": [int(i) for i in top], "top_logits": [round(float(lg[i]), 5) for i in top],
+            "logits_mean": round(float(lg.mean()), 6), "logits_std": round(float(lg.std()), 6),
+            "gen_ids": gen,
+            "gen_text": llm.detokenize([t for t in gen if t not in eog]).decode("utf-8", "replace"),
+        })
+        print("%-16s %3d prompt tokens, %2d generated: %r" % (p["name"], len(ids), len(gen),
+              out["prompts"][-1]["gen_text"][:60]), file=sys.stderr)
+    with open(OUT, "w") as f:
+        json.dump(out, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,448 @@
+/* The engine on the real model against llama.cpp's outputs
+ * (tests/data/golden/generate.json, written by tests/golden/make_generate_golden.py):
+ * identical greedy continuations for every prompt, prompt logits within
+ * LOGIT_TOL; then properties of the batch API itself: a batch that mixes
+ * sequences (prefills of several prompts, then their decode steps together)
+ * gives each sequence exactly what it gets alone, KV blocks return to the
+ * free list and are reused, bad batches are refused without side effects,
+ * hooks see every site and can change the result. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../check.h"
+#include "inference/model.h"
+
+#define MODEL "models/smollm2-135m-instruct-q4_1.gguf"
+#define GOLDEN "tests/data/golden/generate.json"
+/* Largest |ours - llama.cpp| over the top-50 logits of all prompts. Both
+ * engines quantise activations to Q8 the same way and keep an fp16 cache;
+ * what remains is float summation order (measured max 0.00x; see
+ * docs/benchmarks.md). */
+#define LOGIT_TOL 0.02
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+static pgr_model *model;
+static json_t *golden;
+static int threads = 2;
+
+typedef struct prompt {
+    const char *name;
+    int32_t *ids;
+    int n_ids;
+    int32_t *gen;
+    int n_gen;
+    json_t *j;
+} prompt;
+static prompt prompts[32];
+static int n_prompts;
+
+static int32_t *ids_of(json_t *arr, int *n)
+{
+    *n = (int)json_array_size(arr);
+    int32_t *v = malloc(sizeof(int32_t) * (size_t)(*n > 0 ? *n : 1));
+    for (int i = 0; i < *n; i++)
+        v[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
+    return v;
+}
+
+static int argmax(const float *x, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[b])
+            b = i;
+    return b;
+}
+
+/* Prefill + greedy decode of one prompt alone. Returns generated count. */
+static int run_alone(pgr_engine *e, pgr_kv *kv, const prompt *p, int max_gen, int32_t *out,
+                     float *prompt_logits, pgr_err *err)
+{
+    const int V = pgr_model_config(model)->vocab;
+    float *lg = malloc(sizeof(float) * (size_t)V);
+    int32_t *seq = malloc(sizeof(int32_t) * (size_t)p->n_ids), *pos = malloc(sizeof(int32_t) * (size_t)p->n_ids);
+    int s = pgr_kv_seq_open(kv, err), n = 0;
+    if (s < 0)
+        goto done;
+    for (int i = 0; i < p->n_ids; i++)
+        seq[i] = s, pos[i] = i;
+    pgr_batch b = {p->n_ids, p->ids, seq, pos, NULL};
+    if (pgr_forward(e, kv, &b, lg, err))
+        goto done;
+    if (prompt_logits)
+        memcpy(prompt_logits, lg, sizeof(float) * (size_t)V);
+    for (; n < max_gen;) {
+        int32_t t = argmax(lg, V), sp = s, pp = p->n_ids + n;
+        out[n++] = t;
+        if (t == 0 || t == 2 || n == max_gen)
+            break;
+        pgr_batch b1 = {1, &t, &sp, &pp, NULL};
+        if (pgr_forward(e, kv, &b1, lg, err)) {
+            n = -1;
+            goto done;
+        }
+    }
+done:
+    pgr_kv_seq_close(kv, s);
+    free(lg), free(seq), free(pos);
+    return n;
+}
+
+static int setup(void)
+{
+    pgr_err err = {0};
+    if (pgr_model_load(MODEL, &model, &err) != 0) {
+        fprintf(stderr, "    %s\n", err.msg);
+        return -1;
+    }
+    json_error_t je;
+    golden = json_load_file(GOLDEN, 0, &je);
+    if (!golden) {
+        fprintf(stderr, "    %s:%d: %s\n", GOLDEN, je.line, je.text);
+        return -1;
+    }
+    json_t *arr = json_object_get(golden, "prompts");
+    for (size_t i = 0; i < json_array_size(arr) && n_prompts < 32; i++) {
+        prompt *p = &prompts[n_prompts++];
+        p->j = json_array_get(arr, i);
+        p->name = json_string_value(json_object_get(p->j, "name"));
+        p->ids = ids_of(json_object_get(p->j, "prompt_ids"), &p->n_ids);
+        p->gen = ids_of(json_object_get(p->j, "gen_ids"), &p->n_gen);
+    }
+    return 0;
+}
+
+/* (b)+(c): greedy tokens identical, logits close */
+static void test_matches_llama_cpp(void)
+{
+    if (!model)
+        SKIP("no model at %s (make model)", MODEL);
+    pgr_err err = {0};
+    pgr_engine *e;
+    pgr_kv *kv;
+    CHECK(pgr_engine_new(model, NULL, threads, &e, &err) == 0);
+    CHECK(pgr_kv_new(model, 64, 16, 1, &kv, &err) == 0);
+    const int V = pgr_model_config(model)->vocab;
+    float *lg = malloc(sizeof(float) * (size_t)V);
+    double worst = 0;
+    int failed = 0;
+    /* under the sanitizers the engine is ~20x slower: a subset, fewer tokens */
+    const int np = SANITIZED ? 3 : n_prompts;
+    for (int k = 0; k < np; k++) {
+        const prompt *p = &prompts[k];
+        int32_t gen[64];
+        int max_gen = SANITIZED ? (p->n_gen < 8 ? p->n_gen : 8) : p->n_gen;
+        int n = run_alone(e, kv, p, max_gen, gen, lg, &err);
+        CHECK_MSG(n >= 0, "%s: %s", p->name, err.msg);
+        json_t *tid = json_object_get(p->j, "top_ids"), *tlg = json_object_get(p->j, "top_logits");
+        double maxd = 0;
+        for (size_t i = 0; i < json_array_size(tid); i++) {
+            int id = (int)json_integer_value(json_array_get(tid, i));
+            double d = fabs(lg[id] - json_real_value(json_array_get(tlg, i)));
+            if (d > maxd)
+                maxd = d;
+        }
+        double mean = 0, var = 0;
+        for (int i = 0; i < V; i++)
+            mean += lg[i];
+        mean /= V;
+        for (int i = 0; i < V; i++)
+            var += (lg[i] - mean) * (lg[i] - mean);
+        double dmean = fabs(mean - json_real_value(json_object_get(p->j, "logits_mean")));
+        double dstd = fabs(sqrt(var / V) - json_real_value(json_object_get(p->j, "logits_std")));
+        if (maxd > worst)
+            worst = maxd;
+        int same = n == max_gen && memcmp(gen, p->gen, sizeof(int32_t) * (size_t)n) == 0;
+        int first_diff = 0;
+        while (first_diff < n && first_diff < p->n_gen && gen[first_diff] == p->gen[first_diff])
+            first_diff++;
+        fprintf(stderr, "    %-16s prompt %3d tok: top-50 max|d| %.5f, mean d %.5f, std d %.5f, greedy %s (%d/%d)\n",
+                p->name, p->n_ids, maxd, dmean, dstd, same ? "identical" : "DIFFERS", first_diff, max_gen);
+        if (!same || maxd > LOGIT_TOL || dmean > LOGIT_TOL || dstd > LOGIT_TOL)
+            failed++;
+    }
+    fprintf(stderr, "    worst top-50 logit difference vs llama.cpp: %.5f (tolerance %.3f)\n", worst, LOGIT_TOL);
+    CHECK_MSG(failed == 0, "%d prompts differ from llama.cpp", failed);
+    free(lg);
+    pgr_kv_free(kv);
+    pgr_engine_free(e);
+}
+
+/* One batch prefills several prompts at once; then each step decodes one token
+ * of every live sequence in one batch. Every sequence must get exactly the
+ * tokens it gets alone (same kernels, so bitwise the same logits). */
+static void test_mixed_batch_equals_alone(void)
+{
+    if (!model)
+        SKIP("no model at %s (make model)", MODEL);
+    pgr_err err = {0};
+    pgr_engine *e;
+    pgr_kv *kv;
+    enum { NS = 4 };
+    const int n_gen = SANITIZED ? 4 : 24;
+    const int pick[NS] = {0, 6, 3, 7}; /* mixed lengths, plain and chat */
+    CHECK(pgr_engine_new(model, NULL, threads, &e, &err) == 0);
+    CHECK(pgr_kv_new(model, 128, 16, NS, &kv, &err) == 0);
+    const int V = pgr_model_config(model)->vocab, total_blocks = pgr_kv_free_blocks(kv);
+    int32_t alone[NS][64];
+    int n_alone[NS];
+    for (int k = 0; k < NS; k++) {
+        n_alone[k] = run_alone(e, kv, &prompts[pick[k]], n_gen, alone[k], NULL, &err);
+        CHECK(n_alone[k] > 0);
+    }
+    CHECK_INT(pgr_kv_free_blocks(kv), total_blocks); /* closing returned every block */
+    /* batched: sequences opened in reverse so ids differ from the solo runs */
+    int seqs[NS], ntok = 0;
+    for (int k = NS - 1; k >= 0; k--)
+        seqs[k] = pgr_kv_seq_open(kv, &err);
+    for (int k = 0; k < NS; k++)
+        ntok += prompts[pick[k]].n_ids;
+    int32_t *tok = malloc(sizeof(int32_t) * (size_t)ntok), *sq = malloc(sizeof(int32_t) * (size_t)ntok);
+    int32_t *ps = malloc(sizeof(int32_t) * (size_t)ntok);
+    uint8_t *want = calloc((size_t)ntok, 1);
+    float *lg = malloc(sizeof(float) * (size_t)V * NS);
+    /* interleave the prompts' tokens round-robin: order within a sequence kept */
+    int at = 0, idx[NS] = {0};
+    while (at < ntok)
+        for (int k = 0; k < NS; k++) {
+            const prompt *p = &prompts[pick[k]];
+            if (idx[k] < p->n_ids) {
+                tok[at] = p->ids[idx[k]];
+                sq[at] = seqs[k];
+                ps[at] = idx[k];
+                want[at] = idx[k] == p->n_ids - 1;
+                idx[k]++;
+                at++;
+            }
+        }
+    pgr_batch b = {ntok, tok, sq, ps, want};
+    CHECK_MSG(pgr_forward(e, kv, &b, lg, &err) == 0, "%s", err.msg);
+    /* logits come in batch order of the wanting tokens: map back to sequences */
+    int order[NS], o = 0;
+    for (int t = 0; t < ntok; t++)
+        if (want[t])
+            for (int k = 0; k < NS; k++)
+                if (sq[t] == seqs[k])
+                    order[o++] = k;
+    int32_t got[NS][64], live[NS];
+    int n_got[NS] = {0};
+    float *lgk[NS];
+    float *lg2 = malloc(sizeof(float) * (size_t)V * NS);
+    for (int i = 0; i < NS; i++)
+        lgk[order[i]] = lg + (size_t)i * V;
+    for (int step = 0; step < n_gen; step++) {
+        int32_t bt[NS], bs[NS], bp[NS];
+        int nb = 0;
+        for (int k = 0; k < NS; k++) {
+            if (n_got[k] == n_alone[k])
+                continue;
+            int32_t t = argmax(lgk[k], V);
+            got[k][n_got[k]++] = t;
+            if (n_got[k] == n_alone[k])
+                continue;
+            bt[nb] = t, bs[nb] = seqs[k], bp[nb] = prompts[pick[k]].n_ids + n_got[k] - 1;
+            live[nb++] = k;
+        }
+        if (!nb)
+            break;
+        uint8_t w[NS] = {1, 1, 1, 1};
+        pgr_batch b1 = {nb, bt, bs, bp, w};
+        CHECK_MSG(pgr_forward(e, kv, &b1, lg2, &err) == 0, "%s", err.msg);
+        float *tmp = lg;
+        lg = lg2;
+        lg2 = tmp;
+        for (int i = 0; i < nb; i++)
+            lgk[live[i]] = lg + (size_t)i * V;
+    }
+    for (int k = 0; k < NS; k++) {
+        CHECK_INT(n_got[k], n_alone[k]);
+        CHECK_MSG(memcmp(got[k], alone[k], sizeof(int32_t) * (size_t)n_got[k]) == 0,
+                  "sequence %d (%s) differs in a mixed batch", k, prompts[pick[k]].name);
+    }
+    for (int k = 0; k < NS; k++)
+        pgr_kv_seq_close(kv, seqs[k]);
+    CHECK_INT(pgr_kv_free_blocks(kv), total_blocks);
+    free(tok), free(sq), free(ps), free(want), free(lg), free(lg2);
+    pgr_kv_free(kv);
+    pgr_engine_free(e);
+}
+
+static void test_bad_batches_refused(void)
+{
+    if (!model)
+        SKIP("no model");
+    pgr_err err = {0};
+    pgr_engine *e;
+    pgr_kv *kv;
+    CHECK(pgr_engine_new(model, NULL, 1, &e, &err) == 0);
+    CHECK(pgr_kv_new(model, 2, 4, 2, &kv, &err) == 0); /* 8 positions in all */
+    float *lg = malloc(sizeof(float) * (size_t)pgr_model_config(model)->vocab);
+    int s = pgr_kv_seq_open(kv, &err);
+    int32_t tok[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, sq[9], ps[9];
+    for (int i = 0; i < 9; i++)
+        sq[i] = s, ps[i] = i;
+    pgr_batch gap = {2, tok, sq, (int32_t[]){0, 2}, NULL};
+    CHECK(pgr_forward(e, kv, &gap, lg, &err) == -1 && err.code == PGR_EINVAL);
+    pgr_batch badseq = {1, tok, (int32_t[]){1}, ps, NULL}; /* sequence 1 not open */
+    CHECK(pgr_forward(e, kv, &badseq, lg, &err) == -1 && err.code == PGR_EINVAL);
+    pgr_batch badtok = {1, (int32_t[]){1 << 30}, sq, ps, NULL};
+    CHECK(pgr_forward(e, kv, &badtok, lg, &err) == -1 && err.code == PGR_EINVAL);
+    pgr_batch toolong = {9, tok, sq, ps, NULL};
+    CHECK(pgr_forward(e, kv, &toolong, lg, &err) == -1 && err.code == PGR_EBUSY);
+    CHECK_INT(pgr_kv_seq_len(kv, s), 0); /* refused batches change nothing */
+    CHECK_INT(pgr_kv_free_blocks(kv), 2);
+    pgr_batch ok = {5, tok, sq, ps, NULL};
+    CHECK(pgr_forward(e, kv, &ok, lg, &err) == 0);
+    CHECK_INT(pgr_kv_seq_len(kv, s), 5);
+    CHECK_INT(pgr_kv_free_blocks(kv), 0);
+    int s2 = pgr_kv_seq_open(kv, &err);
+    pgr_batch other = {1, tok, (int32_t[]){s2}, (int32_t[]){0}, NULL};
+    CHECK(pgr_forward(e, kv, &other, lg, &err) == -1 && err.code == PGR_EBUSY); /* no block left */
+    pgr_kv_seq_truncate(kv, s, 4); /* frees the second block */
+    CHECK_INT(pgr_kv_free_blocks(kv), 1);
+    CHECK(pgr_forward(e, kv, &other, lg, &err) == 0); /* and it is reused */
+    CHECK(pgr_kv_seq_open(kv, &err) == -1 && err.code == PGR_EBUSY); /* max_seqs = 2 */
+    free(lg);
+    pgr_kv_free(kv);
+    pgr_engine_free(e);
+}
+
+struct hook_log {
+    int calls[PGR_SITE_COUNT];
+    int zero_layer; /* zero this layer's residual stream at RESID (-1: none) */
+};
+static int log_hook(void *user, const pgr_hook_args *a, pgr_err *err)
+{
+    (void)err;
+    struct hook_log *h = user;
+    h->calls[a->site]++;
+    if (a->site == PGR_SITE_RESID && a->layer == h->zero_layer)
+        memset(a->out, 0, sizeof(float) * (size_t)a->batch->n_tok * (size_t)a->out_dim);
+    return 0;
+}
+static int failing_hook(void *user, const pgr_hook_args *a, pgr_err *err)
+{
+    (void)user;
+    if (a->layer == 3)
+        return pgr_errf(err, PGR_EINVAL, "adapter refused layer 3");
+    return 0;
+}
+
+static void test_hooks(void)
+{
+    if (!model)
+        SKIP("no model");
+    pgr_err err = {0};
+    pgr_engine *e;
+    pgr_kv *kv;
+    const pgr_model_cfg *c = pgr_model_config(model);
+    CHECK(pgr_engine_new(model, NULL, threads, &e, &err) == 0);
+    CHECK(pgr_kv_new(model, 8, 16, 2, &kv, &err) == 0);
+    const prompt *p = &prompts[0];
+    float *base = malloc(sizeof(float) * (size_t)c->vocab), *lg = malloc(sizeof(float) * (size_t)c->vocab);
+    int32_t gen[4];
+    CHECK(run_alone(e, kv, p, 1, gen, base, &err) == 1);
+    struct hook_log h = {{0}, -1};
+    pgr_hooks hooks = {{0}, &h};
+    for (int s = 0; s < PGR_SITE_COUNT; s++)
+        hooks.fn[s] = log_hook;
+    pgr_engine_set_hooks(e, &hooks);
+    CHECK(run_alone(e, kv, p, 1, gen, lg, &err) == 1);
+    for (int s = 0; s < PGR_SITE_COUNT; s++)
+        CHECK_INT(h.calls[s], c->n_layer);
+    CHECK(memcmp(base, lg, sizeof(float) * (size_t)c->vocab) == 0); /* observing changes nothing */
+    h.zero_layer = c->n_layer - 1; /* wipe the last layer's output: logits change */
+    CHECK(run_alone(e, kv, p, 1, gen, lg, &err) == 1);
+    CHECK(memcmp(base, lg, sizeof(float) * (size_t)c->vocab) != 0);
+    pgr_hooks fail = {{0}, NULL};
+    fail.fn[PGR_SITE_V] = failing_hook;
+    pgr_engine_set_hooks(e, &fail);
+    int s = pgr_kv_seq_open(kv, &err);
+    int32_t sq[64], ps[64];
+    for (int i = 0; i < p->n_ids; i++)
+        sq[i] = s, ps[i] = i;
+    pgr_batch b = {p->n_ids, p->ids, sq, ps, NULL};
+    CHECK(pgr_forward(e, kv, &b, lg, &err) == -1);
+    CHECK(strstr(err.msg, "layer 3") != NULL);
+    CHECK_INT(pgr_kv_seq_len(kv, s), 0); /* a failed forward leaves the sequence as it was */
+    CHECK_INT(pgr_kv_free_blocks(kv), 8 - 0);
+    pgr_engine_set_hooks(e, NULL);
+    free(base), free(lg);
+    pgr_kv_free(kv);
+    pgr_engine_free(e);
+}
+
+/* ref and fast backends agree on the whole model (random shapes, every type) */
+static void test_random_model_ref_vs_fast(void)
+{
+    const int types[] = {PGR_KT_Q4_1, PGR_KT_Q8_0, PGR_KT_F16};
+    pgr_model_cfg cfg = {.n_layer = 2, .dim = 128, .n_head = 4, .n_kv_head = 2, .head_dim = 32,
+                         .ffn_dim = 256, .vocab = 300, .ctx_len = 256, .rope_theta = 10000.0f,
+                         .norm_eps = 1e-5f};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        pgr_err err = {0};
+        pgr_model *m;
+        CHECK_MSG(pgr_model_new_random(&cfg, types[k], 42, &m, &err) == 0, "%s", err.msg);
+        pgr_engine *er, *ef;
+        pgr_kv *kr, *kf;
+        CHECK(pgr_engine_new(m, pgr_kernels_ref(), 1, &er, &err) == 0);
+        CHECK(pgr_engine_new(m, pgr_kernels_cpu(), 2, &ef, &err) == 0);
+        CHECK(pgr_kv_new(m, 8, 8, 1, &kr, &err) == 0);
+        CHECK(pgr_kv_new(m, 8, 8, 1, &kf, &err) == 0);
+        int32_t tok[20], sq[20], ps[20];
+        for (int i = 0; i < 20; i++)
+            tok[i] = (i * 37) % cfg.vocab, sq[i] = pgr_kv_seq_open(i ? NULL : kr, NULL), ps[i] = i;
+        pgr_kv_seq_open(kf, &err);
+        for (int i = 0; i < 20; i++)
+            sq[i] = 0;
+        uint8_t want[20];
+        memset(want, 1, sizeof want);
+        float lr[20 * 300], lf[20 * 300];
+        pgr_batch b = {20, tok, sq, ps, want};
+        CHECK(pgr_forward(er, kr, &b, lr, &err) == 0);
+        CHECK(pgr_forward(ef, kf, &b, lf, &err) == 0);
+        double maxd = 0;
+        for (int i = 0; i < 20 * 300; i++)
+            if (fabs(lr[i] - lf[i]) > maxd)
+                maxd = fabs(lr[i] - lf[i]);
+        CHECK_MSG(maxd < 1e-2, "%s: ref vs fast max |d| %g", pgr_kt_name(types[k]), maxd);
+        pgr_kv_free(kr), pgr_kv_free(kf);
+        pgr_engine_free(er), pgr_engine_free(ef);
+        pgr_model_free(m);
+    }
+    pgr_model_cfg bad = cfg;
+    bad.dim = 100; /* not a multiple of the 32-element blocks */
+    pgr_model *m = NULL;
+    pgr_err err = {0};
+    CHECK(pgr_model_new_random(&bad, PGR_KT_Q4_1, 1, &m, &err) == -1 && m == NULL);
+}
+
+int main(void)
+{
+    if (setup() != 0) {
+        pgr_model_free(model);
+        model = NULL;
+    }
+    RUN(test_matches_llama_cpp);
+    RUN(test_mixed_batch_equals_alone);
+    RUN(test_bad_batches_refused);
+    RUN(test_hooks);
+    RUN(test_random_model_ref_vs_fast);
+    for (int k = 0; k < n_prompts; k++)
+        free(prompts[k].ids), free(prompts[k].gen);
+    json_decref(golden);
+    pgr_model_free(model);
+    return check_summary("test_model");
+}
