@@ -288,7 +288,7 @@ void pgr_type_ops_fast(int wtype, pgr_type_ops *ops)
 
 pgr_gemm_fn pgr_gemm_fast(int wtype)
 {
-    if (wtype == PGR_KT_Q4_1 && pgr_use_avx2() && !getenv("NOGEMM"))
+    if (wtype == PGR_KT_Q4_1 && pgr_use_avx2())
         return gemm_q4_1;
     return NULL;
 }
