@@ -16,11 +16,12 @@
 
 #define MODEL "models/smollm2-135m-instruct-q4_1.gguf"
 #define GOLDEN "tests/data/golden/generate.json"
-/* Largest |ours - llama.cpp| over the top-50 logits of all prompts. Both
- * engines quantise activations to Q8 the same way and keep an fp16 cache;
- * what remains is float summation order (measured max 0.00x; see
- * docs/benchmarks.md). */
-#define LOGIT_TOL 0.02
+/* Largest |ours - llama.cpp| allowed over the top-50 logits of every prompt.
+ * On AVX2 the engine reproduces llama.cpp's CPU arithmetic operation for
+ * operation (see kernels/cpu/quant_avx2.c), so the logits are bitwise equal:
+ * measured max difference 0 against the golden values, which are stored
+ * rounded to 5 decimals. The tolerance only covers that rounding. */
+#define LOGIT_TOL 1e-4
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
@@ -129,6 +130,8 @@ static void test_matches_llama_cpp(void)
 {
     if (!model)
         SKIP("no model at %s (make model)", MODEL);
+    if (strcmp(pgr_kernels_cpu_isa(), "avx2") != 0)
+        SKIP("the golden outputs come from llama.cpp's AVX2 build; this CPU lacks AVX2/FMA/F16C");
     pgr_err err = {0};
     pgr_engine *e;
     pgr_kv *kv;
@@ -173,7 +176,7 @@ static void test_matches_llama_cpp(void)
         if (!same || maxd > LOGIT_TOL || dmean > LOGIT_TOL || dstd > LOGIT_TOL)
             failed++;
     }
-    fprintf(stderr, "    worst top-50 logit difference vs llama.cpp: %.5f (tolerance %.3f)\n", worst, LOGIT_TOL);
+    fprintf(stderr, "    worst top-50 logit difference vs llama.cpp: %.5f (tolerance %g)\n", worst, LOGIT_TOL);
     CHECK_MSG(failed == 0, "%d prompts differ from llama.cpp", failed);
     free(lg);
     pgr_kv_free(kv);
@@ -402,11 +405,9 @@ static void test_random_model_ref_vs_fast(void)
         CHECK(pgr_kv_new(m, 8, 8, 1, &kr, &err) == 0);
         CHECK(pgr_kv_new(m, 8, 8, 1, &kf, &err) == 0);
         int32_t tok[20], sq[20], ps[20];
+        CHECK(pgr_kv_seq_open(kr, &err) == 0 && pgr_kv_seq_open(kf, &err) == 0);
         for (int i = 0; i < 20; i++)
-            tok[i] = (i * 37) % cfg.vocab, sq[i] = pgr_kv_seq_open(i ? NULL : kr, NULL), ps[i] = i;
-        pgr_kv_seq_open(kf, &err);
-        for (int i = 0; i < 20; i++)
-            sq[i] = 0;
+            tok[i] = (i * 37) % cfg.vocab, sq[i] = 0, ps[i] = i;
         uint8_t want[20];
         memset(want, 1, sizeof want);
         float lr[20 * 300], lf[20 * 300];
