@@ -254,6 +254,10 @@ int pgr_ownership_put(pgr_store *s, pgr_id src, pgr_id author, const char *metho
  * and the works_count/cited_by_count of the topics and sources they touch.
  * authors == NULL: every author. */
 int pgr_metrics_recompute(pgr_store *s, const pgr_id *authors, size_t n, pgr_err *err);
+/* Recomputes the authors this store touched since the last call (authorships
+ * written or deleted, merges, citations to their works): what an ingest run
+ * calls once per file, inside the file's transaction. */
+int pgr_metrics_recompute_dirty(pgr_store *s, pgr_err *err);
 
 /* Adapters (per author). Returns the new adapter's id. */
 typedef struct pgr_adapter_rec {

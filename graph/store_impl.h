@@ -1,0 +1,168 @@
+#ifndef PEERGRAPH_STORE_IMPL_H
+#define PEERGRAPH_STORE_IMPL_H
+/* Private to graph/store*.c: the store object, the backend table and the
+ * statement helpers. Nothing outside graph/ includes this.
+ *
+ * Layering: the backends (store_sqlite.c, store_pg.c) only know how to connect,
+ * prepare, bind, step and read columns, plus their dialect's statements
+ * (full text, locks). Everything else — upserts, provenance, merges, metrics,
+ * JSON shaping, query building — is written once against this interface
+ * (store.c, store_write.c, store_read.c, store_query.c, store_graph.c), so the
+ * two backends answer the same by construction except where the dialect
+ * statements differ (ranking). */
+#include <stdint.h>
+
+#include "graph/graph.h"
+#include "graph/store_sql.h"
+
+/* Parameter values are borrowed: text must live until the statement is reset. */
+enum { PT_NULL = 0, PT_INT, PT_DOUBLE, PT_TEXT };
+typedef struct pgr_param {
+    int type;
+    int64_t i;
+    double d;
+    const char *s;
+} pgr_param;
+
+#define PGR_MAX_PARAMS 48
+
+typedef struct pgr_stmt {
+    pgr_store *s;
+    const char *name; /* statement name, for error messages */
+    char *sql;        /* SQL in the $N dialect (owned) */
+    void *h;          /* sqlite3_stmt* or PGresult* of the current execution */
+    int prepared;     /* PG: server-side statement exists */
+    char pg_name[24];
+    int n_params;
+    pgr_param p[PGR_MAX_PARAMS];
+    int row, n_rows; /* PG: cursor in the current result */
+    int started;     /* executing: reset before rebinding */
+    int64_t changes; /* rows written by the last execution */
+} pgr_stmt;
+
+typedef struct pgr_backend {
+    const char *name;                  /* "sqlite" | "postgres" */
+    const char *const *sql;            /* dialect statements, indexed by ST_* */
+    int (*connect)(pgr_store *s, const char *target, pgr_err *err);
+    void (*disconnect)(pgr_store *s);
+    /* Runs a script of several statements (migrations, BEGIN/COMMIT). */
+    int (*exec)(pgr_store *s, const char *name, const char *sql, pgr_err *err);
+    int (*prepare)(pgr_stmt *st, pgr_err *err);
+    void (*finalize)(pgr_stmt *st);
+    /* Executes on the first call after binding; 1 = a row, 0 = done, -1 = error. */
+    int (*step)(pgr_stmt *st, pgr_err *err);
+    void (*reset)(pgr_stmt *st);
+    int (*col_null)(pgr_stmt *st, int col);
+    int64_t (*col_int)(pgr_stmt *st, int col);
+    double (*col_double)(pgr_stmt *st, int col);
+    const char *(*col_text)(pgr_stmt *st, int col); /* NULL for SQL NULL */
+    int (*run_lock)(pgr_store *s, int wait, pgr_err *err);
+    void (*run_unlock)(pgr_store *s);
+    const char *begin_sql; /* "BEGIN IMMEDIATE" / "BEGIN" */
+} pgr_backend;
+
+extern const pgr_backend pgr_backend_sqlite;
+extern const pgr_backend pgr_backend_postgres;
+
+/* A set of ids (sorted and deduplicated on demand). */
+typedef struct pgr_idset {
+    pgr_id *v;
+    size_t n, cap;
+} pgr_idset;
+int pgr_idset_add(pgr_idset *set, pgr_id id); /* 0 ok, -1 out of memory */
+void pgr_idset_sort(pgr_idset *set);          /* sort + dedupe */
+int pgr_idset_has(const pgr_idset *set, pgr_id id); /* set must be sorted */
+void pgr_idset_free(pgr_idset *set);
+
+#define PGR_DYN_CACHE 48
+
+struct pgr_store {
+    const pgr_backend *be;
+    void *conn;         /* sqlite3* / PGconn* */
+    char *path;         /* sqlite: file path (run lock: PATH.lock) */
+    int lock_fd;        /* sqlite run lock, -1 when not held */
+    int pg_locked;      /* postgres run lock held */
+    int in_tx, wrote;
+    pgr_stmt *stmts[ST_COUNT];
+    /* Dynamic (built) statements, cached by SQL text. */
+    struct {
+        pgr_stmt *st;
+        uint64_t used;
+    } dyn[PGR_DYN_CACHE];
+    uint64_t dyn_clock;
+    int pg_counter; /* names of server-side statements */
+    /* Written in this transaction: refreshed into full text at commit. */
+    pgr_idset fts_works, fts_authors;
+    /* Touched since the last pgr_metrics_recompute_dirty. */
+    pgr_idset dirty_authors, dirty_cited;
+    /* Venue name -> id of the last venue written (most files have one). */
+    char *venue_cache_name;
+    pgr_id venue_cache_id;
+};
+
+/* ---- statements (store.c) ---- */
+/* The prepared statement ST_x, prepared on first use; NULL + err on failure. */
+pgr_stmt *pgr_st(pgr_store *s, int id, pgr_err *err);
+/* A statement for built SQL ($N placeholders), cached by text. name: for errors. */
+pgr_stmt *pgr_st_dyn(pgr_store *s, const char *name, const char *sql, pgr_err *err);
+
+void pgr_bind_int(pgr_stmt *st, int idx, int64_t v);   /* idx 1-based as $idx */
+void pgr_bind_double(pgr_stmt *st, int idx, double v); /* NAN binds NULL */
+void pgr_bind_text(pgr_stmt *st, int idx, const char *v); /* NULL binds NULL */
+void pgr_bind_null(pgr_stmt *st, int idx);
+void pgr_bind_id(pgr_stmt *st, int idx, pgr_id v);      /* 0 binds NULL */
+void pgr_bind_optint(pgr_stmt *st, int idx, int64_t v); /* < 0 binds NULL */
+
+int pgr_step(pgr_stmt *st, pgr_err *err); /* 1 row, 0 done, -1 error */
+void pgr_reset(pgr_stmt *st);             /* ends the execution, clears params */
+/* Runs to completion and resets. */
+int pgr_exec_st(pgr_stmt *st, pgr_err *err);
+/* First column of the first row as an id (0 when no row); resets. */
+int pgr_query_id(pgr_stmt *st, pgr_id *out, pgr_err *err);
+
+int pgr_col_null(pgr_stmt *st, int col);
+int64_t pgr_col_int(pgr_stmt *st, int col);
+double pgr_col_double(pgr_stmt *st, int col); /* NAN for NULL */
+const char *pgr_col_text(pgr_stmt *st, int col);
+
+/* Error from a backend: "<backend>: <statement>: <message>". SQL errors map to
+ * PGR_EDB, constraint violations to PGR_ECONFLICT, locks to PGR_EBUSY. */
+int pgr_db_err(pgr_store *s, pgr_err *err, int code, const char *stmt, const char *msg);
+
+/* Rewrites $N placeholders to ?N and drops ::type casts outside quotes
+ * (SQLite's dialect). Returns malloc'd text. */
+char *pgr_sql_to_sqlite(const char *sql);
+
+/* ---- transactions used by single writes (store.c) ---- */
+int pgr_tx_enter(pgr_store *s, int *own, pgr_err *err);
+int pgr_tx_leave(pgr_store *s, int own, int rc, pgr_err *err);
+
+/* ---- text (store_text.c) ---- */
+/* Folds text for full-text search and name keys: NFKC, case folding, marks
+ * stripped, every run of non-letters/digits one space, trimmed. Appends to
+ * out. Invalid UTF-8 bytes count as separators. */
+void pgr_fold(const char *in, pgr_sb *out);
+/* 1 when s is valid UTF-8 without NUL (n bytes). */
+int pgr_utf8_valid(const char *s, size_t n);
+/* "YYYY-MM-DDTHH:MM:SSZ" now, UTC. */
+void pgr_now_iso(char out[32]);
+
+/* ---- writes (store_write.c) ---- */
+/* The work an external ref names ("doi:..", "arxiv:..", "openalex:W..", "s2:.."); 0 if none. */
+int pgr_work_by_ref(pgr_store *s, const char *ref, pgr_id *id, pgr_err *err);
+int pgr_fts_flush(pgr_store *s, pgr_err *err);
+void pgr_store_forget_caches(pgr_store *s);
+
+/* ---- JSON entities (store_read.c) ---- */
+enum { SEL_ALL = 0 };
+/* Builds the entity with integer id; select may be NULL. NULL + ENOTFOUND when absent. */
+json_t *pgr_entity_json(pgr_store *s, pgr_entity e, pgr_id id, const char *const *select,
+                        size_t n_select, pgr_err *err);
+/* Short key "W12" into buf. */
+void pgr_short_key(pgr_entity e, pgr_id id, char buf[32]);
+json_t *pgr_key_json(pgr_entity e, pgr_id id);
+int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, pgr_err *err);
+/* Checks select names against the entity's fields (PGR_EINVAL naming the bad one). */
+int pgr_select_check(pgr_entity e, const char *const *select, size_t n, pgr_err *err);
+
+#endif

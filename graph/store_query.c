@@ -1,0 +1,1211 @@
+/* Lists: filters, full-text search, sorting, page and keyset-cursor paging,
+ * select and group_by, plus autocomplete. The SQL is built here once; the
+ * only dialect parts are the full-text fragments (table `fts` below). Every
+ * value from the request travels as a bound parameter, never as SQL text. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/fts_query.h"
+#include "graph/store_impl.h"
+
+#define OOM(err) pgr_errf(err, PGR_ENOMEM, "out of memory")
+#define MAX_VALUES 40       /* bound values in one query */
+#define MAX_TERMS 32
+
+/* ---- search: graph/fts_query.c parses the language (words ANDed, "a phrase",
+ * OR, NOT / -word, word* prefix, parentheses) with every word folded by
+ * pgr_fold, exactly as the indexed text was folded ---- */
+typedef struct qterm {
+    char *tokens; /* folded words, space-separated (several = phrase) */
+    int prefix;   /* last word is a prefix */
+} qterm;
+
+typedef struct search {
+    int active;
+    char *match; /* the match expression in the backend's dialect (arena) */
+    qterm terms[MAX_TERMS]; /* positive terms, for snippets */
+    size_t n_terms;
+} search;
+
+/* The positive terms of an FTS5 expression from pgr_fts_parse: quoted
+ * phrases not excluded by a NOT (a NOT applies to the next term or group). */
+static void collect_terms(const char *fts5, pgr_arena *a, search *out)
+{
+    int depth = 0, neg_depth = -1, neg_next = 0;
+    for (const char *p = fts5; *p;) {
+        if (!strncmp(p, "NOT ", 4)) {
+            neg_next = 1;
+            p += 4;
+        } else if (*p == '(') {
+            if (neg_next && neg_depth < 0)
+                neg_depth = depth;
+            neg_next = 0;
+            depth++;
+            p++;
+        } else if (*p == ')') {
+            depth--;
+            if (depth == neg_depth)
+                neg_depth = -1;
+            p++;
+        } else if (*p == '"') {
+            const char *q = strchr(p + 1, '"');
+            if (!q)
+                return;
+            int prefix = q[1] == '*';
+            if (!neg_next && neg_depth < 0 && out->n_terms < MAX_TERMS) {
+                qterm *t = &out->terms[out->n_terms];
+                t->tokens = pgr_arena_strndup(a, p + 1, (size_t)(q - p - 1));
+                t->prefix = prefix;
+                if (t->tokens)
+                    out->n_terms++;
+            }
+            neg_next = 0;
+            p = q + 1 + prefix;
+        } else {
+            p++;
+        }
+    }
+}
+
+static int parse_search(pgr_store *s, const char *param, const char *text, pgr_arena *a,
+                        search *out, pgr_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!pgr_utf8_valid(text, strlen(text)))
+        return pgr_errf(err, PGR_EINVAL, "%s: not valid UTF-8", param);
+    pgr_fts_query fq;
+    if (pgr_fts_parse_fold(param, text, 0, pgr_fold, &fq, err) != 0)
+        return -1;
+    out->match = pgr_arena_strdup(a, !strcmp(s->be->name, "sqlite") ? fq.fts5 : fq.tsq);
+    if (out->match)
+        collect_terms(fq.fts5, a, out);
+    pgr_fts_free(&fq);
+    if (!out->match)
+        return OOM(err);
+    out->active = 1;
+    return 0;
+}
+
+/* ---- snippets: computed here from the original text so both backends mark
+ * the same words ---- */
+static int term_hit(const search *q, const char *folded)
+{
+    for (size_t i = 0; i < q->n_terms; i++) {
+        const char *t = q->terms[i].tokens;
+        int last_prefix = q->terms[i].prefix;
+        /* any token of the term (phrases: each word) */
+        while (*t) {
+            const char *sp = strchr(t, ' ');
+            size_t n = sp ? (size_t)(sp - t) : strlen(t);
+            size_t fl = strlen(folded);
+            if ((fl == n || (!sp && last_prefix && fl > n)) && !strncmp(folded, t, n))
+                return 1;
+            t = sp ? sp + 1 : t + n;
+        }
+    }
+    return 0;
+}
+
+/* Marks matching words of text; abstracts are cut to a window of words
+ * around the first hit. */
+static char *snippet(const search *q, const char *text, int window, const char *open,
+                     const char *close)
+{
+    if (!text)
+        return NULL;
+    /* words: maximal runs of bytes that are not ASCII space/punctuation */
+    typedef struct {
+        size_t start, end;
+        int hit;
+    } word;
+    size_t cap = 64, n = 0;
+    word *w = malloc(cap * sizeof *w);
+    pgr_sb f = {0}, out = {0};
+    if (!w)
+        return NULL;
+    const char *p = text;
+    while (*p) {
+        while (*p && (unsigned char)*p < 0x80 && !isalnum((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *s0 = p;
+        while (*p && ((unsigned char)*p >= 0x80 || isalnum((unsigned char)*p)))
+            p++;
+        if (n == cap) {
+            word *nw = realloc(w, (cap *= 2) * sizeof *w);
+            if (!nw)
+                goto fail;
+            w = nw;
+        }
+        f.len = 0;
+        char *tmp = strndup(s0, (size_t)(p - s0));
+        if (!tmp)
+            goto fail;
+        pgr_fold(tmp, &f);
+        free(tmp);
+        w[n].start = (size_t)(s0 - text);
+        w[n].end = (size_t)(p - text);
+        w[n].hit = f.data && f.len && term_hit(q, f.data);
+        n++;
+    }
+    size_t from = 0, to = n;
+    if (window > 0 && n > (size_t)window) {
+        size_t first = 0;
+        while (first < n && !w[first].hit)
+            first++;
+        if (first == n)
+            first = 0;
+        from = first > (size_t)window / 4 ? first - (size_t)window / 4 : 0;
+        to = from + (size_t)window < n ? from + (size_t)window : n;
+    }
+    size_t pos = n ? (from ? w[from].start : 0) : strlen(text);
+    if (from)
+        pgr_sb_puts(&out, "…");
+    for (size_t i = from; i < to; i++) {
+        pgr_sb_append(&out, text + pos, w[i].start - pos);
+        if (w[i].hit)
+            pgr_sb_puts(&out, open);
+        pgr_sb_append(&out, text + w[i].start, w[i].end - w[i].start);
+        if (w[i].hit)
+            pgr_sb_puts(&out, close);
+        pos = w[i].end;
+    }
+    if (to < n)
+        pgr_sb_puts(&out, "…");
+    else
+        pgr_sb_puts(&out, text + pos);
+    free(w);
+    pgr_sb_free(&f);
+    if (!pgr_sb_ok(&out)) {
+        pgr_sb_free(&out);
+        return NULL;
+    }
+    return pgr_sb_steal(&out);
+fail:
+    free(w);
+    pgr_sb_free(&f);
+    pgr_sb_free(&out);
+    return NULL;
+}
+
+/* ---- dialect fragments for full text ---- */
+typedef struct fts_sql {
+    const char *join;  /* added to FROM; "" when the tsvector is a column */
+    const char *cond;  /* %d = the match parameter */
+    const char *rank;  /* %d = the match parameter; higher is better */
+} fts_sql;
+
+static const fts_sql fts_sqlite[2] = {
+    /* works: title weighs most, then author names, then the abstract */
+    {" JOIN works_fts ON works_fts.rowid = e.id", "works_fts MATCH $%d",
+     "(-bm25(works_fts, 10.0, 1.0, 4.0))"},
+    {" JOIN authors_fts ON authors_fts.rowid = e.id", "authors_fts MATCH $%d",
+     "(-bm25(authors_fts))"},
+};
+static const fts_sql fts_pg[2] = {
+    {"", "e.tsv @@ to_tsquery('simple', $%d)",
+     "ts_rank(e.tsv, to_tsquery('simple', $%d), 1)::float8"},
+    {"", "e.tsv @@ to_tsquery('simple', $%d)",
+     "ts_rank(e.tsv, to_tsquery('simple', $%d), 1)::float8"},
+};
+
+/* ---- fields ---- */
+enum { F_INT, F_TEXT, F_BOOL, F_DATE, F_REF, F_SEARCH };
+
+typedef struct fdef {
+    pgr_entity e;
+    const char *name;
+    int kind;
+    const char *expr;   /* column, or an EXISTS template with %s for "IN (...)" */
+    pgr_entity ref;     /* F_REF: the entity the values name */
+    const char *strip;  /* prefix removed from values ("https://openalex.org/") */
+    int lower;          /* values lowercased (DOIs) */
+} fdef;
+
+static const fdef filters[] = {
+    {PGR_WORKS, "publication_year", F_INT, "e.year", 0, NULL, 0},
+    {PGR_WORKS, "type", F_TEXT, "e.type", 0, NULL, 0},
+    {PGR_WORKS, "has_code", F_BOOL, "e.has_code", 0, NULL, 0},
+    {PGR_WORKS, "cited_by_count", F_INT, "e.cited_by_count", 0, NULL, 0},
+    {PGR_WORKS, "publication_date", F_DATE, "e.date", 0, NULL, 0},
+    {PGR_WORKS, "from_publication_date", F_DATE, "e.date", 0, NULL, 0},
+    {PGR_WORKS, "to_publication_date", F_DATE, "e.date", 0, NULL, 0},
+    {PGR_WORKS, "authorships.author.id", F_REF,
+     "EXISTS (SELECT 1 FROM authorships x WHERE x.work_id = e.id AND x.author_id %s)",
+     PGR_AUTHORS, NULL, 0},
+    {PGR_WORKS, "author.id", F_REF,
+     "EXISTS (SELECT 1 FROM authorships x WHERE x.work_id = e.id AND x.author_id %s)",
+     PGR_AUTHORS, NULL, 0},
+    {PGR_WORKS, "authorships.institutions.id", F_REF,
+     "EXISTS (SELECT 1 FROM authorships x WHERE x.work_id = e.id AND x.institution_id %s)",
+     PGR_INSTITUTIONS, NULL, 0},
+    {PGR_WORKS, "topics.id", F_REF,
+     "EXISTS (SELECT 1 FROM work_topics x WHERE x.work_id = e.id AND x.topic_id %s)",
+     PGR_TOPICS, NULL, 0},
+    {PGR_WORKS, "primary_location.source.id", F_REF, "e.venue_id %s", PGR_SOURCES, NULL, 0},
+    {PGR_WORKS, "ids.openalex", F_TEXT, "e.openalex_id", 0, "https://openalex.org/", 0},
+    {PGR_WORKS, "openalex", F_TEXT, "e.openalex_id", 0, "https://openalex.org/", 0},
+    {PGR_WORKS, "doi", F_TEXT, "e.doi", 0, "https://doi.org/", 1},
+    {PGR_WORKS, "ids.doi", F_TEXT, "e.doi", 0, "https://doi.org/", 1},
+    {PGR_WORKS, "ids.arxiv", F_TEXT, "e.arxiv_id", 0, "arxiv:", 0},
+    {PGR_WORKS, "arxiv", F_TEXT, "e.arxiv_id", 0, "arxiv:", 0},
+    {PGR_WORKS, "default.search", F_SEARCH, NULL, 0, NULL, 0},
+    {PGR_WORKS, "title.search", F_SEARCH, NULL, 0, NULL, 0},
+    {PGR_WORKS, "display_name.search", F_SEARCH, NULL, 0, NULL, 0},
+    {PGR_AUTHORS, "display_name.search", F_SEARCH, NULL, 0, NULL, 0},
+    {PGR_AUTHORS, "default.search", F_SEARCH, NULL, 0, NULL, 0},
+    {PGR_AUTHORS, "works_count", F_INT, "e.works_count", 0, NULL, 0},
+    {PGR_AUTHORS, "cited_by_count", F_INT, "e.cited_by_count", 0, NULL, 0},
+    {PGR_AUTHORS, "summary_stats.h_index", F_INT, "e.h_index", 0, NULL, 0},
+    {PGR_AUTHORS, "summary_stats.i10_index", F_INT, "e.i10_index", 0, NULL, 0},
+    {PGR_AUTHORS, "topics.id", F_REF,
+     "EXISTS (SELECT 1 FROM author_topics x WHERE x.author_id = e.id AND x.topic_id %s)",
+     PGR_TOPICS, NULL, 0},
+    {PGR_AUTHORS, "last_known_institutions.id", F_REF,
+     "EXISTS (SELECT 1 FROM author_institutions x WHERE x.author_id = e.id AND "
+     "x.institution_id %s)",
+     PGR_INSTITUTIONS, NULL, 0},
+    {PGR_AUTHORS, "affiliations.institution.id", F_REF,
+     "EXISTS (SELECT 1 FROM author_institutions x WHERE x.author_id = e.id AND "
+     "x.institution_id %s)",
+     PGR_INSTITUTIONS, NULL, 0},
+    {PGR_AUTHORS, "ids.openalex", F_TEXT, "e.openalex_id", 0, "https://openalex.org/", 0},
+    {PGR_AUTHORS, "openalex", F_TEXT, "e.openalex_id", 0, "https://openalex.org/", 0},
+    {PGR_AUTHORS, "orcid", F_TEXT, "e.orcid", 0, "https://orcid.org/", 0},
+    {PGR_TOPICS, "works_count", F_INT, "e.works_count", 0, NULL, 0},
+    {PGR_TOPICS, "cited_by_count", F_INT, "e.cited_by_count", 0, NULL, 0},
+    {PGR_TOPICS, "scheme", F_TEXT, "e.scheme", 0, NULL, 0},
+    {PGR_TOPICS, "code", F_TEXT, "e.code", 0, NULL, 0},
+    {PGR_TOPICS, "display_name.search", F_SEARCH, NULL, 0, NULL, 0},
+    {PGR_SOURCES, "works_count", F_INT, "e.works_count", 0, NULL, 0},
+    {PGR_SOURCES, "cited_by_count", F_INT, "e.cited_by_count", 0, NULL, 0},
+    {PGR_SOURCES, "display_name.search", F_SEARCH, NULL, 0, NULL, 0},
+    {PGR_INSTITUTIONS, "works_count", F_INT, "e.works_count", 0, NULL, 0},
+    {PGR_INSTITUTIONS, "cited_by_count", F_INT, "e.cited_by_count", 0, NULL, 0},
+    {PGR_INSTITUTIONS, "country_code", F_TEXT, "e.country_code", 0, NULL, 0},
+    {PGR_INSTITUTIONS, "ror", F_TEXT, "e.ror", 0, "https://ror.org/", 0},
+    {PGR_INSTITUTIONS, "display_name.search", F_SEARCH, NULL, 0, NULL, 0},
+};
+
+/* Sort keys: expressions are never NULL, so keyset comparisons are total. */
+enum { S_INT, S_TEXT, S_REL };
+typedef struct sdef {
+    pgr_entity e;
+    const char *name;
+    int kind;
+    const char *expr;
+} sdef;
+
+static const sdef sorts[] = {
+    {PGR_WORKS, "cited_by_count", S_INT, "e.cited_by_count"},
+    {PGR_WORKS, "publication_date", S_TEXT, "e.sort_date"},
+    {PGR_WORKS, "publication_year", S_INT, "COALESCE(e.year, 0)"},
+    {PGR_WORKS, "display_name", S_TEXT, "e.norm_title"},
+    {PGR_WORKS, "title", S_TEXT, "e.norm_title"},
+    {PGR_AUTHORS, "works_count", S_INT, "e.works_count"},
+    {PGR_AUTHORS, "cited_by_count", S_INT, "e.cited_by_count"},
+    {PGR_AUTHORS, "display_name", S_TEXT, "e.norm_name"},
+    {PGR_AUTHORS, "summary_stats.h_index", S_INT, "e.h_index"},
+    {PGR_TOPICS, "works_count", S_INT, "e.works_count"},
+    {PGR_TOPICS, "cited_by_count", S_INT, "e.cited_by_count"},
+    {PGR_TOPICS, "display_name", S_TEXT, "e.norm_name"},
+    {PGR_SOURCES, "works_count", S_INT, "e.works_count"},
+    {PGR_SOURCES, "cited_by_count", S_INT, "e.cited_by_count"},
+    {PGR_SOURCES, "display_name", S_TEXT, "e.norm_name"},
+    {PGR_INSTITUTIONS, "works_count", S_INT, "e.works_count"},
+    {PGR_INSTITUTIONS, "cited_by_count", S_INT, "e.cited_by_count"},
+    {PGR_INSTITUTIONS, "display_name", S_TEXT, "e.norm_name"},
+};
+
+/* group_by keys; join adds a table g when the key lives in one. */
+typedef struct gdef {
+    pgr_entity e;
+    const char *name;
+    int kind; /* F_INT, F_TEXT, F_BOOL, F_REF */
+    const char *expr;
+    const char *join;
+    pgr_entity ref;
+} gdef;
+
+static const gdef groups[] = {
+    {PGR_WORKS, "publication_year", F_INT, "e.year", "", 0},
+    {PGR_WORKS, "type", F_TEXT, "e.type", "", 0},
+    {PGR_WORKS, "has_code", F_BOOL, "e.has_code", "", 0},
+    {PGR_WORKS, "primary_location.source.id", F_REF, "e.venue_id", "", PGR_SOURCES},
+    {PGR_WORKS, "topics.id", F_REF, "g.topic_id", " JOIN work_topics g ON g.work_id = e.id",
+     PGR_TOPICS},
+    {PGR_WORKS, "authorships.author.id", F_REF, "g.author_id",
+     " JOIN authorships g ON g.work_id = e.id", PGR_AUTHORS},
+    {PGR_AUTHORS, "topics.id", F_REF, "g.topic_id", " JOIN author_topics g ON g.author_id = e.id",
+     PGR_TOPICS},
+    {PGR_AUTHORS, "last_known_institutions.id", F_REF, "g.institution_id",
+     " JOIN author_institutions g ON g.author_id = e.id", PGR_INSTITUTIONS},
+    {PGR_TOPICS, "scheme", F_TEXT, "e.scheme", "", 0},
+    {PGR_INSTITUTIONS, "country_code", F_TEXT, "e.country_code", "", 0},
+};
+
+static const char *const tables[PGR_N_ENTITIES] = {"works", "authors", "topics", "venues",
+                                                   "institutions"};
+
+/* ---- the query being built ---- */
+typedef struct qb {
+    pgr_store *s;
+    pgr_entity e;
+    pgr_arena a;
+    pgr_sb from, where;
+    pgr_param p[PGR_MAX_PARAMS];
+    int np;
+    search q;        /* full text (works, authors) */
+    int rel_param;   /* parameter index of the match string, 0 = none */
+    int like_search; /* topics/sources/institutions: LIKE over norm_name */
+    pgr_err *err;
+} qb;
+
+static int qb_param(qb *b, int type, int64_t i, const char *s)
+{
+    if (b->np >= MAX_VALUES)
+        return pgr_errf(b->err, PGR_EINVAL, "filter: more than %d values in one query",
+                         MAX_VALUES);
+    pgr_param *p = &b->p[b->np++];
+    p->type = type;
+    p->i = i;
+    p->s = s;
+    return b->np;
+}
+
+static void qb_and(qb *b)
+{
+    if (b->where.len)
+        pgr_sb_puts(&b->where, " AND ");
+}
+
+static int parse_int(const char *v, int64_t *out)
+{
+    if (!v || !*v)
+        return -1;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*end || errno)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int valid_date(const char *v)
+{
+    /* YYYY, YYYY-MM or YYYY-MM-DD */
+    size_t n = strlen(v);
+    if (n != 4 && n != 7 && n != 10)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 4 || i == 7) {
+            if (v[i] != '-')
+                return 0;
+        } else if (!isdigit((unsigned char)v[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Turns one filter value into a parameter; -1 on a bad value. For F_REF an
+ * id that does not exist binds -1 (matches nothing), as OpenAlex answers an
+ * empty list rather than an error. */
+static int value_param(qb *b, const fdef *f, const char *v)
+{
+    size_t len = strlen(v);
+    if (len > 512 || !pgr_utf8_valid(v, len))
+        return pgr_errf(b->err, PGR_EINVAL, "filter %s: value too long or not UTF-8", f->name);
+    switch (f->kind) {
+    case F_INT: {
+        int64_t x;
+        if (parse_int(v, &x) != 0)
+            return pgr_errf(b->err, PGR_EINVAL, "filter %s: '%s' is not an integer", f->name, v);
+        return qb_param(b, PT_INT, x, NULL);
+    }
+    case F_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1"))
+            return qb_param(b, PT_INT, 1, NULL);
+        if (!strcmp(v, "false") || !strcmp(v, "0"))
+            return qb_param(b, PT_INT, 0, NULL);
+        return pgr_errf(b->err, PGR_EINVAL, "filter %s: '%s' is not true or false", f->name, v);
+    case F_DATE:
+        if (!valid_date(v))
+            return pgr_errf(b->err, PGR_EINVAL, "filter %s: '%s' is not a date (YYYY-MM-DD)",
+                             f->name, v);
+        return qb_param(b, PT_TEXT, 0, v);
+    case F_REF: {
+        pgr_id id;
+        pgr_err e2;
+        if (pgr_resolve_id(b->s, f->ref, v, &id, &e2) != 0) {
+            if (e2.code != PGR_ENOTFOUND) {
+                if (b->err)
+                    pgr_errf(b->err, e2.code, "filter %s: %s", f->name, e2.msg);
+                return -1;
+            }
+            id = -1;
+        }
+        return qb_param(b, PT_INT, id, NULL);
+    }
+    default: { /* F_TEXT */
+        const char *x = v;
+        if (f->strip && !strncmp(x, f->strip, strlen(f->strip)))
+            x += strlen(f->strip);
+        if (f->lower) {
+            char *low = pgr_arena_strdup(&b->a, x);
+            if (!low)
+                return OOM(b->err);
+            for (char *c = low; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            x = low;
+        }
+        return qb_param(b, PT_TEXT, 0, x);
+    }
+    }
+}
+
+static int add_search(qb *b, const char *param, const char *text)
+{
+    if (b->e == PGR_WORKS || b->e == PGR_AUTHORS) {
+        /* several searches (search= and *.search filters) are ANDed */
+        search q;
+        if (parse_search(b->s, param, text, &b->a, &q, b->err) != 0)
+            return -1;
+        if (b->q.active) {
+            const char *op = !strcmp(b->s->be->name, "sqlite") ? " AND " : " & ";
+            q.match = pgr_arena_printf(&b->a, "(%s)%s(%s)", b->q.match, op, q.match);
+            if (!q.match)
+                return OOM(b->err);
+            for (size_t i = 0; i < b->q.n_terms && q.n_terms < MAX_TERMS; i++)
+                q.terms[q.n_terms++] = b->q.terms[i];
+            b->p[b->rel_param - 1].s = q.match;
+        }
+        b->q = q;
+        if (!b->rel_param) {
+            int k = qb_param(b, PT_TEXT, 0, q.match);
+            if (k < 0)
+                return -1;
+            b->rel_param = k;
+            const fts_sql *f = !strcmp(b->s->be->name, "sqlite") ? &fts_sqlite[b->e] : &fts_pg[b->e];
+            pgr_sb_puts(&b->from, f->join);
+            qb_and(b);
+            pgr_sb_printf(&b->where, f->cond, k);
+        }
+        return 0;
+    }
+    /* names of topics, sources, institutions: every folded word must start a
+     * word of the normalised name */
+    pgr_sb sb = {0};
+    pgr_fold(text, &sb);
+    if (!pgr_sb_ok(&sb)) {
+        pgr_sb_free(&sb);
+        return OOM(b->err);
+    }
+    int rc = 0, any = 0;
+    for (char *t = sb.data; t && *t && rc == 0;) {
+        char *sp = strchr(t, ' ');
+        size_t n = sp ? (size_t)(sp - t) : strlen(t);
+        char *pat = pgr_arena_printf(&b->a, "%% %.*s%%", (int)n, t);
+        int k = pat ? qb_param(b, PT_TEXT, 0, pat) : OOM(b->err);
+        if (k < 0) {
+            rc = -1;
+            break;
+        }
+        qb_and(b);
+        pgr_sb_printf(&b->where, "(' ' || e.norm_name) LIKE $%d", k);
+        any = 1;
+        t = sp ? sp + 1 : t + n;
+    }
+    pgr_sb_free(&sb);
+    if (rc == 0 && !any) {
+        qb_and(b);
+        pgr_sb_puts(&b->where, "1 = 0");
+    }
+    b->like_search = 1;
+    return rc;
+}
+
+static int add_filter(qb *b, const pgr_filter *flt)
+{
+    const fdef *f = NULL;
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0] && !f; i++)
+        if (filters[i].e == b->e && !strcmp(filters[i].name, flt->field))
+            f = &filters[i];
+    if (!f)
+        return pgr_errf(b->err, PGR_EINVAL, "filter: '%s' is not a filter of %s", flt->field,
+                        pgr_entity_name(b->e));
+    if (flt->n_values < 1 || !flt->values)
+        return pgr_errf(b->err, PGR_EINVAL, "filter %s: no value", f->name);
+    if (f->kind == F_SEARCH) {
+        if (flt->op != PGR_OP_EQ || flt->n_values != 1)
+            return pgr_errf(b->err, PGR_EINVAL, "filter %s: takes one search string", f->name);
+        return add_search(b, f->name, flt->values[0]);
+    }
+    pgr_op op = flt->op;
+    /* from_/to_publication_date are ranges with one open end */
+    const char *lo = NULL, *hi = NULL;
+    if (!strcmp(f->name, "from_publication_date") || !strcmp(f->name, "to_publication_date")) {
+        if (op != PGR_OP_EQ || flt->n_values != 1)
+            return pgr_errf(b->err, PGR_EINVAL, "filter %s: takes one date", f->name);
+        op = PGR_OP_RANGE;
+        if (f->name[0] == 'f')
+            lo = flt->values[0];
+        else
+            hi = flt->values[0];
+    }
+    if ((op == PGR_OP_LT || op == PGR_OP_GT || op == PGR_OP_RANGE) &&
+        !(f->kind == F_INT || f->kind == F_DATE))
+        return pgr_errf(b->err, PGR_EINVAL, "filter %s: < and > apply to numbers and dates only",
+                        f->name);
+    qb_and(b);
+    if (op == PGR_OP_RANGE) {
+        if (!lo && !hi) {
+            if (flt->n_values != 2)
+                return pgr_errf(b->err, PGR_EINVAL, "filter %s: a range needs two ends", f->name);
+            lo = flt->values[0];
+            hi = flt->values[1];
+        }
+        pgr_sb_putc(&b->where, '(');
+        int any = 0;
+        if (lo && *lo) {
+            int k = value_param(b, f, lo);
+            if (k < 0)
+                return -1;
+            pgr_sb_printf(&b->where, "%s >= $%d", f->expr, k);
+            any = 1;
+        }
+        if (hi && *hi) {
+            int k = value_param(b, f, hi);
+            if (k < 0)
+                return -1;
+            /* a date bound of YYYY or YYYY-MM covers the whole period */
+            if (f->kind == F_DATE && strlen(hi) < 10)
+                pgr_sb_printf(&b->where, "%s%s <= $%d || '~'", any ? " AND " : "", f->expr, k);
+            else
+                pgr_sb_printf(&b->where, "%s%s <= $%d", any ? " AND " : "", f->expr, k);
+            any = 1;
+        }
+        if (!any)
+            pgr_sb_puts(&b->where, "1 = 1");
+        pgr_sb_putc(&b->where, ')');
+        return 0;
+    }
+    if (op == PGR_OP_LT || op == PGR_OP_GT) {
+        int k = value_param(b, f, flt->values[0]);
+        if (k < 0)
+            return -1;
+        pgr_sb_printf(&b->where, "%s %c $%d", f->expr, op == PGR_OP_LT ? '<' : '>', k);
+        return 0;
+    }
+    /* EQ / NE over an OR-list */
+    pgr_sb list = {0};
+    pgr_sb_puts(&list, "IN (");
+    for (size_t i = 0; i < flt->n_values; i++) {
+        int k = value_param(b, f, flt->values[i]);
+        if (k < 0) {
+            pgr_sb_free(&list);
+            return -1;
+        }
+        pgr_sb_printf(&list, "%s$%d", i ? ", " : "", k);
+    }
+    pgr_sb_putc(&list, ')');
+    if (!pgr_sb_ok(&list)) {
+        pgr_sb_free(&list);
+        return OOM(b->err);
+    }
+    if (f->kind == F_REF) {
+        if (op == PGR_OP_NE)
+            pgr_sb_puts(&b->where, "NOT ");
+        pgr_sb_printf(&b->where, f->expr, list.data);
+    } else if (op == PGR_OP_NE) {
+        /* unknown values (NULL) are "not" any value */
+        pgr_sb_printf(&b->where, "(%s IS NULL OR %s NOT %s)", f->expr, f->expr, list.data);
+    } else {
+        pgr_sb_printf(&b->where, "%s %s", f->expr, list.data);
+    }
+    pgr_sb_free(&list);
+    return 0;
+}
+
+static void bind_all(pgr_stmt *st, const qb *b, int upto)
+{
+    for (int i = 0; i < upto; i++) {
+        const pgr_param *p = &b->p[i];
+        if (p->type == PT_INT)
+            pgr_bind_int(st, i + 1, p->i);
+        else if (p->type == PT_TEXT)
+            pgr_bind_text(st, i + 1, p->s);
+        else if (p->type == PT_DOUBLE)
+            pgr_bind_double(st, i + 1, p->d);
+        else
+            pgr_bind_null(st, i + 1);
+    }
+}
+
+/* ---- cursors: base64url of a JSON array [query hash, sort values..., id] ---- */
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *b64_encode(const char *in)
+{
+    size_t n = strlen(in), o = 0;
+    char *out = malloc(n / 3 * 4 + 8);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)(unsigned char)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)in[i + 2];
+        out[o++] = b64[(v >> 18) & 63];
+        out[o++] = b64[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = b64[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = b64[v & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static char *b64_decode(const char *in)
+{
+    size_t n = strlen(in), o = 0;
+    if (n > 4096)
+        return NULL;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = strchr(b64, in[i]);
+        if (!p || !in[i]) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)(p - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull; /* field separator */
+}
+
+/* A cursor belongs to one query: entity, filters, search and sorts. */
+static uint64_t query_hash(const pgr_query *q)
+{
+    uint64_t h = fnv(1469598103934665603ull, pgr_entity_name(q->entity));
+    for (size_t i = 0; i < q->n_filters; i++) {
+        char op[8];
+        snprintf(op, sizeof op, "%d", (int)q->filters[i].op);
+        h = fnv(fnv(h, q->filters[i].field), op);
+        for (size_t k = 0; k < q->filters[i].n_values; k++)
+            h = fnv(h, q->filters[i].values[k]);
+    }
+    h = fnv(h, q->search);
+    for (size_t i = 0; i < q->n_sorts; i++)
+        h = fnv(fnv(h, q->sorts[i].field), q->sorts[i].desc ? "d" : "a");
+    return h;
+}
+
+/* ---- the list ---- */
+static int in_select(const pgr_query *q, const char *field)
+{
+    if (!q->select)
+        return 1;
+    for (size_t i = 0; i < q->n_select; i++)
+        if (!strcmp(q->select[i], field))
+            return 1;
+    return 0;
+}
+
+typedef struct skey {
+    const char *expr;
+    int kind, desc;
+} skey;
+
+int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
+{
+    *out = NULL;
+    if ((unsigned)q->entity >= PGR_N_ENTITIES)
+        return pgr_errf(err, PGR_EINVAL, "list: unknown entity %d", (int)q->entity);
+    int per_page = q->per_page ? q->per_page : 25;
+    if (per_page < 1 || per_page > 200)
+        return pgr_errf(err, PGR_EINVAL, "per_page: %d is not in 1..200", per_page);
+    int page = q->page ? q->page : 1;
+    if (!q->cursor && (page < 1 || (int64_t)page * per_page > 1000000))
+        return pgr_errf(err, PGR_EINVAL, "page: %d is out of range", page);
+    if (q->select && pgr_select_check(q->entity, q->select, q->n_select, err) != 0)
+        return -1;
+    qb b = {.s = s, .e = q->entity, .err = err};
+    json_t *results = NULL, *meta = NULL, *res = NULL;
+    pgr_sb sql = {0};
+    char *cursor_json = NULL;
+    int rc = -1;
+    pgr_sb_printf(&b.from, "%s e", tables[q->entity]);
+    if (q->entity == PGR_AUTHORS) {
+        pgr_sb_puts(&b.where, "e.merged_into IS NULL");
+    }
+    for (size_t i = 0; i < q->n_filters; i++)
+        if (add_filter(&b, &q->filters[i]) != 0)
+            goto cleanup;
+    if (q->search && *q->search && add_search(&b, "search", q->search) != 0)
+        goto cleanup;
+    if (!b.where.len)
+        pgr_sb_puts(&b.where, "1 = 1");
+    if (!pgr_sb_ok(&b.from) || !pgr_sb_ok(&b.where)) {
+        OOM(err);
+        goto cleanup;
+    }
+    const fts_sql *fts = !strcmp(s->be->name, "sqlite") ? &fts_sqlite[q->entity < 2 ? q->entity : 0]
+                                                        : &fts_pg[q->entity < 2 ? q->entity : 0];
+    char rel_expr[160] = "";
+    if (b.rel_param)
+        snprintf(rel_expr, sizeof rel_expr, fts->rank, b.rel_param);
+
+    /* sort keys, then id as the tiebreaker */
+    skey keys[9];
+    size_t nk = 0;
+    int id_desc = 0;
+    for (size_t i = 0; i < q->n_sorts; i++) {
+        const char *name = q->sorts[i].field;
+        if (nk >= 8) {
+            pgr_errf(err, PGR_EINVAL, "sort: at most 8 keys");
+            goto cleanup;
+        }
+        if (!strcmp(name, "id")) {
+            id_desc = q->sorts[i].desc;
+            break;
+        }
+        if (!strcmp(name, "relevance_score")) {
+            if (!b.rel_param) {
+                pgr_errf(err, PGR_EINVAL, "sort: relevance_score needs a search");
+                goto cleanup;
+            }
+            keys[nk++] = (skey){rel_expr, S_REL, q->sorts[i].desc};
+            continue;
+        }
+        const sdef *d = NULL;
+        for (size_t k = 0; k < sizeof sorts / sizeof sorts[0] && !d; k++)
+            if (sorts[k].e == q->entity && !strcmp(sorts[k].name, name))
+                d = &sorts[k];
+        if (!d) {
+            pgr_errf(err, PGR_EINVAL, "sort: '%s' is not a sort key of %s", name,
+                     pgr_entity_name(q->entity));
+            goto cleanup;
+        }
+        keys[nk++] = (skey){d->expr, d->kind, q->sorts[i].desc};
+    }
+    if (!q->n_sorts && b.rel_param)
+        keys[nk++] = (skey){rel_expr, S_REL, 1};
+
+    /* the cursor: after which row to continue */
+    uint64_t qh = query_hash(q);
+    int after = 0;
+    json_t *cvals = NULL;
+    if (q->cursor && strcmp(q->cursor, "*") != 0) {
+        char *dec = b64_decode(q->cursor);
+        json_error_t je;
+        cvals = dec ? json_loads(dec, 0, &je) : NULL;
+        free(dec);
+        char hs[24];
+        snprintf(hs, sizeof hs, "%016llx", (unsigned long long)qh);
+        if (!json_is_array(cvals) || json_array_size(cvals) != nk + 2 ||
+            !json_is_string(json_array_get(cvals, 0)) ||
+            strcmp(json_string_value(json_array_get(cvals, 0)), hs) != 0 ||
+            !json_is_integer(json_array_get(cvals, nk + 1))) {
+            json_decref(cvals);
+            pgr_errf(err, PGR_EINVAL, "cursor: not a cursor of this query (start with cursor=*)");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < nk; i++) {
+            json_t *v = json_array_get(cvals, i + 1);
+            int ok = keys[i].kind == S_INT    ? json_is_integer(v)
+                     : keys[i].kind == S_TEXT ? json_is_string(v)
+                                              : json_is_number(v);
+            if (!ok) {
+                json_decref(cvals);
+                pgr_errf(err, PGR_EINVAL, "cursor: malformed (start with cursor=*)");
+                goto cleanup;
+            }
+        }
+        after = 1;
+    }
+    int n_filter_params = b.np;
+    /* keyset: (k1 > v1) OR (k1 = v1 AND ((k2 > v2) OR (k2 = v2 AND id > vid))) */
+    pgr_sb keyset = {0};
+    if (after) {
+        int opened = 0;
+        for (size_t i = 0; i <= nk; i++) {
+            int k;
+            json_t *v = json_array_get(cvals, i + 1);
+            const char *expr = i < nk ? keys[i].expr : "e.id";
+            int desc = i < nk ? keys[i].desc : id_desc;
+            if (i == nk || keys[i].kind == S_INT)
+                k = qb_param(&b, PT_INT, json_integer_value(v), NULL);
+            else if (keys[i].kind == S_TEXT)
+                k = qb_param(&b, PT_TEXT, 0, pgr_arena_strdup(&b.a, json_string_value(v)));
+            else {
+                k = qb_param(&b, PT_DOUBLE, 0, NULL);
+                if (k > 0)
+                    b.p[k - 1].d = json_number_value(v);
+            }
+            if (k < 0) {
+                json_decref(cvals);
+                pgr_sb_free(&keyset);
+                goto cleanup;
+            }
+            if (i < nk) {
+                pgr_sb_printf(&keyset, "(%s %c $%d OR (%s = $%d AND ", expr, desc ? '<' : '>', k,
+                              expr, k);
+                opened++;
+            } else {
+                pgr_sb_printf(&keyset, "%s %c $%d", expr, desc ? '<' : '>', k);
+            }
+        }
+        while (opened--)
+            pgr_sb_puts(&keyset, "))");
+    }
+    json_decref(cvals);
+
+    /* SELECT e.id, keys... FROM ... WHERE ... ORDER BY ... LIMIT n+1 [OFFSET] */
+    pgr_sb_puts(&sql, "SELECT e.id");
+    for (size_t i = 0; i < nk; i++)
+        pgr_sb_printf(&sql, ", %s", keys[i].expr);
+    if (b.rel_param)
+        pgr_sb_printf(&sql, ", %s", rel_expr);
+    pgr_sb_printf(&sql, " FROM %s WHERE %s", b.from.data, b.where.data);
+    if (after)
+        pgr_sb_printf(&sql, " AND %s", keyset.data);
+    pgr_sb_free(&keyset);
+    pgr_sb_puts(&sql, " ORDER BY ");
+    for (size_t i = 0; i < nk; i++)
+        pgr_sb_printf(&sql, "%s %s, ", keys[i].expr, keys[i].desc ? "DESC" : "ASC");
+    pgr_sb_printf(&sql, "e.id %s", id_desc ? "DESC" : "ASC");
+    int lim = qb_param(&b, PT_INT, per_page + 1, NULL);
+    if (lim < 0)
+        goto cleanup;
+    pgr_sb_printf(&sql, " LIMIT $%d", lim);
+    if (!q->cursor) {
+        int off = qb_param(&b, PT_INT, (int64_t)(page - 1) * per_page, NULL);
+        if (off < 0)
+            goto cleanup;
+        pgr_sb_printf(&sql, " OFFSET $%d", off);
+    }
+    if (!pgr_sb_ok(&sql)) {
+        OOM(err);
+        goto cleanup;
+    }
+    pgr_stmt *st = pgr_st_dyn(s, "list", sql.data, err);
+    if (!st)
+        goto cleanup;
+    bind_all(st, &b, b.np);
+    results = json_array();
+    /* rows first (ids and keys), entities after: the statement must be reset
+     * before other statements run on PostgreSQL's single result */
+    pgr_id ids[201];
+    double rels[201];
+    json_t *lastkeys = NULL;
+    int n = 0, r, more = 0;
+    while ((r = pgr_step(st, err)) == 1) {
+        if (n == per_page) {
+            more = 1;
+            break;
+        }
+        ids[n] = pgr_col_int(st, 0);
+        rels[n] = b.rel_param ? pgr_col_double(st, 1 + (int)nk) : NAN;
+        {
+            json_decref(lastkeys);
+            lastkeys = json_array();
+            for (size_t i = 0; i < nk; i++) {
+                if (keys[i].kind == S_INT)
+                    json_array_append_new(lastkeys, json_integer(pgr_col_int(st, 1 + (int)i)));
+                else if (keys[i].kind == S_TEXT)
+                    json_array_append_new(lastkeys,
+                                          json_string(pgr_col_text(st, 1 + (int)i) ? pgr_col_text(st, 1 + (int)i) : ""));
+                else
+                    json_array_append_new(lastkeys, json_real(pgr_col_double(st, 1 + (int)i)));
+            }
+        }
+        n++;
+    }
+    pgr_reset(st);
+    if (r < 0) {
+        json_decref(lastkeys);
+        goto cleanup;
+    }
+    for (int i = 0; i < n; i++) {
+        json_t *o = pgr_entity_json(s, q->entity, ids[i], q->select, q->n_select, err);
+        if (!o) {
+            json_decref(lastkeys);
+            goto cleanup;
+        }
+        if (b.rel_param && in_select(q, "relevance_score"))
+            json_object_set_new(o, "relevance_score", json_real(rels[i]));
+        if (q->hl_open && q->hl_close && b.q.active && q->entity == PGR_WORKS) {
+            json_t *full = pgr_entity_json(s, PGR_WORKS, ids[i], (const char *[]){"title", "abstract"}, 2, err);
+            if (!full) {
+                json_decref(o);
+                json_decref(lastkeys);
+                goto cleanup;
+            }
+            char *t = snippet(&b.q, json_string_value(json_object_get(full, "title")), 0, q->hl_open, q->hl_close);
+            char *a = snippet(&b.q, json_string_value(json_object_get(full, "abstract")), 40, q->hl_open, q->hl_close);
+            json_object_set_new(o, "snippet", json_pack("{s:s?,s:s?}", "title", t, "abstract", a));
+            free(t);
+            free(a);
+            json_decref(full);
+        } else if (q->hl_open && q->hl_close && b.q.active && q->entity == PGR_AUTHORS) {
+            json_t *dn = json_object_get(o, "display_name");
+            json_t *full = dn ? NULL : pgr_entity_json(s, PGR_AUTHORS, ids[i], (const char *[]){"display_name"}, 1, err);
+            char *t = snippet(&b.q, json_string_value(dn ? dn : json_object_get(full, "display_name")), 0, q->hl_open, q->hl_close);
+            json_object_set_new(o, "snippet", json_pack("{s:s?}", "display_name", t));
+            free(t);
+            json_decref(full);
+        }
+        json_array_append_new(results, o);
+    }
+    /* the count, over the filters only */
+    pgr_sb_reset(&sql);
+    pgr_sb_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s", b.from.data, b.where.data);
+    if (!pgr_sb_ok(&sql) || !(st = pgr_st_dyn(s, "list_count", sql.data, err))) {
+        json_decref(lastkeys);
+        goto cleanup;
+    }
+    bind_all(st, &b, n_filter_params);
+    pgr_id count;
+    if (pgr_query_id(st, &count, err) != 0) {
+        json_decref(lastkeys);
+        goto cleanup;
+    }
+    meta = json_pack("{sIsos i}", "count", (json_int_t)count, "page",
+                     q->cursor ? json_null() : json_integer(page), "per_page", per_page);
+    if (q->cursor && more && lastkeys) {
+        char hs[24];
+        snprintf(hs, sizeof hs, "%016llx", (unsigned long long)qh);
+        json_array_insert_new(lastkeys, 0, json_string(hs));
+        json_array_append_new(lastkeys, json_integer(ids[n - 1]));
+        cursor_json = json_dumps(lastkeys, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        char *c = cursor_json ? b64_encode(cursor_json) : NULL;
+        json_object_set_new(meta, "next_cursor", c ? json_string(c) : json_null());
+        free(c);
+    } else {
+        json_object_set_new(meta, "next_cursor", json_null());
+    }
+    json_decref(lastkeys);
+    json_object_set_new(meta, "groups_count", json_null());
+    res = json_pack("{soso}", "meta", meta, "results", results);
+    meta = results = NULL;
+    if (!res) {
+        OOM(err);
+        goto cleanup;
+    }
+    if (q->group_by) {
+        const gdef *g = NULL;
+        for (size_t i = 0; i < sizeof groups / sizeof groups[0] && !g; i++)
+            if (groups[i].e == q->entity && !strcmp(groups[i].name, q->group_by))
+                g = &groups[i];
+        if (!g) {
+            pgr_errf(err, PGR_EINVAL, "group_by: '%s' is not a group key of %s", q->group_by,
+                     pgr_entity_name(q->entity));
+            goto cleanup;
+        }
+        pgr_sb_reset(&sql);
+        pgr_sb_printf(&sql,
+                      "SELECT %s, COUNT(*) FROM %s%s WHERE %s GROUP BY %s ORDER BY COUNT(*) DESC, "
+                      "%s NULLS FIRST LIMIT 200",
+                      g->expr, b.from.data, g->join, b.where.data, g->expr, g->expr);
+        if (!pgr_sb_ok(&sql) || !(st = pgr_st_dyn(s, "list_group_by", sql.data, err)))
+            goto cleanup;
+        bind_all(st, &b, n_filter_params);
+        json_t *garr = json_array();
+        json_t *refs = json_array();
+        while ((r = pgr_step(st, err)) == 1) {
+            json_t *key, *disp;
+            if (pgr_col_null(st, 0)) {
+                key = json_string("unknown");
+                disp = json_string("unknown");
+            } else if (g->kind == F_INT) {
+                char k[24];
+                snprintf(k, sizeof k, "%lld", (long long)pgr_col_int(st, 0));
+                key = json_string(k);
+                disp = json_string(k);
+            } else if (g->kind == F_BOOL) {
+                key = json_string(pgr_col_int(st, 0) ? "true" : "false");
+                disp = json_incref(key);
+            } else if (g->kind == F_REF) {
+                key = pgr_key_json(g->ref, pgr_col_int(st, 0));
+                disp = json_null();
+                json_array_append_new(refs, json_integer(pgr_col_int(st, 0)));
+            } else {
+                key = json_string(pgr_col_text(st, 0));
+                disp = json_incref(key);
+            }
+            json_array_append_new(garr, json_pack("{sosos I}", "key", key, "key_display_name", disp,
+                                                  "count", (json_int_t)pgr_col_int(st, 1)));
+        }
+        pgr_reset(st);
+        if (r < 0) {
+            json_decref(garr);
+            json_decref(refs);
+            goto cleanup;
+        }
+        /* display names of entity keys, now that the group statement is done */
+        size_t gi = 0, ri = 0;
+        json_t *gv;
+        json_array_foreach(garr, gi, gv)
+        {
+            if (g->kind != F_REF || !json_is_null(json_object_get(gv, "key_display_name")))
+                continue;
+            if (!json_is_string(json_object_get(gv, "key")) ||
+                !strcmp(json_string_value(json_object_get(gv, "key")), "unknown"))
+                continue;
+            pgr_id rid = json_integer_value(json_array_get(refs, ri++));
+            json_t *ent = pgr_entity_json(s, g->ref, rid, (const char *[]){"display_name"}, 1, err);
+            if (ent) {
+                json_object_set(gv, "key_display_name", json_object_get(ent, "display_name"));
+                json_decref(ent);
+            }
+        }
+        json_decref(refs);
+        json_object_set_new(json_object_get(res, "meta"), "groups_count",
+                            json_integer((json_int_t)json_array_size(garr)));
+        json_object_set_new(res, "group_by", garr);
+    }
+    *out = res;
+    res = NULL;
+    rc = 0;
+cleanup:
+    free(cursor_json);
+    json_decref(res);
+    json_decref(meta);
+    json_decref(results);
+    pgr_sb_free(&sql);
+    pgr_sb_free(&b.from);
+    pgr_sb_free(&b.where);
+    pgr_arena_free(&b.a);
+    return rc;
+}
+
+/* ---- autocomplete ---- */
+int pgr_autocomplete(pgr_store *s, pgr_entity e, const char *text, json_t **out, pgr_err *err)
+{
+    *out = NULL;
+    if ((unsigned)e >= PGR_N_ENTITIES)
+        return pgr_errf(err, PGR_EINVAL, "autocomplete: unknown entity %d", (int)e);
+    size_t len = text ? strlen(text) : 0;
+    if (len > 200 || (text && !pgr_utf8_valid(text, len)))
+        return pgr_errf(err, PGR_EINVAL, "q: longer than 200 bytes or not UTF-8");
+    pgr_sb folded = {0}, pattern = {0}, sql = {0};
+    pgr_fold(text, &folded);
+    json_t *arr = json_array();
+    int rc = -1;
+    if (!pgr_sb_ok(&folded) || !arr) {
+        OOM(err);
+        goto cleanup;
+    }
+    if (!folded.len) {
+        *out = arr;
+        arr = NULL;
+        rc = 0;
+        goto cleanup;
+    }
+    /* every word exact but the last, which is a prefix */
+    int sqlite = !strcmp(s->be->name, "sqlite");
+    for (char *t = folded.data; *t;) {
+        char *sp = strchr(t, ' ');
+        size_t n = sp ? (size_t)(sp - t) : strlen(t);
+        if (pattern.len)
+            pgr_sb_puts(&pattern, sqlite ? " AND " : " & ");
+        if (sqlite)
+            pgr_sb_printf(&pattern, "\"%.*s\"%s", (int)n, t, sp ? "" : "*");
+        else
+            pgr_sb_printf(&pattern, "'%.*s'%s", (int)n, t, sp ? "" : ":*");
+        t = sp ? sp + 1 : t + n;
+    }
+    const char *order = e == PGR_WORKS ? "e.cited_by_count DESC, e.id"
+                                       : "e.cited_by_count DESC, e.works_count DESC, e.id";
+    if (e == PGR_WORKS || e == PGR_AUTHORS) {
+        const fts_sql *f = sqlite ? &fts_sqlite[e] : &fts_pg[e];
+        pgr_sb_printf(&sql, "SELECT e.id FROM %s e%s WHERE ", tables[e], f->join);
+        pgr_sb_printf(&sql, f->cond, 1);
+        if (e == PGR_AUTHORS)
+            pgr_sb_puts(&sql, " AND e.merged_into IS NULL");
+    } else {
+        /* names: the folded words must start words of norm_name (LIKE is
+         * case-blind only for ASCII in SQLite; both sides are folded already) */
+        pgr_sb_reset(&pattern);
+        pgr_sb_printf(&pattern, "%% %s%%", folded.data);
+        pgr_sb_printf(&sql, "SELECT e.id FROM %s e WHERE (' ' || e.norm_name) LIKE $1", tables[e]);
+    }
+    pgr_sb_printf(&sql, " ORDER BY %s LIMIT 10", order);
+    if (!pgr_sb_ok(&sql) || !pgr_sb_ok(&pattern)) {
+        OOM(err);
+        goto cleanup;
+    }
+    pgr_stmt *st = pgr_st_dyn(s, "autocomplete", sql.data, err);
+    if (!st)
+        goto cleanup;
+    pgr_bind_text(st, 1, pattern.data);
+    pgr_id ids[10];
+    int n = 0, r;
+    while ((r = pgr_step(st, err)) == 1 && n < 10)
+        ids[n++] = pgr_col_int(st, 0);
+    pgr_reset(st);
+    if (r < 0)
+        goto cleanup;
+    for (int i = 0; i < n; i++) {
+        json_t *ent = pgr_entity_json(s, e, ids[i], NULL, 0, err);
+        if (!ent)
+            goto cleanup;
+        json_t *hint = json_null();
+        if (e == PGR_WORKS) {
+            json_t *first = json_array_get(json_object_get(ent, "authorships"), 0);
+            json_t *dn = json_object_get(json_object_get(first, "author"), "display_name");
+            if (dn)
+                hint = json_incref(dn);
+        } else if (e == PGR_AUTHORS) {
+            json_t *inst = json_array_get(json_object_get(ent, "last_known_institutions"), 0);
+            if (inst)
+                hint = json_incref(json_object_get(inst, "display_name"));
+        } else if (e == PGR_TOPICS) {
+            hint = json_incref(json_object_get(ent, "scheme"));
+        } else if (e == PGR_INSTITUTIONS) {
+            hint = json_incref(json_object_get(ent, "country_code"));
+        }
+        json_t *wc = json_object_get(ent, "works_count");
+        json_array_append_new(
+            arr, json_pack("{sOsOsosOsO}", "id", json_object_get(ent, "id"), "display_name",
+                           json_object_get(ent, "display_name"), "hint", hint ? hint : json_null(),
+                           "works_count", wc ? wc : json_null(), "cited_by_count",
+                           json_object_get(ent, "cited_by_count")));
+        json_decref(ent);
+    }
+    *out = arr;
+    arr = NULL;
+    rc = 0;
+cleanup:
+    json_decref(arr);
+    pgr_sb_free(&folded);
+    pgr_sb_free(&pattern);
+    pgr_sb_free(&sql);
+    return rc;
+}

@@ -1,0 +1,889 @@
+/* The read side: entities as OpenAlex-shaped JSON with short keys, id
+ * resolution, and the per-author extras (co-authors, counts, works text,
+ * adapters). Written once for both backends. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/store_impl.h"
+
+#define OOM(err) pgr_errf(err, PGR_ENOMEM, "out of memory")
+
+void pgr_short_key(pgr_entity e, pgr_id id, char buf[32])
+{
+    snprintf(buf, 32, "%c%lld", pgr_entity_letter(e), (long long)id);
+}
+
+json_t *pgr_key_json(pgr_entity e, pgr_id id)
+{
+    char k[32];
+    pgr_short_key(e, id, k);
+    return json_string(k);
+}
+
+/* ---- small JSON helpers over the current row ---- */
+static json_t *j_text(pgr_stmt *st, int c)
+{
+    const char *v = pgr_col_text(st, c);
+    return v ? json_string(v) : json_null();
+}
+static json_t *j_int(pgr_stmt *st, int c)
+{
+    return pgr_col_null(st, c) ? json_null() : json_integer(pgr_col_int(st, c));
+}
+static json_t *j_real(pgr_stmt *st, int c)
+{
+    double d = pgr_col_double(st, c);
+    return isnan(d) ? json_null() : json_real(d);
+}
+static json_t *j_prefixed(const char *prefix, const char *v)
+{
+    if (!v)
+        return json_null();
+    pgr_sb sb = {0};
+    pgr_sb_printf(&sb, "%s%s", prefix, v);
+    json_t *j = pgr_sb_ok(&sb) ? json_string(sb.data) : NULL;
+    pgr_sb_free(&sb);
+    return j;
+}
+
+/* ---- fields per entity (for select) ---- */
+static const char *const work_fields[] = {
+    "id", "doi", "ids", "title", "display_name", "publication_year", "publication_date", "type",
+    "authorships", "authors_truncated", "abstract", "abstract_inverted_index", "cited_by_count",
+    "counts_by_year", "topics", "primary_topic", "referenced_works", "referenced_works_unresolved",
+    "related_works", "primary_location", "has_code", "score", "language", "provenance",
+    "relevance_score", "snippet", NULL};
+static const char *const author_fields[] = {
+    "id", "display_name", "display_name_alternatives", "ids", "works_count", "cited_by_count",
+    "summary_stats", "computed", "counts_by_year", "counts_by_year_reported", "topics",
+    "last_known_institutions", "source_claims", "owner_of", "merged_from", "relevance_score",
+    NULL};
+static const char *const topic_fields[] = {"id", "display_name", "scheme", "code", "ids",
+                                           "works_count", "cited_by_count", NULL};
+static const char *const source_fields[] = {"id", "display_name", "works_count",
+                                            "cited_by_count", NULL};
+static const char *const inst_fields[] = {"id", "display_name", "ror", "country_code", "ids",
+                                          "works_count", "cited_by_count", NULL};
+static const char *const *const fields_of[PGR_N_ENTITIES] = {work_fields, author_fields,
+                                                             topic_fields, source_fields,
+                                                             inst_fields};
+
+int pgr_select_check(pgr_entity e, const char *const *select, size_t n, pgr_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int ok = 0;
+        for (const char *const *f = fields_of[e]; *f && !ok; f++)
+            ok = !strcmp(*f, select[i]);
+        if (!ok)
+            return pgr_errf(err, PGR_EINVAL, "select: '%s' is not a field of %s", select[i],
+                            pgr_entity_name(e));
+    }
+    return 0;
+}
+
+typedef struct sel {
+    const char *const *names;
+    size_t n;
+} sel;
+
+static int want(const sel *sl, const char *field)
+{
+    if (!sl->names)
+        return 1;
+    for (size_t i = 0; i < sl->n; i++)
+        if (!strcmp(sl->names[i], field))
+            return 1;
+    return 0;
+}
+
+static void put(json_t *o, const sel *sl, const char *k, json_t *v)
+{
+    if (want(sl, k))
+        json_object_set_new(o, k, v ? v : json_null());
+    else
+        json_decref(v);
+}
+
+/* Runs st (already bound) and calls row() for each row; -1 on error. */
+#define FOR_ROWS(st, rc) while (((rc) = pgr_step((st), err)) == 1)
+
+/* {word: [positions]} from the abstract, as OpenAlex ships it. */
+static json_t *inverted_index(const char *text)
+{
+    json_t *idx = json_object();
+    if (!text || !idx)
+        return idx;
+    long pos = 0;
+    const char *p = text;
+    char word[256];
+    while (*p) {
+        while (*p && isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        size_t n = 0;
+        const char *w = p;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        n = (size_t)(p - w);
+        if (n >= sizeof word)
+            n = sizeof word - 1;
+        memcpy(word, w, n);
+        word[n] = '\0';
+        /* a word cut mid-character would be invalid UTF-8: drop the tail */
+        while (n && !pgr_utf8_valid(word, n))
+            word[--n] = '\0';
+        json_t *arr = json_object_get(idx, word);
+        if (!arr) {
+            arr = json_array();
+            json_object_set_new(idx, word, arr);
+        }
+        json_array_append_new(arr, json_integer(pos++));
+    }
+    return idx;
+}
+
+static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
+{
+    pgr_stmt *st = pgr_st(s, ST_GET_WORK, err);
+    if (!st)
+        return NULL;
+    pgr_bind_int(st, 1, id);
+    int rc = pgr_step(st, err);
+    if (rc <= 0) {
+        pgr_reset(st);
+        if (rc == 0)
+            pgr_errf(err, PGR_ENOTFOUND, "no work W%lld", (long long)id);
+        return NULL;
+    }
+    json_t *o = json_object();
+    const char *doi = pgr_col_text(st, 2);
+    put(o, sl, "id", pgr_key_json(PGR_WORKS, id));
+    put(o, sl, "doi", j_prefixed("https://doi.org/", doi));
+    if (want(sl, "ids")) {
+        json_t *ids = json_object();
+        json_object_set_new(ids, "peergraph", pgr_key_json(PGR_WORKS, id));
+        if (doi)
+            json_object_set_new(ids, "doi", j_prefixed("https://doi.org/", doi));
+        if (pgr_col_text(st, 1))
+            json_object_set_new(ids, "arxiv", j_text(st, 1));
+        if (pgr_col_text(st, 3))
+            json_object_set_new(ids, "openalex", j_prefixed("https://openalex.org/", pgr_col_text(st, 3)));
+        if (pgr_col_text(st, 4))
+            json_object_set_new(ids, "s2", j_text(st, 4));
+        json_object_set_new(o, "ids", ids);
+    }
+    put(o, sl, "title", j_text(st, 5));
+    put(o, sl, "display_name", j_text(st, 5));
+    put(o, sl, "publication_year", j_int(st, 6));
+    put(o, sl, "publication_date", j_text(st, 7));
+    put(o, sl, "type", j_text(st, 8));
+    if (want(sl, "primary_location")) {
+        json_t *loc = json_null();
+        if (!pgr_col_null(st, 9))
+            loc = json_pack("{s{soso}}", "source", "id", pgr_key_json(PGR_SOURCES, pgr_col_int(st, 9)),
+                            "display_name", j_text(st, 10));
+        json_object_set_new(o, "primary_location", loc);
+    }
+    put(o, sl, "abstract", j_text(st, 11));
+    if (want(sl, "abstract_inverted_index"))
+        json_object_set_new(o, "abstract_inverted_index",
+                            pgr_col_text(st, 11) ? inverted_index(pgr_col_text(st, 11)) : json_null());
+    const char *trunc = pgr_col_text(st, 12);
+    int truncated = trunc != NULL;
+    put(o, sl, "authors_truncated", j_text(st, 12));
+    put(o, sl, "cited_by_count", json_integer(pgr_col_int(st, 13)));
+    put(o, sl, "has_code", pgr_col_null(st, 14) ? json_null() : json_boolean(pgr_col_int(st, 14)));
+    put(o, sl, "score", j_real(st, 15));
+    put(o, sl, "language", j_text(st, 18));
+    pgr_reset(st);
+
+    if (want(sl, "authorships")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_WORK_AUTHORSHIPS, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        {
+            json_t *insts = json_array();
+            if (!pgr_col_null(st, 5))
+                json_array_append_new(insts, json_pack("{soso}", "id",
+                                                       pgr_key_json(PGR_INSTITUTIONS, pgr_col_int(st, 5)),
+                                                       "display_name", j_text(st, 6)));
+            json_t *raw_aff = json_array();
+            if (pgr_col_text(st, 4))
+                json_array_append_new(raw_aff, json_string(pgr_col_text(st, 4)));
+            json_array_append_new(
+                arr, json_pack("{sssIs{soso}sososo}", "author_position", "middle", "position",
+                               (json_int_t)pgr_col_int(st, 0), "author", "id",
+                               pgr_key_json(PGR_AUTHORS, pgr_col_int(st, 1)), "display_name",
+                               j_text(st, 2), "raw_author_name", j_text(st, 3),
+                               "raw_affiliation_strings", raw_aff, "institutions", insts));
+        }
+        pgr_reset(st);
+        if (rc < 0) {
+            json_decref(arr);
+            goto fail;
+        }
+        size_t n = json_array_size(arr);
+        if (n)
+            json_object_set_new(json_array_get(arr, 0), "author_position", json_string("first"));
+        if (n > 1 && !truncated)
+            json_object_set_new(json_array_get(arr, n - 1), "author_position", json_string("last"));
+        json_object_set_new(o, "authorships", arr);
+    }
+    if (want(sl, "topics") || want(sl, "primary_topic")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_WORK_TOPICS, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, json_pack("{sososososo}", "id", pgr_key_json(PGR_TOPICS, pgr_col_int(st, 0)),
+                                             "display_name", j_text(st, 1), "scheme", j_text(st, 2),
+                                             "code", j_text(st, 3), "score", j_real(st, 4)));
+        pgr_reset(st);
+        if (rc < 0) {
+            json_decref(arr);
+            goto fail;
+        }
+        json_t *first = json_array_get(arr, 0);
+        put(o, sl, "primary_topic", first ? json_incref(first) : json_null());
+        put(o, sl, "topics", arr);
+    }
+    if (want(sl, "referenced_works") || want(sl, "referenced_works_unresolved")) {
+        json_t *res = json_array(), *unres = json_array();
+        if (!(st = pgr_st(s, ST_GET_WORK_REFS, err))) {
+            json_decref(res);
+            json_decref(unres);
+            goto fail;
+        }
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        {
+            if (pgr_col_null(st, 1))
+                json_array_append_new(unres, j_text(st, 0));
+            else
+                json_array_append_new(res, pgr_key_json(PGR_WORKS, pgr_col_int(st, 1)));
+        }
+        pgr_reset(st);
+        put(o, sl, "referenced_works", res);
+        put(o, sl, "referenced_works_unresolved", unres);
+        if (rc < 0)
+            goto fail;
+    }
+    put(o, sl, "related_works", json_array());
+    if (want(sl, "counts_by_year")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_WORK_COUNTS, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, json_pack("{soso}", "year", j_int(st, 0), "cited_by_count", j_int(st, 1)));
+        pgr_reset(st);
+        json_object_set_new(o, "counts_by_year", arr);
+        if (rc < 0)
+            goto fail;
+    }
+    if (want(sl, "provenance")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_WORK_PROV, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, json_pack("{sIsosososo}", "source_id", (json_int_t)pgr_col_int(st, 0),
+                                             "uri", j_text(st, 1), "format", j_text(st, 2),
+                                             "sha256", j_text(st, 3), "capture_date", j_text(st, 4)));
+        pgr_reset(st);
+        json_object_set_new(o, "provenance", arr);
+        if (rc < 0)
+            goto fail;
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
+{
+    pgr_stmt *st = pgr_st(s, ST_GET_AUTHOR, err);
+    if (!st)
+        return NULL;
+    pgr_bind_int(st, 1, id);
+    int rc = pgr_step(st, err);
+    if (rc <= 0) {
+        pgr_reset(st);
+        if (rc == 0)
+            pgr_errf(err, PGR_ENOTFOUND, "no author A%lld", (long long)id);
+        return NULL;
+    }
+    json_t *o = json_object();
+    put(o, sl, "id", pgr_key_json(PGR_AUTHORS, id));
+    put(o, sl, "display_name", j_text(st, 1));
+    if (want(sl, "ids")) {
+        json_t *ids = json_object();
+        json_object_set_new(ids, "peergraph", pgr_key_json(PGR_AUTHORS, id));
+        if (pgr_col_text(st, 2))
+            json_object_set_new(ids, "orcid", j_prefixed("https://orcid.org/", pgr_col_text(st, 2)));
+        if (pgr_col_text(st, 3))
+            json_object_set_new(ids, "openalex", j_prefixed("https://openalex.org/", pgr_col_text(st, 3)));
+        if (pgr_col_text(st, 4))
+            json_object_set_new(ids, "s2", j_text(st, 4));
+        json_object_set_new(o, "ids", ids);
+    }
+    int64_t works = pgr_col_int(st, 5), cites = pgr_col_int(st, 6), h = pgr_col_int(st, 7),
+            i10 = pgr_col_int(st, 8), co = pgr_col_int(st, 9);
+    pgr_reset(st);
+    put(o, sl, "works_count", json_integer(works));
+    put(o, sl, "cited_by_count", json_integer(cites));
+    put(o, sl, "summary_stats", json_pack("{sIsIsb}", "h_index", (json_int_t)h, "i10_index",
+                                          (json_int_t)i10, "computed", 1));
+    if (want(sl, "display_name_alternatives")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_AUTHOR_NAMES, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, j_text(st, 0));
+        pgr_reset(st);
+        json_object_set_new(o, "display_name_alternatives", arr);
+        if (rc < 0)
+            goto fail;
+    }
+    if (want(sl, "topics") || want(sl, "computed")) {
+        json_t *topics = json_array(), *shares = json_array();
+        if (!(st = pgr_st(s, ST_GET_AUTHOR_TOPICS, err))) {
+            json_decref(topics);
+            json_decref(shares);
+            goto fail;
+        }
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        {
+            json_array_append_new(topics, json_pack("{sososo}", "id", pgr_key_json(PGR_TOPICS, pgr_col_int(st, 0)),
+                                                    "display_name", j_text(st, 1), "count", j_int(st, 2)));
+            json_array_append_new(shares, json_pack("{sosososo}", "id", pgr_key_json(PGR_TOPICS, pgr_col_int(st, 0)),
+                                                    "display_name", j_text(st, 1), "count", j_int(st, 2),
+                                                    "share", j_real(st, 3)));
+        }
+        pgr_reset(st);
+        put(o, sl, "topics", topics);
+        put(o, sl, "computed",
+            json_pack("{sIsIsIsIsIsoss}", "works_count", (json_int_t)works, "cited_by_count",
+                      (json_int_t)cites, "h_index", (json_int_t)h, "i10_index", (json_int_t)i10,
+                      "coauthor_count", (json_int_t)co, "topic_shares", shares, "method",
+                      "computed by peergraph from the works and citation counts in this graph"));
+        if (rc < 0)
+            goto fail;
+    }
+    if (want(sl, "counts_by_year")) {
+        json_t *arr = NULL;
+        if (pgr_counts_by_year_id(s, PGR_AUTHORS, id, &arr, err) != 0)
+            goto fail;
+        json_object_set_new(o, "counts_by_year", arr);
+    }
+    if (want(sl, "counts_by_year_reported")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_AUTHOR_REPORTED_YEARS, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, json_pack("{sososo}", "year", j_int(st, 0), "works_count", j_int(st, 1),
+                                             "cited_by_count", j_int(st, 2)));
+        pgr_reset(st);
+        json_object_set_new(o, "counts_by_year_reported", arr);
+        if (rc < 0)
+            goto fail;
+    }
+    if (want(sl, "last_known_institutions")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_AUTHOR_INSTS, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, json_pack("{sosososo}", "id", pgr_key_json(PGR_INSTITUTIONS, pgr_col_int(st, 0)),
+                                             "display_name", j_text(st, 1), "ror", j_text(st, 2),
+                                             "country_code", j_text(st, 3)));
+        pgr_reset(st);
+        json_object_set_new(o, "last_known_institutions", arr);
+        if (rc < 0)
+            goto fail;
+    }
+    if (want(sl, "source_claims")) {
+        json_t *arr = json_array(), *cur = NULL;
+        pgr_id cur_src = 0;
+        if (!(st = pgr_st(s, ST_GET_AUTHOR_CLAIMS, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        {
+            pgr_id src = pgr_col_int(st, 0);
+            if (!cur || src != cur_src) {
+                cur = json_pack("{sIsososos{}}", "source_id", (json_int_t)src, "uri", j_text(st, 1),
+                                "format", j_text(st, 2), "capture_date", j_text(st, 3), "claims");
+                json_array_append_new(arr, cur);
+                cur_src = src;
+            }
+            json_object_set_new(json_object_get(cur, "claims"), pgr_col_text(st, 4),
+                                json_pack("{soso}", "text", j_text(st, 5), "value", j_real(st, 6)));
+            if (pgr_col_text(st, 7))
+                json_object_set_new(cur, "capture_date", j_text(st, 7));
+        }
+        pgr_reset(st);
+        json_object_set_new(o, "source_claims", arr);
+        if (rc < 0)
+            goto fail;
+    }
+    if (want(sl, "owner_of")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_AUTHOR_OWNED, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, json_pack("{sIsosososososososo}", "source_id", (json_int_t)pgr_col_int(st, 0),
+                                             "uri", j_text(st, 1), "format", j_text(st, 2),
+                                             "capture_date", j_text(st, 3), "method", j_text(st, 4),
+                                             "confidence", j_real(st, 5), "runner_up", j_text(st, 6),
+                                             "runner_up_confidence", j_real(st, 7), "evidence",
+                                             j_text(st, 8)));
+        pgr_reset(st);
+        json_object_set_new(o, "owner_of", arr);
+        if (rc < 0)
+            goto fail;
+    }
+    if (want(sl, "merged_from")) {
+        json_t *arr = json_array();
+        if (!(st = pgr_st(s, ST_GET_AUTHOR_MERGED_FROM, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, pgr_key_json(PGR_AUTHORS, pgr_col_int(st, 0)));
+        pgr_reset(st);
+        json_object_set_new(o, "merged_from", arr);
+        if (rc < 0)
+            goto fail;
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *small_json(pgr_store *s, pgr_entity e, pgr_id id, const sel *sl, pgr_err *err)
+{
+    int stmt = e == PGR_TOPICS ? ST_GET_TOPIC : e == PGR_SOURCES ? ST_GET_VENUE : ST_GET_INST;
+    pgr_stmt *st = pgr_st(s, stmt, err);
+    if (!st)
+        return NULL;
+    pgr_bind_int(st, 1, id);
+    int rc = pgr_step(st, err);
+    if (rc <= 0) {
+        pgr_reset(st);
+        if (rc == 0)
+            pgr_errf(err, PGR_ENOTFOUND, "no %s %c%lld", pgr_entity_name(e), pgr_entity_letter(e),
+                     (long long)id);
+        return NULL;
+    }
+    json_t *o = json_object();
+    put(o, sl, "id", pgr_key_json(e, id));
+    put(o, sl, "display_name", j_text(st, 1));
+    if (e == PGR_TOPICS) {
+        put(o, sl, "scheme", j_text(st, 2));
+        put(o, sl, "code", j_text(st, 3));
+        if (want(sl, "ids")) {
+            json_t *ids = json_pack("{so}", "peergraph", pgr_key_json(e, id));
+            json_object_set_new(ids, pgr_col_text(st, 2), j_text(st, 3));
+            json_object_set_new(o, "ids", ids);
+        }
+        put(o, sl, "works_count", j_int(st, 4));
+        put(o, sl, "cited_by_count", j_int(st, 5));
+    } else if (e == PGR_SOURCES) {
+        put(o, sl, "works_count", j_int(st, 2));
+        put(o, sl, "cited_by_count", j_int(st, 3));
+    } else {
+        put(o, sl, "ror", j_text(st, 2));
+        put(o, sl, "country_code", j_text(st, 3));
+        if (want(sl, "ids")) {
+            json_t *ids = json_pack("{so}", "peergraph", pgr_key_json(e, id));
+            if (pgr_col_text(st, 2))
+                json_object_set_new(ids, "ror", j_text(st, 2));
+            json_object_set_new(o, "ids", ids);
+        }
+        put(o, sl, "works_count", j_int(st, 4));
+        put(o, sl, "cited_by_count", j_int(st, 5));
+    }
+    pgr_reset(st);
+    return o;
+}
+
+json_t *pgr_entity_json(pgr_store *s, pgr_entity e, pgr_id id, const char *const *select,
+                        size_t n_select, pgr_err *err)
+{
+    sel sl = {select, select ? n_select : 0};
+    json_t *o;
+    switch (e) {
+    case PGR_WORKS: o = work_json(s, id, &sl, err); break;
+    case PGR_AUTHORS: o = author_json(s, id, &sl, err); break;
+    case PGR_TOPICS:
+    case PGR_SOURCES:
+    case PGR_INSTITUTIONS: o = small_json(s, e, id, &sl, err); break;
+    default: pgr_errf(err, PGR_EINVAL, "unknown entity %d", (int)e); return NULL;
+    }
+    return o;
+}
+
+/* ---- ids ---- */
+static int exists(pgr_store *s, pgr_entity e, pgr_id id, pgr_err *err)
+{
+    static const int stmts[PGR_N_ENTITIES] = {ST_WORK_EXISTS, ST_ID_EXISTS_AUTHOR,
+                                              ST_ID_EXISTS_TOPIC, ST_ID_EXISTS_VENUE,
+                                              ST_ID_EXISTS_INST};
+    pgr_stmt *st = pgr_st(s, stmts[e], err);
+    pgr_id got;
+    if (!st)
+        return -1;
+    pgr_bind_int(st, 1, id);
+    if (pgr_query_id(st, &got, err) != 0)
+        return -1;
+    return got ? 1 : 0;
+}
+
+/* Parses "W123" for entity e; 0 when it is not a short key. */
+static pgr_id parse_short(pgr_entity e, const char *id)
+{
+    if (toupper((unsigned char)id[0]) != pgr_entity_letter(e) || !id[1])
+        return 0;
+    pgr_id v = 0;
+    for (const char *p = id + 1; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
+int pgr_resolve_id(pgr_store *s, pgr_entity e, const char *id, pgr_id *out, pgr_err *err)
+{
+    *out = 0;
+    if ((unsigned)e >= PGR_N_ENTITIES)
+        return pgr_errf(err, PGR_EINVAL, "unknown entity %d", (int)e);
+    size_t len = id ? strlen(id) : 0;
+    if (!len || len > 512 || !pgr_utf8_valid(id, len))
+        return pgr_errf(err, PGR_EINVAL, "%s id: empty, too long or not UTF-8",
+                        pgr_entity_name(e));
+    pgr_id v = parse_short(e, id);
+    if (v) {
+        int r = exists(s, e, v, err);
+        if (r < 0)
+            return -1;
+        if (!r)
+            return pgr_errf(err, PGR_ENOTFOUND, "no %s %s", pgr_entity_name(e), id);
+        *out = v;
+        return 0;
+    }
+    const char *colon = strchr(id, ':');
+    if (!colon || colon == id)
+        return pgr_errf(err, PGR_EINVAL, "%s id '%s': not a short key (%c123) nor an external id "
+                        "(doi:, arxiv:, openalex:, ...)", pgr_entity_name(e), id,
+                        pgr_entity_letter(e));
+    char scheme[32];
+    size_t sn = (size_t)(colon - id);
+    if (sn >= sizeof scheme)
+        return pgr_errf(err, PGR_EINVAL, "%s id '%s': unknown id scheme", pgr_entity_name(e), id);
+    for (size_t i = 0; i < sn; i++)
+        scheme[i] = (char)tolower((unsigned char)id[i]);
+    scheme[sn] = '\0';
+    const char *val = colon + 1;
+    pgr_id found = 0;
+    int rc = 0, known = 1;
+    char buf[600];
+    if (e == PGR_WORKS) {
+        if (!strcmp(scheme, "https") || !strcmp(scheme, "http")) {
+            const char *d = strstr(val, "doi.org/");
+            if (!d)
+                known = 0;
+            else {
+                snprintf(buf, sizeof buf, "doi:%s", d + 8);
+                id = buf;
+                val = buf + 4;
+                strcpy(scheme, "doi");
+            }
+        }
+        if (known && !strcmp(scheme, "doi")) {
+            char low[520];
+            size_t n = strlen(val);
+            if (n >= sizeof low)
+                n = sizeof low - 1;
+            for (size_t i = 0; i < n; i++)
+                low[i] = (char)tolower((unsigned char)val[i]);
+            low[n] = '\0';
+            char ref[600];
+            snprintf(ref, sizeof ref, "doi:%s", low);
+            rc = pgr_work_by_ref(s, ref, &found, err);
+        } else if (known && (!strcmp(scheme, "arxiv") || !strcmp(scheme, "openalex") ||
+                             !strcmp(scheme, "s2"))) {
+            char ref[600];
+            snprintf(ref, sizeof ref, "%s:%.520s", scheme, val);
+            rc = pgr_work_by_ref(s, ref, &found, err);
+        } else {
+            known = 0;
+        }
+    } else if (e == PGR_AUTHORS) {
+        int stmt = !strcmp(scheme, "orcid")      ? ST_AUTHOR_BY_ORCID
+                   : !strcmp(scheme, "openalex") ? ST_AUTHOR_BY_OPENALEX
+                   : !strcmp(scheme, "s2")       ? ST_AUTHOR_BY_S2
+                                                 : -1;
+        known = stmt >= 0;
+        if (known) {
+            pgr_stmt *st = pgr_st(s, stmt, err);
+            rc = -1;
+            if (st) {
+                pgr_bind_text(st, 1, val);
+                rc = pgr_query_id(st, &found, err);
+            }
+        }
+    } else if (e == PGR_TOPICS) {
+        pgr_stmt *st = pgr_st(s, ST_ID_TOPIC_CODE, err);
+        rc = -1;
+        if (st) {
+            pgr_bind_text(st, 1, scheme);
+            pgr_bind_text(st, 2, val);
+            rc = pgr_query_id(st, &found, err);
+        }
+    } else if (e == PGR_INSTITUTIONS && !strcmp(scheme, "ror")) {
+        pgr_stmt *st = pgr_st(s, ST_ID_INST_ROR, err);
+        rc = -1;
+        if (st) {
+            pgr_bind_text(st, 1, val);
+            rc = pgr_query_id(st, &found, err);
+        }
+    } else {
+        known = 0;
+    }
+    if (rc != 0)
+        return -1;
+    if (!known)
+        return pgr_errf(err, PGR_EINVAL, "%s id '%s': unknown id scheme '%s'", pgr_entity_name(e),
+                        id, scheme);
+    if (!found)
+        return pgr_errf(err, PGR_ENOTFOUND, "no %s with id %s", pgr_entity_name(e), id);
+    *out = found;
+    return 0;
+}
+
+/* Resolves and, for authors, follows merges. */
+static int resolve_current(pgr_store *s, pgr_entity e, const char *id, pgr_id *out, pgr_err *err)
+{
+    if (pgr_resolve_id(s, e, id, out, err) != 0)
+        return -1;
+    if (e == PGR_AUTHORS)
+        return pgr_author_resolve(s, *out, out, err);
+    return 0;
+}
+
+int pgr_get(pgr_store *s, pgr_entity e, const char *id, const char *const *select,
+            size_t n_select, json_t **out, pgr_err *err)
+{
+    pgr_id v;
+    *out = NULL;
+    if ((unsigned)e >= PGR_N_ENTITIES)
+        return pgr_errf(err, PGR_EINVAL, "unknown entity %d", (int)e);
+    if (select && pgr_select_check(e, select, n_select, err) != 0)
+        return -1;
+    if (resolve_current(s, e, id, &v, err) != 0)
+        return -1;
+    *out = pgr_entity_json(s, e, v, select, n_select, err);
+    return *out ? 0 : -1;
+}
+
+/* ---- per-author extras ---- */
+int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, pgr_err *err)
+{
+    *out = NULL;
+    pgr_stmt *st;
+    int rc;
+    json_t *arr = json_array();
+    if (!arr)
+        return OOM(err);
+    if (e == PGR_WORKS) {
+        if (!(st = pgr_st(s, ST_GET_WORK_COUNTS, err)))
+            goto fail;
+        pgr_bind_int(st, 1, id);
+        FOR_ROWS(st, rc)
+        json_array_append_new(arr, json_pack("{soso}", "year", j_int(st, 0), "cited_by_count", j_int(st, 1)));
+        pgr_reset(st);
+        if (rc < 0)
+            goto fail;
+        *out = arr;
+        return 0;
+    }
+    if (e != PGR_AUTHORS) {
+        json_decref(arr);
+        return pgr_errf(err, PGR_EINVAL, "counts_by_year: only works and authors have them");
+    }
+    /* works_count by publication year (computed) merged with the citations
+     * per year that sources reported for the author's works, years descending */
+    json_t *cites = json_object();
+    if (!(st = pgr_st(s, ST_GET_AUTHOR_CITE_YEARS, err))) {
+        json_decref(cites);
+        goto fail;
+    }
+    pgr_bind_int(st, 1, id);
+    FOR_ROWS(st, rc)
+    {
+        char y[24];
+        snprintf(y, sizeof y, "%lld", (long long)pgr_col_int(st, 0));
+        json_object_set_new(cites, y, json_integer(pgr_col_int(st, 1)));
+    }
+    pgr_reset(st);
+    if (rc < 0 || !(st = pgr_st(s, ST_GET_AUTHOR_YEARS, err))) {
+        json_decref(cites);
+        goto fail;
+    }
+    pgr_bind_int(st, 1, id);
+    json_t *works = json_object();
+    FOR_ROWS(st, rc)
+    {
+        char y[24];
+        snprintf(y, sizeof y, "%lld", (long long)pgr_col_int(st, 0));
+        json_object_set_new(works, y, json_integer(pgr_col_int(st, 1)));
+    }
+    pgr_reset(st);
+    if (rc < 0) {
+        json_decref(cites);
+        json_decref(works);
+        goto fail;
+    }
+    /* union of years, descending */
+    long years[512];
+    size_t ny = 0;
+    const char *k;
+    json_t *v;
+    json_t *both[2] = {works, cites};
+    for (int b = 0; b < 2; b++)
+        json_object_foreach(both[b], k, v)
+        {
+            long y = strtol(k, NULL, 10);
+            size_t i = 0;
+            while (i < ny && years[i] != y)
+                i++;
+            if (i == ny && ny < sizeof years / sizeof years[0])
+                years[ny++] = y;
+        }
+    for (size_t i = 1; i < ny; i++)
+        for (size_t j = i; j > 0 && years[j - 1] < years[j]; j--) {
+            long t = years[j];
+            years[j] = years[j - 1];
+            years[j - 1] = t;
+        }
+    for (size_t i = 0; i < ny; i++) {
+        char y[24];
+        snprintf(y, sizeof y, "%ld", years[i]);
+        json_t *w = json_object_get(works, y), *c = json_object_get(cites, y);
+        json_array_append_new(arr, json_pack("{sIsIsI}", "year", (json_int_t)years[i], "works_count",
+                                             w ? json_integer_value(w) : 0, "cited_by_count",
+                                             c ? json_integer_value(c) : 0));
+    }
+    json_decref(works);
+    json_decref(cites);
+    *out = arr;
+    return 0;
+fail:
+    json_decref(arr);
+    return -1;
+}
+
+int pgr_counts_by_year(pgr_store *s, pgr_entity e, const char *id, json_t **out, pgr_err *err)
+{
+    pgr_id v;
+    *out = NULL;
+    if (resolve_current(s, e, id, &v, err) != 0)
+        return -1;
+    return pgr_counts_by_year_id(s, e, v, out, err);
+}
+
+int pgr_author_coauthors(pgr_store *s, const char *author, int limit, json_t **out, pgr_err *err)
+{
+    pgr_id a;
+    *out = NULL;
+    if (resolve_current(s, PGR_AUTHORS, author, &a, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_COAUTHORS, err);
+    if (!st)
+        return -1;
+    pgr_bind_int(st, 1, a);
+    pgr_bind_int(st, 2, limit > 0 ? limit : INT32_MAX);
+    json_t *arr = json_array();
+    int rc;
+    FOR_ROWS(st, rc)
+    json_array_append_new(arr, json_pack("{sososo}", "id", pgr_key_json(PGR_AUTHORS, pgr_col_int(st, 0)),
+                                         "display_name", j_text(st, 1), "count", j_int(st, 2)));
+    pgr_reset(st);
+    if (rc < 0) {
+        json_decref(arr);
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}
+
+int pgr_author_works_text(pgr_store *s, const char *author, int limit, json_t **out,
+                          pgr_err *err)
+{
+    pgr_id a;
+    *out = NULL;
+    if (resolve_current(s, PGR_AUTHORS, author, &a, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_AUTHOR_WORKS_TEXT, err);
+    if (!st)
+        return -1;
+    pgr_bind_int(st, 1, a);
+    pgr_bind_int(st, 2, limit > 0 ? limit : INT32_MAX);
+    json_t *arr = json_array();
+    int rc;
+    FOR_ROWS(st, rc)
+    json_array_append_new(arr, json_pack("{sososososo}", "id", pgr_key_json(PGR_WORKS, pgr_col_int(st, 0)),
+                                         "title", j_text(st, 1), "abstract", j_text(st, 2),
+                                         "publication_year", j_int(st, 3), "cited_by_count",
+                                         j_int(st, 4)));
+    pgr_reset(st);
+    if (rc < 0) {
+        json_decref(arr);
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}
+
+int pgr_adapter_list(pgr_store *s, pgr_id author, json_t **out, pgr_err *err)
+{
+    *out = NULL;
+    pgr_stmt *st = pgr_st(s, ST_ADAPTER_LIST, err);
+    if (!st)
+        return -1;
+    pgr_bind_int(st, 1, author);
+    json_t *arr = json_array();
+    int rc;
+    FOR_ROWS(st, rc)
+    {
+        json_t *metrics = NULL;
+        if (pgr_col_text(st, 6))
+            metrics = json_loads(pgr_col_text(st, 6), 0, NULL);
+        json_array_append_new(
+            arr, json_pack("{sIsososIsososososo}", "id", (json_int_t)pgr_col_int(st, 0), "method",
+                           j_text(st, 1), "mode", j_text(st, 2), "rank",
+                           (json_int_t)pgr_col_int(st, 3), "path", j_text(st, 4),
+                           "base_model_sha256", j_text(st, 5), "metrics",
+                           metrics ? metrics : json_null(), "created", j_text(st, 7)));
+    }
+    pgr_reset(st);
+    if (rc < 0) {
+        json_decref(arr);
+        return -1;
+    }
+    *out = arr;
+    return 0;
+}

@@ -1,0 +1,987 @@
+/* The write side of the store: upserts with provenance, deleting one source's
+ * facts, merges, claims, ownership, adapters, and the full-text refresh at
+ * commit. Written once for both backends over the statement table. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/store_impl.h"
+
+/* Fact kinds of the provenance table (schema/sqlite/001_graph.sql). */
+enum {
+    FACT_WORK = 1,
+    FACT_AUTHOR = 2,
+    FACT_AUTHORSHIP = 3,
+    FACT_WORK_TOPIC = 4,
+    FACT_CITATION = 5,
+    FACT_AUTHOR_NAME = 6,
+    FACT_AUTHOR_INST = 7,
+    FACT_WORK_COUNTS = 8,
+    FACT_AUTHOR_COUNTS = 9,
+    MOVE_CLAIM = 10,
+    MOVE_OWNERSHIP = 11,
+    MOVE_ADDED_NAME = 12,
+    MOVE_ADAPTER = 13
+};
+
+#define OOM(err) pgr_errf(err, PGR_ENOMEM, "out of memory")
+
+static int prov(pgr_store *s, pgr_id src, int kind, pgr_id fact, pgr_err *err)
+{
+    if (src <= 0 || fact <= 0)
+        return 0;
+    pgr_stmt *st = pgr_st(s, ST_PROV_ADD, err);
+    if (!st)
+        return -1;
+    pgr_bind_int(st, 1, kind);
+    pgr_bind_int(st, 2, fact);
+    pgr_bind_int(st, 3, src);
+    return pgr_exec_st(st, err);
+}
+
+/* Runs a statement that returns one id column (INSERT ... RETURNING id). */
+static int run_id(pgr_stmt *st, pgr_id *out, pgr_err *err)
+{
+    if (pgr_query_id(st, out, err) != 0)
+        return -1;
+    if (*out <= 0)
+        return pgr_errf(err, PGR_EINTERNAL, "%s: %s: returned no id", st->s->be->name, st->name);
+    return 0;
+}
+
+static int find_text(pgr_store *s, int stmt, const char *v, pgr_id *out, pgr_err *err)
+{
+    *out = 0;
+    if (!v)
+        return 0;
+    pgr_stmt *st = pgr_st(s, stmt, err);
+    if (!st)
+        return -1;
+    pgr_bind_text(st, 1, v);
+    return pgr_query_id(st, out, err);
+}
+
+static int mark(pgr_idset *set, pgr_id id, pgr_err *err)
+{
+    return pgr_idset_add(set, id) == 0 ? 0 : OOM(err);
+}
+
+/* ---- runs and sources ---- */
+int pgr_run_start(pgr_store *s, const char *args, pgr_id *out, pgr_err *err)
+{
+    char now[32];
+    pgr_now_iso(now);
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_RUN_START, err);
+    if (st) {
+        pgr_bind_text(st, 1, now);
+        pgr_bind_text(st, 2, args);
+        rc = run_id(st, out, err);
+    }
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+int pgr_run_finish(pgr_store *s, pgr_id id, const char *status, const char *summary_json,
+                   pgr_err *err)
+{
+    char now[32];
+    pgr_now_iso(now);
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_RUN_FINISH, err);
+    if (st) {
+        pgr_bind_int(st, 1, id);
+        pgr_bind_text(st, 2, now);
+        pgr_bind_text(st, 3, status ? status : "done");
+        pgr_bind_text(st, 4, summary_json);
+        rc = pgr_exec_st(st, err);
+    }
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+int pgr_source_find(pgr_store *s, const char *uri, pgr_id *id, char sha256_out[65], pgr_err *err)
+{
+    *id = 0;
+    if (sha256_out)
+        sha256_out[0] = '\0';
+    pgr_stmt *st = pgr_st(s, ST_SOURCE_FIND, err);
+    if (!st)
+        return -1;
+    pgr_bind_text(st, 1, uri);
+    int rc = pgr_step(st, err);
+    if (rc == 1) {
+        *id = pgr_col_int(st, 0);
+        const char *h = pgr_col_text(st, 1);
+        if (sha256_out && h)
+            snprintf(sha256_out, 65, "%s", h);
+    }
+    pgr_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int pgr_source_upsert(pgr_store *s, const pgr_source_doc *d, pgr_id *id, pgr_err *err)
+{
+    if (!d->uri || !d->sha256)
+        return pgr_errf(err, PGR_EINVAL, "source_upsert: uri and sha256 are required");
+    char now[32];
+    pgr_now_iso(now);
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_SOURCE_UPSERT, err);
+    if (st) {
+        pgr_bind_text(st, 1, d->uri);
+        pgr_bind_text(st, 2, d->format);
+        pgr_bind_text(st, 3, d->sha256);
+        pgr_bind_text(st, 4, d->capture_date);
+        pgr_bind_id(st, 5, d->run_id);
+        pgr_bind_text(st, 6, now);
+        rc = run_id(st, id, err);
+        s->wrote = 1;
+    }
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+/* Adds every id the statement returns (first column) to set. */
+static int collect_into(pgr_stmt *st, pgr_idset *set, pgr_err *err)
+{
+    int rc;
+    while ((rc = pgr_step(st, err)) == 1)
+        if (!pgr_col_null(st, 0) && pgr_idset_add(set, pgr_col_int(st, 0)) != 0) {
+            pgr_reset(st);
+            return OOM(err);
+        }
+    pgr_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int pgr_source_delete_facts(pgr_store *s, pgr_id src, pgr_err *err)
+{
+    static const int order[] = {ST_SRC_WORKS,           ST_SRC_AUTHORS,      ST_DEL_AUTHOR_COUNTS,
+                                ST_DEL_WORK_COUNTS,     ST_DEL_AUTHOR_INSTS, ST_DEL_AUTHOR_NAMES,
+                                ST_DEL_CITATIONS,       ST_DEL_WORK_TOPICS,  ST_DEL_AUTHORSHIPS,
+                                ST_DEL_WORKS,           ST_DEL_AUTHORS,      ST_DEL_PROV,
+                                ST_DEL_CLAIMS,          ST_DEL_OWNERSHIP};
+    int own, rc = 0;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    for (size_t i = 0; rc == 0 && i < sizeof order / sizeof order[0]; i++) {
+        pgr_stmt *st = pgr_st(s, order[i], err);
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        pgr_bind_int(st, 1, src);
+        if (order[i] == ST_SRC_WORKS) {
+            rc = collect_into(st, &s->fts_works, err);
+        } else if (order[i] == ST_SRC_AUTHORS) {
+            size_t before = s->fts_authors.n;
+            rc = collect_into(st, &s->fts_authors, err);
+            for (size_t k = before; rc == 0 && k < s->fts_authors.n; k++)
+                rc = mark(&s->dirty_authors, s->fts_authors.v[k], err);
+        } else {
+            rc = pgr_exec_st(st, err);
+        }
+    }
+    s->wrote = 1;
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+/* ---- works ---- */
+static int venue_id(pgr_store *s, const char *name, pgr_id *id, pgr_err *err)
+{
+    *id = 0;
+    if (!name || !*name)
+        return 0;
+    if (s->venue_cache_name && !strcmp(s->venue_cache_name, name)) {
+        *id = s->venue_cache_id;
+        return 0;
+    }
+    pgr_sb norm = {0};
+    pgr_fold(name, &norm);
+    if (!pgr_sb_ok(&norm)) {
+        pgr_sb_free(&norm);
+        return OOM(err);
+    }
+    const char *key = norm.data ? norm.data : "";
+    int rc = find_text(s, ST_VENUE_FIND, key, id, err);
+    if (rc == 0 && !*id) {
+        pgr_stmt *st = pgr_st(s, ST_VENUE_INSERT, err);
+        rc = -1;
+        if (st) {
+            pgr_bind_text(st, 1, name);
+            pgr_bind_text(st, 2, key);
+            rc = run_id(st, id, err);
+        }
+    }
+    pgr_sb_free(&norm);
+    if (rc == 0) {
+        free(s->venue_cache_name);
+        s->venue_cache_name = strdup(name);
+        s->venue_cache_id = s->venue_cache_name ? *id : 0;
+    }
+    return rc;
+}
+
+int pgr_work_find(pgr_store *s, enum pgr_work_key key, const char *value, pgr_id *id,
+                  pgr_err *err)
+{
+    static const int stmts[] = {ST_WORK_BY_ARXIV, ST_WORK_BY_DOI, ST_WORK_BY_OPENALEX,
+                                ST_WORK_BY_S2};
+    *id = 0;
+    if ((unsigned)key >= sizeof stmts / sizeof stmts[0])
+        return pgr_errf(err, PGR_EINVAL, "work_find: unknown key %d", (int)key);
+    return find_text(s, stmts[key], value, id, err);
+}
+
+int pgr_work_find_title(pgr_store *s, const char *norm_title, int year, pgr_id *id, pgr_err *err)
+{
+    *id = 0;
+    if (!norm_title || !*norm_title)
+        return 0;
+    pgr_stmt *st = pgr_st(s, year ? ST_WORK_BY_TITLE_YEAR : ST_WORK_BY_TITLE, err);
+    if (!st)
+        return -1;
+    pgr_bind_text(st, 1, norm_title);
+    if (year)
+        pgr_bind_int(st, 2, year);
+    return pgr_query_id(st, id, err);
+}
+
+/* Citations that name this work by one of its ids now point at it. */
+static int resolve_refs_to(pgr_store *s, pgr_id id, const pgr_work_rec *w, pgr_err *err)
+{
+    if (!w->arxiv_id && !w->doi && !w->openalex_id && !w->s2_id)
+        return 0;
+    char refs[4][300];
+    const char *pfx[4] = {"arxiv:", "doi:", "openalex:", "s2:"};
+    const char *val[4] = {w->arxiv_id, w->doi, w->openalex_id, w->s2_id};
+    pgr_stmt *st = pgr_st(s, ST_WORK_REFS_RESOLVE, err);
+    if (!st)
+        return -1;
+    pgr_bind_int(st, 1, id);
+    for (int i = 0; i < 4; i++) {
+        if (val[i] && strlen(val[i]) < 280) {
+            snprintf(refs[i], sizeof refs[i], "%s%s", pfx[i], val[i]);
+            pgr_bind_text(st, 2 + i, refs[i]);
+        } else {
+            pgr_bind_null(st, 2 + i);
+        }
+    }
+    if (pgr_exec_st(st, err) != 0)
+        return -1;
+    return st->changes > 0 ? mark(&s->dirty_cited, id, err) : 0;
+}
+
+static int work_write(pgr_store *s, pgr_id src, pgr_id id, const pgr_work_rec *w, pgr_id *out_id,
+                      int *created, pgr_err *err)
+{
+    pgr_id found = id, vid = 0;
+    if (!found) {
+        static const int by[] = {ST_WORK_BY_ARXIV, ST_WORK_BY_DOI, ST_WORK_BY_OPENALEX,
+                                 ST_WORK_BY_S2};
+        const char *keys[] = {w->arxiv_id, w->doi, w->openalex_id, w->s2_id};
+        for (int i = 0; i < 4 && !found; i++)
+            if (find_text(s, by[i], keys[i], &found, err) != 0)
+                return -1;
+        if (!found && pgr_work_find_title(s, w->norm_title, w->year, &found, err) != 0)
+            return -1;
+    }
+    if (venue_id(s, w->venue, &vid, err) != 0)
+        return -1;
+    char sort_date[16] = "";
+    if (w->date)
+        snprintf(sort_date, sizeof sort_date, "%.10s", w->date);
+    else if (w->year > 0 && w->year < 10000)
+        snprintf(sort_date, sizeof sort_date, "%04d", w->year);
+    long cites = w->cited_by_count;
+    int64_t has_code = w->has_code < 0 ? -1 : (w->has_code ? 1 : 0);
+    pgr_stmt *st;
+    if (!found) {
+        if (!w->norm_title || !w->title)
+            return pgr_errf(err, PGR_EINVAL, "work_upsert: a new work needs title and norm_title");
+        if (!(st = pgr_st(s, ST_WORK_INSERT, err)))
+            return -1;
+        pgr_bind_text(st, 1, w->arxiv_id);
+        pgr_bind_text(st, 2, w->doi);
+        pgr_bind_text(st, 3, w->openalex_id);
+        pgr_bind_text(st, 4, w->s2_id);
+        pgr_bind_text(st, 5, w->title);
+        pgr_bind_text(st, 6, w->norm_title);
+        pgr_bind_id(st, 7, w->year);
+        pgr_bind_text(st, 8, w->date);
+        pgr_bind_text(st, 9, sort_date);
+        pgr_bind_text(st, 10, w->type);
+        pgr_bind_id(st, 11, vid);
+        pgr_bind_text(st, 12, w->abstract);
+        pgr_bind_text(st, 13, w->authors_truncated);
+        pgr_bind_optint(st, 14, cites);
+        pgr_bind_optint(st, 15, has_code);
+        pgr_bind_double(st, 16, w->score);
+        pgr_bind_id(st, 17, w->arxiv_version);
+        pgr_bind_text(st, 18, w->language);
+        if (run_id(st, &found, err) != 0)
+            return -1;
+        if (created)
+            *created = 1;
+    } else {
+        if (!(st = pgr_st(s, ST_WORK_UPDATE, err)))
+            return -1;
+        pgr_bind_int(st, 1, found);
+        pgr_bind_text(st, 2, w->arxiv_id);
+        pgr_bind_text(st, 3, w->doi);
+        pgr_bind_text(st, 4, w->openalex_id);
+        pgr_bind_text(st, 5, w->s2_id);
+        pgr_bind_text(st, 6, w->title);
+        pgr_bind_text(st, 7, w->norm_title);
+        pgr_bind_id(st, 8, w->year);
+        pgr_bind_text(st, 9, w->date);
+        pgr_bind_text(st, 10, sort_date);
+        pgr_bind_text(st, 11, w->type);
+        pgr_bind_id(st, 12, vid);
+        pgr_bind_text(st, 13, w->abstract);
+        pgr_bind_text(st, 14, w->authors_truncated);
+        pgr_bind_optint(st, 15, cites);
+        pgr_bind_optint(st, 16, has_code);
+        pgr_bind_double(st, 17, w->score);
+        pgr_bind_id(st, 18, w->arxiv_version);
+        pgr_bind_text(st, 19, w->language);
+        if (pgr_exec_st(st, err) != 0)
+            return -1;
+        if (st->changes == 0)
+            return pgr_errf(err, PGR_ENOTFOUND, "work_upsert: no work W%lld", (long long)found);
+        if (created)
+            *created = 0;
+    }
+    *out_id = found;
+    if (resolve_refs_to(s, found, w, err) != 0 || prov(s, src, FACT_WORK, found, err) != 0 ||
+        mark(&s->fts_works, found, err) != 0)
+        return -1;
+    s->wrote = 1;
+    return 0;
+}
+
+int pgr_work_upsert(pgr_store *s, pgr_id src, pgr_id id, const pgr_work_rec *w, pgr_id *out_id,
+                    int *created, pgr_err *err)
+{
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    return pgr_tx_leave(s, own, work_write(s, src, id, w, out_id, created, err), err);
+}
+
+/* ---- authors ---- */
+int pgr_author_resolve(pgr_store *s, pgr_id id, pgr_id *current, pgr_err *err)
+{
+    *current = 0;
+    for (int hops = 0; hops < 64; hops++) {
+        pgr_stmt *st = pgr_st(s, ST_AUTHOR_MERGED_INTO, err);
+        if (!st)
+            return -1;
+        pgr_bind_int(st, 1, id);
+        int rc = pgr_step(st, err);
+        pgr_id next = 0;
+        if (rc == 1 && !pgr_col_null(st, 1))
+            next = pgr_col_int(st, 1);
+        pgr_reset(st);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            return pgr_errf(err, PGR_ENOTFOUND, "no author A%lld", (long long)id);
+        if (!next) {
+            *current = id;
+            return 0;
+        }
+        id = next;
+    }
+    return pgr_errf(err, PGR_EINTERNAL, "author A%lld: merge chain too long", (long long)id);
+}
+
+static int author_write(pgr_store *s, pgr_id src, pgr_id id, const pgr_author_rec *a,
+                        pgr_id *out_id, int *created, pgr_err *err)
+{
+    pgr_id found = id;
+    if (!found) {
+        if (find_text(s, ST_AUTHOR_BY_ORCID, a->orcid, &found, err) != 0 ||
+            (!found && find_text(s, ST_AUTHOR_BY_OPENALEX, a->openalex_id, &found, err) != 0) ||
+            (!found && find_text(s, ST_AUTHOR_BY_S2, a->s2_id, &found, err) != 0))
+            return -1;
+        if (found && pgr_author_resolve(s, found, &found, err) != 0)
+            return -1;
+    }
+    pgr_stmt *st;
+    if (!found) {
+        if (!a->display_name || !a->norm_name)
+            return pgr_errf(err, PGR_EINVAL,
+                            "author_upsert: a new author needs display_name and norm_name");
+        if (!(st = pgr_st(s, ST_AUTHOR_INSERT, err)))
+            return -1;
+        pgr_bind_text(st, 1, a->display_name);
+        pgr_bind_text(st, 2, a->norm_name);
+        pgr_bind_text(st, 3, a->orcid);
+        pgr_bind_text(st, 4, a->openalex_id);
+        pgr_bind_text(st, 5, a->s2_id);
+        if (run_id(st, &found, err) != 0)
+            return -1;
+        if (created)
+            *created = 1;
+    } else {
+        if (created)
+            *created = 0;
+        if (a->display_name || a->norm_name || a->orcid || a->openalex_id || a->s2_id) {
+            if (!(st = pgr_st(s, ST_AUTHOR_UPDATE, err)))
+                return -1;
+            pgr_bind_int(st, 1, found);
+            pgr_bind_text(st, 2, a->display_name);
+            pgr_bind_text(st, 3, a->norm_name);
+            pgr_bind_text(st, 4, a->orcid);
+            pgr_bind_text(st, 5, a->openalex_id);
+            pgr_bind_text(st, 6, a->s2_id);
+            if (pgr_exec_st(st, err) != 0)
+                return -1;
+            if (st->changes == 0)
+                return pgr_errf(err, PGR_ENOTFOUND, "author_upsert: no author A%lld",
+                                (long long)found);
+        }
+    }
+    *out_id = found;
+    if (prov(s, src, FACT_AUTHOR, found, err) != 0 || mark(&s->fts_authors, found, err) != 0)
+        return -1;
+    s->wrote = 1;
+    return 0;
+}
+
+int pgr_author_upsert(pgr_store *s, pgr_id src, pgr_id id, const pgr_author_rec *a,
+                      pgr_id *out_id, int *created, pgr_err *err)
+{
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    return pgr_tx_leave(s, own, author_write(s, src, id, a, out_id, created, err), err);
+}
+
+static int ids_of(pgr_store *s, int stmt, pgr_id key, const char *text_key, pgr_id **ids,
+                  size_t *n, pgr_err *err)
+{
+    *ids = NULL;
+    *n = 0;
+    pgr_stmt *st = pgr_st(s, stmt, err);
+    if (!st)
+        return -1;
+    if (text_key)
+        pgr_bind_text(st, 1, text_key);
+    else
+        pgr_bind_int(st, 1, key);
+    pgr_idset set = {0};
+    if (collect_into(st, &set, err) != 0) {
+        pgr_idset_free(&set);
+        return -1;
+    }
+    *ids = set.v;
+    *n = set.n;
+    return 0;
+}
+
+int pgr_author_candidates(pgr_store *s, const char *norm_name, pgr_id **ids, size_t *n,
+                          pgr_err *err)
+{
+    return ids_of(s, ST_AUTHOR_CANDIDATES, 0, norm_name ? norm_name : "", ids, n, err);
+}
+
+int pgr_author_work_ids(pgr_store *s, pgr_id author, pgr_id **ids, size_t *n, pgr_err *err)
+{
+    return ids_of(s, ST_AUTHOR_WORK_IDS, author, NULL, ids, n, err);
+}
+
+int pgr_author_coauthor_ids(pgr_store *s, pgr_id author, pgr_id **ids, size_t *n, pgr_err *err)
+{
+    return ids_of(s, ST_AUTHOR_COAUTHOR_IDS, author, NULL, ids, n, err);
+}
+
+int pgr_author_add_variant(pgr_store *s, pgr_id src, pgr_id author, const char *name,
+                           const char *norm_name, pgr_err *err)
+{
+    if (!name || !norm_name)
+        return pgr_errf(err, PGR_EINVAL, "author_add_variant: name and norm_name are required");
+    int own, rc = -1;
+    pgr_id id;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_AUTHOR_NAME_ADD, err);
+    if (st) {
+        pgr_bind_int(st, 1, author);
+        pgr_bind_text(st, 2, name);
+        pgr_bind_text(st, 3, norm_name);
+        rc = run_id(st, &id, err);
+        if (rc == 0)
+            rc = prov(s, src, FACT_AUTHOR_NAME, id, err);
+        if (rc == 0)
+            rc = mark(&s->fts_authors, author, err);
+        s->wrote = 1;
+    }
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+/* ---- edges ---- */
+int pgr_authorship_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id author, int position,
+                       const char *raw_name, const char *affiliation, pgr_id institution,
+                       pgr_err *err)
+{
+    int own, rc = -1;
+    pgr_id id;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_AUTHORSHIP_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, work);
+        pgr_bind_int(st, 2, author);
+        pgr_bind_int(st, 3, position);
+        pgr_bind_text(st, 4, raw_name);
+        pgr_bind_text(st, 5, affiliation);
+        pgr_bind_id(st, 6, institution);
+        rc = run_id(st, &id, err);
+        if (rc == 0)
+            rc = prov(s, src, FACT_AUTHORSHIP, id, err);
+        if (rc == 0)
+            rc = mark(&s->fts_works, work, err);
+        if (rc == 0)
+            rc = mark(&s->dirty_authors, author, err);
+        s->wrote = 1;
+    }
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+int pgr_topic_upsert(pgr_store *s, const char *scheme, const char *code, const char *name,
+                     pgr_id *id, pgr_err *err)
+{
+    if (!scheme || !code)
+        return pgr_errf(err, PGR_EINVAL, "topic_upsert: scheme and code are required");
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_sb norm = {0};
+    pgr_stmt *st = pgr_st(s, ST_TOPIC_FIND, err);
+    if (!st)
+        goto cleanup;
+    pgr_bind_text(st, 1, scheme);
+    pgr_bind_text(st, 2, code);
+    int r = pgr_step(st, err);
+    *id = 0;
+    int same_name = 1;
+    if (r == 1) {
+        *id = pgr_col_int(st, 0);
+        const char *old = pgr_col_text(st, 1);
+        same_name = !name || (old && !strcmp(old, name));
+    }
+    pgr_reset(st);
+    if (r < 0)
+        goto cleanup;
+    pgr_fold(name ? name : code, &norm);
+    if (!pgr_sb_ok(&norm)) {
+        OOM(err);
+        goto cleanup;
+    }
+    if (!*id) {
+        if (!(st = pgr_st(s, ST_TOPIC_INSERT, err)))
+            goto cleanup;
+        pgr_bind_text(st, 1, scheme);
+        pgr_bind_text(st, 2, code);
+        pgr_bind_text(st, 3, name);
+        pgr_bind_text(st, 4, norm.data ? norm.data : "");
+        if (run_id(st, id, err) != 0)
+            goto cleanup;
+        s->wrote = 1;
+    } else if (!same_name) {
+        if (!(st = pgr_st(s, ST_TOPIC_RENAME, err)))
+            goto cleanup;
+        pgr_bind_int(st, 1, *id);
+        pgr_bind_text(st, 2, name);
+        pgr_bind_text(st, 3, norm.data ? norm.data : "");
+        if (pgr_exec_st(st, err) != 0)
+            goto cleanup;
+        s->wrote = 1;
+    }
+    rc = 0;
+cleanup:
+    pgr_sb_free(&norm);
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+/* Runs an edge upsert (RETURNING id) and records its provenance. */
+static int edge_done(pgr_store *s, pgr_stmt *st, pgr_id src, int kind, int own, pgr_err *err)
+{
+    pgr_id id;
+    int rc = st ? run_id(st, &id, err) : -1;
+    if (rc == 0)
+        rc = prov(s, src, kind, id, err);
+    s->wrote = 1;
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+int pgr_work_topic_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id topic, double weight,
+                       pgr_err *err)
+{
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_WORK_TOPIC_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, work);
+        pgr_bind_int(st, 2, topic);
+        pgr_bind_double(st, 3, weight);
+    }
+    return edge_done(s, st, src, FACT_WORK_TOPIC, own, err);
+}
+
+/* The work an external ref names ("doi:...", "arxiv:...", "openalex:W...",
+ * "s2:..."), 0 when absent or the form is unknown. */
+int pgr_work_by_ref(pgr_store *s, const char *ref, pgr_id *id, pgr_err *err)
+{
+    static const struct {
+        const char *prefix;
+        int stmt;
+    } forms[] = {{"doi:", ST_WORK_BY_DOI},
+                 {"arxiv:", ST_WORK_BY_ARXIV},
+                 {"openalex:", ST_WORK_BY_OPENALEX},
+                 {"s2:", ST_WORK_BY_S2}};
+    *id = 0;
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        size_t n = strlen(forms[i].prefix);
+        if (!strncmp(ref, forms[i].prefix, n))
+            return find_text(s, forms[i].stmt, ref + n, id, err);
+    }
+    return 0;
+}
+
+int pgr_citation_put(pgr_store *s, pgr_id src, pgr_id citing, const char *ref, pgr_id cited,
+                     pgr_err *err)
+{
+    if (!ref || !*ref)
+        return pgr_errf(err, PGR_EINVAL, "citation_put: ref is required");
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    if (!cited && pgr_work_by_ref(s, ref, &cited, err) != 0)
+        return pgr_tx_leave(s, own, -1, err);
+    if (cited && mark(&s->dirty_cited, cited, err) != 0)
+        return pgr_tx_leave(s, own, -1, err);
+    pgr_stmt *st = pgr_st(s, ST_CITATION_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, citing);
+        pgr_bind_text(st, 2, ref);
+        pgr_bind_id(st, 3, cited);
+    }
+    return edge_done(s, st, src, FACT_CITATION, own, err);
+}
+
+int pgr_citations_resolve(pgr_store *s, long *n_resolved, pgr_err *err)
+{
+    static const int stmts[] = {ST_REFS_RESOLVE_DOI, ST_REFS_RESOLVE_ARXIV,
+                                ST_REFS_RESOLVE_OPENALEX, ST_REFS_RESOLVE_S2};
+    int own, rc = 0;
+    long total = 0;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    for (size_t i = 0; rc == 0 && i < sizeof stmts / sizeof stmts[0]; i++) {
+        pgr_stmt *st = pgr_st(s, stmts[i], err);
+        rc = st ? pgr_exec_st(st, err) : -1;
+        if (rc == 0)
+            total += (long)st->changes;
+    }
+    if (total)
+        s->wrote = 1;
+    if (n_resolved)
+        *n_resolved = total;
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+int pgr_institution_upsert(pgr_store *s, const char *name, const char *norm_name, const char *ror,
+                           const char *country, pgr_id *id, pgr_err *err)
+{
+    if (!name || !norm_name)
+        return pgr_errf(err, PGR_EINVAL, "institution_upsert: name and norm_name are required");
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    *id = 0;
+    if (find_text(s, ST_INST_BY_ROR, ror, id, err) != 0 ||
+        (!*id && find_text(s, ST_INST_BY_NAME, norm_name, id, err) != 0))
+        goto cleanup;
+    pgr_stmt *st;
+    if (!*id) {
+        if (!(st = pgr_st(s, ST_INST_INSERT, err)))
+            goto cleanup;
+        pgr_bind_text(st, 1, name);
+        pgr_bind_text(st, 2, norm_name);
+        pgr_bind_text(st, 3, ror);
+        pgr_bind_text(st, 4, country);
+        rc = run_id(st, id, err);
+        s->wrote = 1;
+    } else if (ror || country) {
+        if (!(st = pgr_st(s, ST_INST_UPDATE, err)))
+            goto cleanup;
+        pgr_bind_int(st, 1, *id);
+        pgr_bind_text(st, 2, ror);
+        pgr_bind_text(st, 3, country);
+        rc = pgr_exec_st(st, err);
+        s->wrote = 1;
+    } else {
+        rc = 0;
+    }
+cleanup:
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+int pgr_author_institution_put(pgr_store *s, pgr_id src, pgr_id author, pgr_id institution,
+                               int year, pgr_err *err)
+{
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_AUTHOR_INST_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, author);
+        pgr_bind_int(st, 2, institution);
+        pgr_bind_int(st, 3, year > 0 ? year : 0);
+    }
+    return edge_done(s, st, src, FACT_AUTHOR_INST, own, err);
+}
+
+int pgr_work_counts_put(pgr_store *s, pgr_id src, pgr_id work, int year, long cited_by_count,
+                        pgr_err *err)
+{
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_WORK_COUNTS_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, work);
+        pgr_bind_int(st, 2, year);
+        pgr_bind_optint(st, 3, cited_by_count);
+    }
+    return edge_done(s, st, src, FACT_WORK_COUNTS, own, err);
+}
+
+int pgr_author_counts_put(pgr_store *s, pgr_id src, pgr_id author, int year, long works_count,
+                          long cited_by_count, pgr_err *err)
+{
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_AUTHOR_COUNTS_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, author);
+        pgr_bind_int(st, 2, year);
+        pgr_bind_optint(st, 3, works_count);
+        pgr_bind_optint(st, 4, cited_by_count);
+    }
+    return edge_done(s, st, src, FACT_AUTHOR_COUNTS, own, err);
+}
+
+/* Claims and ownership belong to their source document directly. */
+static int plain_done(pgr_store *s, pgr_stmt *st, int own, pgr_err *err)
+{
+    int rc = st ? pgr_exec_st(st, err) : -1;
+    s->wrote = 1;
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+int pgr_claim_put(pgr_store *s, pgr_id src, pgr_id author, const char *name, const char *text,
+                  double value, const char *capture_date, pgr_err *err)
+{
+    if (src <= 0 || !name)
+        return pgr_errf(err, PGR_EINVAL, "claim_put: a source and a name are required");
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_CLAIM_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, src);
+        pgr_bind_id(st, 2, author);
+        pgr_bind_text(st, 3, name);
+        pgr_bind_text(st, 4, text);
+        pgr_bind_double(st, 5, value);
+        pgr_bind_text(st, 6, capture_date);
+    }
+    return plain_done(s, st, own, err);
+}
+
+int pgr_ownership_put(pgr_store *s, pgr_id src, pgr_id author, const char *method,
+                      double confidence, const char *runner_up, double runner_up_confidence,
+                      const char *evidence, pgr_err *err)
+{
+    if (src <= 0 || author <= 0 || !method)
+        return pgr_errf(err, PGR_EINVAL, "ownership_put: source, author and method are required");
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_OWNERSHIP_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, src);
+        pgr_bind_int(st, 2, author);
+        pgr_bind_text(st, 3, method);
+        pgr_bind_double(st, 4, confidence);
+        pgr_bind_text(st, 5, runner_up);
+        pgr_bind_double(st, 6, runner_up_confidence);
+        pgr_bind_text(st, 7, evidence);
+    }
+    return plain_done(s, st, own, err);
+}
+
+int pgr_adapter_add(pgr_store *s, const pgr_adapter_rec *a, pgr_id *id, pgr_err *err)
+{
+    if (a->author <= 0 || !a->method || !a->mode || !a->path)
+        return pgr_errf(err, PGR_EINVAL, "adapter_add: author, method, mode and path are required");
+    char now[32];
+    pgr_now_iso(now);
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_ADAPTER_ADD, err);
+    if (st) {
+        pgr_bind_int(st, 1, a->author);
+        pgr_bind_text(st, 2, a->method);
+        pgr_bind_text(st, 3, a->mode);
+        pgr_bind_int(st, 4, a->rank);
+        pgr_bind_text(st, 5, a->path);
+        pgr_bind_text(st, 6, a->base_model_sha256);
+        pgr_bind_text(st, 7, a->metrics_json);
+        pgr_bind_text(st, 8, now);
+        rc = run_id(st, id, err);
+        s->wrote = 1;
+    }
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+/* ---- full text at commit ---- */
+static int fts_put(pgr_store *s, int del_stmt, int put_stmt, pgr_id id, const char *a,
+                   const char *b, const char *c, pgr_err *err)
+{
+    pgr_stmt *st;
+    /* SQLite's FTS rows are replaced by delete + insert; PostgreSQL's put is an
+     * UPDATE of the row's tsvector, and its delete clears it. */
+    if (!a || !strcmp(s->be->name, "sqlite")) {
+        if (!(st = pgr_st(s, del_stmt, err)))
+            return -1;
+        pgr_bind_int(st, 1, id);
+        if (pgr_exec_st(st, err) != 0)
+            return -1;
+    }
+    if (!a)
+        return 0;
+    if (!(st = pgr_st(s, put_stmt, err)))
+        return -1;
+    pgr_bind_int(st, 1, id);
+    pgr_bind_text(st, 2, a);
+    if (b)
+        pgr_bind_text(st, 3, b);
+    if (c)
+        pgr_bind_text(st, 4, c);
+    return pgr_exec_st(st, err);
+}
+
+static void put_folded(pgr_sb *out, const char *text, pgr_sb *tmp)
+{
+    tmp->len = 0;
+    pgr_fold(text, tmp);
+    if (!tmp->len)
+        return;
+    if (out->len)
+        pgr_sb_putc(out, ' ');
+    pgr_sb_append(out, tmp->data, tmp->len);
+}
+
+static int fts_work(pgr_store *s, pgr_id id, pgr_sb *t, pgr_sb *a, pgr_sb *n, pgr_err *err)
+{
+    pgr_stmt *st = pgr_st(s, ST_FTS_WORK_TEXT, err);
+    if (!st)
+        return -1;
+    pgr_sb d = {0}, r = {0};
+    t->len = a->len = n->len = 0;
+    pgr_sb_puts(t, "");
+    pgr_sb_puts(a, "");
+    pgr_sb_puts(n, "");
+    pgr_bind_int(st, 1, id);
+    int rc, rows = 0;
+    while ((rc = pgr_step(st, err)) == 1) {
+        if (rows++ == 0) {
+            pgr_fold(pgr_col_text(st, 0), t);
+            pgr_fold(pgr_col_text(st, 1), a);
+        }
+        d.len = r.len = 0;
+        pgr_fold(pgr_col_text(st, 2), &d);
+        pgr_fold(pgr_col_text(st, 3), &r);
+        if (d.len) {
+            if (n->len)
+                pgr_sb_putc(n, ' ');
+            pgr_sb_append(n, d.data, d.len);
+        }
+        /* the raw printed name usually folds to the display name: once is enough */
+        if (r.len && (r.len != d.len || memcmp(r.data, d.data, r.len) != 0)) {
+            if (n->len)
+                pgr_sb_putc(n, ' ');
+            pgr_sb_append(n, r.data, r.len);
+        }
+    }
+    pgr_reset(st);
+    int ok = pgr_sb_ok(t) && pgr_sb_ok(a) && pgr_sb_ok(n) && pgr_sb_ok(&d) && pgr_sb_ok(&r);
+    pgr_sb_free(&d);
+    pgr_sb_free(&r);
+    if (rc < 0)
+        return -1;
+    if (!ok)
+        return OOM(err);
+    if (!rows)
+        return fts_put(s, ST_FTS_WORK_DEL, ST_FTS_WORK_PUT, id, NULL, NULL, NULL, err);
+    return fts_put(s, ST_FTS_WORK_DEL, ST_FTS_WORK_PUT, id, t->data, a->data, n->data, err);
+}
+
+static int fts_author(pgr_store *s, pgr_id id, pgr_sb *names, pgr_err *err)
+{
+    pgr_stmt *st = pgr_st(s, ST_FTS_AUTHOR_TEXT, err);
+    if (!st)
+        return -1;
+    pgr_sb tmp = {0};
+    names->len = 0;
+    pgr_sb_puts(names, "");
+    pgr_bind_int(st, 1, id);
+    int rc, rows = 0, merged = 0;
+    while ((rc = pgr_step(st, err)) == 1) {
+        if (rows++ == 0) {
+            merged = !pgr_col_null(st, 1);
+            put_folded(names, pgr_col_text(st, 0), &tmp);
+        }
+        put_folded(names, pgr_col_text(st, 2), &tmp);
+    }
+    pgr_reset(st);
+    int ok = pgr_sb_ok(names) && pgr_sb_ok(&tmp);
+    pgr_sb_free(&tmp);
+    if (rc < 0)
+        return -1;
+    if (!ok)
+        return OOM(err);
+    const char *text = rows && !merged ? names->data : NULL;
+    return fts_put(s, ST_FTS_AUTHOR_DEL, ST_FTS_AUTHOR_PUT, id, text, NULL, NULL, err);
+}
+
+int pgr_fts_flush(pgr_store *s, pgr_err *err)
+{
+    pgr_sb a = {0}, b = {0}, c = {0};
+    int rc = 0;
+    pgr_idset_sort(&s->fts_works);
+    pgr_idset_sort(&s->fts_authors);
+    for (size_t i = 0; rc == 0 && i < s->fts_works.n; i++)
+        rc = fts_work(s, s->fts_works.v[i], &a, &b, &c, err);
+    for (size_t i = 0; rc == 0 && i < s->fts_authors.n; i++)
+        rc = fts_author(s, s->fts_authors.v[i], &a, err);
+    if (rc == 0)
+        s->fts_works.n = s->fts_authors.n = 0;
+    pgr_sb_free(&a);
+    pgr_sb_free(&b);
+    pgr_sb_free(&c);
+    return rc;
+}
