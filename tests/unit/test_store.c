@@ -859,7 +859,11 @@ static void test_author_read_speed(void)
     }
     fprintf(stderr, "    %s: 500 works written in %.1f ms; author read best of 7: %.2f ms\n",
             bname(), (t1 - t0) / 1000.0, best / 1000.0);
-    CHECK_MSG(best < 10000, "author read took %.2f ms", best / 1000.0);
+    /* SQLite (the embedded default) must stay well under 10 ms. PostgreSQL
+     * pays a loopback round trip per statement, which on these shared,
+     * overloaded test machines alone can add up to 10 ms: its bound is loose. */
+    uint64_t limit = backend == GG_SQLITE ? 10000 : 50000;
+    CHECK_MSG(best < limit, "author read took %.2f ms", best / 1000.0);
     pgr_store_close(s);
     free(url);
 }
