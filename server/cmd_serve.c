@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ static void usage(FILE *out, const srv_config *d)
             "\n"
             "Serves the JSON API (/api/v1/...), web pages, /healthz and /metrics over HTTP.\n"
             "Prints \"listening on http://HOST:PORT/\" when ready. SIGTERM or SIGINT: stop\n"
-            "accepting, finish requests in flight (up to --shutdown-grace), exit 0.\n"
+            "accepting, finish requests in flight (up to --shutdown-grace; a second signal\n"
+            "ends the wait), exit 0.\n"
             "\n"
             "options:\n"
             "  --db URL              graph database: sqlite:PATH or postgres://... (default %s)\n"
@@ -61,6 +63,23 @@ static void usage(FILE *out, const srv_config *d)
             PGR_DEFAULT_DB, d->host, d->port, d->threads, PGR_DEFAULT_MODEL, d->rate, d->burst,
             d->max_conns, d->max_conns_per_ip, d->timeout_s, d->conn_memory, d->max_uri,
             d->max_header_bytes, d->max_body, d->gzip_min, d->shutdown_grace_s);
+}
+
+/* During the grace period a second SIGINT/SIGTERM means "stop now". */
+typedef struct hurry_ctx {
+    srv_server *srv;
+    sigset_t sigs;
+} hurry_ctx;
+
+static void *second_signal(void *p)
+{
+    hurry_ctx *h = p;
+    int sig = 0;
+    if (sigwait(&h->sigs, &sig) == 0) {
+        fprintf(stderr, "peergraph serve: second signal: not waiting for requests in flight\n");
+        srv_hurry(h->srv);
+    }
+    return NULL;
 }
 
 /* Parses an unsigned decimal in [lo, hi]; names the option on failure. */
@@ -260,7 +279,14 @@ int cmd_serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     fprintf(stderr, "peergraph serve: %s: finishing requests in flight\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    hurry_ctx hurry = {srv, sigs};
+    pthread_t th;
+    int have_th = pthread_create(&th, NULL, second_signal, &hurry) == 0;
     srv_stop(srv);
+    if (have_th) { /* sigwait is a cancellation point: it is gone before srv is */
+        pthread_cancel(th);
+        pthread_join(th, NULL);
+    }
     srv_free(srv);
     fprintf(stderr, "peergraph serve: stopped\n");
     return 0;

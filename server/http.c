@@ -643,6 +643,9 @@ static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     req->srv = srv;
     req->conn = conn;
+    /* most requests need a few hundred bytes of strings; handlers that
+     * build more get further chunks */
+    req->arena.chunk_size = 8 * 1024;
     atomic_init(&req->refs, 1);
     pthread_mutex_init(&req->mu, NULL);
     req->start_us = pgr_now_us();
@@ -1119,7 +1122,8 @@ void srv_stop(srv_server *srv)
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
     uint64_t deadline = pgr_now_us() + (uint64_t)srv->cfg.shutdown_grace_s * 1000000u;
-    while (atomic_load(&srv->in_flight) > 0 && pgr_now_us() < deadline)
+    while (atomic_load(&srv->in_flight) > 0 && pgr_now_us() < deadline &&
+           !atomic_load(&srv->hurry))
         usleep(10 * 1000);
     if (atomic_load(&srv->in_flight) > 0) {
         atomic_store(&srv->stopping, 2);
@@ -1146,6 +1150,8 @@ void srv_stop(srv_server *srv)
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
 }
+
+void srv_hurry(srv_server *srv) { atomic_store(&srv->hurry, 1); }
 
 void srv_free(srv_server *srv)
 {

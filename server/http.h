@@ -218,6 +218,9 @@ int srv_port(const srv_server *srv);
 /* Stops accepting, lets in-flight requests finish (up to the grace period),
  * stops the pool. Safe to call once after srv_start. */
 void srv_stop(srv_server *srv);
+/* Ends the grace period of a srv_stop in progress (from another thread: the
+ * second SIGTERM/SIGINT). */
+void srv_hurry(srv_server *srv);
 void srv_free(srv_server *srv);
 /* Prometheus text for /metrics (malloc'd). */
 char *srv_metrics_text(srv_server *srv);

@@ -111,6 +111,7 @@ struct srv_server {
     srv_request *live;
     atomic_long in_flight;
     atomic_int stopping;
+    atomic_int hurry; /* srv_hurry: end the grace period now */
 };
 
 #endif

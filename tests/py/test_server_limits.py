@@ -195,3 +195,19 @@ def test_trust_proxy_client_ip_and_ipv6_prefix(tmp_path):
     with Server(fresh_sqlite(tmp_path), args=["--rate-limit", "0.01", "--rate-burst", "1"]) as s:
         assert requests.get(s.url + "/api/v1", headers={"X-Forwarded-For": "10.0.0.1"}).status_code == 200
         assert requests.get(s.url + "/api/v1", headers={"X-Forwarded-For": "10.0.0.2"}).status_code == 429
+
+
+def test_second_signal_ends_grace(tmp_path):
+    s = Server(fresh_sqlite(tmp_path), args=["--shutdown-grace", "60"])
+    c = _partial(s.port)  # in flight, never finished
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    s.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert s.proc.poll() is None  # waiting for the request in flight
+    s.proc.send_signal(signal.SIGINT)
+    assert s.proc.wait(timeout=10) == 0
+    assert time.monotonic() - t0 < 8
+    assert "second signal" in s.stderr_text()
+    c.close()
+    s.stop()
