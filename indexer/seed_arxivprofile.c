@@ -317,6 +317,8 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
                      hl->no, (int)(hl->len > 60 ? 60 : hl->len), hl->s);
             goto cleanup;
         }
+        if (n_ent == 0)
+            expect_rank = h.rank; /* a later page of the list starts past #1 */
         if (h.rank != expect_rank) {
             pgr_errf(err, PGR_EINVAL,
                      "line %ld: entry #%ld where #%ld was expected (missing entries?)", hl->no,

@@ -212,7 +212,9 @@ int sd_parse_decimal(const char *s, size_t len, double *out)
 {
     char buf[32];
     size_t dots = 0;
-    if (len == 0 || len >= sizeof buf || !isdigit((unsigned char)s[0]) ||
+    /* at most 20 characters: no figure on a page needs more, and the value
+     * must stay far inside the range of every integer type it may meet */
+    if (len == 0 || len > 20 || len >= sizeof buf || !isdigit((unsigned char)s[0]) ||
         !isdigit((unsigned char)s[len - 1]))
         return -1;
     for (size_t i = 0; i < len; i++) {

@@ -132,9 +132,8 @@ static int parse_metric(pgr_arena *a, const sd_line *l, sd_claims *c)
         numlen--;
     if (sd_parse_count(num, numlen, &v) != 0) {
         double dv;
-        if (sd_parse_decimal(num, numlen, &dv) != 0)
-            return -1;
-        v = (long)dv;
+        if (sd_parse_decimal(num, numlen, &dv) != 0 || dv > 1e12)
+            return -1; /* not a number, or an absurd one */
         sd_claim(c, name, pgr_arena_printf(a, "%.*s%s", (int)numlen, num, pct ? "%" : ""), dv);
         return 1;
     }

@@ -723,6 +723,11 @@ static void test_bad_input(void)
         static const char p1[] = "CLOct 9, 2022Code\nTitleAnna Lee\nAbstract\nCLOct 9, 2022";
         static const char p2[] = "h-index3\n\n1 Papers\n\nCLOct 9, 2022\nA Title\n";
         static const char p3[] = "h-index3\n\n2 Papers\n\nCLOct 9, 2022\nA Title\n\nAnna Lee\n";
+        static const char p4[] = "h-index3\nAI Score66666666666666666666666666\n\n1 Papers\n\n"
+                                 "CLOct 9, 2022\nA Title\n\nAnna Lee\n";
+        int rc4 = parse_buf("metrics-card", p4, sizeof p4 - 1, "2026-11-22", NULL, &g, &e);
+        CHECK(rc4 == -1 && strstr(e.msg, "line 2: unreadable metric"));
+        got_free(&g);
         int rc = parse_buf("metrics-list", p1, sizeof p1 - 1, "2026-11-22", NULL, &g, &e);
         CHECK(rc == -1 && strstr(e.msg, "line 4: entry truncated"));
         got_free(&g);
@@ -802,6 +807,27 @@ static void test_family_variants(void)
     CHECK_STR(g.w[1].truncated, "+12");
     CHECK_INT(g.w[1].cites, 7);
     got_free(&g);
+    {
+        /* a later page of the same list starts at #11; a gap in the ranks is
+         * a truncated page */
+        static const char p2[] =
+            "Ann Wu\n\nPublications\n\n#11 2101.00001v1 Jan 5, 2021\n\nT One\n\n"
+            "Ann Wu Bo Li\n0 Citations\n#12 2101.00002v4 Jan 6, 2021\n\nT Two\n\n"
+            "Ann Wu\n3 Citations\n";
+        static const char p3[] =
+            "Ann Wu\n\nPublications\n\n#1 2101.00001v1 Jan 5, 2021\n\nT One\n\n"
+            "Ann Wu Bo Li\n0 Citations\n#3 2101.00002v4 Jan 6, 2021\n\nT Two\n\n"
+            "Ann Wu\n3 Citations\n";
+        rc = parse_buf("arxiv-profile", p2, sizeof p2 - 1, "2026-11-22", NULL, &g, &e);
+        CHECK_MSG(rc == 0, "arxiv-profile page 2: %s", e.msg);
+        CHECK_INT(g.n, 2);
+        CHECK_INT(g.w[0].position, 11);
+        CHECK_INT(g.w[1].arxiv_version, 4);
+        got_free(&g);
+        rc = parse_buf("arxiv-profile", p3, sizeof p3 - 1, "2026-11-22", NULL, &g, &e);
+        CHECK(rc == -1 && strstr(e.msg, "line 11: entry #3 where #2 was expected"));
+        got_free(&g);
+    }
 
     rc = parse_buf(NULL, card, sizeof card - 1, "2026-11-22", NULL, &g, &e);
     CHECK_MSG(rc == 0, "metrics-card: %s", e.msg);
