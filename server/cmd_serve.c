@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "graph/graph.h"
 #include "server/builtin.h"
 #include "server/http.h"
 
@@ -247,7 +248,27 @@ int cmd_serve(int argc, char **argv)
                 "peergraph serve: note: --conn-memory %zu is below --max-uri + --max-header; "
                 "libmicrohttpd answers the largest requests itself\n",
                 cfg.conn_memory);
-    cfg.db_ping = srv_db_ping_direct; /* until graph/ provides pgr_store */
+    cfg.db_ping = srv_db_ping_direct; /* a fresh connection: checks the database itself */
+
+    /* Bring the schema up to date once, before any worker opens the store.
+     * A database newer than this binary is refused; one that cannot be
+     * reached is not fatal: the server starts and /healthz answers 503
+     * until it can be reached. */
+    {
+        int from = 0, to = 0;
+        pgr_err merr = {0};
+        if (pgr_migrate(cfg.db_url, &from, &to, &merr) != 0) {
+            if (merr.code == PGR_EVERSION || merr.code == PGR_EINVAL) {
+                fprintf(stderr, "peergraph serve: %s\n", merr.msg);
+                return 2;
+            }
+            fprintf(stderr, "peergraph serve: warning: database not ready (%s); /healthz "
+                            "answers 503 until it is\n", merr.msg);
+        } else if (from != to) {
+            fprintf(stderr, "peergraph serve: migrated the database from version %d to %d\n",
+                    from, to);
+        }
+    }
 
     int rc = 2;
     pgr_err err = {0};

@@ -39,12 +39,7 @@ def fresh_sqlite(directory):
     path = os.path.join(str(directory), "pg-%d-%d.db" % (os.getpid(), time.monotonic_ns()))
     url = "sqlite:" + path
     r = subprocess.run([BIN, "migrate", "--db", url], capture_output=True, text=True)
-    if r.returncode == 2 and "not built yet" in r.stderr:
-        # `migrate` comes with the graph store; until then an empty database
-        # file is what a fresh database is.
-        import sqlite3
-        sqlite3.connect(path).close()
-    elif r.returncode != 0:
+    if r.returncode != 0:
         raise RuntimeError("peergraph migrate failed: " + r.stderr)
     return url
 

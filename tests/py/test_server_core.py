@@ -269,3 +269,20 @@ def test_etag_per_representation_with_gzip(tmp_path):
                                ("identity", z.headers["ETag"], p.headers["ETag"])]:
             r = requests.get(s.url + "/api/v1", headers={"Accept-Encoding": enc, "If-None-Match": tag})
             assert r.status_code == 304 and r.headers["ETag"] == sent
+
+
+def test_serve_migrates_and_refuses_newer_schema(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "fresh.db")
+    with Server("sqlite:" + path) as s:
+        assert requests.get(s.url + "/healthz").status_code == 200
+        assert "migrated the database from version 0 to" in s.stderr_text()
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] >= 1
+    con.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', '2099-01-01')")
+    con.commit()
+    con.close()
+    r = subprocess.run([BIN, "serve", "--db", "sqlite:" + path, "--port", "0"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2
+    assert "999" in r.stderr and "listening" not in r.stdout
