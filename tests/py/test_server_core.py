@@ -212,7 +212,12 @@ def test_healthz_postgres(tmp_path):
     pg = os.environ.get("PEERGRAPH_TEST_PG")
     if not pg:
         pytest.skip("PEERGRAPH_TEST_PG not set (tests/run.sh sets it)")
-    with Server(pg) as s:
+    # a database of our own in the test server (serve migrates it)
+    name = "srv_healthz_%d_%d" % (os.getpid(), time.monotonic_ns() % 1000000)
+    subprocess.run(["psql", pg, "-q", "-c", "CREATE DATABASE " + name], check=True,
+                   capture_output=True)
+    url = pg.rsplit("/", 1)[0] + "/" + name
+    with Server(url) as s:
         r = requests.get(s.url + "/healthz")
         assert r.status_code == 200, r.text
     # a PostgreSQL that is not there: 503, and the server stays up
