@@ -191,8 +191,8 @@ static int parse_record(ix_jctx *c, pgr_arena *a, const jv *o, const ix_sink *si
     const char *cats = js_str(c, o, "categories");
     const char *doi = js_str(c, o, "doi");
     const char *update = js_str(c, o, "update_date");
-    w.comments = js_str(c, o, "comments");
-    w.journal_ref = js_str(c, o, "journal-ref");
+    const char *comments = js_str(c, o, "comments");
+    const char *jref = js_str(c, o, "journal-ref");
     const jv *ap = js_arr(c, o, "authors_parsed");
     const jv *versions = js_arr(c, o, "versions");
     if (c->failed)
@@ -209,6 +209,9 @@ static int parse_record(ix_jctx *c, pgr_arena *a, const jv *o, const ix_sink *si
         return ix_jfail(c, "record %s: field \"title\" missing", w.arxiv_id);
     w.title = ix_squash_ws(a, title, strlen(title));
     w.abstract = abstract ? ix_trim_ws(a, abstract, strlen(abstract)) : NULL;
+    /* Wrapped like titles in the metadata ("...published\n  version"). */
+    w.comments = comments ? ix_squash_ws(a, comments, strlen(comments)) : NULL;
+    w.journal_ref = jref ? ix_squash_ws(a, jref, strlen(jref)) : NULL;
     if (doi)
         w.doi = ix_doi_canon_a(a, doi); /* junk in the field: no DOI, not an error */
 

@@ -43,6 +43,7 @@ static void test_sample_fields(void)
     w = &s.works[1];
     CHECK_STR(w->arxiv_id, "0704.0002");
     CHECK_STR(w->date, "2007-03-31");
+    CHECK_STR(w->comments, "To appear in Graphs and Combinatorics"); /* wrap squashed */
     CHECK(strstr(w->abstract, "$(k,\\ell)$-pebble game") != NULL);
     CHECK_INT(w->n_authors, 2);
     CHECK_STR(w->authors[1].raw_name, "Louis Theran");
@@ -146,6 +147,26 @@ static void test_detect(void)
     CHECK_INT(snap()->detect("{\"results\":[]}", 14), 0);
 }
 
+/* The profile pages (plain text) are never taken for a metadata format, and
+ * the metadata detectors all score 0 on them. */
+static void test_no_collision_with_seed_pages(void)
+{
+    static const char *const seeds[] = {"seeds/000_d3c4f35904570651.txt", "seeds/001_a913e99828b9320d.txt",
+                                        "seeds/002_fcb58e6391e25be6.txt", "seeds/003_9aac860f5a5de2fd.txt",
+                                        "seeds/004_048387b8d4aff427.txt"};
+    static const char *const mine[] = {"arxiv-snapshot", "arxiv-oai", "arxiv-atom", "openalex", "s2"};
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+        size_t len;
+        char *d = md_read(seeds[i], &len);
+        if (!d)
+            SKIP("tests/data/%s missing", seeds[i]);
+        for (size_t k = 0; k < sizeof mine / sizeof *mine; k++)
+            CHECK_MSG(ix_format_by_name(mine[k])->detect(d, len) == 0, "%s scores %s", seeds[i],
+                      mine[k]);
+        free(d);
+    }
+}
+
 static void test_generator(void)
 {
     pgr_sb a = {0}, b = {0}, c = {0};
@@ -199,6 +220,7 @@ int main(void)
     RUN(test_rejects_bad_input);
     RUN(test_rejects_bombs_and_binary);
     RUN(test_detect);
+    RUN(test_no_collision_with_seed_pages);
     RUN(test_generator);
     return check_summary("test_arxiv_snapshot");
 }
