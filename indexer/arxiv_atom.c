@@ -27,7 +27,8 @@ static int is_wrapper(const char *data, size_t len)
     size_t at;
     if (ix_first_byte(data, len, &at) != '{')
         return 0;
-    return ix_find(data, len, 1 << 20, "\"status_code\"") && ix_find(data, len, 1 << 20, "\"body\"") &&
+    return ix_find(data, len, 1 << 20, "\"status_code\"") &&
+           ix_find(data, len, 1 << 20, "\"body\"") &&
            (ix_find(data, len, 1 << 20, "<feed") || ix_find(data, len, 1 << 20, "arxiv.org/api"));
 }
 
@@ -89,8 +90,9 @@ static int parse_entry(pgr_arena *a, const xmlNode *e, long position, const ix_s
             int ver = 0;
             w.arxiv_id = ix_arxiv_canon_a(a, id, &ver);
             if (!w.arxiv_id)
-                return pgr_errf(err, PGR_EINVAL, "line %ld: entry id \"%.80s\" is not an arXiv "
-                                                 "abstract URL",
+                return pgr_errf(err, PGR_EINVAL,
+                                "line %ld: entry id \"%.80s\" is not an arXiv "
+                                "abstract URL",
                                 line, id ? id : "");
             w.arxiv_version = ver;
         } else if (ix_xml_is(c, "title")) {
@@ -118,12 +120,12 @@ static int parse_entry(pgr_arena *a, const xmlNode *e, long position, const ix_s
             if (!r)
                 return pgr_errf(err, PGR_ENOMEM, "out of memory");
             r->raw_name = r->display_name = name;
-            for (xmlNodePtr f = ix_xml_child(c, "affiliation"); f; f = ix_xml_next(f, "affiliation")) {
+            for (xmlNodePtr f = ix_xml_child(c, "affiliation"); f;
+                 f = ix_xml_next(f, "affiliation")) {
                 const char *aff = squash_node(a, f);
                 if (aff)
-                    r->affiliation = r->affiliation
-                                         ? pgr_arena_printf(a, "%s; %s", r->affiliation, aff)
-                                         : aff;
+                    r->affiliation =
+                        r->affiliation ? pgr_arena_printf(a, "%s; %s", r->affiliation, aff) : aff;
             }
         } else if (ix_xml_is(c, "doi")) {
             const char *d = squash_node(a, c);
@@ -180,8 +182,7 @@ static int parse_entry(pgr_arena *a, const xmlNode *e, long position, const ix_s
     return sink->work ? sink->work(sink->ctx, &w, err) : 0;
 }
 
-static int parse_feed(const char *data, size_t len, int status, const ix_sink *sink,
-                      pgr_err *err)
+static int parse_feed(const char *data, size_t len, int status, const ix_sink *sink, pgr_err *err)
 {
     pgr_arena arena = {0};
     int rc = -1;

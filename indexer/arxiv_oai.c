@@ -303,8 +303,8 @@ int ix_arxiv_oai_parse(const ix_input *in, const ix_sink *sink, pgr_err *err)
         goto cleanup;
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (!ix_xml_is(root, "OAI-PMH")) {
-        pgr_errf(err, PGR_EINVAL, "line %ld: root element <%s> is not <OAI-PMH>",
-                 ix_xml_line(root), (const char *)root->name);
+        pgr_errf(err, PGR_EINVAL, "line %ld: root element <%s> is not <OAI-PMH>", ix_xml_line(root),
+                 (const char *)root->name);
         goto cleanup;
     }
     int e = oai_error(&arena, root, err);
@@ -316,8 +316,9 @@ int ix_arxiv_oai_parse(const ix_input *in, const ix_sink *sink, pgr_err *err)
     if (!list)
         list = ix_xml_child(root, "GetRecord");
     if (!list) {
-        pgr_errf(err, PGR_EINVAL, "line %ld: OAI-PMH response has neither ListRecords nor "
-                                  "GetRecord (other verbs carry no records)",
+        pgr_errf(err, PGR_EINVAL,
+                 "line %ld: OAI-PMH response has neither ListRecords nor "
+                 "GetRecord (other verbs carry no records)",
                  ix_xml_line(root));
         goto cleanup;
     }
@@ -362,7 +363,8 @@ int ix_arxiv_oai_parse(const ix_input *in, const ix_sink *sink, pgr_err *err)
             goto cleanup;
         /* The header identifier names the record when the metadata does not. */
         if (!w.arxiv_id) {
-            const char *hid = header ? squash_node(&arena, ix_xml_child(header, "identifier")) : NULL;
+            const char *hid =
+                header ? squash_node(&arena, ix_xml_child(header, "identifier")) : NULL;
             if (set_id(&w, &arena, hid, line, err))
                 goto cleanup;
         }

@@ -139,8 +139,8 @@ static int build_authors(ix_jctx *c, pgr_arena *a, const jv *ap, const char *pri
 }
 
 /* Fallback when authors_parsed is absent: authors from the printed list. */
-static int authors_from_printed(ix_jctx *c, pgr_arena *a, const char *printed,
-                                ix_author_ref **out, size_t *n_out)
+static int authors_from_printed(ix_jctx *c, pgr_arena *a, const char *printed, ix_author_ref **out,
+                                size_t *n_out)
 {
     *out = NULL;
     *n_out = 0;

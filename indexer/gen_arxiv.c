@@ -12,53 +12,195 @@ static uint64_t mix(uint64_t *s)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
-static unsigned rnd(uint64_t *s, unsigned n) { return (unsigned)(mix(s) % n); }
-static unsigned range(uint64_t *s, unsigned lo, unsigned hi) { return lo + rnd(s, hi - lo + 1); }
+static unsigned rnd(uint64_t *s, unsigned n)
+{
+    return (unsigned)(mix(s) % n);
+}
+static unsigned range(uint64_t *s, unsigned lo, unsigned hi)
+{
+    return lo + rnd(s, hi - lo + 1);
+}
 
 static const char *const words[] = {
-    "learning", "neural", "networks", "quantum", "field", "theory", "models", "deep",
-    "language", "graph", "optimal", "transport", "stochastic", "gradient", "descent", "bounds",
-    "inference", "bayesian", "sparse", "representations", "attention", "transformers", "scaling",
-    "laws", "dark", "matter", "galaxy", "clusters", "spin", "chains", "topological", "phases",
-    "entanglement", "entropy", "black", "holes", "gravitational", "waves", "lattice", "QCD",
-    "symmetry", "breaking", "superconductivity", "magnetic", "materials", "random", "matrices",
-    "algebraic", "geometry", "number", "fields", "prime", "distribution", "convex", "analysis",
-    "robust", "estimation", "causal", "discovery", "reinforcement", "policy", "reward", "agents",
-    "retrieval", "augmented", "generation", "efficient", "adapters", "fine-tuning", "low-rank",
-    "interpretability", "features", "circuits", "benchmark", "evaluation", "datasets", "large",
-    "multilingual", "speech", "recognition", "vision", "segmentation", "diffusion", "processes",
-    "equations", "nonlinear", "dynamics", "chaos", "turbulence", "fluid", "flows", "boundary",
-    "layers", "numerical", "methods", "finite", "element", "solvers", "parallel", "algorithms",
-    "complexity", "lower", "approximation", "schemes", "the", "of", "a", "for", "in", "with",
-    "and", "on", "via", "towards", "new", "we", "show", "that", "this", "is", "by", "from",
-    "results", "study", "propose", "method", "data", "experiments", "performance", "improves",
+    "learning",
+    "neural",
+    "networks",
+    "quantum",
+    "field",
+    "theory",
+    "models",
+    "deep",
+    "language",
+    "graph",
+    "optimal",
+    "transport",
+    "stochastic",
+    "gradient",
+    "descent",
+    "bounds",
+    "inference",
+    "bayesian",
+    "sparse",
+    "representations",
+    "attention",
+    "transformers",
+    "scaling",
+    "laws",
+    "dark",
+    "matter",
+    "galaxy",
+    "clusters",
+    "spin",
+    "chains",
+    "topological",
+    "phases",
+    "entanglement",
+    "entropy",
+    "black",
+    "holes",
+    "gravitational",
+    "waves",
+    "lattice",
+    "QCD",
+    "symmetry",
+    "breaking",
+    "superconductivity",
+    "magnetic",
+    "materials",
+    "random",
+    "matrices",
+    "algebraic",
+    "geometry",
+    "number",
+    "fields",
+    "prime",
+    "distribution",
+    "convex",
+    "analysis",
+    "robust",
+    "estimation",
+    "causal",
+    "discovery",
+    "reinforcement",
+    "policy",
+    "reward",
+    "agents",
+    "retrieval",
+    "augmented",
+    "generation",
+    "efficient",
+    "adapters",
+    "fine-tuning",
+    "low-rank",
+    "interpretability",
+    "features",
+    "circuits",
+    "benchmark",
+    "evaluation",
+    "datasets",
+    "large",
+    "multilingual",
+    "speech",
+    "recognition",
+    "vision",
+    "segmentation",
+    "diffusion",
+    "processes",
+    "equations",
+    "nonlinear",
+    "dynamics",
+    "chaos",
+    "turbulence",
+    "fluid",
+    "flows",
+    "boundary",
+    "layers",
+    "numerical",
+    "methods",
+    "finite",
+    "element",
+    "solvers",
+    "parallel",
+    "algorithms",
+    "complexity",
+    "lower",
+    "approximation",
+    "schemes",
+    "the",
+    "of",
+    "a",
+    "for",
+    "in",
+    "with",
+    "and",
+    "on",
+    "via",
+    "towards",
+    "new",
+    "we",
+    "show",
+    "that",
+    "this",
+    "is",
+    "by",
+    "from",
+    "results",
+    "study",
+    "propose",
+    "method",
+    "data",
+    "experiments",
+    "performance",
+    "improves",
 };
 #define N_WORDS (sizeof words / sizeof words[0])
 
 /* Function words: about 40% of running English text, and short. Without them
  * generated abstracts run ~30% longer in bytes than real ones (~1.1 KB). */
-static const char *const small_words[] = {"the", "of", "a", "and", "in", "to", "is", "we",
+static const char *const small_words[] = {"the", "of", "a",    "and",  "in", "to", "is", "we",
                                           "for", "on", "that", "with", "by", "as", "an", "are"};
 #define N_SMALL (sizeof small_words / sizeof small_words[0])
 
 static const char *const given[] = {
-    "Alice", "Bo", "Chen", "Daniel", "Elena", "Fatima", "Giorgio", "Hiroshi", "Ines", "Jakub",
-    "Kwame", "Li", "Maria", "Nikolai", "Olga", "Pablo", "Qiang", "Rosa", "Sanjay", "Tomasz",
-    "Ursula", "Viktor", "Wei", "Xavier", "Yuki", "Zhengxuan", "J.", "M.", "A. B.", "S.",
-    "Ana Lucia", "Jean-Pierre", "Søren", "José", "Zoë", "Björn", "Ayşe", "Đorđe",
+    "Alice", "Bo",        "Chen",   "Daniel", "Elena",  "Fatima",  "Giorgio",   "Hiroshi",
+    "Ines",  "Jakub",     "Kwame",  "Li",     "Maria",  "Nikolai", "Olga",      "Pablo",
+    "Qiang", "Rosa",      "Sanjay", "Tomasz", "Ursula", "Viktor",  "Wei",       "Xavier",
+    "Yuki",  "Zhengxuan", "J.",     "M.",     "A. B.",  "S.",      "Ana Lucia", "Jean-Pierre",
+    "Søren", "José",      "Zoë",    "Björn",  "Ayşe",   "Đorđe",
 };
 static const char *const family[] = {
-    "Smith", "Wang", "Müller", "Garcia", "Kowalski", "Nguyen", "Ivanov", "Tanaka", "Okafor",
-    "Rossi", "Dubois", "Kim", "Patel", "Silva", "Cohen", "Larsen", "Novak", "Hernández", "Wu",
-    "Liu", "Zhang", "Schmidt", "O'Brien", "van der Berg", "de la Cruz", "Papadopoulos",
-    "Nakamura", "Andersson", "Yilmaz", "Kovács", "Fernández", "Li", "Chen", "Huang", "Park",
-    "Singh", "Kumar", "Ali", "Ahmed", "Jones", "Brown", "Taylor", "Martin", "Lefèvre", "Schäfer",
-    "Østergaard", "Petrov", "Sato", "Watanabe", "Moreau",
+    "Smith",   "Wang",    "Müller",       "Garcia",     "Kowalski",     "Nguyen",   "Ivanov",
+    "Tanaka",  "Okafor",  "Rossi",        "Dubois",     "Kim",          "Patel",    "Silva",
+    "Cohen",   "Larsen",  "Novak",        "Hernández",  "Wu",           "Liu",      "Zhang",
+    "Schmidt", "O'Brien", "van der Berg", "de la Cruz", "Papadopoulos", "Nakamura", "Andersson",
+    "Yilmaz",  "Kovács",  "Fernández",    "Li",         "Chen",         "Huang",    "Park",
+    "Singh",   "Kumar",   "Ali",          "Ahmed",      "Jones",        "Brown",    "Taylor",
+    "Martin",  "Lefèvre", "Schäfer",      "Østergaard", "Petrov",       "Sato",     "Watanabe",
+    "Moreau",
 };
 static const char *const cats[] = {
-    "cs.CL", "cs.LG", "cs.AI", "cs.CV", "stat.ML", "hep-th", "hep-ph", "hep-ex", "gr-qc",
-    "astro-ph.CO", "astro-ph.GA", "cond-mat.str-el", "cond-mat.mes-hall", "quant-ph",
-    "math.PR", "math.NT", "math.AG", "math.OC", "physics.flu-dyn", "cs.DS", "cs.CR", "eess.AS",
+    "cs.CL",
+    "cs.LG",
+    "cs.AI",
+    "cs.CV",
+    "stat.ML",
+    "hep-th",
+    "hep-ph",
+    "hep-ex",
+    "gr-qc",
+    "astro-ph.CO",
+    "astro-ph.GA",
+    "cond-mat.str-el",
+    "cond-mat.mes-hall",
+    "quant-ph",
+    "math.PR",
+    "math.NT",
+    "math.AG",
+    "math.OC",
+    "physics.flu-dyn",
+    "cs.DS",
+    "cs.CR",
+    "eess.AS",
 };
 static const char *const dows[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 static const char *const mons[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -75,9 +217,8 @@ static void put_words(pgr_sb *sb, uint64_t *s, unsigned n, int latex)
         }
         if (latex && rnd(s, 40) == 0) {
             /* Inline math as the snapshot writes it (backslashes JSON-escaped). */
-            static const char *const math[] = {"$O(n \\\\log n)$", "$\\\\alpha_s$",
-                                               "$10^{-4}$", "$\\\\mathcal{N}=4$",
-                                               "$p_T > 20$ GeV"};
+            static const char *const math[] = {"$O(n \\\\log n)$", "$\\\\alpha_s$", "$10^{-4}$",
+                                               "$\\\\mathcal{N}=4$", "$p_T > 20$ GeV"};
             pgr_sb_puts(sb, math[rnd(s, 5)]);
             continue;
         }
@@ -92,7 +233,8 @@ static void put_words(pgr_sb *sb, uint64_t *s, unsigned n, int latex)
  * mass is here). */
 static unsigned n_authors(uint64_t *s)
 {
-    static const unsigned char dist[] = {1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 5, 5, 6, 7, 8, 10, 12, 15};
+    static const unsigned char dist[] = {1, 1, 2, 2, 2, 3, 3, 3,  3,  4,
+                                         4, 4, 5, 5, 6, 7, 8, 10, 12, 15};
     return dist[rnd(s, sizeof dist)];
 }
 
@@ -131,8 +273,8 @@ static void gen_one(pgr_sb *sb, uint64_t seed, size_t idx)
         pgr_sb_puts(sb, "null");
     pgr_sb_puts(sb, ",\"journal-ref\":");
     if (rnd(&s, 10) < 3)
-        pgr_sb_printf(sb, "\"Phys. Rev. D %u, %u (%u)\"", range(&s, 50, 110), range(&s, 1000, 99999),
-                      year + 1);
+        pgr_sb_printf(sb, "\"Phys. Rev. D %u, %u (%u)\"", range(&s, 50, 110),
+                      range(&s, 1000, 99999), year + 1);
     else
         pgr_sb_puts(sb, "null");
     pgr_sb_puts(sb, ",\"doi\":");

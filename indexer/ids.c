@@ -5,7 +5,10 @@
 #include <string.h>
 #include <strings.h>
 
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 /* Strips a case-insensitive prefix when present. */
 static int eat(const char **s, size_t *len, const char *prefix)

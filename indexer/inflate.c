@@ -12,8 +12,7 @@ int ix_is_gzip(const char *data, size_t len)
            (unsigned char)data[2] == 0x08;
 }
 
-int ix_gunzip(const char *data, size_t len, size_t cap, char **out, size_t *out_len,
-              pgr_err *err)
+int ix_gunzip(const char *data, size_t len, size_t cap, char **out, size_t *out_len, pgr_err *err)
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);

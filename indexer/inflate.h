@@ -20,7 +20,6 @@ int ix_is_gzip(const char *data, size_t len);
 /* Inflates a gzip buffer into a new malloc'd, NUL-terminated buffer (*out,
  * *out_len excludes the NUL; caller frees). Returns 0, or -1 with err naming
  * the compressed offset where it failed (truncated, corrupt, over cap). */
-int ix_gunzip(const char *data, size_t len, size_t cap, char **out, size_t *out_len,
-              pgr_err *err);
+int ix_gunzip(const char *data, size_t len, size_t cap, char **out, size_t *out_len, pgr_err *err);
 
 #endif

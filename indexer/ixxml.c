@@ -45,8 +45,7 @@ xmlDocPtr ix_xml_parse(const char *data, size_t len, pgr_err *err)
             while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
                 n--;
             msg[n] = '\0';
-            pgr_errf(err, PGR_EINVAL, "line %d: column %d: invalid XML: %s", e->line, e->int2,
-                     msg);
+            pgr_errf(err, PGR_EINVAL, "line %d: column %d: invalid XML: %s", e->line, e->int2, msg);
         } else {
             pgr_errf(err, PGR_EINVAL, "offset 0: invalid XML");
         }
@@ -112,4 +111,7 @@ const char *ix_xml_attr(pgr_arena *a, const xmlNode *n, const char *name)
     return out;
 }
 
-long ix_xml_line(const xmlNode *n) { return n ? xmlGetLineNo(n) : 0; }
+long ix_xml_line(const xmlNode *n)
+{
+    return n ? xmlGetLineNo(n) : 0;
+}

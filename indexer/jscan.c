@@ -131,14 +131,30 @@ static int parse_string(cur *c, jv *v)
             unsigned char e = p[1];
             p += 2;
             switch (e) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '/': *o++ = '/'; break;
-            case 'b': *o++ = '\b'; break;
-            case 'f': *o++ = '\f'; break;
-            case 'n': *o++ = '\n'; break;
-            case 'r': *o++ = '\r'; break;
-            case 't': *o++ = '\t'; break;
+            case '"':
+                *o++ = '"';
+                break;
+            case '\\':
+                *o++ = '\\';
+                break;
+            case '/':
+                *o++ = '/';
+                break;
+            case 'b':
+                *o++ = '\b';
+                break;
+            case 'f':
+                *o++ = '\f';
+                break;
+            case 'n':
+                *o++ = '\n';
+                break;
+            case 'r':
+                *o++ = '\r';
+                break;
+            case 't':
+                *o++ = '\t';
+                break;
             case 'u': {
                 unsigned cp;
                 if (p + 4 > q || hex4(c, p, &cp))
@@ -333,12 +349,18 @@ static int parse_value(cur *c, jv *v)
     if (c->p >= c->end)
         return fail(c, c->p, "unexpected end of input");
     switch (*c->p) {
-    case '{': return parse_container(c, v, 1);
-    case '[': return parse_container(c, v, 0);
-    case '"': return parse_string(c, v);
-    case 't': return literal(c, "true", JV_TRUE, v);
-    case 'f': return literal(c, "false", JV_FALSE, v);
-    case 'n': return literal(c, "null", JV_NULL, v);
+    case '{':
+        return parse_container(c, v, 1);
+    case '[':
+        return parse_container(c, v, 0);
+    case '"':
+        return parse_string(c, v);
+    case 't':
+        return literal(c, "true", JV_TRUE, v);
+    case 'f':
+        return literal(c, "false", JV_FALSE, v);
+    case 'n':
+        return literal(c, "null", JV_NULL, v);
     default:
         if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))
             return parse_number(c, v);
@@ -348,8 +370,12 @@ static int parse_value(cur *c, jv *v)
 
 int jscan_parse(jscan *s, pgr_arena *a, const char *buf, size_t len, jv *out)
 {
-    cur c = {(const unsigned char *)buf, (const unsigned char *)buf,
-             (const unsigned char *)buf + len, s, a, 0};
+    cur c = {(const unsigned char *)buf,
+             (const unsigned char *)buf,
+             (const unsigned char *)buf + len,
+             s,
+             a,
+             0};
     s->n = 0;
     s->err_msg = NULL;
     s->err_off = 0;

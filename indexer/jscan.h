@@ -44,8 +44,8 @@ typedef struct jscan {
 int jscan_parse(jscan *s, pgr_arena *a, const char *buf, size_t len, jv *out);
 void jscan_free(jscan *s);
 
-/* Member of an object by key (the last one when a key repeats, as Jansson), NULL when absent or when o is
- * not an object. */
+/* Member of an object by key (the last one when a key repeats, as Jansson), NULL when absent or
+ * when o is not an object. */
 const jv *jv_get(const jv *o, const char *key);
 static inline const jv *jv_at(const jv *a, size_t i)
 {

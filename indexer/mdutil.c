@@ -11,7 +11,10 @@
 
 #include "indexer/ixjson.h"
 
-static int ws(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static int ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 const char *ix_squash_ws(pgr_arena *a, const char *s, size_t n)
 {
@@ -264,7 +267,7 @@ const char *ix_find(const char *data, size_t len, size_t window, const char *nee
  * spelling. Returns the number of pieces (at most max), -1 on OOM. Pieces are
  * whitespace-squashed; a trailing "(affiliation)" is split off into affs. */
 long ix_split_authors(pgr_arena *a, const char *s, const char **names, const char **affs,
-                          size_t max)
+                      size_t max)
 {
     size_t k = 0;
     const char *p = s, *start = s;

@@ -105,15 +105,24 @@ static char entity_kind(json_t *o)
 static const char *kind_name(char k)
 {
     switch (k) {
-    case 'T': return "topic";
-    case 'S': return "source";
-    case 'I': return "institution";
-    case 'C': return "concept";
-    case 'F': return "funder";
-    case 'P': return "publisher";
-    case 'K': return "keyword";
-    case 'f': return "field/subfield/domain";
-    default: return "unknown entity";
+    case 'T':
+        return "topic";
+    case 'S':
+        return "source";
+    case 'I':
+        return "institution";
+    case 'C':
+        return "concept";
+    case 'F':
+        return "funder";
+    case 'P':
+        return "publisher";
+    case 'K':
+        return "keyword";
+    case 'f':
+        return "field/subfield/domain";
+    default:
+        return "unknown entity";
     }
 }
 
@@ -123,12 +132,14 @@ static const char *rebuild_abstract(ix_jctx *c, pgr_arena *a, json_t *inv)
     const char *key;
     json_t *val;
     size_t max_pos = 0, total = 0;
-    json_object_foreach(inv, key, val) {
+    json_object_foreach(inv, key, val)
+    {
         if (!json_is_array(val))
             return ix_jfail(c, "abstract_inverted_index[\"%.40s\"]: expected an array", key), NULL;
         size_t i;
         json_t *p;
-        json_array_foreach(val, i, p) {
+        json_array_foreach(val, i, p)
+        {
             if (!json_is_integer(p) || json_integer_value(p) < 0 ||
                 json_integer_value(p) >= OA_MAX_ABSTRACT_WORDS)
                 return ix_jfail(c, "abstract_inverted_index[\"%.40s\"]: bad position", key), NULL;
@@ -146,10 +157,12 @@ static const char *rebuild_abstract(ix_jctx *c, pgr_arena *a, json_t *inv)
     const char **slots = pgr_arena_calloc(a, max_pos, sizeof *slots);
     if (!slots)
         return NULL;
-    json_object_foreach(inv, key, val) {
+    json_object_foreach(inv, key, val)
+    {
         size_t i;
         json_t *p;
-        json_array_foreach(val, i, p) {
+        json_array_foreach(val, i, p)
+        {
             size_t pos = (size_t)json_integer_value(p);
             if (!slots[pos]) /* first claim wins: deterministic for duplicates */
                 slots[pos] = key;
@@ -200,8 +213,8 @@ static int counts(ix_jctx *c, pgr_arena *a, json_t *arr, const ix_year_count **o
 
 /* topics [{id, display_name, score|count}] -> ix_topic_ref[]; for authors the
  * score is count / works_count (share of the author's works in the topic). */
-static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, long works_count,
-                  const ix_topic_ref **out, size_t *n)
+static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, long works_count, const ix_topic_ref **out,
+                  size_t *n)
 {
     size_t cnt = json_array_size(arr);
     *out = NULL;
@@ -248,7 +261,8 @@ static const char *arxiv_from_work(pgr_arena *a, const char *doi, json_t *locati
     }
     size_t i;
     json_t *l;
-    json_array_foreach(locations, i, l) {
+    json_array_foreach(locations, i, l)
+    {
         if (!json_is_object(l))
             continue;
         const char *keys[2] = {"landing_page_url", "pdf_url"};
@@ -355,7 +369,8 @@ static int parse_work(ix_jctx *c, oa_state *st, json_t *o, long position)
         pgr_sb sb = {0};
         size_t j;
         json_t *s;
-        json_array_foreach(rafs, j, s) {
+        json_array_foreach(rafs, j, s)
+        {
             if (json_is_string(s) && json_string_length(s)) {
                 if (sb.len)
                     pgr_sb_puts(&sb, "; ");
@@ -365,7 +380,8 @@ static int parse_work(ix_jctx *c, oa_state *st, json_t *o, long position)
         if (!sb.len && raf)
             pgr_sb_puts(&sb, raf);
         if (!sb.len) {
-            json_array_foreach(insts, j, s) {
+            json_array_foreach(insts, j, s)
+            {
                 json_t *nm = json_is_object(s) ? json_object_get(s, "display_name") : NULL;
                 if (json_is_string(nm)) {
                     if (sb.len)
@@ -438,8 +454,7 @@ static int parse_author(ix_jctx *c, oa_state *st, json_t *o)
         st->skipped[0]++;
         if (!st->skipped_example[0])
             snprintf(st->skipped_example, sizeof st->skipped_example,
-                     "\"Deleted Author\" tombstone %s",
-                     x.openalex_id ? x.openalex_id : "");
+                     "\"Deleted Author\" tombstone %s", x.openalex_id ? x.openalex_id : "");
         return 0;
     }
     if (!dn)
@@ -496,9 +511,8 @@ static int parse_entity(ix_jctx *c, oa_state *st, json_t *o, long position)
         if (!st->skipped_example[0]) {
             json_t *id = json_object_get(o, "id"), *dn = json_object_get(o, "display_name");
             snprintf(st->skipped_example, sizeof st->skipped_example, "%s %s \"%.80s\"",
-                     kind_name(k),
-                json_is_string(id) ? json_string_value(id) : "(no id)",
-                json_is_string(dn) ? json_string_value(dn) : "");
+                     kind_name(k), json_is_string(id) ? json_string_value(id) : "(no id)",
+                     json_is_string(dn) ? json_string_value(dn) : "");
         }
         rc = 0;
     }
@@ -513,7 +527,8 @@ static int parse_document(ix_jctx *c, oa_state *st, json_t *doc)
     if (json_is_array(doc)) {
         size_t i;
         json_t *e;
-        json_array_foreach(doc, i, e) {
+        json_array_foreach(doc, i, e)
+        {
             if (parse_entity(c, st, e, (long)i + 1))
                 return -1;
             pgr_arena_reset(&st->a);
@@ -535,7 +550,8 @@ static int parse_document(ix_jctx *c, oa_state *st, json_t *doc)
             page = 1;
         size_t i;
         json_t *e;
-        json_array_foreach(results, i, e) {
+        json_array_foreach(results, i, e)
+        {
             /* Rank on the listing, across pages when meta tells the page size. */
             long pos = (long)i + 1 + (per > 0 ? (page - 1) * per : 0);
             if (parse_entity(c, st, e, pos))

@@ -161,7 +161,8 @@ static int related(ix_jctx *c, s2_state *st, json_t *arr, const char *self_ref, 
         if (json_is_null(p))
             continue;
         if (!json_is_object(p))
-            return ix_jfail(c, "%s[%zu]: expected a paper object", citing ? "citations" : "references", i);
+            return ix_jfail(c, "%s[%zu]: expected a paper object",
+                            citing ? "citations" : "references", i);
         if (!citing) {
             s2_ids ids;
             if (paper_ids(c, &st->a, p, &ids))
@@ -232,11 +233,13 @@ static int emit_paper(ix_jctx *c, s2_state *st, json_t *p, long position, const 
     ix_vec topics = {0};
     size_t i;
     json_t *e;
-    json_array_foreach(fos, i, e) {
+    json_array_foreach(fos, i, e)
+    {
         if (json_is_string(e) && add_topic(a, &topics, json_string_value(e)))
             return ix_jfail(c, "out of memory");
     }
-    json_array_foreach(s2fos, i, e) {
+    json_array_foreach(s2fos, i, e)
+    {
         json_t *cat = json_is_object(e) ? json_object_get(e, "category") : NULL;
         if (json_is_string(cat) && add_topic(a, &topics, json_string_value(cat)))
             return ix_jfail(c, "out of memory");
@@ -251,7 +254,8 @@ static int emit_paper(ix_jctx *c, s2_state *st, json_t *p, long position, const 
     if (!au)
         return ix_jfail(c, "out of memory");
     size_t k = 0;
-    json_array_foreach(authors, i, e) {
+    json_array_foreach(authors, i, e)
+    {
         if (!json_is_object(e))
             return ix_jfail(c, "authors[%zu]: expected an object", i);
         const char *name = ix_jstr(c, e, "name");
@@ -418,7 +422,8 @@ static int parse_doc(ix_jctx *c, s2_state *st, json_t *doc, long status)
     if (json_is_array(doc)) { /* batch */
         size_t i;
         json_t *it;
-        json_array_foreach(doc, i, it) {
+        json_array_foreach(doc, i, it)
+        {
             if (emit_item(c, st, it, (long)i + 1))
                 return -1;
             pgr_arena_reset(&st->a);
@@ -436,20 +441,23 @@ static int parse_doc(ix_jctx *c, s2_state *st, json_t *doc, long status)
     if (data || rec) {
         json_t *arr = data ? data : rec;
         if (!json_is_array(arr))
-            return ix_jfail(c, "field \"%s\": expected an array", data ? "data" : "recommendedPapers");
+            return ix_jfail(c, "field \"%s\": expected an array",
+                            data ? "data" : "recommendedPapers");
         long offset = ix_jint(c, doc, "offset", 0, 100000000L, 0);
         if (c->failed)
             return -1;
         size_t i;
         json_t *it;
-        json_array_foreach(arr, i, it) {
+        json_array_foreach(arr, i, it)
+        {
             if (emit_item(c, st, it, offset + (long)i + 1))
                 return -1;
             pgr_arena_reset(&st->a);
         }
         if (st->subject_is_references && st->works)
-            ix_notice(c->err, "references of %s listed: cited papers ingested, edges need the "
-                              "citing paper's own record",
+            ix_notice(c->err,
+                      "references of %s listed: cited papers ingested, edges need the "
+                      "citing paper's own record",
                       st->subject_ref);
         return 0;
     }

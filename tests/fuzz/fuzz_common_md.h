@@ -11,15 +11,18 @@
 #include "indexer/metadata.h"
 #include "indexer/record.h"
 
-static size_t fz_touch(const char *s) { return s ? strlen(s) : 0; }
+static size_t fz_touch(const char *s)
+{
+    return s ? strlen(s) : 0;
+}
 
 static int fz_work(void *ctx, const ix_work *w, pgr_err *err)
 {
     (void)err;
     size_t *sum = ctx;
-    *sum += fz_touch(w->title) + fz_touch(w->abstract) + fz_touch(w->arxiv_id) +
-            fz_touch(w->doi) + fz_touch(w->date) + fz_touch(w->venue) + fz_touch(w->s2_id) +
-            fz_touch(w->openalex_id) + fz_touch(w->comments) + fz_touch(w->journal_ref);
+    *sum += fz_touch(w->title) + fz_touch(w->abstract) + fz_touch(w->arxiv_id) + fz_touch(w->doi) +
+            fz_touch(w->date) + fz_touch(w->venue) + fz_touch(w->s2_id) + fz_touch(w->openalex_id) +
+            fz_touch(w->comments) + fz_touch(w->journal_ref);
     for (size_t i = 0; i < w->n_authors; i++)
         *sum += fz_touch(w->authors[i].raw_name) + fz_touch(w->authors[i].display_name) +
                 fz_touch(w->authors[i].affiliation) + fz_touch(w->authors[i].s2_id) +

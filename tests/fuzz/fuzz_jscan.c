@@ -16,9 +16,18 @@
 static void same(const jv *a, json_t *b)
 {
     switch (a->type) {
-    case JV_NULL: if (!json_is_null(b)) abort(); break;
-    case JV_TRUE: if (!json_is_true(b)) abort(); break;
-    case JV_FALSE: if (!json_is_false(b)) abort(); break;
+    case JV_NULL:
+        if (!json_is_null(b))
+            abort();
+        break;
+    case JV_TRUE:
+        if (!json_is_true(b))
+            abort();
+        break;
+    case JV_FALSE:
+        if (!json_is_false(b))
+            abort();
+        break;
     case JV_NUM:
         if (!json_is_number(b) || !(fabs(a->u.num - json_number_value(b)) <= 1e-9 * fabs(a->u.num)))
             abort();
@@ -46,7 +55,8 @@ static void same(const jv *a, json_t *b)
             same(jv_get(a, k->u.s), v); /* last duplicate on both sides */
         }
         break;
-    default: abort();
+    default:
+        abort();
     }
 }
 

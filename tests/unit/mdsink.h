@@ -23,7 +23,10 @@ typedef struct md_sink {
     size_t total_works; /* counted past MD_MAX too */
 } md_sink;
 
-static const char *md_dup(pgr_arena *a, const char *s) { return s ? pgr_arena_strdup(a, s) : NULL; }
+static const char *md_dup(pgr_arena *a, const char *s)
+{
+    return s ? pgr_arena_strdup(a, s) : NULL;
+}
 
 static const char *const *md_dup_list(pgr_arena *a, const char *const *l, size_t n)
 {
@@ -130,7 +133,10 @@ static void md_init(md_sink *s, ix_sink *sink)
     sink->profile = md_profile;
 }
 
-static void md_free(md_sink *s) { pgr_arena_free(&s->a); }
+static void md_free(md_sink *s)
+{
+    pgr_arena_free(&s->a);
+}
 
 /* Parses a buffer with format f; returns parse's result, err filled. */
 static int md_parse_buf(const ix_format *f, const char *path, const char *data, size_t len,
@@ -167,7 +173,8 @@ static int md_parse_file(const char *fmt_name, const char *rel, md_sink *s, pgr_
     if (!data)
         return pgr_errf(err, PGR_EIO, "cannot read tests/data/%s", rel);
     const ix_format *f = ix_format_by_name(fmt_name);
-    int rc = f ? md_parse_buf(f, rel, data, len, s, err) : pgr_errf(err, PGR_EINTERNAL, "no format %s", fmt_name);
+    int rc = f ? md_parse_buf(f, rel, data, len, s, err)
+               : pgr_errf(err, PGR_EINTERNAL, "no format %s", fmt_name);
     free(data);
     return rc;
 }

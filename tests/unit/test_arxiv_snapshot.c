@@ -5,7 +5,10 @@
 #include "tests/check.h"
 #include "tests/unit/mdsink.h"
 
-static const ix_format *snap(void) { return ix_format_by_name("arxiv-snapshot"); }
+static const ix_format *snap(void)
+{
+    return ix_format_by_name("arxiv-snapshot");
+}
 
 static void test_sample_fields(void)
 {
@@ -17,11 +20,12 @@ static void test_sample_fields(void)
     const ix_work *w = &s.works[0];
     CHECK_STR(w->arxiv_id, "0704.0001");
     CHECK_INT(w->arxiv_version, 2);
-    CHECK_STR(w->title,
-              "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies");
+    CHECK_STR(
+        w->title,
+        "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies");
     CHECK(!strncmp(w->abstract, "A fully differential calculation", 32));
-    CHECK(w->abstract[strlen(w->abstract) - 1] == '.'); /* trailing newline trimmed */
-    CHECK(strstr(w->abstract, "is\npresented") != NULL);   /* inner text as written */
+    CHECK(w->abstract[strlen(w->abstract) - 1] == '.');  /* trailing newline trimmed */
+    CHECK(strstr(w->abstract, "is\npresented") != NULL); /* inner text as written */
     CHECK_INT(w->n_authors, 4);
     CHECK_STR(w->authors[0].display_name, "C. Balázs");
     CHECK_STR(w->authors[0].raw_name, "C. Bal\\'azs"); /* printed spelling, LaTeX kept */
@@ -70,22 +74,25 @@ static int parse_str(const char *text, md_sink *s, pgr_err *err)
     return md_parse_buf(snap(), "t.jsonl", text, strlen(text), s, err);
 }
 
-#define GOOD_HEAD "{\"id\":\"2605.14217\",\"title\":\"T\",\"authors_parsed\":[[\"Wu\",\"Zhengxuan\",\"\"]]"
+#define GOOD_HEAD                                                                                  \
+    "{\"id\":\"2605.14217\",\"title\":\"T\",\"authors_parsed\":[[\"Wu\",\"Zhengxuan\",\"\"]]"
 
 static void test_rejects_bad_input(void)
 {
     static const struct {
         const char *text, *want;
     } cases[] = {
-        {GOOD_HEAD "}\n{\"id\":\"2605.1", "line 2: offset"},                   /* truncated */
-        {GOOD_HEAD ",\"versions\":[{\"version\":\"v1\",\"created\":\"Mon, 2 Apr 99999 1:1:1 GMT\"}]}\n",
-         "bad date"},                                                           /* absurd year */
+        {GOOD_HEAD "}\n{\"id\":\"2605.1", "line 2: offset"}, /* truncated */
+        {GOOD_HEAD
+         ",\"versions\":[{\"version\":\"v1\",\"created\":\"Mon, 2 Apr 99999 1:1:1 GMT\"}]}\n",
+         "bad date"}, /* absurd year */
         {GOOD_HEAD ",\"update_date\":\"99999-01-01\"}\n", "update_date"},
         {GOOD_HEAD ",\"versions\":[{\"version\":\"v-1\"}]}\n", "bad version"},
         {GOOD_HEAD ",\"title\":1e308}\n", "expected a string"},
-        {"{\"id\":\"not an id\",\"title\":\"T\",\"authors_parsed\":[]}\n", "not an arXiv identifier"},
+        {"{\"id\":\"not an id\",\"title\":\"T\",\"authors_parsed\":[]}\n",
+         "not an arXiv identifier"},
         {"{\"title\":\"T\",\"authors_parsed\":[]}\n", "\"id\" missing"},
-        {GOOD_HEAD ",\"abstract\":\"\xff\xfe\"}\n", "invalid JSON"},             /* bad UTF-8 */
+        {GOOD_HEAD ",\"abstract\":\"\xff\xfe\"}\n", "invalid JSON"}, /* bad UTF-8 */
         {GOOD_HEAD "}\n[1,2]\n", "line 2"},
         {"\n\n", "no records"},
     };
@@ -151,10 +158,12 @@ static void test_detect(void)
  * the metadata detectors all score 0 on them. */
 static void test_no_collision_with_seed_pages(void)
 {
-    static const char *const seeds[] = {"seeds/000_d3c4f35904570651.txt", "seeds/001_a913e99828b9320d.txt",
-                                        "seeds/002_fcb58e6391e25be6.txt", "seeds/003_9aac860f5a5de2fd.txt",
-                                        "seeds/004_048387b8d4aff427.txt"};
-    static const char *const mine[] = {"arxiv-snapshot", "arxiv-oai", "arxiv-atom", "openalex", "s2"};
+    static const char *const seeds[] = {
+        "seeds/000_d3c4f35904570651.txt", "seeds/001_a913e99828b9320d.txt",
+        "seeds/002_fcb58e6391e25be6.txt", "seeds/003_9aac860f5a5de2fd.txt",
+        "seeds/004_048387b8d4aff427.txt"};
+    static const char *const mine[] = {"arxiv-snapshot", "arxiv-oai", "arxiv-atom", "openalex",
+                                       "s2"};
     for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
         size_t len;
         char *d = md_read(seeds[i], &len);

@@ -93,7 +93,8 @@ static void test_oai_edge_cases(void)
     CHECK_STR(w->authors[0].affiliation, "Technion; DESY");
     CHECK_STR(w->authors[1].affiliation, "U.Frankfurt");
     /* Entities decoded; UTF-8 names intact. */
-    CHECK(strstr(s.works[2].comments, "\"The 8th International Workshopon Chiral Dynamics") != NULL);
+    CHECK(strstr(s.works[2].comments, "\"The 8th International Workshopon Chiral Dynamics") !=
+          NULL);
     CHECK(find_author(&s.works[5], "Günter Burigana") != NULL);
     CHECK_STR(s.works[5].authors[0].affiliation, "on behalf of Planck Collaboration");
     CHECK(find_author(&s.works[8], ":") == NULL);
@@ -104,7 +105,8 @@ static void test_oai_errors(void)
 {
     md_sink s;
     pgr_err err;
-    CHECK_INT(md_parse_file("arxiv-oai", FX "oai_error_idDoesNotExist_malformed.xml", &s, &err), -1);
+    CHECK_INT(md_parse_file("arxiv-oai", FX "oai_error_idDoesNotExist_malformed.xml", &s, &err),
+              -1);
     md_free(&s);
     CHECK_INT(err.code, PGR_ENOTFOUND);
     CHECK(strstr(err.msg, "OAI-PMH error idDoesNotExist") != NULL);
@@ -113,12 +115,14 @@ static void test_oai_errors(void)
     CHECK_INT(md_parse_file("arxiv-oai", FX "oai_error_idDoesNotExist_wellformed.xml", &s, &err),
               -1);
     md_free(&s);
-    CHECK(strstr(err.msg, "idDoesNotExist: Identifier 'oai:arXiv.org:1305.9999' has correct form") != NULL);
+    CHECK(strstr(err.msg,
+                 "idDoesNotExist: Identifier 'oai:arXiv.org:1305.9999' has correct form") != NULL);
 
-    const char *nrm = "<?xml version=\"1.0\"?><OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\">"
-                      "<responseDate>2026-01-01T00:00:00Z</responseDate><request verb=\"ListRecords\">"
-                      "http://export.arxiv.org/oai2</request><error code=\"noRecordsMatch\">"
-                      "no records</error></OAI-PMH>";
+    const char *nrm =
+        "<?xml version=\"1.0\"?><OAI-PMH xmlns=\"http://www.openarchives.org/OAI/2.0/\">"
+        "<responseDate>2026-01-01T00:00:00Z</responseDate><request verb=\"ListRecords\">"
+        "http://export.arxiv.org/oai2</request><error code=\"noRecordsMatch\">"
+        "no records</error></OAI-PMH>";
     const ix_format *f = ix_format_by_name("arxiv-oai");
     CHECK_INT(md_parse_buf(f, "n.xml", nrm, strlen(nrm), &s, &err), 0);
     CHECK_INT(s.n_works, 0);
@@ -163,7 +167,8 @@ static void test_atom_legacy(void)
 {
     md_sink s;
     pgr_err err;
-    CHECK_MSG(md_parse_file("arxiv-atom", FX "atom_legacy2016_idlist_1111.2011v2.xml", &s, &err) == 0,
+    CHECK_MSG(md_parse_file("arxiv-atom", FX "atom_legacy2016_idlist_1111.2011v2.xml", &s, &err) ==
+                  0,
               "%s", err.msg);
     CHECK_INT(s.n_works, 1);
     const ix_work *w = &s.works[0];
@@ -208,12 +213,14 @@ static void test_atom_2026_wrapped(void)
     CHECK_INT(s.works[9].position, 10);
     md_free(&s);
 
-    CHECK_MSG(md_parse_file("arxiv-atom", FX "atom_2026_idlist_two_ids.wrapped.json", &s, &err) == 0,
+    CHECK_MSG(md_parse_file("arxiv-atom", FX "atom_2026_idlist_two_ids.wrapped.json", &s, &err) ==
+                  0,
               "%s", err.msg);
     CHECK_INT(s.n_works, 1); /* 0808.05394 is not a valid id: one entry only */
     w = &s.works[0];
     CHECK_STR(w->arxiv_id, "1707.08567");
-    CHECK_STR(w->comments, "44 pages, editors for the proceedings: Yanling Chen and A. J. Han Vinck");
+    CHECK_STR(w->comments,
+              "44 pages, editors for the proceedings: Yanling Chen and A. J. Han Vinck");
     CHECK_STR(w->topics[0].code, "cs.IT");
     /* The recording's Latin-1 mojibake ("WÃ¼bben") is repaired. */
     CHECK(find_author(w, "Dirk Wübben") != NULL);
@@ -225,7 +232,8 @@ static void test_atom_errors(void)
 {
     md_sink s;
     pgr_err err;
-    CHECK_INT(md_parse_file("arxiv-atom", FX "atom_2026_error_bad_id_400.wrapped.json", &s, &err), -1);
+    CHECK_INT(md_parse_file("arxiv-atom", FX "atom_2026_error_bad_id_400.wrapped.json", &s, &err),
+              -1);
     CHECK_INT(s.n_works, 0);
     md_free(&s);
     CHECK(strstr(err.msg, "HTTP 400") != NULL);
@@ -237,8 +245,9 @@ static void test_atom_errors(void)
     md_free(&s);
     CHECK(strstr(err.msg, "totalResults 0") != NULL);
 
-    const char *w500 = "{\"url\":\"https://export.arxiv.org/api/query?id_list=1\",\"status_code\":503,"
-                       "\"body\":\"<feed xmlns=\\\"http://www.w3.org/2005/Atom\\\"></feed>\"}";
+    const char *w500 =
+        "{\"url\":\"https://export.arxiv.org/api/query?id_list=1\",\"status_code\":503,"
+        "\"body\":\"<feed xmlns=\\\"http://www.w3.org/2005/Atom\\\"></feed>\"}";
     const ix_format *f = ix_format_by_name("arxiv-atom");
     CHECK_INT(md_parse_buf(f, "w", w500, strlen(w500), &s, &err), -1);
     md_free(&s);
@@ -251,23 +260,28 @@ static void test_xml_hostile(void)
         const char *fmt, *text, *want;
     } cases[] = {
         /* billion laughs: refused before libxml2 sees the DTD */
-        {"arxiv-oai", "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 "
-                      "\"&lol;&lol;&lol;&lol;\">]><OAI-PMH>&lol2;</OAI-PMH>", "DOCTYPE"},
-        /* external entity (XXE) */
-        {"arxiv-atom", "<!DOCTYPE feed [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><feed>&x;</feed>",
+        {"arxiv-oai",
+         "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 "
+         "\"&lol;&lol;&lol;&lol;\">]><OAI-PMH>&lol2;</OAI-PMH>",
          "DOCTYPE"},
+        /* external entity (XXE) */
+        {"arxiv-atom",
+         "<!DOCTYPE feed [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><feed>&x;</feed>", "DOCTYPE"},
         {"arxiv-oai", "<OAI-PMH><GetRecord><record><metadata><arXiv><id>1305.0014</id>",
-         "invalid XML"},                                              /* truncated */
-        {"arxiv-oai", "<OAI-PMH>&eacute;</OAI-PMH>", "line 1"},          /* undeclared entity */
+         "invalid XML"},                                                     /* truncated */
+        {"arxiv-oai", "<OAI-PMH>&eacute;</OAI-PMH>", "line 1"},              /* undeclared entity */
         {"arxiv-oai", "<OAI-PMH>\xff\xfe\x00\x01</OAI-PMH>", "invalid XML"}, /* bad UTF-8 */
         {"arxiv-oai", "<html><body>Service Unavailable</body></html>", "is not <OAI-PMH>"},
         {"arxiv-atom", "<OAI-PMH/>", "is not an Atom <feed>"},
-        {"arxiv-oai", "<OAI-PMH><GetRecord><record><header><identifier>oai:arXiv.org:1305.0014"
-                      "</identifier></header><metadata><arXiv><id>1305.0014</id><created>99999-01-01"
-                      "</created><title>T</title></arXiv></metadata></record></GetRecord></OAI-PMH>",
-         "bad date"},                                                 /* absurd year */
-        {"arxiv-atom", "<feed><entry><id>http://arxiv.org/abs/2202.12139v1</id><title>T</title>"
-                       "<published>1e308</published></entry></feed>", "bad published date"},
+        {"arxiv-oai",
+         "<OAI-PMH><GetRecord><record><header><identifier>oai:arXiv.org:1305.0014"
+         "</identifier></header><metadata><arXiv><id>1305.0014</id><created>99999-01-01"
+         "</created><title>T</title></arXiv></metadata></record></GetRecord></OAI-PMH>",
+         "bad date"}, /* absurd year */
+        {"arxiv-atom",
+         "<feed><entry><id>http://arxiv.org/abs/2202.12139v1</id><title>T</title>"
+         "<published>1e308</published></entry></feed>",
+         "bad published date"},
         {"arxiv-atom", "<feed><entry><id>http://example.org/x</id><title>T</title></entry></feed>",
          "not an arXiv"},
     };

@@ -47,10 +47,10 @@ static void test_arxiv_rejects(void)
     int v;
     CHECK(!arx("", &v));
     CHECK(!arx("abc", &v));
-    CHECK(!arx("0000.0000", &v));     /* month 00 */
-    CHECK(!arx("2613.12345", &v));    /* month 13 */
-    CHECK(!arx("2605.123", &v));      /* 3 digits */
-    CHECK(!arx("2605.123456", &v));   /* 6 digits */
+    CHECK(!arx("0000.0000", &v));   /* month 00 */
+    CHECK(!arx("2613.12345", &v));  /* month 13 */
+    CHECK(!arx("2605.123", &v));    /* 3 digits */
+    CHECK(!arx("2605.123456", &v)); /* 6 digits */
     CHECK(!arx("2605.14217v", &v));
     CHECK(!arx("2605.14217v0", &v));
     CHECK(!arx("2605.14217x", &v));

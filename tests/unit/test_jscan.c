@@ -57,9 +57,9 @@ static void test_rejects(void)
         {"\"a\\u0000b\"", 2, "\\u0000"},
         {"\"\\x\"", 2, "bad escape"},
         {"\"\\u12g4\"", 5, "bad hex digit"},
-        {"\"\xc0\xaf\"", 1, "invalid UTF-8"},      /* overlong */
-        {"\"\xed\xa0\x80\"", 1, "invalid UTF-8"},  /* UTF-16 surrogate in UTF-8 */
-        {"\"\xe2\x82\"", 1, "invalid UTF-8"},      /* truncated sequence */
+        {"\"\xc0\xaf\"", 1, "invalid UTF-8"},     /* overlong */
+        {"\"\xed\xa0\x80\"", 1, "invalid UTF-8"}, /* UTF-16 surrogate in UTF-8 */
+        {"\"\xe2\x82\"", 1, "invalid UTF-8"},     /* truncated sequence */
         {"[01]", 2, "expected ',' or ']'"},
         {"[1.]", 3, "bad number"},
         {"[-]", 1, "bad number"},

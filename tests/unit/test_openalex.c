@@ -43,8 +43,9 @@ static void test_author_object(void)
 
 static void test_tombstone_and_other_entities(void)
 {
-    static const char *const files[] = {"A5317838346", "T11636", "S137773608", "I27837315",
-                                        "C71924100",   "F4320332161", "P4310319965", "cardiac-imaging"};
+    static const char *const files[] = {"A5317838346", "T11636",         "S137773608",
+                                        "I27837315",   "C71924100",      "F4320332161",
+                                        "P4310319965", "cardiac-imaging"};
     static const char *const want[] = {"\"Deleted Author\" tombstone A5317838346",
                                        "topic https://openalex.org/T11636",
                                        "source https://openalex.org/S137773608 \"Nature\"",
@@ -232,16 +233,20 @@ static void test_rejects(void)
         {"{\"id\":\"https://openalex.org/W1\",\"title\":\"T\",\"cited_by_count\":1e308}",
          "cited_by_count"},
         {"{\"id\":\"https://openalex.org/W1\",\"title\":\"T\",\"abstract_inverted_index\":"
-         "{\"a\":[99999999]}}", "bad position"},
+         "{\"a\":[99999999]}}",
+         "bad position"},
         {"{\"id\":\"https://openalex.org/W1\",\"title\":\"T\",\"referenced_works\":[\"x\"]}",
          "not a work id"},
         {"{\"id\":\"https://openalex.org/A1\",\"display_name\":\"X\",\"summary_stats\":"
-         "{\"h_index\":-1}}", "h_index"},
-        {"{\"id\":\"https://openalex.org/W1\",\"title\":\"T\",\"counts_by_year\":[{\"year\":99999}]}",
+         "{\"h_index\":-1}}",
+         "h_index"},
+        {"{\"id\":\"https://openalex.org/"
+         "W1\",\"title\":\"T\",\"counts_by_year\":[{\"year\":99999}]}",
          "year"},
         {"{\"meta\":{},\"results\":[{\"id\":\"https://openalex.org/W1\",\"title\":\"T\"},",
          "invalid JSON"},
-        {"{\"id\":\"https://openalex.org/W1\",\"title\":\"T\"}\n{\"id\":\"https://openalex.org/W2\"",
+        {"{\"id\":\"https://openalex.org/W1\",\"title\":\"T\"}\n{\"id\":\"https://openalex.org/"
+         "W2\"",
          "line 2"},
         {"{\"error\":\"Invalid query parameters error.\",\"message\":\"filter is not valid\"}",
          "OpenAlex API error"},

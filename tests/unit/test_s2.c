@@ -31,7 +31,10 @@ static void test_paper_object(void)
     CHECK_STR(w->venue, "The Philosophy of Artificial Intelligence");
     CHECK_STR(w->type, "JournalArticle");
     CHECK_INT(w->cited_by_count, 10059);
-    CHECK(!strncmp(w->abstract, "I propose to consider the question, \xe2\x80\x9c" "Can machines think?", 54));
+    CHECK(!strncmp(w->abstract,
+                   "I propose to consider the question, \xe2\x80\x9c"
+                   "Can machines think?",
+                   54));
     CHECK_INT(w->n_authors, 1);
     CHECK_STR(w->authors[0].display_name, "A. Turing");
     CHECK_STR(w->authors[0].s2_id, "2262347");
@@ -66,7 +69,8 @@ static void test_items_and_nulls(void)
     CHECK_MSG(md_parse_file("s2", "fixtures/s2/citation_item.json", &s, &err) == 0, "%s", err.msg);
     CHECK_INT(s.n_works, 1);
     CHECK_STR(s.works[0].s2_id, "bdcbc589c8d1e4dd0c6572630f8511557406ad2f");
-    CHECK_STR(s.works[0].title, "Learning to Throw With a Handful of Samples Using Decision Transformers");
+    CHECK_STR(s.works[0].title,
+              "Learning to Throw With a Handful of Samples Using Decision Transformers");
     CHECK_STR(s.works[0].doi, "10.1109/lra.2022.3229266");
     CHECK_STR(s.works[0].date, "2023-02-01");
     CHECK_INT(s.works[0].cited_by_count, 2);
@@ -131,7 +135,8 @@ static void test_pages(void)
     CHECK_MSG(md_parse_file("s2", "s2/vcr/test_search_paper_bulk_retrieval_0.json", &s, &err) == 0,
               "%s", err.msg);
     CHECK_INT(s.total_works, 1000);
-    CHECK_STR(s.works[0].title, "Kubernetes Cluster for Automating Software Production Environment");
+    CHECK_STR(s.works[0].title,
+              "Kubernetes Cluster for Automating Software Production Environment");
     md_free(&s);
 
     CHECK_MSG(md_parse_file("s2", "s2/vcr/test_get_recommended_papers_0.json", &s, &err) == 0, "%s",
@@ -140,7 +145,8 @@ static void test_pages(void)
     CHECK_STR(s.works[0].s2_id, "3e9bc879e8ba944d3e830e4b8565dfe6f2ec4bd8");
     md_free(&s);
 
-    CHECK_MSG(md_parse_file("s2", "s2/vcr/test_search_author_0.json", &s, &err) == 0, "%s", err.msg);
+    CHECK_MSG(md_parse_file("s2", "s2/vcr/test_search_author_0.json", &s, &err) == 0, "%s",
+              err.msg);
     CHECK(s.n_authors >= 30);
     CHECK_STR(s.authors[0].display_name, "A. Turing");
     CHECK_STR(s.authors[0].s2_id, "2262347");
@@ -208,16 +214,21 @@ static void test_errors(void)
     } bad[] = {
         {"{\"error\":\"Paper with id 0 not found\"}\n", "API error: Paper with id 0 not found"},
         {"{\"message\":\"Too Many Requests\"}", "Too Many Requests"},
-        {"{\"paperId\":\"2d5673caa9e6af3a7b82a43f19ee920992db07ad\",\"title\":\"T\",\"year\":99999}",
+        {"{\"paperId\":\"2d5673caa9e6af3a7b82a43f19ee920992db07ad\",\"title\":\"T\",\"year\":"
+         "99999}",
          "year"},
         {"{\"paperId\":\"2d5673caa9e6af3a7b82a43f19ee920992db07ad\",\"title\":\"T\","
-         "\"citationCount\":-1}", "citationCount"},
+         "\"citationCount\":-1}",
+         "citationCount"},
         {"{\"paperId\":\"2d5673caa9e6af3a7b82a43f19ee920992db07ad\",\"title\":\"T\","
-         "\"citationCount\":1e308}", "citationCount"},
+         "\"citationCount\":1e308}",
+         "citationCount"},
         {"{\"paperId\":\"../../etc/passwd\",\"title\":\"T\"}", "not a hex id"},
         {"{\"paperId\":\"2d5673caa9e6af3a7b82a43f19ee920992db07ad\",\"title\":\"T\","
-         "\"publicationDate\":\"1950-13-45\"}", "bad date"},
-        {"[{\"paperId\":\"2d5673caa9e6af3a7b82a43f19ee920992db07ad\",\"title\":\"T\"},", "invalid JSON"},
+         "\"publicationDate\":\"1950-13-45\"}",
+         "bad date"},
+        {"[{\"paperId\":\"2d5673caa9e6af3a7b82a43f19ee920992db07ad\",\"title\":\"T\"},",
+         "invalid JSON"},
         {"[1,2,3]", "expected an object"},
         {"{\"data\":[{\"foo\":1}]}", "neither a paper nor an author"},
     };
@@ -235,11 +246,14 @@ static void test_errors(void)
 
 static void test_detect_and_skips(void)
 {
-    static const char *const files[] = {
-        "fixtures/s2/paper_turing1950_citations_trimmed_to_5.json", "fixtures/s2/citation_item.json",
-        "fixtures/s2/paper_with_null_values.json", "s2/vcr/test_not_found_0.json",
-        "s2/vcr/test_get_authors_0.json", "fixtures/s2/datasets_api_release.json",
-        "fixtures/s2/datasets_api_dataset.json", "fixtures/s2/datasets_api_diff.json"};
+    static const char *const files[] = {"fixtures/s2/paper_turing1950_citations_trimmed_to_5.json",
+                                        "fixtures/s2/citation_item.json",
+                                        "fixtures/s2/paper_with_null_values.json",
+                                        "s2/vcr/test_not_found_0.json",
+                                        "s2/vcr/test_get_authors_0.json",
+                                        "fixtures/s2/datasets_api_release.json",
+                                        "fixtures/s2/datasets_api_dataset.json",
+                                        "fixtures/s2/datasets_api_diff.json"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         size_t len;
         char *d = md_read(files[i], &len);
