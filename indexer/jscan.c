@@ -105,6 +105,8 @@ static int parse_string(cur *c, jv *v)
         q = h + 1;
     }
     size_t raw = (size_t)(q - start);
+    if (raw > UINT32_MAX)
+        return fail(c, start, "string too long");
     char *out = pgr_arena_alloc(c->a, raw + 1);
     if (!out)
         return fail(c, start, "out of memory");
