@@ -5,13 +5,13 @@
 
 /* splitmix64: tiny, fast, and good enough to shape a benchmark corpus; keyed
  * per record so any record can be regenerated alone. */
-static uint64_t mix(uint64_t *s)
+static uint64_t fmix(uint64_t z)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
+static uint64_t mix(uint64_t *s) { return fmix(*s += 0x9e3779b97f4a7c15ull); }
 static unsigned rnd(uint64_t *s, unsigned n)
 {
     return (unsigned)(mix(s) % n);
@@ -240,8 +240,10 @@ static unsigned n_authors(uint64_t *s)
 
 static void gen_one(pgr_sb *sb, uint64_t seed, size_t idx)
 {
-    uint64_t s = seed ^ (0x51ed2701u + (uint64_t)idx * 0x9e3779b97f4a7c15ull);
-    mix(&s);
+    /* Each record's stream starts at a scrambled point of the 2^64 cycle.
+     * (Starting at seed ^ (idx * step) made records idx and idx + 2 the same
+     * stream shifted by two draws: duplicate DOIs and co-author lists.) */
+    uint64_t s = fmix(fmix(seed) + 0x51ed2701ull + (uint64_t)idx * 0x2545f4914f6cdd1dull);
     /* ids: YYMM.NNNNN from 0704 on, 99999 per month, unique per idx */
     size_t month = idx / 99999, num = idx % 99999 + 1;
     unsigned yy = (unsigned)(7 + (month + 3) / 12) % 100, mm = (unsigned)((month + 3) % 12) + 1;

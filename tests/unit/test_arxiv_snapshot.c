@@ -214,6 +214,14 @@ static void test_generator(void)
     CHECK_MSG(tw > 7 && tw < 14, "mean title words %.1f", tw);
     CHECK_MSG(aw > 150 && aw < 200, "mean abstract words %.1f", aw);
     CHECK_STR(s.works[0].arxiv_id, "0704.00001");
+    /* Records are independent: no two share a title or a DOI. */
+    for (size_t i = 0; i < s.n_works; i++)
+        for (size_t k = i + 1; k < s.n_works; k++) {
+            CHECK_MSG(strcmp(s.works[i].title, s.works[k].title), "records %zu and %zu share a title",
+                      i, k);
+            CHECK_MSG(!s.works[i].doi || !s.works[k].doi || strcmp(s.works[i].doi, s.works[k].doi),
+                      "records %zu and %zu share a DOI", i, k);
+        }
     /* Real snapshot lines average ~1.5-1.9 KB, abstracts ~1.1 KB. */
     double line = (double)a.len / 500;
     CHECK_MSG(line > 1400 && line < 2400, "mean line of %.0f bytes", line);
