@@ -12,6 +12,7 @@
 #include "graph/graph.h"
 #include "server/builtin.h"
 #include "server/http.h"
+#include "server/page.h"
 
 /* Every module that serves HTTP adds its {NULL}-terminated table here. When
  * two tables register the same method+pattern, serve refuses to start and
@@ -20,7 +21,15 @@
 static const srv_route *const route_tables[] = {
     srv_builtin_routes,
     srv_inference_placeholder_routes,
+    page_routes,
 };
+
+/* The per-thread store of the HTTP core (srv_store). */
+static struct pgr_store *serve_store_open(const char *url, pgr_err *err)
+{
+    pgr_store *s = NULL;
+    return pgr_store_open(url, &s, err) == 0 ? s : NULL;
+}
 
 static void usage(FILE *out, const srv_config *d)
 {
@@ -45,6 +54,8 @@ static void usage(FILE *out, const srv_config *d)
             "  --access-log FILE     one JSON line per request (default: stderr; \"-\" = stderr)\n"
             "  --trust-proxy         behind a load balancer: the client IP (rate limit, log)\n"
             "                        is the last address in X-Forwarded-For\n"
+            "  --web-root DIR        templates/ and static/ of the web pages (default: ./web,\n"
+            "                        else the web/ folder of the checkout the binary is in)\n"
             "\n"
             "limits (a client over a limit gets the status in brackets):\n"
             "  --rate-limit R        requests per second per client IP; 0 = off (default %g) [429]\n"
@@ -115,7 +126,7 @@ static int parse_rate(const char *opt, const char *s, double *out)
 enum {
     O_DB = 1000, O_HOST, O_PORT, O_THREADS, O_MODEL, O_PUBLIC_URL, O_ACCESS_LOG, O_RATE,
     O_BURST, O_MAX_CONNS, O_MAX_CONNS_IP, O_TIMEOUT, O_CONN_MEM, O_MAX_URI, O_MAX_HEADER,
-    O_MAX_BODY, O_GZIP_MIN, O_GRACE, O_TRUST_PROXY
+    O_MAX_BODY, O_GZIP_MIN, O_GRACE, O_TRUST_PROXY, O_WEB_ROOT
 };
 
 int cmd_serve(int argc, char **argv)
@@ -146,10 +157,12 @@ int cmd_serve(int argc, char **argv)
         {"gzip-min", required_argument, NULL, O_GZIP_MIN},
         {"shutdown-grace", required_argument, NULL, O_GRACE},
         {"trust-proxy", no_argument, NULL, O_TRUST_PROXY},
+        {"web-root", required_argument, NULL, O_WEB_ROOT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     srv_config defaults = cfg;
+    const char *web_root = NULL;
     unsigned long long v;
     int c;
     optind = 1;
@@ -170,6 +183,7 @@ int cmd_serve(int argc, char **argv)
         case O_PUBLIC_URL: cfg.public_url = optarg; break;
         case O_ACCESS_LOG: cfg.access_log = optarg; break;
         case O_TRUST_PROXY: cfg.trust_proxy = 1; break;
+        case O_WEB_ROOT: web_root = optarg; break;
         case O_RATE:
             if (parse_rate(optname, optarg, &cfg.rate))
                 return 2;
@@ -269,6 +283,8 @@ int cmd_serve(int argc, char **argv)
                     from, to);
         }
     }
+    cfg.store_open = serve_store_open; /* per pool thread, for the pages */
+    cfg.store_close = pgr_store_close;
 
     int rc = 2;
     pgr_err err = {0};
@@ -282,9 +298,12 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (page_init(web_root, &err) != 0)
+        goto fail;
     srv = srv_new(&cfg, &err);
     if (!srv)
         goto fail;
+    srv_set_not_found(srv, page_not_found);
     for (size_t i = 0; i < sizeof route_tables / sizeof route_tables[0]; i++)
         if (srv_add_routes(srv, route_tables[i], &err) != 0)
             goto fail;
@@ -309,10 +328,12 @@ int cmd_serve(int argc, char **argv)
         pthread_join(th, NULL);
     }
     srv_free(srv);
+    page_shutdown();
     fprintf(stderr, "peergraph serve: stopped\n");
     return 0;
 fail:
     fprintf(stderr, "peergraph serve: %s\n", err.msg);
     srv_free(srv);
+    page_shutdown();
     return rc;
 }

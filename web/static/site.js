@@ -62,7 +62,7 @@
         return fetch("/api/v1/autocomplete/" + k[0] + "?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
           .then(function (r) { return r.ok ? r.json() : { results: [] }; })
           .then(function (j) {
-            return (j.results || []).slice(0, 5).map(function (x) {
+            return (Array.isArray(j) ? j : j.results || []).slice(0, 5).map(function (x) {
               var id = String(x.id || "").split("/").pop();
               return { kind: k[1], name: x.display_name || id, hint: x.hint || "", href: k[2] + encodeURIComponent(id) };
             });

@@ -1,0 +1,943 @@
+/* Web pages: home, search, author profile, work, topic. Each handler asks
+ * the store for a few whole lists (never one query per row), reshapes the
+ * results into lean template data, and renders. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/page_impl.h"
+
+#define PROFILE_WORKS_PER_PAGE 50
+#define SEARCH_PER_PAGE 20
+
+/* Fields the work lists need: not abstract_inverted_index, references... */
+static const char *const work_list_fields[] = {
+    "id",       "display_name",      "publication_year", "publication_date", "type",
+    "abstract", "authors_truncated", "cited_by_count",   "has_code",         "authorships",
+    "topics",   "primary_location",
+};
+#define N_WORK_LIST_FIELDS (sizeof work_list_fields / sizeof work_list_fields[0])
+
+/* Keys a partial reads must exist (null when unknown): a missing key would
+ * resolve from an outer context, e.g. a work without a venue showing the
+ * page's own field of that name. */
+static void fill_nulls(json_t *o, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; o && i < n; i++)
+        if (!json_object_get(o, keys[i]))
+            json_object_set_new(o, keys[i], json_null());
+}
+#define FILL_NULLS(o, ...)                                                                         \
+    do {                                                                                           \
+        static const char *const k_[] = {__VA_ARGS__};                                             \
+        fill_nulls((o), k_, sizeof k_ / sizeof k_[0]);                                             \
+    } while (0)
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static long long jint(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? (long long)json_number_value(v) : 0;
+}
+
+/* A positive page number from ?page=, 1 when absent; -1 when malformed. */
+static int page_param(srv_request *req)
+{
+    const char *s = srv_query_get(req, "page");
+    if (!s || !*s)
+        return 1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < 1 || v > 10000)
+        return -1;
+    return (int)v;
+}
+
+static json_t *base_data(const char *title, const char *q)
+{
+    return json_pack("{s:s, s:s}", "page_title", title, "q", q ? q : "");
+}
+
+static const char *site_name(const char *format)
+{
+    static const struct {
+        const char *format, *name;
+    } names[] = {
+        {"researchgraph", "research-graph profile"},
+        {"arxiv-profile", "arXiv-backed profile"},
+        {"metrics-card", "metrics-card profile"},
+        {"metrics-list", "metrics-list profile"},
+        {"openalex", "OpenAlex"},
+        {"s2", "Semantic Scholar"},
+    };
+    for (size_t i = 0; format && i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(format, names[i].format) == 0)
+            return names[i].name;
+    return format && *format ? format : "a source";
+}
+
+static const char *basename_of(const char *uri)
+{
+    const char *s = uri ? strrchr(uri, '/') : NULL;
+    return s ? s + 1 : (uri ? uri : "");
+}
+
+/* One work for a list: title (or highlighted title), year, venue, authors
+ * with the owner marked, topics, code flag, citations, abstract. */
+static json_t *work_item(json_t *w, const char *owner, tmpl_trust *trust)
+{
+    const char *id = page_short_id(jstr(w, "id") ? jstr(w, "id") : "");
+    json_t *authors = json_array();
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(w, "authorships"), i, a)
+    {
+        json_t *au = json_object_get(a, "author");
+        const char *aid = page_short_id(jstr(au, "id") ? jstr(au, "id") : "");
+        const char *name = jstr(au, "display_name");
+        if (!name)
+            name = jstr(a, "raw_author_name");
+        json_array_append_new(
+            authors, json_pack("{s:s, s:s, s:b, s:b}", "id", aid, "name", name ? name : "?",
+                               "is_owner", owner && strcmp(aid, owner) == 0, "last",
+                               i + 1 == json_array_size(json_object_get(w, "authorships"))));
+    }
+    json_t *topics = json_array();
+    json_t *t;
+    json_array_foreach(json_object_get(w, "topics"), i, t)
+    {
+        const char *tid = jstr(t, "id"), *tn = jstr(t, "display_name");
+        if (tid && tn)
+            json_array_append_new(topics,
+                                  json_pack("{s:s, s:s, s:s}", "id", page_short_id(tid), "name", tn,
+                                            "code", jstr(t, "code") ? jstr(t, "code") : ""));
+    }
+    json_t *loc = json_object_get(json_object_get(w, "primary_location"), "source");
+    json_t *item = json_pack(
+        "{s:s, s:s, s:o, s:o, s:s*, s:s*, s:s*, s:b, s:I, s:s*, s:s*}", "id", id, "title",
+        jstr(w, "display_name") ? jstr(w, "display_name") : "(untitled)", "authors", authors,
+        "topics", topics, "venue", jstr(loc, "display_name"), "date", jstr(w, "publication_date"),
+        "type", jstr(w, "type"), "has_code", json_is_true(json_object_get(w, "has_code")),
+        "cited_by_count", (json_int_t)jint(w, "cited_by_count"), "abstract", jstr(w, "abstract"),
+        "authors_truncated", jstr(w, "authors_truncated"));
+    if (!item)
+        return NULL;
+    if (jint(w, "publication_year") > 0)
+        json_object_set_new(item, "year", json_integer(jint(w, "publication_year")));
+    FILL_NULLS(item, "venue", "date", "type", "abstract", "authors_truncated", "year", "title_html",
+               "snippet_html");
+    json_t *snip = json_object_get(w, "snippet");
+    if (snip && trust) {
+        if (jstr(snip, "title") && strstr(jstr(snip, "title"), PAGE_HL_OPEN))
+            json_object_set_new(item, "title_html", page_snippet(trust, jstr(snip, "title")));
+        if (jstr(snip, "abstract") && *jstr(snip, "abstract"))
+            json_object_set_new(item, "snippet_html", page_snippet(trust, jstr(snip, "abstract")));
+    }
+    return item;
+}
+
+static json_t *work_items(json_t *results, const char *owner, tmpl_trust *trust)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *w;
+    json_array_foreach(results, i, w) json_array_append_new(out, work_item(w, owner, trust));
+    return out;
+}
+
+static json_t *author_items(json_t *results)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *a;
+    json_array_foreach(results, i, a)
+    {
+        json_t *inst = json_array_get(json_object_get(a, "last_known_institutions"), 0);
+        json_t *e = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s*}", "id",
+                              page_short_id(jstr(a, "id") ? jstr(a, "id") : ""), "name",
+                              jstr(a, "display_name") ? jstr(a, "display_name") : "?",
+                              "works_count", (json_int_t)jint(a, "works_count"), "cited_by_count",
+                              (json_int_t)jint(a, "cited_by_count"), "h_index",
+                              (json_int_t)jint(json_object_get(a, "summary_stats"), "h_index"),
+                              "affiliation", jstr(inst, "display_name"));
+        FILL_NULLS(e, "affiliation");
+        json_array_append_new(out, e);
+    }
+    return out;
+}
+
+/* Runs a list query; on failure answers the error page and returns NULL. */
+static json_t *run_list(srv_request *req, pgr_store *st, const pgr_query *q, const char *what)
+{
+    json_t *out = NULL;
+    pgr_err err = {0};
+    uint64_t t0 = pgr_now_us();
+    int rc = pgr_list(st, q, &out, &err);
+    srv_note_db_time(req, pgr_now_us() - t0);
+    if (rc != 0) {
+        page_store_error(req, &err, what);
+        return NULL;
+    }
+    return out;
+}
+
+/* ---- home ---------------------------------------------------------------------- */
+
+void page_home(srv_request *req)
+{
+    pgr_store *st = page_store(req);
+    if (!st)
+        return;
+    static const char *const afields[] = {"id",
+                                          "display_name",
+                                          "works_count",
+                                          "cited_by_count",
+                                          "summary_stats",
+                                          "last_known_institutions"};
+    pgr_sort by_cites = {"cited_by_count", 1}, by_date = {"publication_date", 1};
+    pgr_query qa = {.entity = PGR_AUTHORS,
+                    .sorts = &by_cites,
+                    .n_sorts = 1,
+                    .per_page = 8,
+                    .select = afields,
+                    .n_select = 6};
+    pgr_query qw = {.entity = PGR_WORKS,
+                    .sorts = &by_date,
+                    .n_sorts = 1,
+                    .per_page = 8,
+                    .select = work_list_fields,
+                    .n_select = N_WORK_LIST_FIELDS};
+    json_t *authors = NULL, *works = NULL, *stats = NULL;
+    if (!(authors = run_list(req, st, &qa, "home: authors")) ||
+        !(works = run_list(req, st, &qw, "home: works")))
+        goto done;
+    pgr_err err = {0};
+    if (pgr_stats(st, &stats, &err) != 0) {
+        page_store_error(req, &err, "home: stats");
+        goto done;
+    }
+    json_t *d = base_data("peergraph: researchers and their papers", NULL);
+    json_object_set_new(d, "top_authors", author_items(json_object_get(authors, "results")));
+    json_object_set_new(d, "recent_works",
+                        work_items(json_object_get(works, "results"), NULL, NULL));
+    json_object_set(d, "stats", stats);
+    page_render(req, 200, "home", d, NULL);
+done:
+    json_decref(authors);
+    json_decref(works);
+    json_decref(stats);
+}
+
+/* ---- search -------------------------------------------------------------------- */
+
+/* Facet entries with links that keep the other parameters. */
+static json_t *facet(json_t *groups, const char *param, const char *current, const char *q,
+                     const char *year, const char *topic, const char *code)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g)
+    {
+        const char *key = jstr(g, "key"), *label = jstr(g, "key_display_name");
+        if (!key || !strcmp(key, "unknown") || !strcmp(key, "0") || !strcmp(key, "false"))
+            continue;
+        if (!strcmp(param, "has_code"))
+            label = "has code";
+        int on = current && strcmp(current, key) == 0;
+        /* the link toggles this facet and keeps the others */
+        const char *y = !strcmp(param, "year") ? (on ? NULL : key) : year;
+        const char *t = !strcmp(param, "topic") ? (on ? NULL : key) : topic;
+        const char *c = !strcmp(param, "has_code") ? (on ? NULL : key) : code;
+        json_t *e = json_pack("{s:s, s:s, s:I, s:b, s:s, s:s*, s:s*, s:s*}", "key", key, "label",
+                              label ? label : key, "count", (json_int_t)jint(g, "count"), "on", on,
+                              "q", q, "year", y, "topic", t, "has_code", c);
+        FILL_NULLS(e, "year", "topic", "has_code");
+        json_array_append_new(out, e);
+    }
+    return out;
+}
+
+void page_search(srv_request *req)
+{
+    const char *q = srv_query_get(req, "q");
+    const char *year = srv_query_get(req, "year"), *topic = srv_query_get(req, "topic");
+    const char *code = srv_query_get(req, "has_code");
+    if (year && !*year)
+        year = NULL;
+    if (topic && !*topic)
+        topic = NULL;
+    if (code && strcmp(code, "true") != 0)
+        code = NULL;
+    int page = page_param(req);
+    if (page < 0) {
+        page_error(req, 400, "Bad request", "page: want a number from 1 to 10000");
+        return;
+    }
+    json_t *d = base_data(q && *q ? q : "Search", q);
+    if (!q || !*q) {
+        json_object_set_new(d, "empty", json_true());
+        json_object_set_new(d, "page_title", json_string("Search"));
+        page_render(req, 200, "search", d, NULL);
+        return;
+    }
+    pgr_store *st = page_store(req);
+    if (!st) {
+        json_decref(d);
+        return;
+    }
+    tmpl_trust trust_v = {0}, *trust = &trust_v;
+    json_t *works = NULL, *authors = NULL, *topics = NULL, *fy = NULL, *ft = NULL, *fc = NULL;
+    pgr_filter filters[3];
+    size_t nf = 0;
+    const char *yv[1] = {year}, *tv[1] = {topic}, *cv[1] = {"true"};
+    if (year)
+        filters[nf++] = (pgr_filter){"publication_year", PGR_OP_EQ, yv, 1};
+    if (topic)
+        filters[nf++] = (pgr_filter){"topics.id", PGR_OP_EQ, tv, 1};
+    if (code)
+        filters[nf++] = (pgr_filter){"has_code", PGR_OP_EQ, cv, 1};
+    pgr_query qw = {.entity = PGR_WORKS,
+                    .filters = filters,
+                    .n_filters = nf,
+                    .search = q,
+                    .per_page = SEARCH_PER_PAGE,
+                    .page = page,
+                    .select = work_list_fields,
+                    .n_select = N_WORK_LIST_FIELDS,
+                    .hl_open = PAGE_HL_OPEN,
+                    .hl_close = PAGE_HL_CLOSE};
+    pgr_err err = {0};
+    uint64_t t0 = pgr_now_us();
+    int rc = pgr_list(st, &qw, &works, &err);
+    srv_note_db_time(req, pgr_now_us() - t0);
+    if (rc != 0 && err.code == PGR_EINVAL) {
+        /* the query itself could not be read: say so on the search page */
+        json_object_set_new(d, "query_error", json_string(err.msg));
+        page_render(req, 400, "search", d, NULL);
+        return;
+    }
+    if (rc != 0) {
+        page_store_error(req, &err, "search: works");
+        goto fail;
+    }
+    static const char *const afields[] = {"id",
+                                          "display_name",
+                                          "works_count",
+                                          "cited_by_count",
+                                          "summary_stats",
+                                          "last_known_institutions"};
+    pgr_query qa = {
+        .entity = PGR_AUTHORS, .search = q, .per_page = 5, .select = afields, .n_select = 6};
+    pgr_query qt = {.entity = PGR_TOPICS, .search = q, .per_page = 5};
+    /* facets count over the search with the other facets applied */
+    pgr_query gy = qw, gt = qw, gc = qw;
+    gy.per_page = gt.per_page = gc.per_page = 1;
+    gy.page = gt.page = gc.page = 1;
+    gy.hl_open = gt.hl_open = gc.hl_open = NULL;
+    gy.group_by = "publication_year";
+    gt.group_by = "topics.id";
+    gc.group_by = "has_code";
+    if (!(authors = run_list(req, st, &qa, "search: authors")) ||
+        !(topics = run_list(req, st, &qt, "search: topics")) ||
+        !(fy = run_list(req, st, &gy, "search: year facet")) ||
+        !(ft = run_list(req, st, &gt, "search: topic facet")) ||
+        !(fc = run_list(req, st, &gc, "search: code facet")))
+        goto fail;
+    long long count = jint(json_object_get(works, "meta"), "count");
+    json_object_set_new(d, "results", work_items(json_object_get(works, "results"), NULL, trust));
+    json_object_set_new(d, "count", json_integer(count));
+    json_object_set_new(d, "authors", author_items(json_object_get(authors, "results")));
+    json_t *tl = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(topics, "results"), i, t) json_array_append_new(
+        tl, json_pack("{s:s, s:s*, s:I}", "id", page_short_id(jstr(t, "id")), "name",
+                      jstr(t, "display_name"), "works_count", (json_int_t)jint(t, "works_count")));
+    json_object_set_new(d, "topics", tl);
+    json_object_set_new(d, "facet_year",
+                        facet(json_object_get(fy, "group_by"), "year", year, q, year, topic, code));
+    json_object_set_new(
+        d, "facet_topic",
+        facet(json_object_get(ft, "group_by"), "topic", topic, q, year, topic, code));
+    json_object_set_new(
+        d, "facet_code",
+        facet(json_object_get(fc, "group_by"), "has_code", code, q, year, topic, code));
+    json_object_set_new(d, "filtered", json_boolean(nf > 0));
+    /* paging links keep the query and the facets */
+    long long pages = (count + SEARCH_PER_PAGE - 1) / SEARCH_PER_PAGE;
+    json_t *link = json_pack("{s:s, s:s*, s:s*, s:s*}", "q", q, "year", year, "topic", topic,
+                             "has_code", code);
+    FILL_NULLS(link, "year", "topic", "has_code");
+    if (page > 1) {
+        json_t *prev = json_deep_copy(link);
+        json_object_set_new(prev, "page", json_integer(page - 1));
+        json_object_set_new(d, "prev", prev);
+    }
+    if (page < pages) {
+        json_t *next = json_deep_copy(link);
+        json_object_set_new(next, "page", json_integer(page + 1));
+        json_object_set_new(d, "next", next);
+    }
+    json_decref(link);
+    json_object_set_new(d, "page", json_integer(page));
+    if (pages > 1)
+        json_object_set_new(d, "pages", json_integer(pages));
+    json_object_set_new(d, "first",
+                        json_integer(count ? (long long)(page - 1) * SEARCH_PER_PAGE + 1 : 0));
+    long long last = (long long)page * SEARCH_PER_PAGE;
+    json_object_set_new(d, "last", json_integer(last < count ? last : count));
+    page_render(req, 200, "search", d, trust);
+    d = NULL;
+fail:
+    json_decref(d);
+    tmpl_trust_free(trust);
+    json_decref(works);
+    json_decref(authors);
+    json_decref(topics);
+    json_decref(fy);
+    json_decref(ft);
+    json_decref(fc);
+}
+
+/* ---- author profile ---------------------------------------------------------------- */
+
+static const char *claim_label(const char *name)
+{
+    static const struct {
+        const char *name, *label;
+    } labels[] = {
+        {"h_index", "h-index"},
+        {"i10_index", "i10-index"},
+        {"citations", "citations"},
+        {"papers", "papers"},
+        {"works", "works"},
+        {"trust", "trust"},
+        {"novelty", "novelty"},
+        {"novelty_pct", "novelty"},
+        {"ai_score", "AI score"},
+        {"followers", "followers"},
+        {"topics", "topics"},
+        {"close_collaborators", "close collaborators"},
+        {"verification_level", "verification level"},
+        {"claimed", "claim status"},
+    };
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(labels[i].name, name) == 0)
+            return labels[i].label;
+    return name;
+}
+
+/* source_claims -> [{site, file, uri, capture_date, items[{label, text}], owner}] */
+static json_t *claims_data(json_t *author)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *sc;
+    json_array_foreach(json_object_get(author, "source_claims"), i, sc)
+    {
+        json_t *items = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(sc, "claims"), k, v)
+        {
+            json_array_append_new(items,
+                                  json_pack("{s:s, s:s, s:s}", "name", k, "label", claim_label(k),
+                                            "text", jstr(v, "text") ? jstr(v, "text") : ""));
+        }
+        /* how the page's owner was decided, when this author owns it */
+        json_t *own = NULL, *o;
+        size_t j;
+        json_array_foreach(json_object_get(author, "owner_of"), j,
+                           o) if (jint(o, "source_id") == jint(sc, "source_id")) own = o;
+        json_t *e = json_pack("{s:s, s:s, s:s*, s:s*, s:o}", "site", site_name(jstr(sc, "format")),
+                              "file", basename_of(jstr(sc, "uri")), "uri", jstr(sc, "uri"),
+                              "capture_date", jstr(sc, "capture_date"), "items", items);
+        if (own) {
+            char conf[32];
+            snprintf(conf, sizeof conf, "%.0f%%",
+                     100 * json_number_value(json_object_get(own, "confidence")));
+            json_object_set_new(e, "owner",
+                                json_pack("{s:s*, s:s, s:s*}", "method", jstr(own, "method"),
+                                          "confidence", conf, "evidence", jstr(own, "evidence")));
+        }
+        json_array_append_new(out, e);
+    }
+    return out;
+}
+
+/* Counts by year with the gaps filled, for the chart and its table. */
+static json_t *chart_data(json_t *cby)
+{
+    int lo = 0, hi = 0;
+    size_t i;
+    json_t *c;
+    json_array_foreach(cby, i, c)
+    {
+        int y = (int)jint(c, "year");
+        if (y < 1900 || y > 2200)
+            continue;
+        if (!lo || y < lo)
+            lo = y;
+        if (y > hi)
+            hi = y;
+    }
+    json_t *years = json_array(), *works = json_array(), *cites = json_array(),
+           *rows = json_array();
+    if (lo && hi - lo > 80)
+        lo = hi - 80;
+    for (int y = lo; lo && y <= hi; y++) {
+        long long w = 0, ci = 0;
+        json_array_foreach(cby, i, c) if (jint(c, "year") == y)
+        {
+            w = jint(c, "works_count");
+            ci = jint(c, "cited_by_count");
+        }
+        json_array_append_new(years, json_integer(y));
+        json_array_append_new(works, json_integer(w));
+        json_array_append_new(cites, json_integer(ci));
+        json_array_append_new(rows, json_pack("{s:i, s:I, s:I}", "year", y, "works", (json_int_t)w,
+                                              "citations", (json_int_t)ci));
+    }
+    return json_pack("{s:o, s:o, s:o, s:o}", "years", years, "works", works, "citations", cites,
+                     "rows", rows);
+}
+
+static const char *node_href_prefix(const char *type)
+{
+    if (!strcmp(type, "work"))
+        return "/works/";
+    if (!strcmp(type, "author"))
+        return "/authors/";
+    if (!strcmp(type, "topic"))
+        return "/topics/";
+    return NULL; /* institutions have no page yet */
+}
+
+/* The neighbourhood for the graph view, from what the page already fetched
+ * (its works, their authorships and topics, the top co-authors, the
+ * institutions): no extra query. Same shape as pgr_author_graph's. */
+#define GRAPH_MAX_WORKS 40
+#define GRAPH_MAX_TOPICS 15
+static void graph_add_node(json_t *g, json_t *seen, const char *id, const char *type,
+                           const char *label)
+{
+    if (!id || !*id || json_object_get(seen, id))
+        return;
+    json_object_set_new(seen, id, json_true());
+    json_array_append_new(json_object_get(g, "nodes"),
+                          json_pack("{s:s, s:s, s:s, s:i}", "id", id, "type", type, "label",
+                                    label ? label : id, "weight", 1));
+}
+
+static void graph_add_edge(json_t *g, const char *a, const char *b, const char *type)
+{
+    json_array_append_new(
+        json_object_get(g, "edges"),
+        json_pack("{s:s, s:s, s:s, s:i}", "source", a, "target", b, "type", type, "weight", 1));
+}
+
+static json_t *build_graph(const char *self, const char *name, json_t *author, json_t *works,
+                           json_t *co)
+{
+    json_t *g = json_pack("{s:[], s:[], s:b}", "nodes", "edges", "truncated", 0);
+    json_t *seen = json_object(), *coset = json_object();
+    size_t i, j, n_topics = 0;
+    json_t *v, *x;
+    graph_add_node(g, seen, self, "author", name);
+    json_array_foreach(co, i, v)
+    {
+        const char *cid = page_short_id(jstr(v, "id") ? jstr(v, "id") : "");
+        graph_add_node(g, seen, cid, "author", jstr(v, "display_name"));
+        json_object_set_new(coset, cid, json_true());
+    }
+    json_array_foreach(works, i, v)
+    {
+        if (i >= GRAPH_MAX_WORKS) {
+            json_object_set_new(g, "truncated", json_true());
+            break;
+        }
+        const char *wid = page_short_id(jstr(v, "id") ? jstr(v, "id") : "");
+        graph_add_node(g, seen, wid, "work", jstr(v, "display_name"));
+        json_array_foreach(json_object_get(v, "authorships"), j, x)
+        {
+            const char *aid = jstr(json_object_get(x, "author"), "id");
+            aid = aid ? page_short_id(aid) : "";
+            if (!strcmp(aid, self) || json_object_get(coset, aid))
+                graph_add_edge(g, aid, wid, "authorship");
+        }
+        json_array_foreach(json_object_get(v, "topics"), j, x)
+        {
+            const char *tid = page_short_id(jstr(x, "id") ? jstr(x, "id") : "");
+            if (!json_object_get(seen, tid) && n_topics >= GRAPH_MAX_TOPICS)
+                continue;
+            if (!json_object_get(seen, tid))
+                n_topics++;
+            graph_add_node(g, seen, tid, "topic", jstr(x, "display_name"));
+            graph_add_edge(g, wid, tid, "topic");
+        }
+    }
+    json_array_foreach(json_object_get(author, "last_known_institutions"), i, v)
+    {
+        const char *iid = page_short_id(jstr(v, "id") ? jstr(v, "id") : "");
+        graph_add_node(g, seen, iid, "institution", jstr(v, "display_name"));
+        graph_add_edge(g, self, iid, "affiliation");
+    }
+    json_decref(seen);
+    json_decref(coset);
+    return g;
+}
+
+/* The graph for d3 (nodes with hrefs) and, for the no-JS list, grouped. */
+static void graph_data(json_t *g, const char *self, json_t *d, tmpl_trust *trust)
+{
+    json_t *nodes = json_array(), *groups = json_object();
+    size_t i;
+    json_t *n;
+    static const char *const kinds[] = {"author", "work", "topic", "institution"};
+    static const char *const titles[] = {"Co-authors", "Works", "Topics", "Institutions"};
+    for (size_t k = 0; k < 4; k++)
+        json_object_set_new(groups, kinds[k], json_array());
+    json_array_foreach(json_object_get(g, "nodes"), i, n)
+    {
+        const char *id = page_short_id(jstr(n, "id") ? jstr(n, "id") : "");
+        const char *type = jstr(n, "type") ? jstr(n, "type") : "work";
+        const char *pre = node_href_prefix(type);
+        char href[160] = "";
+        if (pre)
+            snprintf(href, sizeof href, "%s%s", pre, id);
+        int is_self = strcmp(id, self) == 0;
+        json_array_append_new(nodes,
+                              json_pack("{s:s, s:s, s:s*, s:s, s:o, s:b}", "id", id, "type", type,
+                                        "label", jstr(n, "label"), "href", href, "weight",
+                                        json_integer(jint(n, "weight") > 0 ? jint(n, "weight") : 1),
+                                        "self", is_self));
+        json_t *arr = json_object_get(groups, type);
+        if (arr && !is_self)
+            json_array_append_new(arr, json_pack("{s:s, s:s*, s:s}", "id", id, "label",
+                                                 jstr(n, "label"), "href", href));
+    }
+    json_t *edges = json_array(), *e;
+    json_array_foreach(json_object_get(g, "edges"), i, e) json_array_append_new(
+        edges, json_pack("{s:s, s:s, s:s*}", "source",
+                         page_short_id(jstr(e, "source") ? jstr(e, "source") : ""), "target",
+                         page_short_id(jstr(e, "target") ? jstr(e, "target") : ""), "type",
+                         jstr(e, "type")));
+    json_t *gj = json_pack("{s:o, s:o}", "nodes", nodes, "edges", edges);
+    json_object_set_new(d, "graph_json", page_json_script(trust, gj));
+    json_object_set_new(d, "graph_nodes", json_integer((json_int_t)json_array_size(nodes)));
+    json_decref(gj);
+    json_t *list = json_array();
+    for (size_t k = 0; k < 4; k++) {
+        json_t *arr = json_object_get(groups, kinds[k]);
+        if (json_array_size(arr))
+            json_array_append_new(list, json_pack("{s:s, s:O}", "title", titles[k], "items", arr));
+    }
+    json_decref(groups);
+    json_object_set_new(d, "graph_list", list);
+}
+
+void page_author(srv_request *req)
+{
+    const char *idp = srv_param(req, "id");
+    const char *sort = srv_query_get(req, "sort");
+    int page = page_param(req);
+    if (page < 0) {
+        page_error(req, 400, "Bad request", "page: want a number from 1 to 10000");
+        return;
+    }
+    if (!sort || (strcmp(sort, "date") && strcmp(sort, "citations") && strcmp(sort, "title")))
+        sort = "citations";
+    pgr_store *st = page_store(req);
+    if (!st)
+        return;
+    json_t *author = NULL, *works = NULL, *co = NULL, *graph = NULL, *d = NULL;
+    tmpl_trust trust_v = {0}, *trust = &trust_v;
+    pgr_err err = {0};
+    uint64_t t0 = pgr_now_us();
+    if (pgr_get(st, PGR_AUTHORS, idp, NULL, 0, &author, &err) != 0) {
+        srv_note_db_time(req, pgr_now_us() - t0);
+        if (err.code == PGR_ENOTFOUND || err.code == PGR_EINVAL)
+            page_error(req, 404, "Author not found", "There is no author %s in this graph.", idp);
+        else
+            page_store_error(req, &err, "author");
+        goto done;
+    }
+    const char *id = page_short_id(jstr(author, "id") ? jstr(author, "id") : idp);
+    /* a merged or external id answers under the canonical key */
+    pgr_sort srt = !strcmp(sort, "date")    ? (pgr_sort){"publication_date", 1}
+                   : !strcmp(sort, "title") ? (pgr_sort){"display_name", 0}
+                                            : (pgr_sort){"cited_by_count", 1};
+    pgr_sort srt2[2] = {srt, {"publication_date", 1}};
+    const char *fv[1] = {id};
+    pgr_filter f = {"authorships.author.id", PGR_OP_EQ, fv, 1};
+    pgr_query qw = {.entity = PGR_WORKS,
+                    .filters = &f,
+                    .n_filters = 1,
+                    .sorts = srt2,
+                    .n_sorts = strcmp(sort, "date") ? 2 : 1,
+                    .per_page = PROFILE_WORKS_PER_PAGE,
+                    .page = page,
+                    .select = work_list_fields,
+                    .n_select = N_WORK_LIST_FIELDS};
+    if (pgr_list(st, &qw, &works, &err) != 0 || pgr_author_coauthors(st, id, 12, &co, &err) != 0) {
+        srv_note_db_time(req, pgr_now_us() - t0);
+        page_store_error(req, &err, "author page");
+        goto done;
+    }
+    srv_note_db_time(req, pgr_now_us() - t0);
+
+    const char *name = jstr(author, "display_name") ? jstr(author, "display_name") : id;
+    d = base_data(name, NULL);
+    json_object_set_new(d, "id", json_string(id));
+    json_object_set_new(d, "name", json_string(name));
+    json_t *alts = json_array(), *alt;
+    size_t i;
+    json_array_foreach(json_object_get(author, "display_name_alternatives"), i,
+                       alt) if (json_is_string(alt) && strcmp(json_string_value(alt), name) != 0)
+        json_array_append(alts, alt);
+    json_object_set_new(d, "variants", alts);
+    json_t *inst, *insts = json_array();
+    json_array_foreach(json_object_get(author, "last_known_institutions"), i,
+                       inst) if (jstr(inst, "display_name"))
+        json_array_append_new(insts, json_string(jstr(inst, "display_name")));
+    json_object_set_new(d, "affiliations", insts);
+
+    json_t *comp = json_object_get(author, "computed");
+    json_t *metrics =
+        json_pack("[{s:s, s:I}, {s:s, s:I}, {s:s, s:I}, {s:s, s:I}, {s:s, s:I}]", "label", "Works",
+                  "value", (json_int_t)jint(comp, "works_count"), "label", "Citations", "value",
+                  (json_int_t)jint(comp, "cited_by_count"), "label", "h-index", "value",
+                  (json_int_t)jint(comp, "h_index"), "label", "i10-index", "value",
+                  (json_int_t)jint(comp, "i10_index"), "label", "Co-authors", "value",
+                  (json_int_t)jint(comp, "coauthor_count"));
+    json_object_set_new(d, "metrics", metrics);
+    json_object_set_new(d, "claims", claims_data(author));
+
+    json_t *topics = json_array(), *ts;
+    json_array_foreach(json_object_get(comp, "topic_shares"), i, ts)
+    {
+        char pct[16];
+        double share = json_number_value(json_object_get(ts, "share"));
+        snprintf(pct, sizeof pct, "%.0f%%", 100 * (isfinite(share) ? share : 0));
+        json_array_append_new(topics,
+                              json_pack("{s:s, s:s*, s:I, s:s, s:i}", "id",
+                                        page_short_id(jstr(ts, "id") ? jstr(ts, "id") : ""), "name",
+                                        jstr(ts, "display_name"), "count",
+                                        (json_int_t)jint(ts, "count"), "share", pct, "width",
+                                        (int)lround(100 * (isfinite(share) ? share : 0))));
+    }
+    json_object_set_new(d, "topics", topics);
+
+    json_t *collab = json_array(), *c;
+    json_array_foreach(co, i, c) json_array_append_new(
+        collab,
+        json_pack("{s:s, s:s*, s:I}", "id", page_short_id(jstr(c, "id") ? jstr(c, "id") : ""),
+                  "name", jstr(c, "display_name"), "count", (json_int_t)jint(c, "count")));
+    json_object_set_new(d, "collaborators", collab);
+
+    json_t *chart = chart_data(json_object_get(author, "counts_by_year"));
+    json_object_set(d, "chart_rows", json_object_get(chart, "rows"));
+    json_object_del(chart, "rows");
+    json_object_set_new(d, "chart_json", page_json_script(trust, chart));
+    json_object_set_new(d, "has_chart",
+                        json_boolean(json_array_size(json_object_get(chart, "years")) > 0));
+    json_decref(chart);
+
+    graph = build_graph(id, name, author, json_object_get(works, "results"), co);
+    graph_data(graph, id, d, trust);
+
+    long long count = jint(json_object_get(works, "meta"), "count");
+    json_object_set_new(d, "works", work_items(json_object_get(works, "results"), id, NULL));
+    json_object_set_new(d, "works_total", json_integer(count));
+    json_object_set_new(d, "sort_citations", json_boolean(!strcmp(sort, "citations")));
+    json_object_set_new(d, "sort_date", json_boolean(!strcmp(sort, "date")));
+    json_object_set_new(d, "sort_title", json_boolean(!strcmp(sort, "title")));
+    json_object_set_new(d, "sort", json_string(sort));
+    long long pages = (count + PROFILE_WORKS_PER_PAGE - 1) / PROFILE_WORKS_PER_PAGE;
+    if (page > 1)
+        json_object_set_new(d, "prev_page", json_integer(page - 1));
+    if (page < pages)
+        json_object_set_new(d, "next_page", json_integer(page + 1));
+    json_object_set_new(d, "page", json_integer(page));
+    if (pages > 1)
+        json_object_set_new(d, "pages", json_integer(pages));
+    page_render(req, 200, "author", d, trust);
+    d = NULL;
+done:
+    tmpl_trust_free(trust); /* a no-op after page_render */
+    json_decref(d);
+    json_decref(author);
+    json_decref(works);
+    json_decref(co);
+    json_decref(graph);
+}
+
+/* ---- work ----------------------------------------------------------------------- */
+
+void page_work(srv_request *req)
+{
+    const char *idp = srv_param(req, "id");
+    pgr_store *st = page_store(req);
+    if (!st)
+        return;
+    json_t *w = NULL, *d = NULL;
+    pgr_err err = {0};
+    uint64_t t0 = pgr_now_us();
+    if (pgr_get(st, PGR_WORKS, idp, NULL, 0, &w, &err) != 0) {
+        srv_note_db_time(req, pgr_now_us() - t0);
+        if (err.code == PGR_ENOTFOUND || err.code == PGR_EINVAL)
+            page_error(req, 404, "Work not found", "There is no work %s in this graph.", idp);
+        else
+            page_store_error(req, &err, "work");
+        return;
+    }
+    json_t *item = work_item(w, NULL, NULL);
+    const char *title = jstr(item, "title");
+    d = base_data(title, NULL);
+    json_object_update(d, item);
+    json_decref(item);
+    json_t *ids = json_object_get(w, "ids");
+    json_t *links = json_array();
+    const char *ax = jstr(ids, "arxiv"), *doi = jstr(w, "doi") ? jstr(w, "doi") : jstr(ids, "doi");
+    char url[600];
+    if (ax) {
+        const char *bare = strncmp(ax, "arxiv:", 6) == 0 ? ax + 6 : ax;
+        const char *slash = strstr(bare, "arxiv.org/abs/");
+        if (slash)
+            bare = slash + 14;
+        snprintf(url, sizeof url, "https://arxiv.org/abs/%s", bare);
+        json_array_append_new(
+            links, json_pack("{s:s, s:s, s:s}", "kind", "arXiv", "value", bare, "url", url));
+    }
+    if (doi) {
+        const char *bare = strncmp(doi, "https://doi.org/", 16) == 0 ? doi + 16 : doi;
+        pgr_sb u = {0};
+        pgr_sb_puts(&u, "https://doi.org/");
+        /* DOIs may hold any printable character: keep '/' readable, encode the rest */
+        for (const char *p = bare; *p; p++) {
+            if (*p == '/')
+                pgr_sb_putc(&u, '/');
+            else
+                tmpl_escape_url(&u, p, 1);
+        }
+        if (pgr_sb_ok(&u))
+            json_array_append_new(
+                links, json_pack("{s:s, s:s, s:s}", "kind", "DOI", "value", bare, "url", u.data));
+        pgr_sb_free(&u);
+    }
+    json_object_set_new(d, "links", links);
+    json_object_set_new(d, "peergraph_id", json_string(jstr(d, "id")));
+
+    /* references: titles of the resolved ones in one list query */
+    json_t *refs = json_array(), *r;
+    size_t i;
+    json_t *rw = json_object_get(w, "referenced_works");
+    size_t nref = json_array_size(rw);
+    if (nref > 100)
+        nref = 100;
+    /* the store has no filter by a list of ids: one small get per reference,
+     * bounded at 100 (references lists are short) */
+    static const char *const rf[] = {"id", "display_name", "publication_year"};
+    for (i = 0; i < nref; i++) {
+        const char *rid = json_string_value(json_array_get(rw, i));
+        json_t *one = NULL;
+        pgr_err e2 = {0};
+        if (rid && pgr_get(st, PGR_WORKS, page_short_id(rid), rf, 3, &one, &e2) == 0) {
+            json_array_append_new(refs, json_pack("{s:s, s:s*, s:I}", "id", page_short_id(rid),
+                                                  "title", jstr(one, "display_name"), "year",
+                                                  (json_int_t)jint(one, "publication_year")));
+            json_decref(one);
+        }
+    }
+    json_array_foreach(json_object_get(w, "referenced_works_unresolved"), i,
+                       r) if (json_is_string(r))
+        json_array_append_new(refs, json_pack("{s:O}", "raw", r));
+    json_object_set_new(d, "references", refs);
+    json_t *prov = json_array(), *p;
+    json_array_foreach(json_object_get(w, "provenance"), i, p) json_array_append_new(
+        prov, json_pack("{s:s, s:s, s:s*, s:s*}", "site", site_name(jstr(p, "format")), "file",
+                        basename_of(jstr(p, "uri")), "uri", jstr(p, "uri"), "capture_date",
+                        jstr(p, "capture_date")));
+    json_object_set_new(d, "provenance", prov);
+    json_t *cby = json_array(), *c;
+    json_array_foreach(json_object_get(w, "counts_by_year"), i, c)
+        json_array_append_new(cby, json_pack("{s:I, s:I}", "year", (json_int_t)jint(c, "year"),
+                                             "count", (json_int_t)jint(c, "cited_by_count")));
+    json_object_set_new(d, "citations_by_year", cby);
+    srv_note_db_time(req, pgr_now_us() - t0);
+    json_decref(w);
+    page_render(req, 200, "work", d, NULL);
+}
+
+/* ---- topic ------------------------------------------------------------------------- */
+
+void page_topic(srv_request *req)
+{
+    const char *idp = srv_param(req, "id");
+    pgr_store *st = page_store(req);
+    if (!st)
+        return;
+    json_t *t = NULL, *authors = NULL, *works = NULL;
+    pgr_err err = {0};
+    if (pgr_get(st, PGR_TOPICS, idp, NULL, 0, &t, &err) != 0) {
+        if (err.code == PGR_ENOTFOUND || err.code == PGR_EINVAL)
+            page_error(req, 404, "Topic not found", "There is no topic %s in this graph.", idp);
+        else
+            page_store_error(req, &err, "topic");
+        return;
+    }
+    const char *id = page_short_id(jstr(t, "id") ? jstr(t, "id") : idp);
+    const char *fv[1] = {id};
+    pgr_filter f = {"topics.id", PGR_OP_EQ, fv, 1};
+    pgr_sort by_cites = {"cited_by_count", 1}, by_works = {"works_count", 1};
+    pgr_sort asort[2] = {by_works, by_cites};
+    pgr_sort by_date = {"publication_date", 1};
+    static const char *const afields[] = {"id",
+                                          "display_name",
+                                          "works_count",
+                                          "cited_by_count",
+                                          "summary_stats",
+                                          "last_known_institutions"};
+    pgr_query qa = {.entity = PGR_AUTHORS,
+                    .filters = &f,
+                    .n_filters = 1,
+                    .sorts = asort,
+                    .n_sorts = 2,
+                    .per_page = 12,
+                    .select = afields,
+                    .n_select = 6};
+    pgr_query qw = {.entity = PGR_WORKS,
+                    .filters = &f,
+                    .n_filters = 1,
+                    .sorts = &by_date,
+                    .n_sorts = 1,
+                    .per_page = 20,
+                    .select = work_list_fields,
+                    .n_select = N_WORK_LIST_FIELDS};
+    if (!(authors = run_list(req, st, &qa, "topic: authors")) ||
+        !(works = run_list(req, st, &qw, "topic: works")))
+        goto done;
+    const char *name = jstr(t, "display_name") ? jstr(t, "display_name") : id;
+    json_t *d = base_data(name, NULL);
+    json_object_set_new(d, "id", json_string(id));
+    json_object_set_new(d, "name", json_string(name));
+    json_object_set_new(d, "scheme", json_string(jstr(t, "scheme") ? jstr(t, "scheme") : ""));
+    json_object_set_new(d, "code", json_string(jstr(t, "code") ? jstr(t, "code") : ""));
+    json_object_set_new(d, "works_count", json_integer(jint(t, "works_count")));
+    json_object_set_new(d, "cited_by_count", json_integer(jint(t, "cited_by_count")));
+    json_object_set_new(d, "top_authors", author_items(json_object_get(authors, "results")));
+    json_object_set_new(d, "works", work_items(json_object_get(works, "results"), NULL, NULL));
+    page_render(req, 200, "topic", d, NULL);
+done:
+    json_decref(t);
+    json_decref(authors);
+    json_decref(works);
+}
