@@ -184,10 +184,10 @@
         if (res.status === 200) { render(p, res.body); p.dataset.state = "ok"; return; }
         p.className += " unavailable";
         p.dataset.state = "unavailable";
-        if (res.status === 503 || res.body.error === "inference_unavailable")
-          p.appendChild(el("p", null, "Not available: this server's inference engine is not running" +
-            (res.body.message ? " (" + res.body.message + ")." : ".")));
-        else
+        if (res.status === 503 || res.body.error === "inference_unavailable") {
+          p.appendChild(el("p", null, "Not available: inference is not running on this server right now."));
+          if (res.body.message) p.appendChild(el("p", { "class": "muted small" }, res.body.message));
+        } else
           p.appendChild(el("p", null, "Not available (" + (res.body.message || "HTTP " + res.status) + ")."));
       })
       .catch(function () {
