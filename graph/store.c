@@ -271,6 +271,15 @@ int pgr_step(pgr_stmt *st, pgr_err *err)
     return rc;
 }
 
+int pgr_batch(pgr_store *s, pgr_stmt **sts, int n, pgr_err *err)
+{
+    if (!s->be->batch || n < 2)
+        return 0;
+    for (int i = 0; i < n; i++)
+        sts[i]->started = 1;
+    return s->be->batch(sts, n, err);
+}
+
 void pgr_reset(pgr_stmt *st)
 {
     st->s->be->reset(st);

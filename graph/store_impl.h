@@ -59,6 +59,10 @@ typedef struct pgr_backend {
     int (*run_lock)(pgr_store *s, int wait, pgr_err *err);
     void (*run_unlock)(pgr_store *s);
     const char *begin_sql; /* "BEGIN IMMEDIATE" / "BEGIN" */
+    /* Executes n bound statements in one round trip (PostgreSQL pipeline);
+     * their rows are then read with step as usual. NULL: statements run
+     * lazily at their first step (SQLite, in process, has no round trip). */
+    int (*batch)(pgr_stmt **sts, int n, pgr_err *err);
 } pgr_backend;
 
 extern const pgr_backend pgr_backend_sqlite;
@@ -114,6 +118,9 @@ void pgr_bind_id(pgr_stmt *st, int idx, pgr_id v);      /* 0 binds NULL */
 void pgr_bind_optint(pgr_stmt *st, int idx, int64_t v); /* < 0 binds NULL */
 
 int pgr_step(pgr_stmt *st, pgr_err *err); /* 1 row, 0 done, -1 error */
+/* Executes bound statements together where the backend can (see
+ * pgr_backend.batch); read each with pgr_step, in any order. */
+int pgr_batch(pgr_store *s, pgr_stmt **sts, int n, pgr_err *err);
 void pgr_reset(pgr_stmt *st);             /* ends the execution, clears params */
 /* Runs to completion and resets. */
 int pgr_exec_st(pgr_stmt *st, pgr_err *err);

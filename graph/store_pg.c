@@ -110,6 +110,71 @@ static void pg_finalize(pgr_stmt *st)
     }
 }
 
+/* Parameters as libpq wants them: text values and, for the first prepare,
+ * their types. bufs holds the formatted numbers. */
+static void pg_params(const pgr_stmt *st, Oid *types, const char **values,
+                      char (*bufs)[32])
+{
+    for (int i = 0; i < st->n_params; i++) {
+        const pgr_param *p = &st->p[i];
+        switch (p->type) {
+        case PT_INT:
+            types[i] = 20; /* int8 */
+            snprintf(bufs[i], sizeof bufs[i], "%lld", (long long)p->i);
+            values[i] = bufs[i];
+            break;
+        case PT_DOUBLE:
+            types[i] = 701; /* float8 */
+            snprintf(bufs[i], sizeof bufs[i], "%.17g", p->d);
+            values[i] = bufs[i];
+            break;
+        case PT_TEXT:
+            types[i] = 25; /* text */
+            values[i] = p->s;
+            break;
+        default:
+            types[i] = 0; /* inferred by the server */
+            values[i] = NULL;
+            break;
+        }
+    }
+}
+
+static int pg_ensure_prepared(pgr_stmt *st, const Oid *types, pgr_err *err)
+{
+    if (st->prepared)
+        return 0;
+    PGresult *r = PQprepare(CONN(st->s), st->pg_name, st->sql, st->n_params, types);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        pg_result_err(st->s, err, st->name, r);
+    PQclear(r);
+    if (!ok)
+        return -1;
+    st->prepared = 1;
+    return 0;
+}
+
+/* Takes a finished execution's result into st; -1 (err set) if it failed. */
+static int pg_take(pgr_stmt *st, PGresult *r, pgr_err *err)
+{
+    ExecStatusType t = PQresultStatus(r);
+    if (t == PGRES_TUPLES_OK) {
+        st->n_rows = PQntuples(r);
+        st->changes = 0;
+    } else if (t == PGRES_COMMAND_OK) {
+        st->n_rows = 0;
+        st->changes = atoll(PQcmdTuples(r));
+    } else {
+        pg_result_err(st->s, err, st->name, r);
+        PQclear(r);
+        return -1;
+    }
+    st->h = r;
+    st->row = -1;
+    return 0;
+}
+
 static int pg_step(pgr_stmt *st, pgr_err *err)
 {
     pgr_store *s = st->s;
@@ -117,60 +182,76 @@ static int pg_step(pgr_stmt *st, pgr_err *err)
         Oid types[PGR_MAX_PARAMS];
         const char *values[PGR_MAX_PARAMS];
         char bufs[PGR_MAX_PARAMS][32];
-        for (int i = 0; i < st->n_params; i++) {
-            const pgr_param *p = &st->p[i];
-            switch (p->type) {
-            case PT_INT:
-                types[i] = 20; /* int8 */
-                snprintf(bufs[i], sizeof bufs[i], "%lld", (long long)p->i);
-                values[i] = bufs[i];
-                break;
-            case PT_DOUBLE:
-                types[i] = 701; /* float8 */
-                snprintf(bufs[i], sizeof bufs[i], "%.17g", p->d);
-                values[i] = bufs[i];
-                break;
-            case PT_TEXT:
-                types[i] = 25; /* text */
-                values[i] = p->s;
-                break;
-            default:
-                types[i] = 0; /* inferred by the server */
-                values[i] = NULL;
-                break;
-            }
-        }
-        if (!st->prepared) {
-            PGresult *r = PQprepare(CONN(s), st->pg_name, st->sql, st->n_params, types);
-            int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-            if (!ok)
-                pg_result_err(s, err, st->name, r);
-            PQclear(r);
-            if (!ok)
-                return -1;
-            st->prepared = 1;
-        }
-        PGresult *r = PQexecPrepared(CONN(s), st->pg_name, st->n_params, values, NULL, NULL, 0);
-        ExecStatusType t = PQresultStatus(r);
-        if (t == PGRES_TUPLES_OK) {
-            st->n_rows = PQntuples(r);
-            st->changes = 0;
-        } else if (t == PGRES_COMMAND_OK) {
-            st->n_rows = 0;
-            st->changes = atoll(PQcmdTuples(r));
-        } else {
-            pg_result_err(s, err, st->name, r);
-            PQclear(r);
+        pg_params(st, types, values, bufs);
+        if (pg_ensure_prepared(st, types, err) != 0)
             return -1;
-        }
-        st->h = r;
-        st->row = -1;
+        PGresult *r = PQexecPrepared(CONN(s), st->pg_name, st->n_params, values, NULL, NULL, 0);
+        if (pg_take(st, r, err) != 0)
+            return -1;
     }
     if (st->row + 1 < st->n_rows) {
         st->row++;
         return 1;
     }
     return 0;
+}
+
+/* One round trip for n statements: libpq's pipeline mode sends them all,
+ * then every result is read (an error still drains the pipeline). */
+static int pg_batch(pgr_stmt **sts, int n, pgr_err *err)
+{
+    PGconn *c = CONN(sts[0]->s);
+    Oid types[PGR_MAX_PARAMS];
+    const char *values[PGR_MAX_PARAMS];
+    char bufs[PGR_MAX_PARAMS][32];
+    for (int i = 0; i < n; i++) {
+        pg_params(sts[i], types, values, bufs);
+        if (pg_ensure_prepared(sts[i], types, err) != 0)
+            return -1;
+    }
+    if (!PQenterPipelineMode(c))
+        return pgr_db_err(sts[0]->s, err, PGR_EDB, "batch", PQerrorMessage(c));
+    int sent = 0, rc = 0;
+    for (; sent < n; sent++) {
+        pg_params(sts[sent], types, values, bufs);
+        if (!PQsendQueryPrepared(c, sts[sent]->pg_name, sts[sent]->n_params, values, NULL, NULL,
+                                 0)) {
+            rc = pgr_db_err(sts[0]->s, err, PGR_EDB, sts[sent]->name, PQerrorMessage(c));
+            break;
+        }
+    }
+    if (!PQpipelineSync(c) && rc == 0)
+        rc = pgr_db_err(sts[0]->s, err, PGR_EDB, "batch", PQerrorMessage(c));
+    for (int i = 0; i < sent; i++) {
+        PGresult *r = PQgetResult(c);
+        if (!r) {
+            if (rc == 0)
+                rc = pgr_db_err(sts[i]->s, err, PGR_EDB, sts[i]->name, PQerrorMessage(c));
+            continue;
+        }
+        if (rc == 0) {
+            if (pg_take(sts[i], r, err) != 0)
+                rc = -1;
+        } else {
+            PQclear(r);
+        }
+        PGresult *end;
+        while ((end = PQgetResult(c)) != NULL) /* the NULL that ends this query */
+            PQclear(end);
+    }
+    PGresult *r;
+    while ((r = PQgetResult(c)) != NULL) { /* up to the sync point */
+        ExecStatusType t = PQresultStatus(r);
+        PQclear(r);
+        if (t == PGRES_PIPELINE_SYNC)
+            break;
+    }
+    /* leave pipeline mode; should results remain, drain them first */
+    for (int tries = 0; !PQexitPipelineMode(c) && tries < 16; tries++) {
+        PGresult *x = PQgetResult(c);
+        PQclear(x);
+    }
+    return rc;
 }
 
 static void pg_reset(pgr_stmt *st)
@@ -244,4 +325,5 @@ const pgr_backend pgr_backend_postgres = {
     .run_lock = pg_run_lock,
     .run_unlock = pg_run_unlock,
     .begin_sql = "BEGIN",
+    .batch = pg_batch,
 };

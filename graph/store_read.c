@@ -110,6 +110,55 @@ static void put(json_t *o, const sel *sl, const char *k, json_t *v)
 /* Runs st (already bound) and calls row() for each row; -1 on error. */
 #define FOR_ROWS(st, rc) while (((rc) = pgr_step((st), err)) == 1)
 
+/* ---- prefetch: the statements one entity needs, sent together ----
+ * On PostgreSQL each statement is a loopback round trip; sending an entity's
+ * statements in one pipeline makes reading an author or a work one round
+ * trip instead of ten. On SQLite this only binds (execution stays lazy). */
+#define PF_MAX 12
+typedef struct prefetch {
+    pgr_stmt *st[PF_MAX];
+    int ids[PF_MAX];
+    int n;
+} prefetch;
+
+/* Binds id as $1 of each statement and sends them all. */
+static int pf_start(pgr_store *s, prefetch *pf, const int *ids, int n, pgr_id id, pgr_err *err)
+{
+    pf->n = 0;
+    for (int i = 0; i < n && i < PF_MAX; i++) {
+        pgr_stmt *st = pgr_st(s, ids[i], err);
+        if (!st)
+            return -1;
+        pgr_bind_int(st, 1, id);
+        pf->st[pf->n] = st;
+        pf->ids[pf->n++] = ids[i];
+    }
+    return pgr_batch(s, pf->st, pf->n, err);
+}
+
+/* The prefetched statement stmt, or stmt bound now when it was not. */
+static pgr_stmt *pf_get(pgr_store *s, prefetch *pf, int stmt, pgr_id id, pgr_err *err)
+{
+    for (int i = 0; pf && i < pf->n; i++)
+        if (pf->ids[i] == stmt) {
+            pf->ids[i] = -1; /* taken: the caller resets it when done */
+            return pf->st[i];
+        }
+    pgr_stmt *st = pgr_st(s, stmt, err);
+    if (st)
+        pgr_bind_int(st, 1, id);
+    return st;
+}
+
+/* Resets whatever was prefetched and not taken (an entity that failed). */
+static void pf_end(prefetch *pf)
+{
+    for (int i = 0; i < pf->n; i++)
+        if (pf->ids[i] >= 0 && pf->st[i]->started)
+            pgr_reset(pf->st[i]);
+    pf->n = 0;
+}
+
 /* {word: [positions]} from the abstract, as OpenAlex ships it. */
 static json_t *inverted_index(const char *text)
 {
@@ -148,13 +197,32 @@ static json_t *inverted_index(const char *text)
 
 static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
 {
-    pgr_stmt *st = pgr_st(s, ST_GET_WORK, err);
-    if (!st)
+    prefetch pf = {0};
+    int ids[PF_MAX], n = 0;
+    ids[n++] = ST_GET_WORK;
+    if (want(sl, "authorships"))
+        ids[n++] = ST_GET_WORK_AUTHORSHIPS;
+    if (want(sl, "topics") || want(sl, "primary_topic"))
+        ids[n++] = ST_GET_WORK_TOPICS;
+    if (want(sl, "referenced_works") || want(sl, "referenced_works_unresolved"))
+        ids[n++] = ST_GET_WORK_REFS;
+    if (want(sl, "counts_by_year"))
+        ids[n++] = ST_GET_WORK_COUNTS;
+    if (want(sl, "provenance"))
+        ids[n++] = ST_GET_WORK_PROV;
+    if (pf_start(s, &pf, ids, n, id, err) != 0) {
+        pf_end(&pf);
         return NULL;
-    pgr_bind_int(st, 1, id);
+    }
+    pgr_stmt *st = pf_get(s, &pf, ST_GET_WORK, id, err);
+    if (!st) {
+        pf_end(&pf);
+        return NULL;
+    }
     int rc = pgr_step(st, err);
     if (rc <= 0) {
         pgr_reset(st);
+        pf_end(&pf);
         if (rc == 0)
             pgr_errf(err, PGR_ENOTFOUND, "no work W%lld", (long long)id);
         return NULL;
@@ -203,9 +271,9 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
 
     if (want(sl, "authorships")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_WORK_AUTHORSHIPS, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_WORK_AUTHORSHIPS, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         {
             json_t *insts = json_array();
@@ -237,9 +305,9 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     }
     if (want(sl, "topics") || want(sl, "primary_topic")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_WORK_TOPICS, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_WORK_TOPICS, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         json_array_append_new(arr, json_pack("{sososososo}", "id", pgr_key_json(PGR_TOPICS, pgr_col_int(st, 0)),
                                              "display_name", j_text(st, 1), "scheme", j_text(st, 2),
@@ -255,12 +323,11 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     }
     if (want(sl, "referenced_works") || want(sl, "referenced_works_unresolved")) {
         json_t *res = json_array(), *unres = json_array();
-        if (!(st = pgr_st(s, ST_GET_WORK_REFS, err))) {
+        if (!(st = pf_get(s, &pf, ST_GET_WORK_REFS, id, err))) {
             json_decref(res);
             json_decref(unres);
             goto fail;
         }
-        pgr_bind_int(st, 1, id);
         FOR_ROWS(st, rc)
         {
             if (pgr_col_null(st, 1))
@@ -277,9 +344,9 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     put(o, sl, "related_works", json_array());
     if (want(sl, "counts_by_year")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_WORK_COUNTS, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_WORK_COUNTS, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         json_array_append_new(arr, json_pack("{soso}", "year", j_int(st, 0), "cited_by_count", j_int(st, 1)));
         pgr_reset(st);
@@ -289,9 +356,9 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     }
     if (want(sl, "provenance")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_WORK_PROV, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_WORK_PROV, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         json_array_append_new(arr, json_pack("{sIsosososo}", "source_id", (json_int_t)pgr_col_int(st, 0),
                                              "uri", j_text(st, 1), "format", j_text(st, 2),
@@ -301,21 +368,52 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
         if (rc < 0)
             goto fail;
     }
+    pf_end(&pf);
     return o;
 fail:
+    pf_end(&pf);
     json_decref(o);
     return NULL;
 }
 
+static int author_years(pgr_store *s, prefetch *pf, pgr_id id, json_t **out, pgr_err *err);
+
 static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
 {
-    pgr_stmt *st = pgr_st(s, ST_GET_AUTHOR, err);
-    if (!st)
+    prefetch pf = {0};
+    int ids[PF_MAX], n = 0;
+    ids[n++] = ST_GET_AUTHOR;
+    if (want(sl, "display_name_alternatives"))
+        ids[n++] = ST_GET_AUTHOR_NAMES;
+    if (want(sl, "topics") || want(sl, "computed"))
+        ids[n++] = ST_GET_AUTHOR_TOPICS;
+    if (want(sl, "counts_by_year")) {
+        ids[n++] = ST_GET_AUTHOR_CITE_YEARS;
+        ids[n++] = ST_GET_AUTHOR_YEARS;
+    }
+    if (want(sl, "counts_by_year_reported"))
+        ids[n++] = ST_GET_AUTHOR_REPORTED_YEARS;
+    if (want(sl, "last_known_institutions"))
+        ids[n++] = ST_GET_AUTHOR_INSTS;
+    if (want(sl, "source_claims"))
+        ids[n++] = ST_GET_AUTHOR_CLAIMS;
+    if (want(sl, "owner_of"))
+        ids[n++] = ST_GET_AUTHOR_OWNED;
+    if (want(sl, "merged_from"))
+        ids[n++] = ST_GET_AUTHOR_MERGED_FROM;
+    if (pf_start(s, &pf, ids, n, id, err) != 0) {
+        pf_end(&pf);
         return NULL;
-    pgr_bind_int(st, 1, id);
+    }
+    pgr_stmt *st = pf_get(s, &pf, ST_GET_AUTHOR, id, err);
+    if (!st) {
+        pf_end(&pf);
+        return NULL;
+    }
     int rc = pgr_step(st, err);
     if (rc <= 0) {
         pgr_reset(st);
+        pf_end(&pf);
         if (rc == 0)
             pgr_errf(err, PGR_ENOTFOUND, "no author A%lld", (long long)id);
         return NULL;
@@ -343,9 +441,9 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
                                           (json_int_t)i10, "computed", 1));
     if (want(sl, "display_name_alternatives")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_AUTHOR_NAMES, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_AUTHOR_NAMES, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         json_array_append_new(arr, j_text(st, 0));
         pgr_reset(st);
@@ -355,12 +453,11 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     }
     if (want(sl, "topics") || want(sl, "computed")) {
         json_t *topics = json_array(), *shares = json_array();
-        if (!(st = pgr_st(s, ST_GET_AUTHOR_TOPICS, err))) {
+        if (!(st = pf_get(s, &pf, ST_GET_AUTHOR_TOPICS, id, err))) {
             json_decref(topics);
             json_decref(shares);
             goto fail;
         }
-        pgr_bind_int(st, 1, id);
         FOR_ROWS(st, rc)
         {
             json_array_append_new(topics, json_pack("{sososo}", "id", pgr_key_json(PGR_TOPICS, pgr_col_int(st, 0)),
@@ -381,15 +478,15 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     }
     if (want(sl, "counts_by_year")) {
         json_t *arr = NULL;
-        if (pgr_counts_by_year_id(s, PGR_AUTHORS, id, &arr, err) != 0)
+        if (author_years(s, &pf, id, &arr, err) != 0)
             goto fail;
         json_object_set_new(o, "counts_by_year", arr);
     }
     if (want(sl, "counts_by_year_reported")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_AUTHOR_REPORTED_YEARS, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_AUTHOR_REPORTED_YEARS, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         json_array_append_new(arr, json_pack("{sososo}", "year", j_int(st, 0), "works_count", j_int(st, 1),
                                              "cited_by_count", j_int(st, 2)));
@@ -400,9 +497,9 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     }
     if (want(sl, "last_known_institutions")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_AUTHOR_INSTS, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_AUTHOR_INSTS, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         json_array_append_new(arr, json_pack("{sosososo}", "id", pgr_key_json(PGR_INSTITUTIONS, pgr_col_int(st, 0)),
                                              "display_name", j_text(st, 1), "ror", j_text(st, 2),
@@ -415,9 +512,9 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     if (want(sl, "source_claims")) {
         json_t *arr = json_array(), *cur = NULL;
         pgr_id cur_src = 0;
-        if (!(st = pgr_st(s, ST_GET_AUTHOR_CLAIMS, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_AUTHOR_CLAIMS, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         {
             pgr_id src = pgr_col_int(st, 0);
@@ -439,9 +536,9 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     }
     if (want(sl, "owner_of")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_AUTHOR_OWNED, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_AUTHOR_OWNED, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         json_array_append_new(arr, json_pack("{sIsosososososososo}", "source_id", (json_int_t)pgr_col_int(st, 0),
                                              "uri", j_text(st, 1), "format", j_text(st, 2),
@@ -456,9 +553,9 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     }
     if (want(sl, "merged_from")) {
         json_t *arr = json_array();
-        if (!(st = pgr_st(s, ST_GET_AUTHOR_MERGED_FROM, err)))
+        if (!(st = pf_get(s, &pf, ST_GET_AUTHOR_MERGED_FROM, id, err)))
             goto fail;
-        pgr_bind_int(st, 1, id);
+        
         FOR_ROWS(st, rc)
         json_array_append_new(arr, pgr_key_json(PGR_AUTHORS, pgr_col_int(st, 0)));
         pgr_reset(st);
@@ -466,8 +563,10 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
         if (rc < 0)
             goto fail;
     }
+    pf_end(&pf);
     return o;
 fail:
+    pf_end(&pf);
     json_decref(o);
     return NULL;
 }
@@ -700,7 +799,8 @@ int pgr_get(pgr_store *s, pgr_entity e, const char *id, const char *const *selec
 }
 
 /* ---- per-author extras ---- */
-int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, pgr_err *err)
+/* An author's counts by year; pf may hold the two statements prefetched. */
+static int author_years(pgr_store *s, prefetch *pf, pgr_id id, json_t **out, pgr_err *err)
 {
     *out = NULL;
     pgr_stmt *st;
@@ -708,30 +808,13 @@ int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, p
     json_t *arr = json_array();
     if (!arr)
         return OOM(err);
-    if (e == PGR_WORKS) {
-        if (!(st = pgr_st(s, ST_GET_WORK_COUNTS, err)))
-            goto fail;
-        pgr_bind_int(st, 1, id);
-        FOR_ROWS(st, rc)
-        json_array_append_new(arr, json_pack("{soso}", "year", j_int(st, 0), "cited_by_count", j_int(st, 1)));
-        pgr_reset(st);
-        if (rc < 0)
-            goto fail;
-        *out = arr;
-        return 0;
-    }
-    if (e != PGR_AUTHORS) {
-        json_decref(arr);
-        return pgr_errf(err, PGR_EINVAL, "counts_by_year: only works and authors have them");
-    }
     /* works_count by publication year (computed) merged with the citations
      * per year that sources reported for the author's works, years descending */
     json_t *cites = json_object();
-    if (!(st = pgr_st(s, ST_GET_AUTHOR_CITE_YEARS, err))) {
+    if (!(st = pf_get(s, pf, ST_GET_AUTHOR_CITE_YEARS, id, err))) {
         json_decref(cites);
         goto fail;
     }
-    pgr_bind_int(st, 1, id);
     FOR_ROWS(st, rc)
     {
         char y[24];
@@ -739,11 +822,10 @@ int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, p
         json_object_set_new(cites, y, json_integer(pgr_col_int(st, 1)));
     }
     pgr_reset(st);
-    if (rc < 0 || !(st = pgr_st(s, ST_GET_AUTHOR_YEARS, err))) {
+    if (rc < 0 || !(st = pf_get(s, pf, ST_GET_AUTHOR_YEARS, id, err))) {
         json_decref(cites);
         goto fail;
     }
-    pgr_bind_int(st, 1, id);
     json_t *works = json_object();
     FOR_ROWS(st, rc)
     {
@@ -794,6 +876,32 @@ int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, p
 fail:
     json_decref(arr);
     return -1;
+}
+
+int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, pgr_err *err)
+{
+    *out = NULL;
+    if (e == PGR_AUTHORS)
+        return author_years(s, NULL, id, out, err);
+    if (e != PGR_WORKS)
+        return pgr_errf(err, PGR_EINVAL, "counts_by_year: only works and authors have them");
+    pgr_stmt *st = pgr_st(s, ST_GET_WORK_COUNTS, err);
+    int rc;
+    json_t *arr = json_array();
+    if (!st || !arr) {
+        json_decref(arr);
+        return st ? OOM(err) : -1;
+    }
+    pgr_bind_int(st, 1, id);
+    FOR_ROWS(st, rc)
+    json_array_append_new(arr, json_pack("{soso}", "year", j_int(st, 0), "cited_by_count", j_int(st, 1)));
+    pgr_reset(st);
+    if (rc < 0) {
+        json_decref(arr);
+        return -1;
+    }
+    *out = arr;
+    return 0;
 }
 
 int pgr_counts_by_year(pgr_store *s, pgr_entity e, const char *id, json_t **out, pgr_err *err)
