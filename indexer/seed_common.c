@@ -684,7 +684,7 @@ double sd_parse_author_list(pgr_arena *a, const char *s, size_t len, int relaxed
         len -= sd_ends(s, len, " et al.") ? 7 : 6;
         out->truncated = "et al.";
     } else if (sd_ends(s, len, "\xE2\x80\xA6") || sd_ends(s, len, "...")) {
-        len -= sd_ends(s, len, "...") ? 3 : 3;
+        len -= 3; /* "..." and U+2026 are both three bytes */
         out->truncated = "\xE2\x80\xA6";
     } else {
         size_t j = len;

@@ -123,6 +123,22 @@ static void test_affiliation(void)
     CHECK_STR(au.refs[0].affiliation, "pku");
     CHECK(au.refs[1].affiliation == NULL);
     CHECK_STR(au.truncated, "et al.");
+    /* other cut markers: an ellipsis, "+N" */
+    CHECK(sd_parse_author_list(&a, "Ann Lee, Bo Wu\xE2\x80\xA6", 17, 0, &au) >= 0);
+    CHECK_INT(au.n, 2);
+    CHECK_STR(au.truncated, "\xE2\x80\xA6");
+    CHECK(sd_parse_author_list(&a, "Ann Lee, Bo Wu +14", 18, 0, &au) >= 0);
+    CHECK_STR(au.truncated, "+14");
+    CHECK_STR(au.refs[1].raw_name, "Bo Wu");
+    /* "and" before the last name */
+    CHECK(sd_parse_author_list(&a, "Ann Lee, Bo Wu and Cy Young", 27, 0, &au) >= 0);
+    CHECK_INT(au.n, 3);
+    CHECK_STR(au.refs[2].raw_name, "Cy Young");
+    CHECK(au.truncated == NULL);
+    /* not lists */
+    CHECK(sd_parse_author_list(&a, "et al.", 6, 1, &au) < 0);
+    CHECK(sd_parse_author_list(&a, "Ann Lee, , Bo Wu", 16, 0, &au) < 0);
+    CHECK(sd_parse_author_list(&a, "Ann Lee \xC2\xB7 ", 11, 0, &au) < 0);
     pgr_arena_free(&a);
 }
 
