@@ -897,23 +897,14 @@ void page_topic(srv_request *req)
     const char *id = page_short_id(jstr(t, "id") ? jstr(t, "id") : idp);
     const char *fv[1] = {id};
     pgr_filter f = {"topics.id", PGR_OP_EQ, fv, 1};
-    pgr_sort by_cites = {"cited_by_count", 1}, by_works = {"works_count", 1};
-    pgr_sort asort[2] = {by_works, by_cites};
     pgr_sort by_date = {"publication_date", 1};
-    static const char *const afields[] = {"id",
-                                          "display_name",
-                                          "works_count",
-                                          "cited_by_count",
-                                          "summary_stats",
-                                          "last_known_institutions"};
-    pgr_query qa = {.entity = PGR_AUTHORS,
+    /* top authors: who has the most works on the topic, in one grouped query
+     * over the works (author-topic links may not be recorded for every source) */
+    pgr_query qa = {.entity = PGR_WORKS,
                     .filters = &f,
                     .n_filters = 1,
-                    .sorts = asort,
-                    .n_sorts = 2,
-                    .per_page = 12,
-                    .select = afields,
-                    .n_select = 6};
+                    .per_page = 1,
+                    .group_by = "authorships.author.id"};
     pgr_query qw = {.entity = PGR_WORKS,
                     .filters = &f,
                     .n_filters = 1,
@@ -933,7 +924,21 @@ void page_topic(srv_request *req)
     json_object_set_new(d, "code", json_string(jstr(t, "code") ? jstr(t, "code") : ""));
     json_object_set_new(d, "works_count", json_integer(jint(t, "works_count")));
     json_object_set_new(d, "cited_by_count", json_integer(jint(t, "cited_by_count")));
-    json_object_set_new(d, "top_authors", author_items(json_object_get(authors, "results")));
+    json_t *top = json_array(), *g;
+    size_t i;
+    json_array_foreach(json_object_get(authors, "group_by"), i, g)
+    {
+        if (i >= 12)
+            break;
+        const char *key = jstr(g, "key");
+        if (!key || !strcmp(key, "unknown"))
+            continue;
+        json_array_append_new(
+            top, json_pack("{s:s, s:s, s:I}", "id", page_short_id(key), "name",
+                           jstr(g, "key_display_name") ? jstr(g, "key_display_name") : key, "count",
+                           (json_int_t)jint(g, "count")));
+    }
+    json_object_set_new(d, "top_authors", top);
     json_object_set_new(d, "works", work_items(json_object_get(works, "results"), NULL, NULL));
     page_render(req, 200, "topic", d, NULL);
 done:
