@@ -522,6 +522,7 @@ void pgr_store_close(pgr_store *s)
     pgr_idset_free(&s->dirty_authors);
     pgr_idset_free(&s->dirty_cited);
     pgr_store_forget_caches(s);
+    free(s->prov);
     free(s->path);
     free(s);
 }
@@ -542,7 +543,7 @@ int pgr_commit(pgr_store *s, pgr_err *err)
 {
     if (!s->in_tx)
         return pgr_errf(err, PGR_EINVAL, "%s: commit: no transaction is open", s->be->name);
-    if (pgr_fts_flush(s, err) != 0)
+    if (pgr_prov_flush(s, err) != 0 || pgr_fts_flush(s, err) != 0)
         return -1;
     if (s->wrote) {
         pgr_stmt *st = pgr_st(s, ST_DATA_VERSION_BUMP, err);
@@ -569,6 +570,7 @@ int pgr_rollback(pgr_store *s, pgr_err *err)
     s->in_tx = 0;
     s->wrote = 0;
     s->fts_works.n = s->fts_authors.n = 0;
+    s->prov_n = 0;
     pgr_store_forget_caches(s); /* ids written in the transaction are gone */
     return s->be->exec(s, "rollback", "ROLLBACK", err);
 }

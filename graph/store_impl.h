@@ -99,6 +99,9 @@ struct pgr_store {
     pgr_idset fts_works, fts_authors;
     /* Touched since the last pgr_metrics_recompute_dirty. */
     pgr_idset dirty_authors, dirty_cited;
+    /* Provenance rows (kind, fact, source) not yet written: store_write.c. */
+    pgr_id (*prov)[3];
+    size_t prov_n, prov_cap;
     /* Venue name -> id of the last venue written (most files have one). */
     char *venue_cache_name;
     pgr_id venue_cache_id;
@@ -158,6 +161,8 @@ void pgr_now_iso(char out[32]);
 /* The work an external ref names ("doi:..", "arxiv:..", "openalex:W..", "s2:.."); 0 if none. */
 int pgr_work_by_ref(pgr_store *s, const char *ref, pgr_id *id, pgr_err *err);
 int pgr_fts_flush(pgr_store *s, pgr_err *err);
+/* Writes buffered provenance rows (commit does; so must anything reading them). */
+int pgr_prov_flush(pgr_store *s, pgr_err *err);
 void pgr_store_forget_caches(pgr_store *s);
 
 /* ---- JSON entities (store_read.c) ---- */

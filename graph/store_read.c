@@ -208,8 +208,11 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
         ids[n++] = ST_GET_WORK_REFS;
     if (want(sl, "counts_by_year"))
         ids[n++] = ST_GET_WORK_COUNTS;
-    if (want(sl, "provenance"))
+    if (want(sl, "provenance")) {
+        if (s->prov_n && pgr_prov_flush(s, err) != 0) /* read inside a writing transaction */
+            return NULL;
         ids[n++] = ST_GET_WORK_PROV;
+    }
     if (pf_start(s, &pf, ids, n, id, err) != 0) {
         pf_end(&pf);
         return NULL;

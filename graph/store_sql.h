@@ -5,6 +5,9 @@
  * ::type casts; the SQLite backend rewrites those to ?N and drops the casts);
  * the entries with NULL are dialect statements that each backend supplies in
  * its own table (store_sqlite.c, store_pg.c). Every error names the statement.
+ * Built SQL lives in two places only: the list queries of store_query.c
+ * (request values always bound) and the multi-row provenance insert of
+ * store_write.c (the store's own integers).
  *
  * ORDER BY on text only uses columns declared COLLATE "C" in the PostgreSQL
  * schema, so both backends order alike. */
@@ -25,9 +28,6 @@
       "format = excluded.format, sha256 = excluded.sha256, capture_date = "                  \
       "excluded.capture_date, run_id = excluded.run_id, ingested_at = excluded.ingested_at "  \
       "RETURNING id")                                                                         \
-    X(ST_PROV_ADD, "provenance_add",                                                          \
-      "INSERT INTO provenance (kind, fact_id, source_id) VALUES ($1, $2, $3) "                \
-      "ON CONFLICT DO NOTHING")                                                               \
     /* ---- deleting one source's facts, children first ---- */                               \
     X(ST_SRC_WORKS, "source_works",                                                           \
       "SELECT fact_id FROM provenance WHERE source_id = $1 AND kind = 1 UNION "               \

@@ -27,17 +27,53 @@ enum {
 
 #define OOM(err) pgr_errf(err, PGR_ENOMEM, "out of memory")
 
+/* Provenance rows are buffered and written many to a statement (at commit,
+ * or before anything reads provenance): an ingest writes one per fact, and
+ * on PostgreSQL one statement each would be one round trip each. The values
+ * are the store's own integers, written into the SQL as literals. */
+#define PROV_BATCH 400
+
+int pgr_prov_flush(pgr_store *s, pgr_err *err)
+{
+    pgr_sb sql = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->prov_n;) {
+        pgr_sb_reset(&sql);
+        pgr_sb_puts(&sql, "INSERT INTO provenance (kind, fact_id, source_id) VALUES ");
+        size_t end = i + PROV_BATCH < s->prov_n ? i + PROV_BATCH : s->prov_n;
+        for (size_t k = i; k < end; k++)
+            pgr_sb_printf(&sql, "%s(%lld, %lld, %lld)", k > i ? ", " : "",
+                          (long long)s->prov[k][0], (long long)s->prov[k][1],
+                          (long long)s->prov[k][2]);
+        pgr_sb_puts(&sql, " ON CONFLICT DO NOTHING");
+        rc = pgr_sb_ok(&sql) ? s->be->exec(s, "provenance_add", sql.data, err) : OOM(err);
+        i = end;
+    }
+    pgr_sb_free(&sql);
+    if (rc == 0)
+        s->prov_n = 0;
+    return rc;
+}
+
 static int prov(pgr_store *s, pgr_id src, int kind, pgr_id fact, pgr_err *err)
 {
     if (src <= 0 || fact <= 0)
         return 0;
-    pgr_stmt *st = pgr_st(s, ST_PROV_ADD, err);
-    if (!st)
-        return -1;
-    pgr_bind_int(st, 1, kind);
-    pgr_bind_int(st, 2, fact);
-    pgr_bind_int(st, 3, src);
-    return pgr_exec_st(st, err);
+    if (s->prov_n == s->prov_cap) {
+        size_t cap = s->prov_cap ? s->prov_cap * 2 : 256, bytes;
+        if (!pgr_mul_ok(cap, sizeof *s->prov, &bytes))
+            return OOM(err);
+        void *v = realloc(s->prov, bytes);
+        if (!v)
+            return OOM(err);
+        s->prov = v;
+        s->prov_cap = cap;
+    }
+    s->prov[s->prov_n][0] = kind;
+    s->prov[s->prov_n][1] = fact;
+    s->prov[s->prov_n][2] = src;
+    s->prov_n++;
+    return s->prov_n >= 8 * PROV_BATCH ? pgr_prov_flush(s, err) : 0;
 }
 
 /* Runs a statement that returns one id column (INSERT ... RETURNING id). */
@@ -169,6 +205,7 @@ int pgr_source_delete_facts(pgr_store *s, pgr_id src, pgr_err *err)
     int own, rc = 0;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
+    rc = pgr_prov_flush(s, err); /* what follows reads provenance */
     for (size_t i = 0; rc == 0 && i < sizeof order / sizeof order[0]; i++) {
         pgr_stmt *st = pgr_st(s, order[i], err);
         if (!st) {
