@@ -350,6 +350,7 @@ static void cpu_matmul(pgr_kctx *ctx, int n_mats, const pgr_wmat *const *w, cons
         pgr_type_ops_fast(w[i]->type, &j.ops[i]);
         if (!j.ops[i].dot || pgr_kt_row_bytes(j.ops[i].act_type, (size_t)w[i]->cols, &j.arb[i]))
             abort(); /* the model checks types and sizes before any call */
+        /* one token: dot per row (several rows per pass measured slower here) */
         j.gemm[i] = n_tok > 1 ? pgr_gemm_fast(w[i]->type) : NULL;
         j.owner[i] = i;
         for (int k = 0; k < i; k++)

@@ -3,7 +3,6 @@
  * and FMA at run time (pgr_cpu_has_avx2). Integer dot products as ggml does
  * on x86: unsigned-by-signed byte multiplies (maddubs) summed into int32. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/cpu_impl.h"
@@ -479,6 +478,7 @@ pgr_gemm_fn pgr_gemm_fast(int wtype)
     (void)wtype;
     return NULL;
 }
+
 void pgr_avx2_swiglu(const float *gate, const float *up, float *out, size_t n)
 {
     (void)gate, (void)up, (void)out, (void)n;
