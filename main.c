@@ -14,7 +14,7 @@ struct command {
 
 static const struct command commands[] = {
     {"serve", cmd_serve, "serve web pages, the JSON API and inference over HTTP"},
-    {"ingest", NULL, "read profile pages and paper metadata into the graph"},
+    {"ingest", cmd_ingest, "read profile pages and paper metadata into the graph"},
     {"migrate", cmd_migrate, "create or upgrade the graph database schema"},
     {"adapt", NULL, "train or create per-researcher PreFT adapters"},
     {"generate", cmd_generate, "generate text with the embedded model"},

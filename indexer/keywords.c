@@ -447,3 +447,19 @@ size_t ix_keywords_of(const ix_keywords *kw, long long doc_id, const ix_keyword 
     }
     return 0;
 }
+
+size_t ix_keywords_n_docs(const ix_keywords *kw)
+{
+    return kw->computed ? kw->n_docs : 0;
+}
+
+size_t ix_keywords_at(const ix_keywords *kw, size_t i, long long *doc_id, const ix_keyword **out)
+{
+    *out = NULL;
+    *doc_id = 0;
+    if (!kw->computed || i >= kw->n_docs)
+        return 0;
+    *doc_id = kw->docs[i].id;
+    *out = kw->docs[i].kw;
+    return kw->docs[i].n_kw;
+}

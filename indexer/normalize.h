@@ -83,5 +83,9 @@ int ix_keywords_compute(ix_keywords *kw, int min_df, double max_df_ratio, int k,
 /* After compute: the keywords of the document (borrowed, valid until free).
  * Returns the count (0 when the id is unknown). */
 size_t ix_keywords_of(const ix_keywords *kw, long long doc_id, const ix_keyword **out);
+/* After compute: the number of documents, and the i-th in ascending id order
+ * with its keywords (returns the count, *doc_id set). */
+size_t ix_keywords_n_docs(const ix_keywords *kw);
+size_t ix_keywords_at(const ix_keywords *kw, size_t i, long long *doc_id, const ix_keyword **out);
 
 #endif

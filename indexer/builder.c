@@ -1,0 +1,1357 @@
+/* The graph builder (see builder.h for the identity rules). */
+#include "indexer/builder.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "indexer/normalize.h"
+
+#if __has_include("indexer/inflate.h")
+#include "indexer/inflate.h"
+#define IX_HAVE_GUNZIP 1
+#endif
+
+/* Most same-name candidates examined for evidence per author name: a common
+ * name ("Wei Wang") can have hundreds of distinct authors; the lowest ids are
+ * the oldest, best-attested ones. */
+#define MAX_CANDIDATES 64
+
+typedef struct id_vec {
+    pgr_id *v;
+    size_t n, cap;
+} id_vec;
+
+static int idv_push(id_vec *iv, pgr_id id)
+{
+    if (iv->n == iv->cap) {
+        size_t cap = iv->cap ? iv->cap * 2 : 16;
+        pgr_id *nv = realloc(iv->v, cap * sizeof *nv);
+        if (!nv)
+            return -1;
+        iv->v = nv;
+        iv->cap = cap;
+    }
+    iv->v[iv->n++] = id;
+    return 0;
+}
+
+static int idv_has(const id_vec *iv, pgr_id id)
+{
+    for (size_t i = 0; i < iv->n; i++)
+        if (iv->v[i] == id)
+            return 1;
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    pgr_id x = *(const pgr_id *)a, y = *(const pgr_id *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts and removes duplicates. */
+static void idv_uniq(id_vec *iv)
+{
+    if (!iv->n)
+        return;
+    qsort(iv->v, iv->n, sizeof *iv->v, cmp_id);
+    size_t o = 1;
+    for (size_t i = 1; i < iv->n; i++)
+        if (iv->v[i] != iv->v[o - 1])
+            iv->v[o++] = iv->v[i];
+    iv->n = o;
+}
+
+/* Is there an id in both sorted arrays? Returns it or 0. */
+static pgr_id sorted_common(const pgr_id *a, size_t na, const pgr_id *b, size_t nb)
+{
+    size_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j])
+            return a[i];
+        if (a[i] < b[j])
+            i++;
+        else
+            j++;
+    }
+    return 0;
+}
+
+/* Inserts id into a sorted vector (no duplicates). */
+static int idv_insert_sorted(id_vec *iv, pgr_id id)
+{
+    size_t lo = 0, hi = iv->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (iv->v[mid] < id)
+            lo = mid + 1;
+        else if (iv->v[mid] > id)
+            hi = mid;
+        else
+            return 0;
+    }
+    if (idv_push(iv, id) < 0)
+        return -1;
+    memmove(iv->v + lo + 1, iv->v + lo, (iv->n - 1 - lo) * sizeof *iv->v);
+    iv->v[lo] = id;
+    return 0;
+}
+
+static int idv_sorted_has(const id_vec *iv, pgr_id id)
+{
+    return iv->n && bsearch(&id, iv->v, iv->n, sizeof *iv->v, cmp_id) != NULL;
+}
+
+static void idv_remove(id_vec *iv, pgr_id id)
+{
+    for (size_t i = 0; i < iv->n; i++)
+        if (iv->v[i] == id) {
+            memmove(iv->v + i, iv->v + i + 1, (iv->n - i - 1) * sizeof *iv->v);
+            iv->n--;
+            return;
+        }
+}
+
+/* Per-file caches of what identity decisions read over and over: the
+ * authors under each normalised name, and each author's co-authors. They
+ * mirror the database as this file's transaction sees it (every write is
+ * applied to both), and are dropped at the end of the file, so a rollback
+ * can never leave them stale. Both are open-addressing tables whose size is
+ * a power of two. */
+typedef struct name_slot {
+    char *key; /* NULL = empty */
+    unsigned hash;
+    id_vec ids; /* sorted */
+} name_slot;
+
+typedef struct co_slot {
+    pgr_id id; /* 0 = empty */
+    id_vec co; /* sorted */
+} co_slot;
+
+typedef struct caches {
+    name_slot *names;
+    size_t n_names, cap_names;
+    co_slot *co;
+    size_t n_co, cap_co;
+} caches;
+
+static unsigned str_hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static size_t id_hash(pgr_id id)
+{
+    uint64_t x = (uint64_t)id * 0x9e3779b97f4a7c15ull;
+    return (size_t)(x ^ (x >> 29));
+}
+
+static void caches_clear_co(caches *c)
+{
+    for (size_t i = 0; i < c->cap_co; i++)
+        free(c->co[i].co.v);
+    free(c->co);
+    c->co = NULL;
+    c->n_co = c->cap_co = 0;
+}
+
+static void caches_clear(caches *c)
+{
+    for (size_t i = 0; i < c->cap_names; i++) {
+        free(c->names[i].key);
+        free(c->names[i].ids.v);
+    }
+    free(c->names);
+    c->names = NULL;
+    c->n_names = c->cap_names = 0;
+    caches_clear_co(c);
+}
+
+static name_slot *name_find(caches *c, const char *key, unsigned h)
+{
+    if (!c->cap_names)
+        return NULL;
+    for (size_t j = h & (c->cap_names - 1);; j = (j + 1) & (c->cap_names - 1)) {
+        name_slot *sl = &c->names[j];
+        if (!sl->key)
+            return NULL;
+        if (sl->hash == h && !strcmp(sl->key, key))
+            return sl;
+    }
+}
+
+static int name_grow(caches *c)
+{
+    size_t cap = c->cap_names ? c->cap_names * 2 : 1024;
+    name_slot *ns = calloc(cap, sizeof *ns);
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < c->cap_names; i++) {
+        if (!c->names[i].key)
+            continue;
+        size_t j = c->names[i].hash & (cap - 1);
+        while (ns[j].key)
+            j = (j + 1) & (cap - 1);
+        ns[j] = c->names[i];
+    }
+    free(c->names);
+    c->names = ns;
+    c->cap_names = cap;
+    return 0;
+}
+
+static co_slot *co_find(caches *c, pgr_id id)
+{
+    if (!c->cap_co)
+        return NULL;
+    for (size_t j = id_hash(id) & (c->cap_co - 1);; j = (j + 1) & (c->cap_co - 1)) {
+        if (!c->co[j].id)
+            return NULL;
+        if (c->co[j].id == id)
+            return &c->co[j];
+    }
+}
+
+static co_slot *co_add(caches *c, pgr_id id)
+{
+    if ((c->n_co + 1) * 2 > c->cap_co) {
+        size_t cap = c->cap_co ? c->cap_co * 2 : 1024;
+        co_slot *ns = calloc(cap, sizeof *ns);
+        if (!ns)
+            return NULL;
+        for (size_t i = 0; i < c->cap_co; i++) {
+            if (!c->co[i].id)
+                continue;
+            size_t j = id_hash(c->co[i].id) & (cap - 1);
+            while (ns[j].id)
+                j = (j + 1) & (cap - 1);
+            ns[j] = c->co[i];
+        }
+        free(c->co);
+        c->co = ns;
+        c->cap_co = cap;
+    }
+    size_t j = id_hash(id) & (c->cap_co - 1);
+    while (c->co[j].id)
+        j = (j + 1) & (c->cap_co - 1);
+    c->co[j].id = id;
+    c->n_co++;
+    return &c->co[j];
+}
+
+/* What the owner step needs to know about each work of the file. */
+typedef struct file_work {
+    pgr_id work;
+    int n_visible; /* authors printed */
+} file_work;
+
+/* A copy of the profile record (the parser's memory is gone by file end). */
+typedef struct profile_copy {
+    int present;
+    char *site, *owner_name, *runner_up, *evidence;
+    ix_owner_method method;
+    double confidence, runner_up_confidence;
+    ix_claim *claims;
+    size_t n_claims;
+} profile_copy;
+
+/* Per-file cache of topic ids ("scheme\x1fcode" -> id); valid only inside the
+ * file's transaction (a rollback may forget the rows). */
+typedef struct topic_cache {
+    char **keys;
+    pgr_id *ids;
+    size_t n, cap;
+} topic_cache;
+
+struct ix_builder {
+    pgr_store *s;
+    pgr_id run_id;
+    int keywords;          /* recompute keyword topics at the end of the run */
+    ix_stats stats;
+    id_vec touched;        /* authors touched by committed files */
+    int replaced_any;      /* a changed file replaced older facts */
+    /* the open source */
+    int open;
+    pgr_id src;
+    char capture_date[11];
+    char *uri;
+    file_work *fw;
+    size_t n_fw, cap_fw;
+    profile_copy prof;
+    char *owner_norm;      /* the profile owner's name key, once known */
+    pgr_id owner_id;       /* the author the owner's name resolved to on this page */
+    topic_cache topics;
+    caches cache;
+    id_vec page_authors;   /* authors printed on this profile page's entries */
+    id_vec file_touched;
+    ix_stats file_stats;   /* added to stats on commit */
+    pgr_arena arena;       /* per-file scratch (profile copy) */
+    pgr_sb k1, k2;         /* key scratch */
+};
+
+static int oom(pgr_err *err)
+{
+    return pgr_errf(err, PGR_ENOMEM, "out of memory while building the graph");
+}
+
+int ix_builder_new(pgr_store *s, pgr_id run_id, ix_builder **out, pgr_err *err)
+{
+    ix_builder *b = calloc(1, sizeof *b);
+    if (!b)
+        return oom(err);
+    b->s = s;
+    b->run_id = run_id;
+    b->keywords = 1;
+    *out = b;
+    return 0;
+}
+
+static void topic_cache_clear(topic_cache *tc)
+{
+    for (size_t i = 0; i < tc->n; i++)
+        free(tc->keys[i]);
+    tc->n = 0;
+}
+
+static void file_reset(ix_builder *b)
+{
+    b->open = 0;
+    b->src = 0;
+    free(b->uri);
+    b->uri = NULL;
+    b->n_fw = 0;
+    memset(&b->prof, 0, sizeof b->prof);
+    free(b->owner_norm);
+    b->owner_norm = NULL;
+    b->owner_id = 0;
+    topic_cache_clear(&b->topics);
+    caches_clear(&b->cache);
+    b->page_authors.n = 0;
+    b->file_touched.n = 0;
+    memset(&b->file_stats, 0, sizeof b->file_stats);
+    pgr_arena_reset(&b->arena);
+}
+
+void ix_builder_free(ix_builder *b)
+{
+    if (!b)
+        return;
+    if (b->open)
+        pgr_rollback(b->s, NULL);
+    file_reset(b);
+    free(b->topics.keys);
+    free(b->topics.ids);
+    free(b->fw);
+    free(b->touched.v);
+    free(b->file_touched.v);
+    free(b->page_authors.v);
+    pgr_arena_free(&b->arena);
+    pgr_sb_free(&b->k1);
+    pgr_sb_free(&b->k2);
+    free(b);
+}
+
+void ix_builder_set_keywords(ix_builder *b, int on)
+{
+    b->keywords = on;
+}
+
+const ix_stats *ix_builder_stats(const ix_builder *b)
+{
+    return &b->stats;
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+/* Normalised full name key into a new malloc'd string ("" for an empty name). */
+static char *name_key(const char *name, pgr_err *err)
+{
+    pgr_sb sb = {0};
+    if (ix_name_keys(name ? name : "", &sb, NULL, err) < 0) {
+        pgr_sb_free(&sb);
+        return NULL;
+    }
+    char *s = pgr_sb_steal(&sb);
+    if (!s)
+        oom(err);
+    return s;
+}
+
+/* ---- topics ------------------------------------------------------------- */
+
+static int topic_id(ix_builder *b, const char *scheme, const char *code, const char *name,
+                    pgr_id *id, pgr_err *err)
+{
+    topic_cache *tc = &b->topics;
+    pgr_sb *k = &b->k2;
+    pgr_sb_reset(k);
+    pgr_sb_puts(k, scheme);
+    pgr_sb_putc(k, '\x1f');
+    pgr_sb_puts(k, code);
+    if (!pgr_sb_ok(k))
+        return oom(err);
+    for (size_t i = 0; i < tc->n; i++)
+        if (!strcmp(tc->keys[i], k->data)) {
+            *id = tc->ids[i];
+            return 0;
+        }
+    if (pgr_topic_upsert(b->s, scheme, code, name, id, err) < 0)
+        return -1;
+    if (tc->n == tc->cap) {
+        size_t cap = tc->cap ? tc->cap * 2 : 64;
+        char **nk = realloc(tc->keys, cap * sizeof *nk);
+        if (!nk)
+            return oom(err);
+        tc->keys = nk;
+        pgr_id *ni = realloc(tc->ids, cap * sizeof *ni);
+        if (!ni)
+            return oom(err);
+        tc->ids = ni;
+        tc->cap = cap;
+    }
+    char *key = strdup(k->data);
+    if (!key)
+        return oom(err);
+    tc->keys[tc->n] = key;
+    tc->ids[tc->n] = *id;
+    tc->n++;
+    return 0;
+}
+
+/* A work's topic as the graph keeps it: site short codes become the arXiv
+ * category they abbreviate, arXiv categories get their names from the
+ * taxonomy; unknown site codes stay as scheme "site". */
+static int put_topic(ix_builder *b, pgr_id work, const ix_topic_ref *t, pgr_err *err)
+{
+    if (!t->scheme || !t->code || !*t->code)
+        return 0;
+    const char *scheme = t->scheme, *code = t->code, *name = t->name;
+    if (!strcmp(scheme, "site")) {
+        const char *cat = ix_site_code_category(code);
+        if (cat) {
+            scheme = "arxiv";
+            code = cat;
+            name = NULL;
+        }
+    }
+    if (!strcmp(scheme, "arxiv") && !name)
+        name = ix_arxiv_category_name(code);
+    pgr_id tid;
+    if (topic_id(b, scheme, code, name, &tid, err) < 0)
+        return -1;
+    double w = t->score;
+    if (!isnan(w) && (w < 0 || w > 1))
+        w = NAN; /* a weight outside 0..1 is not a weight we understand */
+    return pgr_work_topic_put(b->s, b->src, work, tid, w, err);
+}
+
+/* ---- authors ------------------------------------------------------------ */
+
+static int touch(ix_builder *b, pgr_id author, pgr_err *err)
+{
+    if (idv_push(&b->file_touched, author) < 0)
+        return oom(err);
+    return 0;
+}
+
+/* The (unmerged) authors under a normalised name, sorted; loaded from the
+ * store on first use in this file. The pointer is valid until the next
+ * names_get of a new name. */
+static id_vec *names_get(ix_builder *b, const char *norm, pgr_err *err)
+{
+    caches *c = &b->cache;
+    unsigned h = str_hash(norm);
+    name_slot *sl = name_find(c, norm, h);
+    if (sl)
+        return &sl->ids;
+    pgr_id *ids = NULL;
+    size_t n = 0;
+    if (pgr_author_candidates(b->s, norm, &ids, &n, err) < 0)
+        return NULL;
+    if ((c->n_names + 1) * 2 > c->cap_names && name_grow(c) < 0) {
+        free(ids);
+        oom(err);
+        return NULL;
+    }
+    size_t j = h & (c->cap_names - 1);
+    while (c->names[j].key)
+        j = (j + 1) & (c->cap_names - 1);
+    sl = &c->names[j];
+    sl->key = strdup(norm);
+    if (!sl->key) {
+        free(ids);
+        oom(err);
+        return NULL;
+    }
+    sl->hash = h;
+    sl->ids.v = ids;
+    sl->ids.n = sl->ids.cap = n;
+    c->n_names++;
+    return &sl->ids;
+}
+
+/* The co-authors of an author, sorted; loaded from the store on first use. */
+static id_vec *co_get(ix_builder *b, pgr_id a, pgr_err *err)
+{
+    co_slot *sl = co_find(&b->cache, a);
+    if (sl)
+        return &sl->co;
+    pgr_id *ids = NULL;
+    size_t n = 0;
+    if (pgr_author_coauthor_ids(b->s, a, &ids, &n, err) < 0)
+        return NULL;
+    sl = co_add(&b->cache, a);
+    if (!sl) {
+        free(ids);
+        oom(err);
+        return NULL;
+    }
+    sl->co.v = ids;
+    sl->co.n = sl->co.cap = n;
+    return &sl->co;
+}
+
+/* After a work's authors are decided: they are each other's co-authors. */
+static int note_coauthors(ix_builder *b, const id_vec *authors, pgr_err *err)
+{
+    for (size_t i = 0; i < authors->n; i++) {
+        co_slot *sl = co_find(&b->cache, authors->v[i]);
+        if (!sl)
+            continue; /* not cached: the store will answer with this work included */
+        for (size_t j = 0; j < authors->n; j++)
+            if (j != i && idv_insert_sorted(&sl->co, authors->v[j]) < 0)
+                return oom(err);
+    }
+    if (b->prof.present)
+        for (size_t i = 0; i < authors->n; i++)
+            if (idv_insert_sorted(&b->page_authors, authors->v[i]) < 0)
+                return oom(err);
+    return 0;
+}
+
+/* Creates a new author with no external ids. */
+static int new_author(ix_builder *b, const char *display, const char *norm, pgr_id *id,
+                      pgr_err *err)
+{
+    pgr_author_rec ar = {.display_name = display, .norm_name = norm};
+    int created = 0;
+    if (pgr_author_upsert(b->s, b->src, 0, &ar, id, &created, err) < 0)
+        return -1;
+    b->file_stats.authors_added += created;
+    id_vec *same = names_get(b, norm, err);
+    if (!same || idv_insert_sorted(same, *id) < 0)
+        return same ? oom(err) : -1;
+    if (created && !co_find(&b->cache, *id) && !co_add(&b->cache, *id))
+        return oom(err); /* a new author has no co-authors yet */
+    return touch(b, *id, err);
+}
+
+/* The co-author cache after gone was merged into keep: keep has both sets,
+ * and everyone who had gone as a co-author has keep instead. Both sets were
+ * loaded before the merge. */
+static int merge_coauthors(ix_builder *b, pgr_id keep, pgr_id gone, pgr_err *err)
+{
+    co_slot *g = co_find(&b->cache, gone);
+    if (!g)
+        return 0;
+    id_vec gco = g->co; /* taken over: gone's slot keeps an empty set */
+    memset(&g->co, 0, sizeof g->co);
+    int rc = 0;
+    for (size_t i = 0; i < gco.n && rc == 0; i++) {
+        pgr_id x = gco.v[i];
+        co_slot *k = co_find(&b->cache, keep);
+        if (x != keep && k && idv_insert_sorted(&k->co, x) < 0)
+            rc = oom(err);
+        co_slot *xs = co_find(&b->cache, x);
+        if (xs && rc == 0) {
+            idv_remove(&xs->co, gone);
+            if (x != keep && idv_insert_sorted(&xs->co, keep) < 0)
+                rc = oom(err);
+        }
+    }
+    co_slot *k = co_find(&b->cache, keep);
+    if (k)
+        idv_remove(&k->co, gone);
+    free(gco.v);
+    return rc;
+}
+
+/* Merges every id of ids (sorted) but the first into the first. */
+static int merge_into_first(ix_builder *b, const id_vec *ids, const char *const *why,
+                            const char *norm, pgr_err *err)
+{
+    for (size_t i = 1; i < ids->n; i++) {
+        char ev[768];
+        snprintf(ev, sizeof ev, "same normalised name \"%s\"; A%lld: %s; A%lld: %s (source %s)",
+                 norm, (long long)ids->v[0], why[0], (long long)ids->v[i], why[i],
+                 b->uri ? b->uri : "?");
+        pgr_id mid, keep = ids->v[0], gone = ids->v[i];
+        /* both co-author sets, as they are before the merge */
+        if (!co_get(b, keep, err) || !co_get(b, gone, err))
+            return -1;
+        if (pgr_author_merge(b->s, keep, gone, ev, b->run_id, &mid, err) < 0)
+            return -1;
+        if (merge_coauthors(b, keep, gone, err) < 0)
+            return -1;
+        b->file_stats.merges++;
+        /* the gone author is nobody's candidate any more; co-author sets
+         * change shape: reload them from the store when next needed */
+        id_vec *same = names_get(b, norm, err);
+        if (!same)
+            return -1;
+        idv_remove(same, ids->v[i]);
+        if (b->owner_id == ids->v[i])
+            b->owner_id = ids->v[0];
+        if (idv_sorted_has(&b->page_authors, ids->v[i])) {
+            idv_remove(&b->page_authors, ids->v[i]);
+            if (idv_insert_sorted(&b->page_authors, ids->v[0]) < 0)
+                return oom(err);
+        }
+        if (touch(b, ids->v[i], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Resolves the author at index i of a work to an author id (see builder.h).
+ * cands[j] are the same-name candidates of every author j of the work
+ * (sorted), used: ids already given to earlier positions of this work. */
+static int resolve_author(ix_builder *b, pgr_id work, int work_existed, const ix_author_ref *r,
+                          const char *norm, id_vec *cands, size_t n, size_t i,
+                          const id_vec *used, pgr_id *out, int *fresh, pgr_err *err)
+{
+    int rc = -1;
+    pgr_id *wids = NULL;
+    size_t nw = 0;
+    id_vec others = {0}, support = {0};
+    char why[MAX_CANDIDATES][160];
+    const char *whyp[MAX_CANDIDATES];
+    const char *display = r->display_name ? r->display_name : r->raw_name;
+    *fresh = 0;
+
+    if (r->orcid || r->openalex_id || r->s2_id) { /* an external id decides */
+        pgr_author_rec ar = {.display_name = display,
+                             .norm_name = norm,
+                             .orcid = r->orcid,
+                             .openalex_id = r->openalex_id,
+                             .s2_id = r->s2_id};
+        int created = 0;
+        if (pgr_author_upsert(b->s, b->src, 0, &ar, out, &created, err) < 0)
+            goto cleanup;
+        b->file_stats.authors_added += created;
+        rc = touch(b, *out, err);
+        goto cleanup;
+    }
+    for (size_t j = 0; j < n; j++)
+        if (j != i)
+            for (size_t q = 0; q < cands[j].n; q++)
+                if (idv_push(&others, cands[j].v[q]) < 0) {
+                    oom(err);
+                    goto cleanup;
+                }
+    /* the page's owner is an author of every entry of the page, printed or
+     * hidden by a truncated list: a co-author of everyone on it */
+    if (b->owner_id && !(b->owner_norm && !strcmp(norm, b->owner_norm)) &&
+        idv_push(&others, b->owner_id) < 0) {
+        oom(err);
+        goto cleanup;
+    }
+    idv_uniq(&others);
+    for (size_t q = 0; q < cands[i].n && support.n < MAX_CANDIDATES; q++) {
+        pgr_id c = cands[i].v[q];
+        if (idv_has(used, c))
+            continue; /* one person appears once on a work */
+        int ok = 0;
+        if (work_existed) {
+            free(wids);
+            wids = NULL;
+            if (pgr_author_work_ids(b->s, c, &wids, &nw, err) < 0)
+                goto cleanup;
+            for (size_t k = 0; k < nw && !ok; k++)
+                if (wids[k] == work) {
+                    ok = 1;
+                    snprintf(why[support.n], sizeof why[0], "already an author of W%lld",
+                             (long long)work);
+                }
+        }
+        if (!ok && b->prof.present && idv_sorted_has(&b->page_authors, c)) {
+            ok = 1;
+            snprintf(why[support.n], sizeof why[0],
+                     "printed on another entry of this profile page (a co-author of its owner)");
+        }
+        if (!ok && others.n) {
+            id_vec *co = co_get(b, c, err);
+            if (!co)
+                goto cleanup;
+            pgr_id shared = sorted_common(co->v, co->n, others.v, others.n);
+            if (shared) {
+                ok = 1;
+                snprintf(why[support.n], sizeof why[0],
+                         "co-author A%lld shares a name with a co-author on W%lld",
+                         (long long)shared, (long long)work);
+            }
+        }
+        if (ok) {
+            whyp[support.n] = why[support.n];
+            if (idv_push(&support, c) < 0) {
+                oom(err);
+                goto cleanup;
+            }
+        }
+    }
+    if (!support.n) {
+        rc = new_author(b, display, norm, out, err);
+        *fresh = rc == 0;
+        goto cleanup;
+    }
+    /* candidates are in ascending id order, so support.v[0] is the lowest */
+    if (merge_into_first(b, &support, whyp, norm, err) < 0)
+        goto cleanup;
+    *out = support.v[0];
+    rc = touch(b, *out, err);
+cleanup:
+    free(wids);
+    free(others.v);
+    free(support.v);
+    return rc;
+}
+
+static int sink_work(void *ctx, const ix_work *w, pgr_err *err)
+{
+    ix_builder *b = ctx;
+    int rc = -1;
+    char **norms = NULL;
+    id_vec *cands = NULL;
+    id_vec used = {0};
+    pgr_sb *tk = &b->k1;
+    size_t n = w->n_authors;
+
+    if (!w->title || !*w->title)
+        return pgr_errf(err, PGR_EINVAL, "line %ld: work without a title", w->line);
+    pgr_sb_reset(tk);
+    if (ix_title_key(w->title, tk, err) < 0) {
+        pgr_err_prefix(err, "line %ld: title", w->line);
+        return -1;
+    }
+    if (!tk->len)
+        return pgr_errf(err, PGR_EINVAL, "line %ld: title has no letters or digits: \"%.60s\"",
+                        w->line, w->title);
+    pgr_work_rec wr = {
+        .arxiv_id = w->arxiv_id,
+        .doi = w->doi,
+        .openalex_id = w->openalex_id,
+        .s2_id = w->s2_id,
+        .title = w->title,
+        .norm_title = tk->data,
+        .year = w->year,
+        .date = w->date,
+        .type = w->type,
+        .venue = w->venue,
+        .abstract = w->abstract,
+        .authors_truncated = w->authors_truncated,
+        .cited_by_count = w->cited_by_count,
+        .has_code = w->has_code,
+        .score = w->score,
+        .arxiv_version = w->arxiv_version,
+        .language = w->language,
+    };
+    pgr_id wid;
+    int created = 0;
+    /* store errors are not prefixed with the line here: parsers add the
+     * place of the record whose sink call failed */
+    if (pgr_work_upsert(b->s, b->src, 0, &wr, &wid, &created, err) < 0)
+        return -1;
+    if (created)
+        b->file_stats.works_added++;
+    else
+        b->file_stats.works_updated++;
+    b->file_stats.records++;
+
+    for (size_t i = 0; i < w->n_topics; i++)
+        if (put_topic(b, wid, &w->topics[i], err) < 0)
+            goto fail;
+    for (size_t i = 0; i < w->n_counts_by_year; i++) {
+        const ix_year_count *yc = &w->counts_by_year[i];
+        if (pgr_work_counts_put(b->s, b->src, wid, yc->year, yc->cited_by_count, err) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < w->n_references; i++)
+        if (w->references[i] && *w->references[i] &&
+            pgr_citation_put(b->s, b->src, wid, w->references[i], 0, err) < 0)
+            goto fail;
+
+    /* authors: candidates of every name first (co-author evidence needs them) */
+    if (n) {
+        norms = calloc(n, sizeof *norms);
+        cands = calloc(n, sizeof *cands);
+        if (!norms || !cands) {
+            oom(err);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ix_author_ref *r = &w->authors[i];
+        const char *name = r->display_name ? r->display_name : r->raw_name;
+        norms[i] = name_key(name, err);
+        if (!norms[i])
+            goto fail;
+        if (!*norms[i])
+            continue;
+        id_vec *same = names_get(b, norms[i], err);
+        if (!same)
+            goto fail;
+        /* a copy: the cache changes as authors are created below */
+        for (size_t q = 0; q < same->n; q++)
+            if (idv_push(&cands[i], same->v[q]) < 0) {
+                oom(err);
+                goto fail;
+            }
+    }
+    file_work fw = {.work = wid, .n_visible = (int)n};
+    for (size_t i = 0; i < n; i++) {
+        const ix_author_ref *r = &w->authors[i];
+        if (!*norms[i])
+            continue; /* a name with no letters: nothing to link */
+        pgr_id aid;
+        int fresh = 0;
+        int is_owner = b->owner_norm && !strcmp(norms[i], b->owner_norm);
+        if (is_owner && b->owner_id && !idv_has(&used, b->owner_id)) {
+            /* the page is the evidence: its owner's name is the owner on
+             * every entry of the page */
+            aid = b->owner_id;
+            if (touch(b, aid, err) < 0)
+                goto fail;
+        } else if (resolve_author(b, wid, !created, r, norms[i], cands, n, i, &used, &aid,
+                                  &fresh, err) < 0) {
+            goto fail;
+        }
+        if (is_owner && !b->owner_id)
+            b->owner_id = aid;
+        if (idv_has(&used, aid))
+            continue; /* the same person printed twice (external id): keep the first */
+        if (idv_push(&used, aid) < 0) {
+            oom(err);
+            goto fail;
+        }
+        const char *raw = r->raw_name ? r->raw_name : r->display_name;
+        const char *display = r->display_name ? r->display_name : r->raw_name;
+        /* a variant says "also printed as": an author just created under
+         * this very name needs none */
+        int same_as_display = fresh && raw && display && !strcmp(raw, display);
+        if ((!same_as_display && pgr_author_add_variant(b->s, b->src, aid, raw, norms[i], err) < 0) ||
+            pgr_authorship_put(b->s, b->src, wid, aid, (int)i + 1, raw, r->affiliation, 0, err) <
+                0)
+            goto fail;
+        /* later names of this work see this one as a candidate with evidence */
+        if (idv_push(&cands[i], aid) < 0) {
+            oom(err);
+            goto fail;
+        }
+        idv_uniq(&cands[i]);
+    }
+    if (note_coauthors(b, &used, err) < 0)
+        goto fail;
+    /* remembered for the owner step at file end (the profile record may
+     * come before or after the works) */
+    if (b->n_fw == b->cap_fw) {
+        size_t cap = b->cap_fw ? b->cap_fw * 2 : 64;
+        file_work *nf = realloc(b->fw, cap * sizeof *nf);
+        if (!nf) {
+            oom(err);
+            goto fail;
+        }
+        b->fw = nf;
+        b->cap_fw = cap;
+    }
+    b->fw[b->n_fw++] = fw;
+    rc = 0;
+    goto cleanup;
+fail:
+cleanup:
+    for (size_t i = 0; i < n; i++) {
+        if (norms)
+            free(norms[i]);
+        if (cands)
+            free(cands[i].v);
+    }
+    free(norms);
+    free(cands);
+    free(used.v);
+    return rc;
+}
+
+static int sink_author(void *ctx, const ix_author *a, pgr_err *err)
+{
+    ix_builder *b = ctx;
+    int rc = -1;
+    char *norm = NULL;
+    if (!a->display_name || !*a->display_name)
+        return pgr_errf(err, PGR_EINVAL, "author record without a name");
+    norm = name_key(a->display_name, err);
+    if (!norm)
+        return -1;
+    pgr_id aid;
+    if (a->orcid || a->openalex_id || a->s2_id) {
+        pgr_author_rec ar = {.display_name = a->display_name,
+                             .norm_name = norm,
+                             .orcid = a->orcid,
+                             .openalex_id = a->openalex_id,
+                             .s2_id = a->s2_id};
+        int created = 0;
+        if (pgr_author_upsert(b->s, b->src, 0, &ar, &aid, &created, err) < 0)
+            goto cleanup;
+        b->file_stats.authors_added += created;
+        if (touch(b, aid, err) < 0)
+            goto cleanup;
+    } else if (new_author(b, a->display_name, norm, &aid, err) < 0) {
+        /* a record with no id and no works is no evidence of identity */
+        goto cleanup;
+    }
+    b->file_stats.records++;
+    if (pgr_author_add_variant(b->s, b->src, aid, a->display_name, norm, err) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < a->n_alternatives; i++) {
+        const char *alt = a->alternatives[i];
+        if (!alt || !*alt)
+            continue;
+        char *an = name_key(alt, err);
+        if (!an)
+            goto cleanup;
+        int r = *an ? pgr_author_add_variant(b->s, b->src, aid, alt, an, err) : 0;
+        free(an);
+        if (r < 0)
+            goto cleanup;
+    }
+    if (a->affiliation && *a->affiliation) {
+        pgr_sb *k = &b->k1;
+        pgr_sb_reset(k);
+        if (ix_title_key(a->affiliation, k, err) < 0)
+            goto cleanup;
+        pgr_id inst;
+        if (k->len) {
+            if (pgr_institution_upsert(b->s, a->affiliation, k->data, a->institution_ror, NULL,
+                                       &inst, err) < 0 ||
+                pgr_author_institution_put(b->s, b->src, aid, inst, 0, err) < 0)
+                goto cleanup;
+        }
+    }
+    for (size_t i = 0; i < a->n_counts_by_year; i++) {
+        const ix_year_count *yc = &a->counts_by_year[i];
+        if (pgr_author_counts_put(b->s, b->src, aid, yc->year, yc->works_count,
+                                  yc->cited_by_count, err) < 0)
+            goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(norm);
+    return rc;
+}
+
+static char *arena_dup(pgr_arena *a, const char *s)
+{
+    return s ? pgr_arena_strdup(a, s) : NULL;
+}
+
+static int sink_profile(void *ctx, const ix_profile *p, pgr_err *err)
+{
+    ix_builder *b = ctx;
+    if (b->prof.present)
+        return pgr_errf(err, PGR_EINVAL, "a second profile record in one file");
+    profile_copy *c = &b->prof;
+    pgr_arena *a = &b->arena;
+    c->present = 1;
+    c->site = arena_dup(a, p->site);
+    c->owner_name = arena_dup(a, p->owner_name);
+    c->runner_up = arena_dup(a, p->runner_up);
+    c->evidence = arena_dup(a, p->evidence);
+    c->method = p->method;
+    c->confidence = p->confidence;
+    c->runner_up_confidence = p->runner_up_confidence;
+    if (p->owner_name && *p->owner_name) {
+        b->owner_norm = name_key(p->owner_name, err);
+        if (!b->owner_norm)
+            return -1;
+    }
+    if (p->n_claims) {
+        c->claims = pgr_arena_calloc(a, p->n_claims, sizeof *c->claims);
+        if (!c->claims)
+            return oom(err);
+        for (size_t i = 0; i < p->n_claims; i++) {
+            c->claims[i].name = arena_dup(a, p->claims[i].name);
+            c->claims[i].text = arena_dup(a, p->claims[i].text);
+            c->claims[i].value = p->claims[i].value;
+        }
+        c->n_claims = p->n_claims;
+    }
+    return 0;
+}
+
+/* The page's owner: link, add hidden authorships, ownership row, claims. */
+static int finish_owner(ix_builder *b, pgr_err *err)
+{
+    profile_copy *p = &b->prof;
+    int rc = -1;
+    char *norm = NULL;
+    id_vec named = {0};
+    pgr_id *cands = NULL, *wids = NULL;
+    size_t nc = 0, nw = 0;
+    pgr_id owner = 0;
+    if (!p->present)
+        return 0;
+    if (p->owner_name && *p->owner_name) {
+        norm = name_key(p->owner_name, err);
+        if (!norm)
+            goto cleanup;
+    }
+    if (norm && *norm) {
+        /* the authors the page's entries print under the owner's name */
+        if (pgr_author_candidates(b->s, norm, &cands, &nc, err) < 0)
+            goto cleanup;
+        for (size_t i = 0; i < nc; i++) {
+            free(wids);
+            wids = NULL;
+            if (pgr_author_work_ids(b->s, cands[i], &wids, &nw, err) < 0)
+                goto cleanup;
+            for (size_t k = 0; k < b->n_fw; k++)
+                if (nw && bsearch(&b->fw[k].work, wids, nw, sizeof *wids, cmp_id)) {
+                    if (idv_push(&named, cands[i]) < 0) {
+                        oom(err);
+                        goto cleanup;
+                    }
+                    break;
+                }
+        }
+        idv_uniq(&named);
+        if (named.n) {
+            /* the page says they are all its owner: that is the evidence */
+            const char *whyp[MAX_CANDIDATES];
+            char ev[160];
+            snprintf(ev, sizeof ev, "named as an author on profile page entries");
+            for (size_t i = 0; i < named.n && i < MAX_CANDIDATES; i++)
+                whyp[i] = ev;
+            if (named.n > MAX_CANDIDATES)
+                named.n = MAX_CANDIDATES;
+            if (merge_into_first(b, &named, whyp, norm, err) < 0)
+                goto cleanup;
+            owner = named.v[0];
+            if (touch(b, owner, err) < 0)
+                goto cleanup;
+        } else if (new_author(b, p->owner_name, norm, &owner, err) < 0) {
+            goto cleanup;
+        }
+        if (pgr_author_add_variant(b->s, b->src, owner, p->owner_name, norm, err) < 0)
+            goto cleanup;
+        /* entries where the owner is not printed: the page still asserts the
+         * work is theirs (hidden by "+2" / "et al." or no list at all) */
+        free(wids);
+        wids = NULL;
+        if (pgr_author_work_ids(b->s, owner, &wids, &nw, err) < 0)
+            goto cleanup;
+        for (size_t k = 0; k < b->n_fw; k++) {
+            if (nw && bsearch(&b->fw[k].work, wids, nw, sizeof *wids, cmp_id))
+                continue;
+            if (pgr_authorship_put(b->s, b->src, b->fw[k].work, owner, b->fw[k].n_visible + 1,
+                                   NULL, NULL, 0, err) < 0)
+                goto cleanup;
+        }
+        const char *method = p->method == IX_OWNER_HEADER     ? "header"
+                             : p->method == IX_OWNER_OVERRIDE ? "override"
+                                                              : "inferred";
+        if (pgr_ownership_put(b->s, b->src, owner, method, p->confidence, p->runner_up,
+                              p->runner_up ? p->runner_up_confidence : NAN, p->evidence,
+                              err) < 0)
+            goto cleanup;
+    }
+    for (size_t i = 0; i < p->n_claims; i++) {
+        const ix_claim *c = &p->claims[i];
+        if (!c->name)
+            continue;
+        if (pgr_claim_put(b->s, b->src, owner, c->name, c->text, c->value, b->capture_date,
+                          err) < 0)
+            goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(norm);
+    free(cands);
+    free(wids);
+    free(named.v);
+    if (rc < 0)
+        pgr_err_prefix(err, "page owner");
+    return rc;
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+static int valid_date(const char *d)
+{
+    if (!d || strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9'))
+            return 0;
+    return 1;
+}
+
+int ix_builder_source_begin(ix_builder *b, const char *uri, const char *format,
+                            const char *sha256, const char *capture_date, ix_sink *sink,
+                            pgr_err *err)
+{
+    if (b->open)
+        return pgr_errf(err, PGR_EINVAL, "%s: a source is already open", uri);
+    if (!valid_date(capture_date))
+        return pgr_errf(err, PGR_EINVAL, "%s: capture date \"%s\" is not YYYY-MM-DD", uri,
+                        capture_date ? capture_date : "");
+    file_reset(b);
+    b->uri = strdup(uri);
+    if (!b->uri)
+        return oom(err);
+    memcpy(b->capture_date, capture_date, 11);
+    if (pgr_begin(b->s, err) < 0)
+        return -1;
+    b->open = 1;
+    pgr_id existing = 0;
+    if (pgr_source_find(b->s, uri, &existing, NULL, err) < 0)
+        goto fail;
+    pgr_source_doc d = {.uri = uri,
+                        .format = format,
+                        .sha256 = sha256,
+                        .capture_date = capture_date,
+                        .run_id = b->run_id};
+    if (pgr_source_upsert(b->s, &d, &b->src, err) < 0)
+        goto fail;
+    if (existing) { /* a changed file: its old facts go, then it asserts anew */
+        if (pgr_source_delete_facts(b->s, b->src, err) < 0)
+            goto fail;
+        b->replaced_any = 1;
+    }
+    sink->ctx = b;
+    sink->work = sink_work;
+    sink->author = sink_author;
+    sink->profile = sink_profile;
+    return 0;
+fail:
+    pgr_rollback(b->s, NULL);
+    b->open = 0;
+    return -1;
+}
+
+int ix_builder_source_end(ix_builder *b, int ok, pgr_err *err)
+{
+    if (!b->open)
+        return pgr_errf(err, PGR_EINVAL, "no source is open");
+    if (ok && finish_owner(b, err) < 0)
+        ok = 0;
+    if (ok && pgr_commit(b->s, err) < 0)
+        ok = 0;
+    if (!ok) {
+        pgr_rollback(b->s, NULL);
+        b->stats.files_rejected++;
+        file_reset(b);
+        return -1;
+    }
+    b->stats.files_ingested++;
+    b->stats.records += b->file_stats.records;
+    b->stats.works_added += b->file_stats.works_added;
+    b->stats.works_updated += b->file_stats.works_updated;
+    b->stats.authors_added += b->file_stats.authors_added;
+    b->stats.merges += b->file_stats.merges;
+    for (size_t i = 0; i < b->file_touched.n; i++)
+        if (idv_push(&b->touched, b->file_touched.v[i]) < 0)
+            return oom(err);
+    idv_uniq(&b->touched);
+    file_reset(b);
+    return 0;
+}
+
+int ix_builder_ingest(ix_builder *b, const char *uri, const char *data, size_t len,
+                      const ix_file_opts *o, int *unchanged, pgr_err *err)
+{
+    char sha[65], stored[65] = "";
+    char *plain = NULL;
+    int rc = -1;
+    if (unchanged)
+        *unchanged = 0;
+    b->stats.files++;
+    pgr_sha256_hex(data, len, sha);
+    pgr_id existing = 0;
+    if (pgr_source_find(b->s, uri, &existing, stored, err) < 0)
+        return -1;
+    if (existing && !strcmp(stored, sha)) { /* nothing changed: do not even parse */
+        b->stats.files_unchanged++;
+        if (unchanged)
+            *unchanged = 1;
+        return 0;
+    }
+    const char *text = data;
+    size_t text_len = len;
+    if (len >= 2 && (unsigned char)data[0] == 0x1f && (unsigned char)data[1] == 0x8b) {
+#ifdef IX_HAVE_GUNZIP
+        if (ix_gunzip(data, len, IX_GUNZIP_DEFAULT_CAP, &plain, &text_len, err) < 0) {
+            b->stats.files_rejected++;
+            return -1;
+        }
+        text = plain;
+#else
+        b->stats.files_rejected++;
+        return pgr_errf(err, PGR_EUNSUPPORTED, "offset 0: gzip input is not supported yet");
+#endif
+    }
+    const ix_format *f = o->format ? ix_format_by_name(o->format) : ix_format_detect(text, text_len);
+    if (!f) {
+        b->stats.files_rejected++;
+        if (o->format)
+            pgr_errf(err, PGR_EINVAL, "unknown format \"%s\"", o->format);
+        else
+            pgr_errf(err, PGR_EINVAL, "offset 0: not a format peergraph reads (no parser "
+                                      "recognises the content)");
+        goto cleanup;
+    }
+    ix_sink sink;
+    if (ix_builder_source_begin(b, uri, f->name, sha, o->capture_date, &sink, err) < 0) {
+        b->stats.files_rejected++;
+        goto cleanup;
+    }
+    ix_input in = {.path = uri,
+                   .data = text,
+                   .len = text_len,
+                   .owner_override = o->owner_override};
+    memcpy(in.capture_date, o->capture_date, 11);
+    int ok = f->parse(&in, &sink, err) == 0;
+    if (ok && err)
+        pgr_err_clear(err); /* parsers may leave a notice with PGR_OK */
+    if (ix_builder_source_end(b, ok, ok ? err : NULL) < 0) {
+        if (err && !err->msg[0])
+            pgr_errf(err, PGR_EINTERNAL, "rolled back");
+        if (err)
+            pgr_err_prefix(err, "%s", f->name);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(plain);
+    return rc;
+}
+
+/* ---- keyword topics ------------------------------------------------------ */
+
+#define KEYWORDS_URI "peergraph:keywords"
+#define KEYWORDS_MIN_DF 2
+#define KEYWORDS_MAX_DF 0.5
+#define KEYWORDS_K 5
+
+static int kw_add(void *ctx, pgr_id id, const char *title, const char *abstract, pgr_err *err)
+{
+    return ix_keywords_add(ctx, (long long)id, title ? title : "", abstract, err);
+}
+
+/* The keyword topics of every work, computed over the whole corpus
+ * (docs/keywords.md). They are the facts of one computed source document,
+ * "peergraph:keywords", whose sha256 is that of the result: when the corpus
+ * gives the same keywords nothing is written; otherwise the old keyword links
+ * are replaced in one transaction. */
+static int update_keywords(ix_builder *b, pgr_err *err)
+{
+    int rc = -1, open_tx = 0;
+    ix_keywords *kw = ix_keywords_new();
+    pgr_sb ser = {0};
+    if (!kw)
+        return oom(err);
+    if (pgr_works_text_each(b->s, kw_add, kw, err) < 0 ||
+        ix_keywords_compute(kw, KEYWORDS_MIN_DF, KEYWORDS_MAX_DF, KEYWORDS_K, err) < 0)
+        goto cleanup;
+    size_t nd = ix_keywords_n_docs(kw);
+    for (size_t i = 0; i < nd; i++) { /* the result, serialised for its digest */
+        long long id;
+        const ix_keyword *k;
+        size_t nk = ix_keywords_at(kw, i, &id, &k);
+        for (size_t j = 0; j < nk; j++)
+            pgr_sb_printf(&ser, "%lld\t%s\t%.6f\n", id, k[j].term, k[j].score);
+    }
+    if (!pgr_sb_ok(&ser)) {
+        oom(err);
+        goto cleanup;
+    }
+    char sha[65], stored[65] = "";
+    pgr_sha256_hex(ser.data ? ser.data : "", ser.len, sha);
+    pgr_id src = 0;
+    if (pgr_source_find(b->s, KEYWORDS_URI, &src, stored, err) < 0)
+        goto cleanup;
+    if (src && !strcmp(sha, stored)) {
+        rc = 0; /* the same keywords as stored */
+        goto cleanup;
+    }
+    if (pgr_begin(b->s, err) < 0)
+        goto cleanup;
+    open_tx = 1;
+    time_t now = time(NULL);
+    struct tm tm;
+    char today[11];
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    pgr_source_doc d = {.uri = KEYWORDS_URI, .format = "keywords", .sha256 = sha,
+                        .capture_date = today, .run_id = b->run_id};
+    if (pgr_source_upsert(b->s, &d, &src, err) < 0 || pgr_source_delete_facts(b->s, src, err) < 0)
+        goto cleanup;
+    topic_cache_clear(&b->topics);
+    for (size_t i = 0; i < nd; i++) {
+        long long id;
+        const ix_keyword *k;
+        size_t nk = ix_keywords_at(kw, i, &id, &k);
+        /* weight: the score relative to the work's best keyword */
+        double top = nk ? k[0].score : 1;
+        for (size_t j = 0; j < nk; j++) {
+            pgr_id tid;
+            if (topic_id(b, "keyword", k[j].term, k[j].term, &tid, err) < 0 ||
+                pgr_work_topic_put(b->s, src, (pgr_id)id, tid,
+                                   top > 0 ? round(k[j].score / top * 1e6) / 1e6 : NAN, err) < 0)
+                goto cleanup;
+        }
+    }
+    topic_cache_clear(&b->topics);
+    open_tx = 0;
+    if (pgr_commit(b->s, err) < 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    if (open_tx) {
+        pgr_rollback(b->s, NULL);
+        topic_cache_clear(&b->topics);
+    }
+    if (rc < 0)
+        pgr_err_prefix(err, "keyword topics");
+    pgr_sb_free(&ser);
+    ix_keywords_free(kw);
+    return rc;
+}
+
+int ix_builder_finish(ix_builder *b, pgr_err *err)
+{
+    long resolved = 0;
+    if (b->open)
+        return pgr_errf(err, PGR_EINVAL, "a source is still open");
+    if (!b->stats.files_ingested)
+        return 0; /* nothing changed: nothing to recompute */
+    if (pgr_begin(b->s, err) < 0)
+        return -1;
+    if (pgr_citations_resolve(b->s, &resolved, err) < 0)
+        goto fail;
+    /* a replaced file may have taken works away from authors we cannot list
+     * any more: recompute everyone then */
+    if (pgr_metrics_recompute(b->s, b->replaced_any ? NULL : b->touched.v,
+                              b->replaced_any ? 0 : b->touched.n, err) < 0)
+        goto fail;
+    if (pgr_commit(b->s, err) < 0)
+        return -1;
+    return b->keywords ? update_keywords(b, err) : 0;
+fail:
+    pgr_rollback(b->s, NULL);
+    return -1;
+}
