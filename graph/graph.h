@@ -259,6 +259,15 @@ int pgr_metrics_recompute(pgr_store *s, const pgr_id *authors, size_t n, pgr_err
  * calls once per file, inside the file's transaction. */
 int pgr_metrics_recompute_dirty(pgr_store *s, pgr_err *err);
 
+/* Calls fn for every work in id order with its title and abstract (NULL when
+ * none); strings are valid during the call only. fn returns 0 to go on, -1
+ * (with err set) to stop. For corpus-wide computations such as the indexer's
+ * keyword topics. */
+int pgr_works_text_each(pgr_store *s,
+                        int (*fn)(void *ctx, pgr_id id, const char *title, const char *abstract,
+                                  pgr_err *err),
+                        void *ctx, pgr_err *err);
+
 /* Adapters (per author). Returns the new adapter's id. */
 typedef struct pgr_adapter_rec {
     pgr_id author;

@@ -64,6 +64,10 @@
     X(ST_WORK_BY_S2, "work_by_s2", "SELECT id FROM works WHERE s2_id = $1")                   \
     X(ST_WORK_BY_TITLE_YEAR, "work_by_title_year",                                            \
       "SELECT id FROM works WHERE norm_title = $1 AND year = $2 ORDER BY id LIMIT 1")         \
+    X(ST_WORK_BY_TITLE_COMPAT, "work_by_title_compat",                                        \
+      "SELECT id FROM works WHERE norm_title = $1 AND ($2 = 0 OR year = $2) AND "             \
+      "(CAST($3 AS TEXT) IS NULL OR arxiv_id IS NULL OR arxiv_id = $3) AND "                  \
+      "(CAST($4 AS TEXT) IS NULL OR doi IS NULL OR doi = $4) ORDER BY id LIMIT 1")            \
     X(ST_WORK_BY_TITLE, "work_by_title",                                                      \
       "SELECT id FROM works WHERE norm_title = $1 ORDER BY id LIMIT 1")                       \
     X(ST_WORK_EXISTS, "work_exists", "SELECT id FROM works WHERE id = $1")                    \

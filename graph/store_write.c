@@ -325,8 +325,19 @@ static int work_write(pgr_store *s, pgr_id src, pgr_id id, const pgr_work_rec *w
         for (int i = 0; i < 4 && !found; i++)
             if (find_text(s, by[i], keys[i], &found, err) != 0)
                 return -1;
-        if (!found && pgr_work_find_title(s, w->norm_title, w->year, &found, err) != 0)
-            return -1;
+        /* same title and year, unless the ids say they are different papers:
+         * two arXiv ids (or two DOIs) never name one work */
+        if (!found && w->norm_title && *w->norm_title) {
+            pgr_stmt *st = pgr_st(s, ST_WORK_BY_TITLE_COMPAT, err);
+            if (!st)
+                return -1;
+            pgr_bind_text(st, 1, w->norm_title);
+            pgr_bind_int(st, 2, w->year);
+            pgr_bind_text(st, 3, w->arxiv_id);
+            pgr_bind_text(st, 4, w->doi);
+            if (pgr_query_id(st, &found, err) != 0)
+                return -1;
+        }
     }
     if (venue_id(s, w->venue, &vid, err) != 0)
         return -1;

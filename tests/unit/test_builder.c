@@ -416,6 +416,28 @@ static void rollback_case(int pg)
 static void test_rollback_sqlite(void) { rollback_case(0); }
 static void test_rollback_pg(void) { rollback_case(1); }
 
+/* ---- same title and year: one work unless the ids disagree ---------------- */
+
+static void title_case(int pg)
+{
+    env e;
+    OPEN_ENV(e, pg);
+    ix_work w[3] = {work("Introduction", 2020), work("Introduction", 2020),
+                    work("INTRODUCTION.", 2020)};
+    w[0].arxiv_id = "2001.00001";
+    w[1].arxiv_id = "2001.00002"; /* another paper that happens to share the title */
+    CHECK(feed(e.b, "a", "1", NULL, w, 2, 1) == 0);
+    CHECK_INT(qn(&e.d, "SELECT COUNT(*) FROM works"), 2);
+    CHECK(feed(e.b, "b", "2", NULL, &w[2], 1, 1) == 0); /* no id: joins the first */
+    CHECK_INT(qn(&e.d, "SELECT COUNT(*) FROM works"), 2);
+    CHECK_INT(qn(&e.d, "SELECT COUNT(*) FROM provenance p JOIN works w ON p.kind = 1 AND "
+                       "p.fact_id = w.id WHERE w.arxiv_id = '2001.00001'"),
+              2);
+    env_close(&e);
+}
+static void test_title_sqlite(void) { title_case(0); }
+static void test_title_pg(void) { title_case(1); }
+
 int main(void)
 {
     RUN(test_preft_sqlite);
@@ -426,5 +448,7 @@ int main(void)
     RUN(test_owner_pg);
     RUN(test_rollback_sqlite);
     RUN(test_rollback_pg);
+    RUN(test_title_sqlite);
+    RUN(test_title_pg);
     return check_summary("test_builder");
 }
