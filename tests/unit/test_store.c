@@ -694,6 +694,35 @@ static void test_search(void)
     CHECK_INT(g_not + g_and, g_all);
     q.search = "gra*";
     CHECK(count_of(&q, &err) >= g_all);
+    /* keyset paging over relevance (a float key) visits every hit once */
+    {
+        pgr_query c = {.entity = PGR_WORKS, .search = "graph", .per_page = 7, .cursor = "*"};
+        char cur[1024];
+        json_t *seen = json_object();
+        long rows = 0;
+        for (int page = 0; page < 200; page++) {
+            json_t *pj;
+            CHECK_MSG(pgr_list(GS, &c, &pj, &err) == 0, "%s", err.msg);
+            size_t k;
+            json_t *r;
+            json_array_foreach(json_object_get(pj, "results"), k, r)
+            {
+                json_object_set(seen, json_string_value(json_object_get(r, "id")), json_true());
+                rows++;
+            }
+            json_t *nc = json_object_get(json_object_get(pj, "meta"), "next_cursor");
+            int more = json_is_string(nc);
+            if (more)
+                snprintf(cur, sizeof cur, "%s", json_string_value(nc));
+            json_decref(pj);
+            if (!more)
+                break;
+            c.cursor = cur;
+        }
+        CHECK_INT(rows, g_all);
+        CHECK_INT(json_object_size(seen), g_all);
+        json_decref(seen);
+    }
     /* folding: "muller" finds "Müller" in titles and author names */
     q.search = "muller";
     long m1 = count_of(&q, &err);
