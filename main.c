@@ -18,7 +18,7 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "create or upgrade the graph database schema"},
     {"adapt", NULL, "train or create per-researcher PreFT adapters"},
     {"generate", cmd_generate, "generate text with the embedded model"},
-    {"bench", NULL, "run the benchmarks of docs/benchmarks.md"},
+    {"bench", cmd_bench, "run the benchmarks of docs/benchmarks.md"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
