@@ -68,3 +68,12 @@ def test_seeded_sampling_repeats_and_stop_string():
                         "--max-tokens", "30", "--stop", "United"], capture_output=True, timeout=120)
     assert r.returncode == 0
     assert r.stdout.decode() == " Paris.\n\nThe \n"
+
+
+def test_bench_infer_usage():
+    r = subprocess.run([BIN, "bench", "infer", "--help"], capture_output=True, timeout=60)
+    assert r.returncode == 0 and b"C1" in r.stdout
+    r = subprocess.run([BIN, "bench", "infer", "--reps", "0"], capture_output=True, timeout=60)
+    assert r.returncode == 2
+    r = subprocess.run([BIN, "bench", "nope"], capture_output=True, timeout=60)
+    assert r.returncode == 2
