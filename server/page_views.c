@@ -35,6 +35,11 @@ static void fill_nulls(json_t *o, const char *const *keys, size_t n)
         fill_nulls((o), k_, sizeof k_ / sizeof k_[0]);                                             \
     } while (0)
 
+static const char *plural(long long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
 static const char *jstr(const json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -131,6 +136,8 @@ static json_t *work_item(json_t *w, const char *owner, tmpl_trust *trust)
         return NULL;
     if (jint(w, "publication_year") > 0)
         json_object_set_new(item, "year", json_integer(jint(w, "publication_year")));
+    json_object_set_new(item, "cites_word",
+                        json_string(plural(jint(w, "cited_by_count"), "citation", "citations")));
     FILL_NULLS(item, "venue", "date", "type", "abstract", "authors_truncated", "year", "title_html",
                "snippet_html");
     json_t *snip = json_object_get(w, "snippet");
@@ -167,6 +174,11 @@ static json_t *author_items(json_t *results)
                               (json_int_t)jint(a, "cited_by_count"), "h_index",
                               (json_int_t)jint(json_object_get(a, "summary_stats"), "h_index"),
                               "affiliation", jstr(inst, "display_name"));
+        json_object_set_new(e, "works_word",
+                            json_string(plural(jint(a, "works_count"), "work", "works")));
+        json_object_set_new(
+            e, "cites_word",
+            json_string(plural(jint(a, "cited_by_count"), "citation", "citations")));
         FILL_NULLS(e, "affiliation");
         json_array_append_new(out, e);
     }
@@ -739,8 +751,9 @@ void page_author(srv_request *req)
     json_t *collab = json_array(), *c;
     json_array_foreach(co, i, c) json_array_append_new(
         collab,
-        json_pack("{s:s, s:s*, s:I}", "id", page_short_id(jstr(c, "id") ? jstr(c, "id") : ""),
-                  "name", jstr(c, "display_name"), "count", (json_int_t)jint(c, "count")));
+        json_pack("{s:s, s:s*, s:I, s:s}", "id", page_short_id(jstr(c, "id") ? jstr(c, "id") : ""),
+                  "name", jstr(c, "display_name"), "count", (json_int_t)jint(c, "count"),
+                  "works_word", plural(jint(c, "count"), "work", "works")));
     json_object_set_new(d, "collaborators", collab);
 
     json_t *chart = chart_data(json_object_get(author, "counts_by_year"));
@@ -934,9 +947,10 @@ void page_topic(srv_request *req)
         if (!key || !strcmp(key, "unknown"))
             continue;
         json_array_append_new(
-            top, json_pack("{s:s, s:s, s:I}", "id", page_short_id(key), "name",
+            top, json_pack("{s:s, s:s, s:I, s:s}", "id", page_short_id(key), "name",
                            jstr(g, "key_display_name") ? jstr(g, "key_display_name") : key, "count",
-                           (json_int_t)jint(g, "count")));
+                           (json_int_t)jint(g, "count"), "works_word",
+                           plural(jint(g, "count"), "work", "works")));
     }
     json_object_set_new(d, "top_authors", top);
     json_object_set_new(d, "works", work_items(json_object_get(works, "results"), NULL, NULL));
