@@ -97,6 +97,9 @@
     X(ST_WORK_REFS_RESOLVE, "work_refs_resolve",                                              \
       "UPDATE citations SET cited_id = $1 WHERE cited_id IS NULL AND ref IN ($2, $3, $4, "   \
       "$5)")                                                                                  \
+    /* a page of works' text for corpus-wide passes (works_text.c; PAGE there) */            \
+    X(ST_WORKS_TEXT_PAGE, "works_text_page",                                                  \
+      "SELECT id, title, abstract FROM works WHERE id > $1 ORDER BY id LIMIT 2000")           \
     X(ST_VENUE_FIND, "venue_find", "SELECT id FROM venues WHERE norm_name = $1")              \
     X(ST_VENUE_INSERT, "venue_insert",                                                        \
       "INSERT INTO venues (display_name, norm_name) VALUES ($1, $2) RETURNING id")            \

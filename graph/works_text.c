@@ -15,10 +15,7 @@ int pgr_works_text_each(pgr_store *s,
 {
     pgr_id after = 0;
     for (;;) {
-        pgr_stmt *st = pgr_st_dyn(s, "works_text_page",
-                                  "SELECT id, title, abstract FROM works WHERE id > $1 "
-                                  "ORDER BY id LIMIT 2000",
-                                  err);
+        pgr_stmt *st = pgr_st(s, ST_WORKS_TEXT_PAGE, err);
         if (!st)
             return -1;
         pgr_bind_int(st, 1, after);
