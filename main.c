@@ -16,7 +16,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve web pages, the JSON API and inference over HTTP"},
     {"ingest", cmd_ingest, "read profile pages and paper metadata into the graph"},
     {"migrate", cmd_migrate, "create or upgrade the graph database schema"},
-    {"adapt", NULL, "train or create per-researcher PreFT adapters"},
+    {"adapt", cmd_adapt, "train or create per-researcher PreFT adapters"},
     {"generate", cmd_generate, "generate text with the embedded model"},
     {"bench", cmd_bench, "run the benchmarks of docs/benchmarks.md"},
 };

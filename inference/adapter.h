@@ -56,15 +56,15 @@ enum { PGR_AD_PREFILL = 0, PGR_AD_ALL = 1 };
 #define PGR_AD_MAX_RANK 1024
 
 typedef struct pgr_adapter_spec {
-    int method;        /* PGR_AD_LORA | PGR_AD_LOREFT | PGR_AD_DIREFT */
-    int mode;          /* default mode: PGR_AD_PREFILL | PGR_AD_ALL */
-    int rank;          /* 1..PGR_AD_MAX_RANK */
-    float alpha;       /* LoRA: scale = alpha / rank (ignored by ReFT) */
-    uint32_t targets;  /* bit (1u << PGR_SITE_*): LoRA q..down; ReFT must be RESID */
-    int n_layers;      /* chosen layers, ascending, no repeats */
+    int method;       /* PGR_AD_LORA | PGR_AD_LOREFT | PGR_AD_DIREFT */
+    int mode;         /* default mode: PGR_AD_PREFILL | PGR_AD_ALL */
+    int rank;         /* 1..PGR_AD_MAX_RANK */
+    float alpha;      /* LoRA: scale = alpha / rank (ignored by ReFT) */
+    uint32_t targets; /* bit (1u << PGR_SITE_*): LoRA q..down; ReFT must be RESID */
+    int n_layers;     /* chosen layers, ascending, no repeats */
     int layers[PGR_AD_MAX_LAYERS];
-    int pos_first;     /* ReFT: p of f<p>+l<s>; -1 with pos_last -1 = all positions */
-    int pos_last;      /* ReFT: s */
+    int pos_first; /* ReFT: p of f<p>+l<s>; -1 with pos_last -1 = all positions */
+    int pos_last;  /* ReFT: s */
 } pgr_adapter_spec;
 
 /* A tensor owned by the adapter: (rows, cols) float32 row-major. */
@@ -102,8 +102,7 @@ int pgr_adapter_spec_check(const pgr_adapter_spec *s, const pgr_model *m, pgr_er
 
 /* ---- making, freeing, files --------------------------------------------------- */
 /* A zero adapter of this shape (LoRA A = B = 0, ReFT R = W = b = 0). */
-int pgr_adapter_new(const pgr_adapter_spec *s, const pgr_model *m, pgr_adapter **out,
-                    pgr_err *err);
+int pgr_adapter_new(const pgr_adapter_spec *s, const pgr_model *m, pgr_adapter **out, pgr_err *err);
 /* Random, deterministic in seed: LoRA A ~ U(-1/sqrt(in), 1/sqrt(in)) and
  * B ~ U(-0.05, 0.05) (non-zero, so it changes outputs); ReFT R with orthonormal
  * rows (Gram-Schmidt), W, b small uniform. */
