@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "graph/graph.h"
+#include "server/api.h"
 #include "server/builtin.h"
 #include "server/http.h"
 #include "server/page.h"
@@ -20,6 +21,7 @@
  * line in the same commit. */
 static const srv_route *const route_tables[] = {
     srv_builtin_routes,
+    api_routes,
     srv_inference_placeholder_routes,
     page_routes,
 };

@@ -31,6 +31,9 @@ export PEERGRAPH_TEST_TMP="$tmp"
 add_counts() {
   p=$(echo "$1" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed.*/\1/p; s/^\([0-9][0-9]*\) passed.*/\1/p' | head -n 1)
   f=$(echo "$1" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) failed.*/\1/p; s/^\([0-9][0-9]*\) failed.*/\1/p' | head -n 1)
+  # pytest's "N errors" (a fixture or setup that broke) are failures too
+  e=$(echo "$1" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) errors\{0,1\}.*/\1/p; s/^\([0-9][0-9]*\) errors\{0,1\}.*/\1/p' | head -n 1)
+  f=$(( ${f:-0} + ${e:-0} ))
   s=$(echo "$1" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) skipped.*/\1/p' | head -n 1)
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
   if [ "${f:-0}" != 0 ]; then failures="$failures $2"; fi
