@@ -75,7 +75,7 @@ TEST_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
 TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SUPPORT_SRCS))
 
-.PHONY: all run test test-unit asan deps model venv fuzz bench clean migrate ingest-samples serve check-cuda
+.PHONY: all run test test-unit asan deps model venv fuzz bench bench-http clean migrate ingest-samples serve check-cuda
 
 all: $(BIN) $(TEST_BINS) peergraph
 
@@ -192,6 +192,10 @@ asan:
 
 bench: all
 	$(Q)./peergraph bench all
+
+# H1/H2 of BENCHMARKS.md: JSON API vs nginx under wrk (generates 1M works first).
+bench-http: all
+	$(Q)./peergraph bench http
 
 clean:
 	rm -rf build peergraph
