@@ -229,6 +229,12 @@ typedef struct fdef {
 } fdef;
 
 static const fdef filters[] = {
+    /* the entity's own id (the API's openalex_id / ids.openalex with our keys) */
+    {PGR_WORKS, "id", F_REF, "e.id %s", PGR_WORKS, NULL, 0},
+    {PGR_AUTHORS, "id", F_REF, "e.id %s", PGR_AUTHORS, NULL, 0},
+    {PGR_TOPICS, "id", F_REF, "e.id %s", PGR_TOPICS, NULL, 0},
+    {PGR_SOURCES, "id", F_REF, "e.id %s", PGR_SOURCES, NULL, 0},
+    {PGR_INSTITUTIONS, "id", F_REF, "e.id %s", PGR_INSTITUTIONS, NULL, 0},
     {PGR_WORKS, "publication_year", F_INT, "e.year", 0, NULL, 0},
     {PGR_WORKS, "type", F_TEXT, "e.type", 0, NULL, 0},
     {PGR_WORKS, "has_code", F_BOOL, "e.has_code", 0, NULL, 0},
@@ -1135,11 +1141,19 @@ int pgr_autocomplete(pgr_store *s, pgr_entity e, const char *text, json_t **out,
         size_t n = sp ? (size_t)(sp - t) : strlen(t);
         if (pattern.len)
             pgr_sb_puts(&pattern, sqlite ? " AND " : " & ");
+        /* works complete on their titles only: FTS5's column filter, and
+         * the title's weight A in the tsvector */
+        const char *pg_suffix = e == PGR_WORKS ? (sp ? ":A" : ":*A") : (sp ? "" : ":*");
         if (sqlite)
             pgr_sb_printf(&pattern, "\"%.*s\"%s", (int)n, t, sp ? "" : "*");
         else
-            pgr_sb_printf(&pattern, "'%.*s'%s", (int)n, t, sp ? "" : ":*");
+            pgr_sb_printf(&pattern, "'%.*s'%s", (int)n, t, pg_suffix);
         t = sp ? sp + 1 : t + n;
+    }
+    if (sqlite && e == PGR_WORKS && pattern.data) {
+        char *p = pgr_sb_steal(&pattern);
+        pgr_sb_printf(&pattern, "title : (%s)", p);
+        free(p);
     }
     const char *order = e == PGR_WORKS ? "e.cited_by_count DESC, e.id"
                                        : "e.cited_by_count DESC, e.works_count DESC, e.id";
