@@ -80,6 +80,13 @@ static pid_t start_server(const char *db, int threads, const char *log, int *por
                         "0",
                         "--access-log",
                         "/dev/null",
+                        /* wrk's 64 connections all come from 127.0.0.1, and a
+                         * reconnect may briefly overlap the closing socket: the
+                         * per-IP limit must not be what is measured */
+                        "--max-conns-per-ip",
+                        "1024",
+                        "--max-conns",
+                        "2048",
                         threads > 0 ? "--threads" : NULL,
                         th,
                         NULL};
