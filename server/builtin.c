@@ -62,19 +62,3 @@ const srv_route srv_builtin_routes[] = {
     {NULL, NULL, NULL, NULL, 0, NULL},
 };
 
-static void inference_unavailable(srv_request *req)
-{
-    const char *model = srv_model_path(req);
-    /* API.md: a 503 says when to come back */
-    srv_add_header(req, "Retry-After", "60");
-    srv_reply_error(req, 503, "inference_unavailable",
-                    "this server has no inference engine yet%s%s%s",
-                    model[0] ? " (model " : "", model, model[0] ? " is recorded, not loaded)" : "");
-}
-
-const srv_route srv_inference_placeholder_routes[] = {
-    {"GET", "/api/v1/authors/{id}/summary", inference_unavailable, "authors.summary", 0, NULL},
-    {"GET", "/api/v1/authors/{id}/recommendations", inference_unavailable,
-     "authors.recommendations", 0, NULL},
-    {NULL, NULL, NULL, NULL, 0, NULL},
-};

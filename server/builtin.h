@@ -6,11 +6,6 @@
 /* /healthz (database check via srv_config.db_ping) and /metrics. */
 extern const srv_route srv_builtin_routes[];
 
-/* Placeholders for the inference endpoints (summary, recommendations): they
- * answer 503 inference_unavailable, the true answer while this binary has no
- * inference engine. The inference module replaces this table. */
-extern const srv_route srv_inference_placeholder_routes[];
-
 /* Database check used by /healthz until the graph store provides one: opens
  * db_url directly (sqlite: read-only, never creating the file; postgres: a
  * libpq connection) and runs a trivial query. */

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "graph/graph.h"
 #include "server/api.h"
+#include "server/api_infer.h"
 #include "server/builtin.h"
 #include "server/http.h"
 #include "server/page.h"
@@ -22,7 +23,7 @@
 static const srv_route *const route_tables[] = {
     srv_builtin_routes,
     api_routes,
-    srv_inference_placeholder_routes,
+    infer_routes, /* answers 503 inference_unavailable until --model loads */
     page_routes,
 };
 
@@ -49,8 +50,12 @@ static void usage(FILE *out, const srv_config *d)
             "  --port N              port; 0 picks a free one and prints it (default %d)\n"
             "  --threads N           worker (pool) threads, each with its own database\n"
             "                        connection (default %u)\n"
-            "  --model PATH          GGUF model for summaries and recommendations\n"
-            "                        (default %s)\n"
+            "  --model PATH          GGUF model for summaries and recommendations; inference\n"
+            "                        starts only when given (recorded default %s)\n"
+            "  --infer-threads N     inference engine threads (default 2)\n"
+            "  --infer-active N      sequences batched at once (default 32)\n"
+            "  --infer-queue N       waiting inference requests before 503 (default 64)\n"
+            "  --infer-deadline S    seconds an inference request may take (default 120)\n"
             "  --public-url URL      base of entity id URLs in responses\n"
             "                        (default http://HOST:PORT)\n"
             "  --access-log FILE     one JSON line per request (default: stderr; \"-\" = stderr)\n"
@@ -128,7 +133,8 @@ static int parse_rate(const char *opt, const char *s, double *out)
 enum {
     O_DB = 1000, O_HOST, O_PORT, O_THREADS, O_MODEL, O_PUBLIC_URL, O_ACCESS_LOG, O_RATE,
     O_BURST, O_MAX_CONNS, O_MAX_CONNS_IP, O_TIMEOUT, O_CONN_MEM, O_MAX_URI, O_MAX_HEADER,
-    O_MAX_BODY, O_GZIP_MIN, O_GRACE, O_TRUST_PROXY, O_WEB_ROOT
+    O_MAX_BODY, O_GZIP_MIN, O_GRACE, O_TRUST_PROXY, O_WEB_ROOT,
+    O_INF_THREADS, O_INF_ACTIVE, O_INF_QUEUE, O_INF_DEADLINE
 };
 
 int cmd_serve(int argc, char **argv)
@@ -139,6 +145,8 @@ int cmd_serve(int argc, char **argv)
     cfg.port = PGR_DEFAULT_PORT;
     cfg.db_url = PGR_DEFAULT_DB;
     cfg.model_path = PGR_DEFAULT_MODEL;
+    int model_given = 0; /* inference starts only with an explicit --model */
+    infer_config icfg = {2, 32, 64, 120};
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"host", required_argument, NULL, O_HOST},
@@ -160,6 +168,10 @@ int cmd_serve(int argc, char **argv)
         {"shutdown-grace", required_argument, NULL, O_GRACE},
         {"trust-proxy", no_argument, NULL, O_TRUST_PROXY},
         {"web-root", required_argument, NULL, O_WEB_ROOT},
+        {"infer-threads", required_argument, NULL, O_INF_THREADS},
+        {"infer-active", required_argument, NULL, O_INF_ACTIVE},
+        {"infer-queue", required_argument, NULL, O_INF_QUEUE},
+        {"infer-deadline", required_argument, NULL, O_INF_DEADLINE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -181,11 +193,27 @@ int cmd_serve(int argc, char **argv)
             return 0;
         case O_DB: cfg.db_url = optarg; break;
         case O_HOST: cfg.host = optarg; break;
-        case O_MODEL: cfg.model_path = optarg; break;
+        case O_MODEL: cfg.model_path = optarg, model_given = 1; break;
         case O_PUBLIC_URL: cfg.public_url = optarg; break;
         case O_ACCESS_LOG: cfg.access_log = optarg; break;
         case O_TRUST_PROXY: cfg.trust_proxy = 1; break;
         case O_WEB_ROOT: web_root = optarg; break;
+        case O_INF_THREADS:
+        case O_INF_ACTIVE:
+        case O_INF_QUEUE:
+        case O_INF_DEADLINE:
+            if (parse_num(optname, optarg, c == O_INF_QUEUE ? 0 : 1, c == O_INF_DEADLINE ? 86400 : 4096,
+                          &v))
+                return 2;
+            if (c == O_INF_THREADS)
+                icfg.threads = (int)v;
+            else if (c == O_INF_ACTIVE)
+                icfg.max_active = (int)v;
+            else if (c == O_INF_QUEUE)
+                icfg.max_queue = (int)v;
+            else
+                icfg.deadline_s = (unsigned)v;
+            break;
         case O_RATE:
             if (parse_rate(optname, optarg, &cfg.rate))
                 return 2;
@@ -309,6 +337,13 @@ int cmd_serve(int argc, char **argv)
     for (size_t i = 0; i < sizeof route_tables / sizeof route_tables[0]; i++)
         if (srv_add_routes(srv, route_tables[i], &err) != 0)
             goto fail;
+    /* The model loads before the first request; a missing file only leaves
+     * inference unavailable (503), the graph is still served. */
+    if (model_given) {
+        pgr_err ierr = {0};
+        if (infer_start(cfg.model_path, &icfg, &ierr) != 0)
+            fprintf(stderr, "peergraph serve: inference unavailable: %s\n", ierr.msg);
+    }
     if (srv_start(srv, &err) != 0)
         goto fail;
     if (strchr(cfg.host, ':'))
@@ -329,12 +364,16 @@ int cmd_serve(int argc, char **argv)
         pthread_cancel(th);
         pthread_join(th, NULL);
     }
+    infer_stop(); /* answers what is still running before the requests go */
     srv_free(srv);
     page_shutdown();
     fprintf(stderr, "peergraph serve: stopped\n");
     return 0;
 fail:
     fprintf(stderr, "peergraph serve: %s\n", err.msg);
+    if (srv)
+        srv_stop(srv);
+    infer_stop();
     srv_free(srv);
     page_shutdown();
     return rc;

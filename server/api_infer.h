@@ -1,0 +1,21 @@
+#ifndef PEERGRAPH_API_INFER_H
+#define PEERGRAPH_API_INFER_H
+/* Inference over HTTP: summaries (and recommendations) of an author, served
+ * by the scheduler of inference/sched.h on its own engine thread. */
+#include "server/http.h"
+
+typedef struct infer_config {
+    int threads;         /* engine threads */
+    int max_active;      /* sequences batched at once */
+    int max_queue;       /* waiting requests before 503 + Retry-After */
+    unsigned deadline_s; /* per request */
+} infer_config;
+/* Loads the model and starts the scheduler. Without a successful start the
+ * routes answer 503 inference_unavailable. */
+int infer_start(const char *model_path, const infer_config *ic, pgr_err *err);
+/* Ends running requests (their connections get an answer) and frees the
+ * engine. Call after srv_stop, before srv_free. Safe without infer_start. */
+void infer_stop(void);
+
+extern const srv_route infer_routes[];
+#endif
