@@ -83,6 +83,11 @@ static int only_params(srv_request *req, const char *const *allowed)
     return 0;
 }
 
+int api_only_params(srv_request *req, const char *const *allowed)
+{
+    return only_params(req, allowed);
+}
+
 /* Adds the store time to the request and returns it in milliseconds. */
 static long db_time(srv_request *req, uint64_t t0)
 {

@@ -25,6 +25,12 @@ char *api_cache_get(const char *key, int64_t version, size_t *len);
 void api_cache_put(const char *key, int64_t version, const char *body, size_t len);
 void api_cache_clear(void);
 
+/* Answers 400 invalid_parameter and returns -1 when the query has a
+ * parameter not in allowed ({NULL}-terminated; mailto and api_key are always
+ * allowed) or one given twice; else 0. For the other modules' endpoints
+ * under /api/v1 (recommendations). */
+int api_only_params(srv_request *req, const char *const *allowed);
+
 /* ---- pieces exposed for unit tests and the fuzz target ---- */
 
 /* Normalises an id as a client may send it (short key, lower-case short key,

@@ -113,6 +113,18 @@ void infer_stop(void)
     }
 }
 
+int infer_engine_get(infer_engine *out)
+{
+    if (!g.sched)
+        return -1;
+    out->sched = g.sched;
+    out->tok = g.tok;
+    out->model_name = g.model_name;
+    out->model_sha = g.model_sha;
+    out->deadline_s = g.deadline_s;
+    return 0;
+}
+
 /* ---- a request in flight ---------------------------------------------------------- */
 typedef struct job {
     pthread_mutex_t mu;
@@ -464,16 +476,7 @@ cleanup:
     pgr_tokvec_free(&ids);
 }
 
-static void recommendations_unavailable(srv_request *req)
-{
-    srv_add_header(req, "Retry-After", "60");
-    srv_reply_error(req, 503, "inference_unavailable",
-                    "recommendations are not served yet by this build");
-}
-
 const srv_route infer_routes[] = {
     {"GET", "/api/v1/authors/{id}/summary", get_summary, "authors.summary", 0, NULL},
-    {"GET", "/api/v1/authors/{id}/recommendations", recommendations_unavailable,
-     "authors.recommendations", 0, NULL},
     {NULL, NULL, NULL, NULL, 0, NULL},
 };

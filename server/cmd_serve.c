@@ -12,6 +12,7 @@
 #include "graph/graph.h"
 #include "server/api.h"
 #include "server/api_infer.h"
+#include "server/api_recs.h"
 #include "server/builtin.h"
 #include "server/http.h"
 #include "server/page.h"
@@ -24,6 +25,7 @@ static const srv_route *const route_tables[] = {
     srv_builtin_routes,
     api_routes,
     infer_routes, /* answers 503 inference_unavailable until --model loads */
+    recs_routes,  /* graph-only until --model loads (and the author has an adapter) */
     page_routes,
 };
 
