@@ -64,4 +64,8 @@ void recs_list_free(recs_list *l);
 void recs_fuse(recs_list *l);
 
 extern const srv_route recs_routes[];
+
+/* `peergraph bench recommend` (server/bench_recs.c): recall@10 with held-out
+ * works and co-authors, against a TF-IDF text baseline. */
+int bench_recommend_main(int argc, char **argv);
 #endif

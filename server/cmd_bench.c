@@ -8,6 +8,7 @@
 #include "indexer/ingest.h"
 #include "inference/bench_infer.h"
 #include "server/api_gen.h"
+#include "server/api_recs.h"
 
 struct bench {
     const char *name;
@@ -21,6 +22,7 @@ static const struct bench benches[] = {
     {"infer", infer_bench_main, 1, "C1, C2, C5: CPU decode, prefill and memory against llama.cpp"},
     {"gen", api_gen_main, 0, "write the synthetic graph of the HTTP benchmarks into --db"},
     {"http", api_bench_http_main, 0, "H1, H2: JSON API vs nginx, and search, under wrk"},
+    {"recommend", bench_recommend_main, 0, "recall@10 of recommendations vs a TF-IDF baseline"},
 };
 #define N_BENCHES (sizeof benches / sizeof benches[0])
 
