@@ -214,6 +214,12 @@ int pgr_topic_upsert(pgr_store *s, const char *scheme, const char *code, const c
 int pgr_work_topic_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id topic, double weight,
                        pgr_err *err);
 
+/* The same for many links at once (a corpus-wide pass writes hundreds of
+ * thousands): n rows of works[i], topics[i], weights[i], written many to a
+ * statement. Equal to n calls of pgr_work_topic_put. */
+int pgr_work_topics_put_many(pgr_store *s, pgr_id src, const pgr_id *works, const pgr_id *topics,
+                             const double *weights, size_t n, pgr_err *err);
+
 /* Citations. ref is the cited work's external id as the source gave it
  * ("doi:10.1/x", "arxiv:2605.14217", "openalex:W123", "s2:abc"); cited is the
  * resolved work id or 0 when not (yet) in the graph. */

@@ -147,6 +147,18 @@ static void stmt_free(pgr_stmt *st)
     free(st);
 }
 
+pgr_stmt *pgr_st_once(pgr_store *s, const char *name, const char *sql, pgr_err *err)
+{
+    return stmt_new(s, name, sql, err);
+}
+
+void pgr_st_once_free(pgr_stmt *st)
+{
+    if (st && st->started)
+        pgr_reset(st);
+    stmt_free(st);
+}
+
 pgr_stmt *pgr_st(pgr_store *s, int id, pgr_err *err)
 {
     if (id < 0 || id >= ST_COUNT) {
@@ -532,6 +544,16 @@ int pgr_begin(pgr_store *s, pgr_err *err)
 {
     if (s->in_tx)
         return pgr_errf(err, PGR_EINVAL, "%s: begin: a transaction is already open", s->be->name);
+    /* Created outside any transaction, so no rollback can take it away from
+     * the statements prepared against it; it lives as long as the session. */
+    if (!s->tmp_ids_ready) {
+        const char *sql = !strcmp(s->be->name, "sqlite")
+                              ? "CREATE TEMP TABLE IF NOT EXISTS pgr_tmp_ids (id INTEGER PRIMARY KEY)"
+                              : "CREATE TEMP TABLE IF NOT EXISTS pgr_tmp_ids (id BIGINT PRIMARY KEY)";
+        if (s->be->exec(s, "tmp_ids_create", sql, err) != 0)
+            return -1;
+        s->tmp_ids_ready = 1;
+    }
     if (s->be->exec(s, "begin", s->be->begin_sql, err) != 0)
         return -1;
     s->in_tx = 1;
@@ -576,6 +598,35 @@ int pgr_rollback(pgr_store *s, pgr_err *err)
 }
 
 int pgr_in_transaction(const pgr_store *s) { return s->in_tx; }
+
+#define TMP_IDS_BATCH 500
+
+int pgr_tmp_ids_fill(pgr_store *s, const pgr_id *ids, size_t n, pgr_err *err)
+{
+    if (!s->in_tx || !s->tmp_ids_ready)
+        return pgr_errf(err, PGR_EINTERNAL, "%s: tmp_ids_fill: outside a transaction", s->be->name);
+    pgr_stmt *st = pgr_st(s, ST_TMP_IDS_CLEAR, err);
+    if (!st || pgr_exec_st(st, err) != 0)
+        return -1;
+    /* the store's own integers, written as literals many to a statement */
+    pgr_sb sql = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n;) {
+        pgr_sb_reset(&sql);
+        pgr_sb_puts(&sql, "INSERT INTO pgr_tmp_ids (id) VALUES ");
+        size_t end = i + TMP_IDS_BATCH < n ? i + TMP_IDS_BATCH : n;
+        for (size_t k = i; k < end; k++)
+            pgr_sb_printf(&sql, "%s(%lld)", k > i ? ", " : "", (long long)ids[k]);
+        pgr_sb_puts(&sql, " ON CONFLICT DO NOTHING");
+        rc = pgr_sb_ok(&sql) ? s->be->exec(s, "tmp_ids_fill", sql.data, err)
+                             : pgr_errf(err, PGR_ENOMEM, "out of memory");
+        i = end;
+    }
+    pgr_sb_free(&sql);
+    if (rc == 0 && n > 1000 && strcmp(s->be->name, "sqlite") != 0)
+        rc = s->be->exec(s, "tmp_ids_analyze", "ANALYZE pgr_tmp_ids", err); /* no autovacuum on temp tables */
+    return rc;
+}
 
 int pgr_tx_enter(pgr_store *s, int *own, pgr_err *err)
 {

@@ -87,6 +87,7 @@ struct pgr_store {
     int lock_fd;        /* sqlite run lock, -1 when not held */
     int pg_locked;      /* postgres run lock held */
     int in_tx, wrote;
+    int tmp_ids_ready; /* the session's temporary id table exists (store.c) */
     pgr_stmt *stmts[ST_COUNT];
     /* Dynamic (built) statements, cached by SQL text. */
     struct {
@@ -112,6 +113,11 @@ struct pgr_store {
 pgr_stmt *pgr_st(pgr_store *s, int id, pgr_err *err);
 /* A statement for built SQL ($N placeholders), cached by text. name: for errors. */
 pgr_stmt *pgr_st_dyn(pgr_store *s, const char *name, const char *sql, pgr_err *err);
+
+/* A statement for built SQL that is run once (its text changes every time, so
+ * caching it would only evict the ones that repeat); free with pgr_st_free. */
+pgr_stmt *pgr_st_once(pgr_store *s, const char *name, const char *sql, pgr_err *err);
+void pgr_st_once_free(pgr_stmt *st);
 
 void pgr_bind_int(pgr_stmt *st, int idx, int64_t v);   /* idx 1-based as $idx */
 void pgr_bind_double(pgr_stmt *st, int idx, double v); /* NAN binds NULL */
@@ -142,6 +148,11 @@ int pgr_db_err(pgr_store *s, pgr_err *err, int code, const char *stmt, const cha
 /* Rewrites $N placeholders to ?N and drops ::type casts outside quotes
  * (SQLite's dialect). Returns malloc'd text. */
 char *pgr_sql_to_sqlite(const char *sql);
+
+/* Fills the session's temporary table pgr_tmp_ids (created by pgr_begin,
+ * so only inside a transaction) with ids, replacing what it held: set-based
+ * statements join it instead of running once per id. */
+int pgr_tmp_ids_fill(pgr_store *s, const pgr_id *ids, size_t n, pgr_err *err);
 
 /* ---- transactions used by single writes (store.c) ---- */
 int pgr_tx_enter(pgr_store *s, int *own, pgr_err *err);

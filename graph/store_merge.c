@@ -349,76 +349,110 @@ int pgr_author_unmerge(pgr_store *s, pgr_id merge_id, pgr_err *err)
 }
 
 /* ---- metrics ---- */
-static int author_metrics(pgr_store *s, pgr_id a, pgr_idset *topics, pgr_idset *venues,
-                          pgr_idset *insts, pgr_err *err)
+/* Adds the first column of every row (not NULL) to set. */
+static int collect_ids(pgr_store *s, int stmt, pgr_idset *set, pgr_err *err)
 {
-    pgr_stmt *st;
-    if (exec1(s, ST_WORKS_CITED_SYNC, a, err) != 0)
+    pgr_stmt *st = pgr_st(s, stmt, err);
+    if (!st)
         return -1;
-    if (!(st = pgr_st(s, ST_METRIC_CITES, err)))
+    int rc;
+    while ((rc = pgr_step(st, err)) == 1)
+        if (!pgr_col_null(st, 0) && pgr_idset_add(set, pgr_col_int(st, 0)) != 0) {
+            pgr_reset(st);
+            return OOM(err);
+        }
+    pgr_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
+typedef struct author_fig {
+    pgr_id id;
+    int64_t works, cites, h, i10, coauthors;
+} author_fig;
+
+/* Works, citations, h- and i10-index, co-authors of every author in
+ * pgr_tmp_ids (ascending id; authors without works get zeros), from two
+ * set-based queries instead of a handful of statements per author. */
+static int author_figures(pgr_store *s, author_fig *f, size_t n, pgr_err *err)
+{
+    pgr_stmt *st = pgr_st(s, ST_MX_CITES, err);
+    if (!st)
         return -1;
-    pgr_bind_int(st, 1, a);
-    int64_t works = 0, cites = 0, h = 0, i10 = 0, coauthors = 0;
+    size_t k = 0;
     int rc;
     while ((rc = pgr_step(st, err)) == 1) {
-        int64_t c = pgr_col_int(st, 0);
-        works++;
-        cites += c;
-        if (c >= works) /* rows come most cited first */
-            h = works;
+        pgr_id a = pgr_col_int(st, 0);
+        int64_t c = pgr_col_int(st, 1);
+        while (k < n && f[k].id < a)
+            k++;
+        if (k == n || f[k].id != a)
+            continue;
+        author_fig *x = &f[k];
+        x->works++;
+        x->cites += c;
+        if (c >= x->works) /* rows come most cited first */
+            x->h = x->works;
         if (c >= 10)
-            i10++;
+            x->i10++;
     }
     pgr_reset(st);
-    if (rc < 0)
+    if (rc < 0 || !(st = pgr_st(s, ST_MX_COAUTHORS, err)))
         return -1;
-    if (!(st = pgr_st(s, ST_METRIC_COAUTHORS, err)))
-        return -1;
-    pgr_bind_int(st, 1, a);
-    pgr_id n;
-    if (pgr_query_id(st, &n, err) != 0)
-        return -1;
-    coauthors = n;
-    if (!(st = pgr_st(s, ST_METRIC_SET, err)))
-        return -1;
-    pgr_bind_int(st, 1, a);
-    pgr_bind_int(st, 2, works);
-    pgr_bind_int(st, 3, cites);
-    pgr_bind_int(st, 4, h);
-    pgr_bind_int(st, 5, i10);
-    pgr_bind_int(st, 6, coauthors);
-    if (pgr_exec_st(st, err) != 0)
-        return -1;
-    /* topics the author had before and has now both need their counts redone */
-    static const int sets[] = {ST_AUTHOR_TOPIC_IDS, ST_AUTHOR_TOPICS_CLEAR, ST_AUTHOR_TOPICS_FILL,
-                               ST_AUTHOR_TOPIC_IDS, ST_AUTHOR_VENUE_IDS, ST_AUTHOR_INST_IDS};
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        if (sets[i] == ST_AUTHOR_TOPICS_FILL && works == 0)
-            continue;
-        if (!(st = pgr_st(s, sets[i], err)))
-            return -1;
-        pgr_bind_int(st, 1, a);
-        if (sets[i] == ST_AUTHOR_TOPICS_FILL)
-            pgr_bind_double(st, 2, (double)works);
-        pgr_idset *into = sets[i] == ST_AUTHOR_TOPIC_IDS ? topics
-                          : sets[i] == ST_AUTHOR_VENUE_IDS ? venues
-                          : sets[i] == ST_AUTHOR_INST_IDS  ? insts
-                                                           : NULL;
-        if (!into) {
-            if (pgr_exec_st(st, err) != 0)
-                return -1;
-            continue;
-        }
-        while ((rc = pgr_step(st, err)) == 1)
-            if (pgr_idset_add(into, pgr_col_int(st, 0)) != 0) {
-                pgr_reset(st);
-                return OOM(err);
-            }
-        pgr_reset(st);
-        if (rc < 0)
-            return -1;
+    k = 0;
+    while ((rc = pgr_step(st, err)) == 1) {
+        pgr_id a = pgr_col_int(st, 0);
+        while (k < n && f[k].id < a)
+            k++;
+        if (k < n && f[k].id == a)
+            f[k].coauthors = pgr_col_int(st, 1);
     }
-    return 0;
+    pgr_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Writes the figures that differ from the stored ones. */
+static int author_figures_store(pgr_store *s, const author_fig *f, size_t n, pgr_err *err)
+{
+    pgr_stmt *cur = pgr_st(s, ST_MX_CURRENT, err);
+    if (!cur)
+        return -1;
+    author_fig *stale = NULL;
+    size_t n_stale = 0, k = 0;
+    int rc;
+    if (n && !(stale = malloc(n * sizeof *stale))) {
+        pgr_reset(cur);
+        return OOM(err);
+    }
+    while ((rc = pgr_step(cur, err)) == 1) {
+        pgr_id a = pgr_col_int(cur, 0);
+        while (k < n && f[k].id < a)
+            k++;
+        if (k == n || f[k].id != a)
+            continue;
+        if (pgr_col_int(cur, 1) != f[k].works || pgr_col_int(cur, 2) != f[k].cites ||
+            pgr_col_int(cur, 3) != f[k].h || pgr_col_int(cur, 4) != f[k].i10 ||
+            pgr_col_int(cur, 5) != f[k].coauthors)
+            stale[n_stale++] = f[k];
+    }
+    pgr_reset(cur);
+    /* written after the read has ended: SQLite would otherwise update the
+     * table under its own open cursor */
+    for (size_t i = 0; rc == 0 && i < n_stale; i++) {
+        pgr_stmt *st = pgr_st(s, ST_METRIC_SET, err);
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        pgr_bind_int(st, 1, stale[i].id);
+        pgr_bind_int(st, 2, stale[i].works);
+        pgr_bind_int(st, 3, stale[i].cites);
+        pgr_bind_int(st, 4, stale[i].h);
+        pgr_bind_int(st, 5, stale[i].i10);
+        pgr_bind_int(st, 6, stale[i].coauthors);
+        rc = pgr_exec_st(st, err);
+    }
+    free(stale);
+    return rc < 0 ? -1 : 0;
 }
 
 static int recount(pgr_store *s, int stmt, pgr_idset *set, pgr_err *err)
@@ -430,39 +464,61 @@ static int recount(pgr_store *s, int stmt, pgr_idset *set, pgr_err *err)
     return 0;
 }
 
+/* The authors (every unmerged one when `every`) go into pgr_tmp_ids and each
+ * step runs once over all of them. The steps and their order are those of a
+ * per-author recompute: citation counts of their works first, then their
+ * figures, topic shares, and the counts of the topics, venues and
+ * institutions they touch (topics they had before and have now). */
 static int recompute(pgr_store *s, const pgr_id *authors, size_t n, int every, pgr_err *err)
 {
-    pgr_idset all = {0}, topics = {0}, venues = {0}, insts = {0};
-    int rc = 0;
+    pgr_idset ids = {0}, topics = {0}, venues = {0}, insts = {0};
+    author_fig *f = NULL;
+    pgr_stmt *st;
+    int rc = -1;
     if (every) {
-        pgr_stmt *st = pgr_st(s, ST_ALL_AUTHORS, err);
-        rc = -1;
-        if (st) {
-            rc = 0;
-            int r;
-            while ((r = pgr_step(st, err)) == 1)
-                if (pgr_idset_add(&all, pgr_col_int(st, 0)) != 0) {
-                    rc = OOM(err);
-                    break;
-                }
-            pgr_reset(st);
-            if (r < 0)
-                rc = -1;
-        }
-        authors = all.v;
-        n = all.n;
+        if (pgr_tmp_ids_fill(s, NULL, 0, err) != 0 ||
+            !(st = pgr_st(s, ST_TMP_IDS_ALL_AUTHORS, err)) || pgr_exec_st(st, err) != 0)
+            goto cleanup;
+        if (collect_ids(s, ST_MX_CURRENT, &ids, err) != 0)
+            goto cleanup;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (pgr_idset_add(&ids, authors[i]) != 0) {
+                OOM(err);
+                goto cleanup;
+            }
+        pgr_idset_sort(&ids);
+        if (pgr_tmp_ids_fill(s, ids.v, ids.n, err) != 0)
+            goto cleanup;
     }
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = author_metrics(s, authors[i], &topics, &venues, &insts, err);
-    if (rc == 0)
-        rc = recount(s, ST_TOPIC_COUNTS, &topics, err);
-    if (rc == 0)
-        rc = recount(s, ST_VENUE_COUNTS, &venues, err);
-    if (rc == 0)
-        rc = recount(s, ST_INST_COUNTS, &insts, err);
-    if (n)
-        s->wrote = 1;
-    pgr_idset_free(&all);
+    if (!ids.n) {
+        rc = 0;
+        goto cleanup;
+    }
+    if (!(f = calloc(ids.n, sizeof *f))) {
+        OOM(err);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < ids.n; i++)
+        f[i].id = ids.v[i];
+    if (!(st = pgr_st(s, ST_MX_CITED_SYNC, err)) || pgr_exec_st(st, err) != 0 ||
+        author_figures(s, f, ids.n, err) != 0 || author_figures_store(s, f, ids.n, err) != 0 ||
+        collect_ids(s, ST_MX_TOPIC_IDS, &topics, err) != 0 ||
+        !(st = pgr_st(s, ST_MX_TOPICS_CLEAR, err)) || pgr_exec_st(st, err) != 0 ||
+        !(st = pgr_st(s, ST_MX_TOPICS_FILL, err)) || pgr_exec_st(st, err) != 0 ||
+        collect_ids(s, ST_MX_TOPIC_IDS, &topics, err) != 0 ||
+        collect_ids(s, ST_MX_VENUE_IDS, &venues, err) != 0 ||
+        collect_ids(s, ST_MX_INST_IDS, &insts, err) != 0)
+        goto cleanup;
+    if (recount(s, ST_TOPIC_COUNTS, &topics, err) != 0 ||
+        recount(s, ST_VENUE_COUNTS, &venues, err) != 0 ||
+        recount(s, ST_INST_COUNTS, &insts, err) != 0)
+        goto cleanup;
+    s->wrote = 1;
+    rc = 0;
+cleanup:
+    free(f);
+    pgr_idset_free(&ids);
     pgr_idset_free(&topics);
     pgr_idset_free(&venues);
     pgr_idset_free(&insts);

@@ -257,34 +257,48 @@
       "SELECT id FROM authors WHERE merged_into IS NULL ORDER BY id")                         \
     X(ST_WORK_AUTHORS, "work_authors",                                                        \
       "SELECT author_id FROM authorships WHERE work_id = $1")                                 \
-    X(ST_WORKS_CITED_SYNC, "works_cited_sync",                                                \
+    /* set-based over the ids in the temporary table pgr_tmp_ids (store.c) */                \
+    X(ST_TMP_IDS_CLEAR, "tmp_ids_clear", "DELETE FROM pgr_tmp_ids")                           \
+    X(ST_TMP_IDS_ALL_AUTHORS, "tmp_ids_all_authors",                                          \
+      "INSERT INTO pgr_tmp_ids (id) SELECT id FROM authors WHERE merged_into IS NULL")        \
+    X(ST_MX_CITED_SYNC, "metrics_cited_sync",                                                 \
       "UPDATE works SET cited_by_count = (SELECT CASE WHEN COUNT(*) > "                       \
       "COALESCE(works.src_cited_by_count, 0) THEN COUNT(*) ELSE "                             \
       "COALESCE(works.src_cited_by_count, 0) END FROM citations c WHERE c.cited_id = "        \
-      "works.id) WHERE id IN (SELECT work_id FROM authorships WHERE author_id = $1)")         \
-    X(ST_METRIC_CITES, "metric_cites",                                                        \
-      "SELECT w.cited_by_count FROM authorships a JOIN works w ON w.id = a.work_id WHERE "    \
-      "a.author_id = $1 ORDER BY w.cited_by_count DESC")                                      \
-    X(ST_METRIC_COAUTHORS, "metric_coauthors",                                                \
-      "SELECT COUNT(DISTINCT b.author_id) FROM authorships a JOIN authorships b ON "          \
-      "b.work_id = a.work_id AND b.author_id <> a.author_id WHERE a.author_id = $1")          \
+      "works.id) WHERE id IN (SELECT s.work_id FROM authorships s JOIN pgr_tmp_ids t ON "     \
+      "t.id = s.author_id)")                                                                  \
+    X(ST_MX_CITES, "metrics_cites",                                                           \
+      "SELECT a.author_id, w.cited_by_count FROM pgr_tmp_ids t JOIN authorships a ON "        \
+      "a.author_id = t.id JOIN works w ON w.id = a.work_id ORDER BY a.author_id, "            \
+      "w.cited_by_count DESC")                                                                \
+    X(ST_MX_COAUTHORS, "metrics_coauthors",                                                   \
+      "SELECT a.author_id, COUNT(DISTINCT b.author_id) FROM pgr_tmp_ids t JOIN authorships a " \
+      "ON a.author_id = t.id JOIN authorships b ON b.work_id = a.work_id AND b.author_id <> " \
+      "a.author_id GROUP BY a.author_id ORDER BY a.author_id")                                \
+    X(ST_MX_CURRENT, "metrics_current",                                                       \
+      "SELECT a.id, a.works_count, a.cited_by_count, a.h_index, a.i10_index, "                \
+      "a.coauthor_count FROM pgr_tmp_ids t JOIN authors a ON a.id = t.id ORDER BY a.id")      \
     X(ST_METRIC_SET, "metric_set",                                                            \
       "UPDATE authors SET works_count = $2, cited_by_count = $3, h_index = $4, i10_index = "  \
       "$5, coauthor_count = $6 WHERE id = $1")                                                \
-    X(ST_AUTHOR_TOPICS_CLEAR, "author_topics_clear",                                          \
-      "DELETE FROM author_topics WHERE author_id = $1")                                       \
-    X(ST_AUTHOR_TOPICS_FILL, "author_topics_fill",                                            \
-      "INSERT INTO author_topics (author_id, topic_id, count, share) SELECT $1, "             \
-      "wt.topic_id, COUNT(*), COUNT(*) * 1.0 / $2::float8 FROM authorships a JOIN "           \
-      "work_topics wt ON wt.work_id = a.work_id WHERE a.author_id = $1 GROUP BY wt.topic_id")  \
-    X(ST_AUTHOR_TOPIC_IDS, "author_topic_ids",                                                \
-      "SELECT topic_id FROM author_topics WHERE author_id = $1")                              \
-    X(ST_AUTHOR_VENUE_IDS, "author_venue_ids",                                                \
-      "SELECT DISTINCT w.venue_id FROM authorships a JOIN works w ON w.id = a.work_id WHERE " \
-      "a.author_id = $1 AND w.venue_id IS NOT NULL")                                          \
-    X(ST_AUTHOR_INST_IDS, "author_institution_ids",                                           \
-      "SELECT institution_id FROM author_institutions WHERE author_id = $1 UNION SELECT "     \
-      "institution_id FROM authorships WHERE author_id = $1 AND institution_id IS NOT NULL")  \
+    X(ST_MX_TOPIC_IDS, "metrics_topic_ids",                                                   \
+      "SELECT DISTINCT x.topic_id FROM pgr_tmp_ids t JOIN author_topics x ON x.author_id = "  \
+      "t.id")                                                                                 \
+    X(ST_MX_TOPICS_CLEAR, "metrics_topics_clear",                                             \
+      "DELETE FROM author_topics WHERE author_id IN (SELECT id FROM pgr_tmp_ids)")            \
+    X(ST_MX_TOPICS_FILL, "metrics_topics_fill",                                               \
+      "INSERT INTO author_topics (author_id, topic_id, count, share) SELECT a.author_id, "    \
+      "wt.topic_id, COUNT(*), COUNT(*) * 1.0 / au.works_count::float8 FROM pgr_tmp_ids t "    \
+      "JOIN authorships a ON a.author_id = t.id JOIN authors au ON au.id = a.author_id JOIN " \
+      "work_topics wt ON wt.work_id = a.work_id WHERE au.works_count > 0 GROUP BY "           \
+      "a.author_id, wt.topic_id, au.works_count")                                             \
+    X(ST_MX_VENUE_IDS, "metrics_venue_ids",                                                   \
+      "SELECT DISTINCT w.venue_id FROM pgr_tmp_ids t JOIN authorships a ON a.author_id = "    \
+      "t.id JOIN works w ON w.id = a.work_id WHERE w.venue_id IS NOT NULL")                   \
+    X(ST_MX_INST_IDS, "metrics_institution_ids",                                              \
+      "SELECT ai.institution_id FROM pgr_tmp_ids t JOIN author_institutions ai ON "           \
+      "ai.author_id = t.id UNION SELECT s.institution_id FROM pgr_tmp_ids t JOIN "            \
+      "authorships s ON s.author_id = t.id WHERE s.institution_id IS NOT NULL")               \
     X(ST_TOPIC_COUNTS, "topic_counts",                                                        \
       "UPDATE topics SET works_count = (SELECT COUNT(*) FROM work_topics wt WHERE "          \
       "wt.topic_id = topics.id), cited_by_count = (SELECT COALESCE(SUM(w.cited_by_count), "   \

@@ -685,6 +685,56 @@ int pgr_work_topic_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id topic, doub
     return edge_done(s, st, src, FACT_WORK_TOPIC, own, err);
 }
 
+#define WT_BATCH 300
+
+int pgr_work_topics_put_many(pgr_store *s, pgr_id src, const pgr_id *works, const pgr_id *topics,
+                             const double *weights, size_t n, pgr_err *err)
+{
+    int own, rc = 0;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_sb sql = {0};
+    for (size_t i = 0; rc == 0 && i < n;) {
+        size_t end = i + WT_BATCH < n ? i + WT_BATCH : n;
+        pgr_sb_reset(&sql);
+        pgr_sb_puts(&sql, "INSERT INTO work_topics (work_id, topic_id, weight) VALUES ");
+        for (size_t k = i; k < end; k++) {
+            /* the store's own ids and numbers as literals: %.17g reads back
+             * as the same double, as a bound parameter would */
+            pgr_sb_printf(&sql, "%s(%lld, %lld, ", k > i ? ", " : "", (long long)works[k],
+                          (long long)topics[k]);
+            if (isnan(weights[k]) || isinf(weights[k]))
+                pgr_sb_puts(&sql, "NULL::float8)");
+            else
+                pgr_sb_printf(&sql, "%.17g::float8)", weights[k]);
+        }
+        /* a pair twice in one statement would be an error in PostgreSQL
+         * ("cannot affect row a second time"): callers give each pair once */
+        pgr_sb_puts(&sql, " ON CONFLICT (work_id, topic_id) DO UPDATE SET weight = "
+                          "COALESCE(excluded.weight, work_topics.weight) RETURNING id");
+        if (!pgr_sb_ok(&sql)) {
+            rc = OOM(err);
+            break;
+        }
+        pgr_stmt *st = pgr_st_once(s, "work_topics_put_many", sql.data, err);
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        int r;
+        while ((r = pgr_step(st, err)) == 1)
+            if ((rc = prov(s, src, FACT_WORK_TOPIC, pgr_col_int(st, 0), err)) != 0)
+                break;
+        if (r < 0)
+            rc = -1;
+        pgr_st_once_free(st);
+        s->wrote = 1;
+        i = end;
+    }
+    pgr_sb_free(&sql);
+    return pgr_tx_leave(s, own, rc, err);
+}
+
 /* The work an external ref names ("doi:...", "arxiv:...", "openalex:W...",
  * "s2:..."), 0 when absent or the form is unknown. */
 int pgr_work_by_ref(pgr_store *s, const char *ref, pgr_id *id, pgr_err *err)

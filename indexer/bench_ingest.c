@@ -114,6 +114,8 @@ static void usage(FILE *out)
             "                Without it I2 is skipped.\n"
             "  --tmp DIR     where the corpus and SQLite files go (default $TMPDIR or /tmp)\n"
             "  --seed S      generator seed (default 1)\n"
+            "  --corpus FILE only write the generated corpus (N lines) to FILE and exit, for\n"
+            "                timing `peergraph ingest` on it by hand (docs/benchmarks.md)\n"
             "\n"
             "Prints one JSON line per result (I1 SQLite, I2 PostgreSQL, I3 re-ingest per\n"
             "backend), then a table. Exit 0 when it ran (whether targets are met or not).\n");
@@ -125,12 +127,13 @@ int ix_bench_ingest_main(int argc, char **argv)
         {"records", required_argument, NULL, 'n'}, {"reps", required_argument, NULL, 'r'},
         {"pg", required_argument, NULL, 'p'},      {"db", required_argument, NULL, 'd'},
         {"tmp", required_argument, NULL, 't'},     {"seed", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"corpus", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     long n = 200000;
     int reps = 5;
     unsigned long long seed = 1;
-    const char *pg = NULL;
+    const char *pg = NULL, *corpus_only = NULL;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
@@ -148,6 +151,7 @@ int ix_bench_ingest_main(int argc, char **argv)
             break;
         case 't': tmp = optarg; break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'c': corpus_only = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "peergraph bench ingest: bad option '%s' (see --help)\n",
@@ -158,6 +162,20 @@ int ix_bench_ingest_main(int argc, char **argv)
     if (n < 1 || n > 100000000 || reps < 1 || reps > 100) {
         fprintf(stderr, "peergraph bench ingest: --records 1..1e8, --reps 1..100\n");
         return 2;
+    }
+    if (corpus_only) {
+        FILE *cf = fopen(corpus_only, "w");
+        if (!cf) {
+            fprintf(stderr, "peergraph bench ingest: %s: %s\n", corpus_only, strerror(errno));
+            return 1;
+        }
+        pgr_err cerr = {0};
+        int g = ix_gen_arxiv_file(cf, seed, 0, (size_t)n, &cerr);
+        if (fclose(cf) != 0 || g < 0) {
+            fprintf(stderr, "peergraph bench ingest: writing %s: %s\n", corpus_only, cerr.msg);
+            return 1;
+        }
+        return 0;
     }
     int rc = 1;
     char corpus[1024], dbpath[1100], url[1200];

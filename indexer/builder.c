@@ -263,10 +263,17 @@ typedef struct profile_copy {
 } profile_copy;
 
 /* Per-file cache of topic ids ("scheme\x1fcode" -> id); valid only inside the
- * file's transaction (a rollback may forget the rows). */
+ * file's transaction (a rollback may forget the rows). Open addressing, size
+ * a power of two: the keyword pass looks up five topics per work of the
+ * corpus, so a linear list here made that pass quadratic. */
+typedef struct topic_slot {
+    char *key; /* NULL = empty */
+    unsigned hash;
+    pgr_id id;
+} topic_slot;
+
 typedef struct topic_cache {
-    char **keys;
-    pgr_id *ids;
+    topic_slot *slots;
     size_t n, cap;
 } topic_cache;
 
@@ -315,8 +322,10 @@ int ix_builder_new(pgr_store *s, pgr_id run_id, ix_builder **out, pgr_err *err)
 
 static void topic_cache_clear(topic_cache *tc)
 {
-    for (size_t i = 0; i < tc->n; i++)
-        free(tc->keys[i]);
+    for (size_t i = 0; i < tc->cap; i++) {
+        free(tc->slots[i].key);
+        tc->slots[i].key = NULL;
+    }
     tc->n = 0;
 }
 
@@ -346,8 +355,7 @@ void ix_builder_free(ix_builder *b)
     if (b->open)
         pgr_rollback(b->s, NULL);
     file_reset(b);
-    free(b->topics.keys);
-    free(b->topics.ids);
+    free(b->topics.slots);
     free(b->fw);
     free(b->touched.v);
     free(b->file_touched.v);
@@ -386,6 +394,15 @@ static char *name_key(const char *name, pgr_err *err)
 
 /* ---- topics ------------------------------------------------------------- */
 
+static topic_slot *topic_slot_for(topic_cache *tc, const char *key, unsigned h)
+{
+    for (size_t j = h & (tc->cap - 1);; j = (j + 1) & (tc->cap - 1)) {
+        topic_slot *sl = &tc->slots[j];
+        if (!sl->key || (sl->hash == h && !strcmp(sl->key, key)))
+            return sl;
+    }
+}
+
 static int topic_id(ix_builder *b, const char *scheme, const char *code, const char *name,
                     pgr_id *id, pgr_err *err)
 {
@@ -397,30 +414,36 @@ static int topic_id(ix_builder *b, const char *scheme, const char *code, const c
     pgr_sb_puts(k, code);
     if (!pgr_sb_ok(k))
         return oom(err);
-    for (size_t i = 0; i < tc->n; i++)
-        if (!strcmp(tc->keys[i], k->data)) {
-            *id = tc->ids[i];
+    unsigned h = str_hash(k->data);
+    if (tc->cap) {
+        topic_slot *sl = topic_slot_for(tc, k->data, h);
+        if (sl->key) {
+            *id = sl->id;
             return 0;
         }
+    }
     if (pgr_topic_upsert(b->s, scheme, code, name, id, err) < 0)
         return -1;
-    if (tc->n == tc->cap) {
-        size_t cap = tc->cap ? tc->cap * 2 : 64;
-        char **nk = realloc(tc->keys, cap * sizeof *nk);
-        if (!nk)
+    if ((tc->n + 1) * 2 > tc->cap) {
+        size_t cap = tc->cap ? tc->cap * 2 : 256;
+        topic_slot *ns = calloc(cap, sizeof *ns);
+        if (!ns)
             return oom(err);
-        tc->keys = nk;
-        pgr_id *ni = realloc(tc->ids, cap * sizeof *ni);
-        if (!ni)
-            return oom(err);
-        tc->ids = ni;
+        topic_cache old = *tc;
+        tc->slots = ns;
         tc->cap = cap;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.slots[i].key)
+                *topic_slot_for(tc, old.slots[i].key, old.slots[i].hash) = old.slots[i];
+        free(old.slots);
     }
     char *key = strdup(k->data);
     if (!key)
         return oom(err);
-    tc->keys[tc->n] = key;
-    tc->ids[tc->n] = *id;
+    topic_slot *sl = topic_slot_for(tc, key, h);
+    sl->key = key;
+    sl->hash = h;
+    sl->id = *id;
     tc->n++;
     return 0;
 }
@@ -1262,6 +1285,9 @@ static int update_keywords(ix_builder *b, pgr_err *err)
     int rc = -1, open_tx = 0;
     ix_keywords *kw = ix_keywords_new();
     pgr_sb ser = {0};
+    pgr_id *lw = NULL, *lt = NULL; /* the links: work, topic, weight */
+    double *lx = NULL;
+    size_t n_links = 0, cap_links = 0;
     if (!kw)
         return oom(err);
     if (pgr_works_text_each(b->s, kw_add, kw, err) < 0 ||
@@ -1309,12 +1335,34 @@ static int update_keywords(ix_builder *b, pgr_err *err)
         double top = nk ? k[0].score : 1;
         for (size_t j = 0; j < nk; j++) {
             pgr_id tid;
-            if (topic_id(b, "keyword", k[j].term, k[j].term, &tid, err) < 0 ||
-                pgr_work_topic_put(b->s, src, (pgr_id)id, tid,
-                                   top > 0 ? round(k[j].score / top * 1e6) / 1e6 : NAN, err) < 0)
+            if (topic_id(b, "keyword", k[j].term, k[j].term, &tid, err) < 0)
                 goto cleanup;
+            if (n_links == cap_links) {
+                size_t cap = cap_links ? cap_links * 2 : 4096;
+                pgr_id *nw = realloc(lw, cap * sizeof *lw);
+                if (nw)
+                    lw = nw;
+                pgr_id *nt = realloc(lt, cap * sizeof *lt);
+                if (nt)
+                    lt = nt;
+                double *nx = realloc(lx, cap * sizeof *lx);
+                if (nx)
+                    lx = nx;
+                if (!nw || !nt || !nx) {
+                    oom(err);
+                    goto cleanup;
+                }
+                cap_links = cap;
+            }
+            lw[n_links] = (pgr_id)id;
+            lt[n_links] = tid;
+            lx[n_links] = top > 0 ? round(k[j].score / top * 1e6) / 1e6 : NAN;
+            n_links++;
         }
     }
+    /* written many to a statement: one statement per link was most of this pass */
+    if (pgr_work_topics_put_many(b->s, src, lw, lt, lx, n_links, err) < 0)
+        goto cleanup;
     topic_cache_clear(&b->topics);
     open_tx = 0;
     if (pgr_commit(b->s, err) < 0)
@@ -1329,6 +1377,9 @@ cleanup:
         pgr_err_prefix(err, "keyword topics");
     pgr_sb_free(&ser);
     ix_keywords_free(kw);
+    free(lw);
+    free(lt);
+    free(lx);
     return rc;
 }
 
