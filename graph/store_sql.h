@@ -71,6 +71,7 @@
     X(ST_WORK_BY_TITLE, "work_by_title",                                                      \
       "SELECT id FROM works WHERE norm_title = $1 ORDER BY id LIMIT 1")                       \
     X(ST_WORK_EXISTS, "work_exists", "SELECT id FROM works WHERE id = $1")                    \
+    X(ST_WORK_IDS, "work_ids", "SELECT doi, arxiv_id, openalex_id, s2_id FROM works WHERE id = $1")                    \
     X(ST_WORK_INSERT, "work_insert",                                                          \
       "INSERT INTO works (arxiv_id, doi, openalex_id, s2_id, title, norm_title, year, date, " \
       "sort_date, type, venue_id, abstract, authors_truncated, src_cited_by_count, "          \

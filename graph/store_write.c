@@ -314,31 +314,84 @@ static int resolve_refs_to(pgr_store *s, pgr_id id, const pgr_work_rec *w, pgr_e
     return st->changes > 0 ? mark(&s->dirty_cited, id, err) : 0;
 }
 
+static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec *w,
+                      pgr_id *out_id, int *created, pgr_err *err);
+
+/* The stored external ids of work id (malloc'd copies, NULL when none). */
+static int work_ids_get(pgr_store *s, pgr_id id, char *out[4], pgr_err *err)
+{
+    pgr_stmt *st = pgr_st(s, ST_WORK_IDS, err);
+    if (!st)
+        return -1;
+    pgr_bind_int(st, 1, id);
+    int rc = pgr_step(st, err);
+    for (int i = 0; rc == 1 && i < 4; i++) {
+        const char *v = pgr_col_text(st, i);
+        if (v && !(out[i] = strdup(v)))
+            rc = OOM(err);
+    }
+    pgr_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
 static int work_write(pgr_store *s, pgr_id src, pgr_id id, const pgr_work_rec *w, pgr_id *out_id,
                       int *created, pgr_err *err)
 {
-    pgr_id found = id, vid = 0;
-    if (!found) {
-        static const int by[] = {ST_WORK_BY_ARXIV, ST_WORK_BY_DOI, ST_WORK_BY_OPENALEX,
-                                 ST_WORK_BY_S2};
-        const char *keys[] = {w->arxiv_id, w->doi, w->openalex_id, w->s2_id};
-        for (int i = 0; i < 4 && !found; i++)
-            if (find_text(s, by[i], keys[i], &found, err) != 0)
-                return -1;
-        /* same title and year, unless the ids say they are different papers:
-         * two arXiv ids (or two DOIs) never name one work */
-        if (!found && w->norm_title && *w->norm_title) {
-            pgr_stmt *st = pgr_st(s, ST_WORK_BY_TITLE_COMPAT, err);
-            if (!st)
-                return -1;
-            pgr_bind_text(st, 1, w->norm_title);
-            pgr_bind_int(st, 2, w->year);
-            pgr_bind_text(st, 3, w->arxiv_id);
-            pgr_bind_text(st, 4, w->doi);
-            if (pgr_query_id(st, &found, err) != 0)
-                return -1;
-        }
+    pgr_id found = id;
+    if (id)
+        return work_store(s, src, id, w, out_id, created, err);
+    /* The record's ids, DOI first: when they name different works (another
+     * source gave the paper a different arXiv id), the DOI decides, and the
+     * ids that belong to another work or differ from the ones the work has
+     * are not written: a work keeps the ids it has, and an id is never taken
+     * from the work that holds it. */
+    static const int by[] = {ST_WORK_BY_DOI, ST_WORK_BY_ARXIV, ST_WORK_BY_OPENALEX, ST_WORK_BY_S2};
+    const char *keys[] = {w->doi, w->arxiv_id, w->openalex_id, w->s2_id};
+    pgr_id hit[4] = {0};
+    char *have[4] = {NULL, NULL, NULL, NULL};
+    int rc = -1;
+    for (int i = 0; i < 4; i++) {
+        if (find_text(s, by[i], keys[i], &hit[i], err) != 0)
+            goto cleanup;
+        if (!found)
+            found = hit[i];
     }
+    /* same title and year, unless the ids say they are different papers:
+     * two arXiv ids (or two DOIs) never name one work */
+    if (!found && w->norm_title && *w->norm_title) {
+        pgr_stmt *st = pgr_st(s, ST_WORK_BY_TITLE_COMPAT, err);
+        if (!st)
+            goto cleanup;
+        pgr_bind_text(st, 1, w->norm_title);
+        pgr_bind_int(st, 2, w->year);
+        pgr_bind_text(st, 3, w->arxiv_id);
+        pgr_bind_text(st, 4, w->doi);
+        if (pgr_query_id(st, &found, err) != 0)
+            goto cleanup;
+    }
+    pgr_work_rec wr = *w;
+    if (found && (keys[0] || keys[1] || keys[2] || keys[3])) {
+        if (work_ids_get(s, found, have, err) != 0)
+            goto cleanup;
+        const char **put[] = {&wr.doi, &wr.arxiv_id, &wr.openalex_id, &wr.s2_id};
+        for (int i = 0; i < 4; i++)
+            if (keys[i] && ((hit[i] && hit[i] != found) || (have[i] && strcmp(have[i], keys[i]))))
+                *put[i] = NULL;
+        if (w->arxiv_id && !wr.arxiv_id)
+            wr.arxiv_version = 0; /* the version of an id the work does not carry */
+    }
+    rc = work_store(s, src, found, &wr, out_id, created, err);
+cleanup:
+    for (int i = 0; i < 4; i++)
+        free(have[i]);
+    return rc;
+}
+
+/* Inserts (found == 0) or updates work found with w. */
+static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec *w,
+                      pgr_id *out_id, int *created, pgr_err *err)
+{
+    pgr_id vid = 0;
     if (venue_id(s, w->venue, &vid, err) != 0)
         return -1;
     char sort_date[16] = "";

@@ -438,6 +438,47 @@ static void title_case(int pg)
 static void test_title_sqlite(void) { title_case(0); }
 static void test_title_pg(void) { title_case(1); }
 
+/* ---- the same paper under two arXiv ids: the DOI decides ---------------- */
+
+static void doi_case(int pg)
+{
+    env e;
+    OPEN_ENV(e, pg);
+    ix_work a = work("A study of shared things", 2021), b = work("Shared things, published", 2021);
+    a.arxiv_id = "2101.00001";
+    a.arxiv_version = 1;
+    a.doi = "10.1000/xyz";
+    b.arxiv_id = "2101.99999"; /* the other source names another arXiv id */
+    b.arxiv_version = 3;
+    b.doi = "10.1000/xyz";
+    b.openalex_id = "W123";
+    CHECK(feed(e.b, "arxiv", "1", NULL, &a, 1, 1) == 0);
+    CHECK(feed(e.b, "openalex", "2", NULL, &b, 1, 1) == 0);
+    CHECK_INT(qn(&e.d, "SELECT COUNT(*) FROM works"), 1);
+    /* the work keeps its arXiv id and version, gains the OpenAlex id, and
+     * both sources are its provenance */
+    CHECK_STR(q1(&e.d, "SELECT arxiv_id || ' v' || arxiv_version || ' ' || openalex_id FROM works"),
+              "2101.00001 v1 W123");
+    CHECK_INT(qn(&e.d, "SELECT COUNT(*) FROM provenance WHERE kind = 1"), 2);
+    /* a third record whose arXiv id is another work's and whose DOI is this
+     * one's: it joins the DOI's work, and neither work loses or swaps an id */
+    ix_work c = work("Something else entirely", 2022), d = work("Shared things again", 2021);
+    c.arxiv_id = "2201.00002";
+    d.arxiv_id = "2201.00002";
+    d.doi = "10.1000/xyz";
+    CHECK(feed(e.b, "arxiv2", "3", NULL, &c, 1, 1) == 0);
+    CHECK(feed(e.b, "s2", "4", NULL, &d, 1, 1) == 0); /* no UNIQUE conflict: lands */
+    CHECK_INT(qn(&e.d, "SELECT COUNT(*) FROM works"), 2);
+    CHECK_STR(q1(&e.d, "SELECT arxiv_id FROM works WHERE doi = '10.1000/xyz'"), "2101.00001");
+    CHECK_STR(q1(&e.d, "SELECT COALESCE(doi, '-') FROM works WHERE arxiv_id = '2201.00002'"), "-");
+    CHECK_INT(qn(&e.d, "SELECT COUNT(*) FROM provenance p JOIN works w ON p.kind = 1 AND "
+                       "p.fact_id = w.id WHERE w.doi = '10.1000/xyz'"),
+              3);
+    env_close(&e);
+}
+static void test_doi_sqlite(void) { doi_case(0); }
+static void test_doi_pg(void) { doi_case(1); }
+
 int main(void)
 {
     RUN(test_preft_sqlite);
@@ -450,5 +491,7 @@ int main(void)
     RUN(test_rollback_pg);
     RUN(test_title_sqlite);
     RUN(test_title_pg);
+    RUN(test_doi_sqlite);
+    RUN(test_doi_pg);
     return check_summary("test_builder");
 }
