@@ -149,6 +149,8 @@ typedef struct pgr_work_rec {
     double score;                 /* site score; NAN = not given */
     int arxiv_version;            /* 0 = not given */
     const char *language;
+    const char *tldr;             /* a one-sentence summary (Semantic Scholar) */
+    const char *tldr_model;       /* the model that wrote it ("tldr@v2.0.0") */
 } pgr_work_rec;
 
 enum pgr_work_key { PGR_KEY_ARXIV, PGR_KEY_DOI, PGR_KEY_OPENALEX, PGR_KEY_S2 };
@@ -210,6 +212,10 @@ int pgr_authorship_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id author, int
  * "s2"/"Computer Science", "keyword"/"preft". name NULL keeps the old name. */
 int pgr_topic_upsert(pgr_store *s, const char *scheme, const char *code, const char *name,
                      pgr_id *id, pgr_err *err);
+/* What an OpenAlex topic object says of a topic: its description and the
+ * display names of its subfield, field and domain. NULL leaves a value as it is. */
+int pgr_topic_describe(pgr_store *s, pgr_id topic, const char *description, const char *subfield,
+                       const char *field, const char *domain, pgr_err *err);
 /* weight: 0..1, NAN = not given. */
 int pgr_work_topic_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id topic, double weight,
                        pgr_err *err);
@@ -258,8 +264,13 @@ int pgr_ownership_put(pgr_store *s, pgr_id src, pgr_id author, const char *metho
 /* Recomputes the computed metrics (works_count, cited_by_count, h-index,
  * i10-index, co-author count, topic shares, counts by year) of these authors,
  * and the works_count/cited_by_count of the topics and sources they touch.
- * authors == NULL: every author. */
+ * authors == NULL: every author. The authors of works that gained or lost
+ * incoming citations in this session (pgr_citation_put, a work written with
+ * an id a reference names, pgr_citations_resolve) are recomputed too. */
 int pgr_metrics_recompute(pgr_store *s, const pgr_id *authors, size_t n, pgr_err *err);
+/* Recomputes works_count / cited_by_count of every topic of one scheme (the
+ * keyword pass replaces all "keyword" links at once). */
+int pgr_topics_recount(pgr_store *s, const char *scheme, pgr_err *err);
 /* Recomputes the authors this store touched since the last call (authorships
  * written or deleted, merges, citations to their works): what an ingest run
  * calls once per file, inside the file's transaction. */

@@ -365,6 +365,30 @@ static int collect_ids(pgr_store *s, int stmt, pgr_idset *set, pgr_err *err)
     return rc < 0 ? -1 : 0;
 }
 
+/* The authors of the works whose incoming citations changed since the last
+ * recompute (s->dirty_cited), added to set: a citation resolved to a work
+ * changes its cited_by_count and its authors' figures, whoever they are. */
+static int cited_authors(pgr_store *s, pgr_idset *set, pgr_err *err)
+{
+    pgr_idset_sort(&s->dirty_cited);
+    for (size_t i = 0; i < s->dirty_cited.n; i++) {
+        pgr_stmt *st = pgr_st(s, ST_WORK_AUTHORS, err);
+        if (!st)
+            return -1;
+        pgr_bind_int(st, 1, s->dirty_cited.v[i]);
+        int r;
+        while ((r = pgr_step(st, err)) == 1)
+            if (pgr_idset_add(set, pgr_col_int(st, 0)) != 0) {
+                pgr_reset(st);
+                return OOM(err);
+            }
+        pgr_reset(st);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
 typedef struct author_fig {
     pgr_id id;
     int64_t works, cites, h, i10, coauthors;
@@ -487,6 +511,8 @@ static int recompute(pgr_store *s, const pgr_id *authors, size_t n, int every, p
                 OOM(err);
                 goto cleanup;
             }
+        if (cited_authors(s, &ids, err) != 0)
+            goto cleanup;
         pgr_idset_sort(&ids);
         if (pgr_tmp_ids_fill(s, ids.v, ids.n, err) != 0)
             goto cleanup;
@@ -515,6 +541,7 @@ static int recompute(pgr_store *s, const pgr_id *authors, size_t n, int every, p
         recount(s, ST_INST_COUNTS, &insts, err) != 0)
         goto cleanup;
     s->wrote = 1;
+    s->dirty_cited.n = 0;
     rc = 0;
 cleanup:
     free(f);
@@ -523,6 +550,20 @@ cleanup:
     pgr_idset_free(&venues);
     pgr_idset_free(&insts);
     return rc;
+}
+
+int pgr_topics_recount(pgr_store *s, const char *scheme, pgr_err *err)
+{
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_TOPIC_COUNTS_SCHEME, err);
+    if (st) {
+        pgr_bind_text(st, 1, scheme);
+        rc = pgr_exec_st(st, err);
+        s->wrote = 1;
+    }
+    return pgr_tx_leave(s, own, rc, err);
 }
 
 int pgr_metrics_recompute(pgr_store *s, const pgr_id *authors, size_t n, pgr_err *err)
@@ -535,34 +576,13 @@ int pgr_metrics_recompute(pgr_store *s, const pgr_id *authors, size_t n, pgr_err
 
 int pgr_metrics_recompute_dirty(pgr_store *s, pgr_err *err)
 {
-    int own, rc = 0;
+    int own, rc;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
-    /* works whose incoming citations changed: their authors' figures change */
-    pgr_idset_sort(&s->dirty_cited);
-    for (size_t i = 0; rc == 0 && i < s->dirty_cited.n; i++) {
-        pgr_stmt *st = pgr_st(s, ST_WORK_AUTHORS, err);
-        if (!st) {
-            rc = -1;
-            break;
-        }
-        pgr_bind_int(st, 1, s->dirty_cited.v[i]);
-        int r;
-        while ((r = pgr_step(st, err)) == 1)
-            if (pgr_idset_add(&s->dirty_authors, pgr_col_int(st, 0)) != 0) {
-                rc = OOM(err);
-                break;
-            }
-        pgr_reset(st);
-        if (r < 0)
-            rc = -1;
-    }
+    /* works whose incoming citations changed: recompute adds their authors */
     pgr_idset_sort(&s->dirty_authors);
+    rc = recompute(s, s->dirty_authors.v, s->dirty_authors.n, 0, err);
     if (rc == 0)
-        rc = recompute(s, s->dirty_authors.v, s->dirty_authors.n, 0, err);
-    if (rc == 0) {
         s->dirty_authors.n = 0;
-        s->dirty_cited.n = 0;
-    }
     return pgr_tx_leave(s, own, rc, err);
 }

@@ -255,6 +255,15 @@ static const fdef filters[] = {
      "EXISTS (SELECT 1 FROM work_topics x WHERE x.work_id = e.id AND x.topic_id %s)",
      PGR_TOPICS, NULL, 0},
     {PGR_WORKS, "primary_location.source.id", F_REF, "e.venue_id %s", PGR_SOURCES, NULL, 0},
+    /* OpenAlex's citation filters: cites:W2 lists the works whose references
+     * resolved to W2 (the referenced work's "cited by"), cited_by:W1 the works
+     * W1's references resolved to */
+    {PGR_WORKS, "cites", F_REF,
+     "EXISTS (SELECT 1 FROM citations x WHERE x.citing_id = e.id AND x.cited_id %s)", PGR_WORKS,
+     NULL, 0},
+    {PGR_WORKS, "cited_by", F_REF,
+     "EXISTS (SELECT 1 FROM citations x WHERE x.cited_id = e.id AND x.citing_id %s)", PGR_WORKS,
+     NULL, 0},
     {PGR_WORKS, "ids.openalex", F_TEXT, "e.openalex_id", 0, "https://openalex.org/", 0},
     {PGR_WORKS, "openalex", F_TEXT, "e.openalex_id", 0, "https://openalex.org/", 0},
     {PGR_WORKS, "doi", F_TEXT, "e.doi", 0, "https://doi.org/", 1},

@@ -54,15 +54,17 @@ static const char *const work_fields[] = {
     "id", "doi", "ids", "title", "display_name", "publication_year", "publication_date", "type",
     "authorships", "authors_truncated", "abstract", "abstract_inverted_index", "cited_by_count",
     "counts_by_year", "topics", "primary_topic", "referenced_works", "referenced_works_unresolved",
-    "related_works", "primary_location", "has_code", "score", "language", "provenance",
+    "related_works", "primary_location", "has_code", "score", "language", "tldr", "provenance",
     "relevance_score", "snippet", NULL};
 static const char *const author_fields[] = {
     "id", "display_name", "display_name_alternatives", "ids", "works_count", "cited_by_count",
     "summary_stats", "computed", "counts_by_year", "counts_by_year_reported", "topics",
     "last_known_institutions", "source_claims", "owner_of", "merged_from", "relevance_score",
     NULL};
-static const char *const topic_fields[] = {"id", "display_name", "scheme", "code", "ids",
-                                           "works_count", "cited_by_count", NULL};
+static const char *const topic_fields[] = {"id",       "display_name", "scheme",
+                                           "code",     "ids",          "works_count",
+                                           "cited_by_count", "description", "subfield",
+                                           "field",    "domain",       NULL};
 static const char *const source_fields[] = {"id", "display_name", "works_count",
                                             "cited_by_count", NULL};
 static const char *const inst_fields[] = {"id", "display_name", "ror", "country_code", "ids",
@@ -270,6 +272,13 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     put(o, sl, "has_code", pgr_col_null(st, 14) ? json_null() : json_boolean(pgr_col_int(st, 14)));
     put(o, sl, "score", j_real(st, 15));
     put(o, sl, "language", j_text(st, 18));
+    /* Semantic Scholar's one-sentence summary and the model that wrote it
+     * (a peergraph extension: OpenAlex has no such field) */
+    if (want(sl, "tldr"))
+        json_object_set_new(o, "tldr",
+                            pgr_col_text(st, 19)
+                                ? json_pack("{soso}", "text", j_text(st, 19), "model", j_text(st, 20))
+                                : json_null());
     pgr_reset(st);
 
     if (want(sl, "authorships")) {
@@ -602,6 +611,13 @@ static json_t *small_json(pgr_store *s, pgr_entity e, pgr_id id, const sel *sl, 
         }
         put(o, sl, "works_count", j_int(st, 4));
         put(o, sl, "cited_by_count", j_int(st, 5));
+        /* OpenAlex's topic fields, where an OpenAlex topic object or work gave them */
+        put(o, sl, "description", j_text(st, 6));
+        static const char *const level[] = {"subfield", "field", "domain"};
+        for (int i = 0; i < 3; i++)
+            put(o, sl, level[i],
+                pgr_col_text(st, 7 + i) ? json_pack("{so}", "display_name", j_text(st, 7 + i))
+                                        : json_null());
     } else if (e == PGR_SOURCES) {
         put(o, sl, "works_count", j_int(st, 2));
         put(o, sl, "cited_by_count", j_int(st, 3));

@@ -75,9 +75,9 @@
     X(ST_WORK_INSERT, "work_insert",                                                          \
       "INSERT INTO works (arxiv_id, doi, openalex_id, s2_id, title, norm_title, year, date, " \
       "sort_date, type, venue_id, abstract, authors_truncated, src_cited_by_count, "          \
-      "cited_by_count, has_code, score, arxiv_version, language) VALUES ($1, $2, $3, $4, "    \
-      "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($14::bigint, 0), $15, $16, "     \
-      "$17, $18) RETURNING id")                                                               \
+      "cited_by_count, has_code, score, arxiv_version, language, tldr, tldr_model) VALUES ($1, " \
+      "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($14::bigint, 0), "   \
+      "$15, $16, $17, $18, $19, $20) RETURNING id")                                                               \
     X(ST_WORK_UPDATE, "work_update",                                                          \
       "UPDATE works SET arxiv_id = COALESCE($2::text, arxiv_id), doi = COALESCE($3::text, "   \
       "doi), openalex_id = COALESCE($4::text, openalex_id), s2_id = COALESCE($5::text, "      \
@@ -94,7 +94,8 @@
       "COALESCE($16::bigint, has_code), score = COALESCE($17::float8, score), "              \
       "arxiv_version = CASE WHEN $18::bigint IS NOT NULL AND (arxiv_version IS NULL OR "      \
       "$18::bigint > arxiv_version) THEN $18::bigint ELSE arxiv_version END, language = "    \
-      "COALESCE($19::text, language) WHERE id = $1")                                          \
+      "COALESCE($19::text, language), tldr = COALESCE($20::text, tldr), tldr_model = CASE "  \
+      "WHEN $20::text IS NOT NULL THEN $21::text ELSE tldr_model END WHERE id = $1")                                          \
     X(ST_WORK_REFS_RESOLVE, "work_refs_resolve",                                              \
       "UPDATE citations SET cited_id = $1 WHERE cited_id IS NULL AND ref IN ($2, $3, $4, "   \
       "$5)")                                                                                  \
@@ -144,6 +145,10 @@
     X(ST_TOPIC_INSERT, "topic_insert",                                                        \
       "INSERT INTO topics (scheme, code, display_name, norm_name) VALUES ($1, $2, $3, $4) "   \
       "RETURNING id")                                                                         \
+    X(ST_TOPIC_DESCRIBE, "topic_describe",                                                    \
+      "UPDATE topics SET description = COALESCE($2::text, description), subfield = "          \
+      "COALESCE($3::text, subfield), field = COALESCE($4::text, field), domain = "            \
+      "COALESCE($5::text, domain) WHERE id = $1")                                             \
     X(ST_TOPIC_RENAME, "topic_rename",                                                        \
       "UPDATE topics SET display_name = $2, norm_name = $3 WHERE id = $1")                    \
     X(ST_WORK_TOPIC_PUT, "work_topic_put",                                                    \
@@ -305,6 +310,11 @@
       "wt.topic_id = topics.id), cited_by_count = (SELECT COALESCE(SUM(w.cited_by_count), "   \
       "0) FROM work_topics wt JOIN works w ON w.id = wt.work_id WHERE wt.topic_id = "         \
       "topics.id) WHERE id = $1")                                                             \
+    X(ST_TOPIC_COUNTS_SCHEME, "topic_counts_scheme",                                          \
+      "UPDATE topics SET works_count = (SELECT COUNT(*) FROM work_topics wt WHERE "          \
+      "wt.topic_id = topics.id), cited_by_count = (SELECT COALESCE(SUM(w.cited_by_count), "   \
+      "0) FROM work_topics wt JOIN works w ON w.id = wt.work_id WHERE wt.topic_id = "         \
+      "topics.id) WHERE scheme = $1")                                                         \
     X(ST_VENUE_COUNTS, "venue_counts",                                                        \
       "UPDATE venues SET works_count = (SELECT COUNT(*) FROM works w WHERE w.venue_id = "     \
       "venues.id), cited_by_count = (SELECT COALESCE(SUM(w.cited_by_count), 0) FROM works w " \
@@ -331,7 +341,8 @@
       "SELECT w.id, w.arxiv_id, w.doi, w.openalex_id, w.s2_id, w.title, w.year, w.date, "     \
       "w.type, w.venue_id, v.display_name, w.abstract, w.authors_truncated, "                 \
       "w.cited_by_count, w.has_code, w.score, w.src_cited_by_count, w.arxiv_version, "        \
-      "w.language FROM works w LEFT JOIN venues v ON v.id = w.venue_id WHERE w.id = $1")      \
+      "w.language, w.tldr, w.tldr_model FROM works w LEFT JOIN venues v ON v.id = w.venue_id " \
+      "WHERE w.id = $1")      \
     X(ST_GET_WORK_AUTHORSHIPS, "get_work_authorships",                                        \
       "SELECT s.position, s.author_id, a.display_name, s.raw_name, s.affiliation, "          \
       "s.institution_id, i.display_name FROM authorships s JOIN authors a ON a.id = "         \
@@ -382,8 +393,8 @@
     X(ST_GET_AUTHOR_MERGED_FROM, "get_author_merged_from",                                    \
       "SELECT id FROM authors WHERE merged_into = $1 ORDER BY id")                            \
     X(ST_GET_TOPIC, "get_topic",                                                              \
-      "SELECT id, display_name, scheme, code, works_count, cited_by_count FROM topics WHERE " \
-      "id = $1")                                                                              \
+      "SELECT id, display_name, scheme, code, works_count, cited_by_count, description, "    \
+      "subfield, field, domain FROM topics WHERE id = $1")                                                                              \
     X(ST_GET_VENUE, "get_venue",                                                              \
       "SELECT id, display_name, works_count, cited_by_count FROM venues WHERE id = $1")       \
     X(ST_GET_INST, "get_institution",                                                         \
@@ -443,7 +454,8 @@
       "UPDATE citations SET cited_id = (SELECT w.id FROM works w WHERE w." column             \
       " = substr(citations.ref, length('" prefix "') + 1)) WHERE cited_id IS NULL AND "       \
       "substr(ref, 1, length('" prefix "')) = '" prefix "' AND EXISTS (SELECT 1 FROM works "  \
-      "w WHERE w." column " = substr(citations.ref, length('" prefix "') + 1))")
+      "w WHERE w." column " = substr(citations.ref, length('" prefix "') + 1)) RETURNING "   \
+      "cited_id")
 
 /* A merge re-points table T's rows of author $2 to author $3, recording each
  * moved row under merge $1 (kind K) so the merge can be undone. */

@@ -425,6 +425,8 @@ static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec
         pgr_bind_double(st, 16, w->score);
         pgr_bind_id(st, 17, w->arxiv_version);
         pgr_bind_text(st, 18, w->language);
+        pgr_bind_text(st, 19, w->tldr);
+        pgr_bind_text(st, 20, w->tldr ? w->tldr_model : NULL);
         if (run_id(st, &found, err) != 0)
             return -1;
         if (created)
@@ -451,6 +453,8 @@ static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec
         pgr_bind_double(st, 17, w->score);
         pgr_bind_id(st, 18, w->arxiv_version);
         pgr_bind_text(st, 19, w->language);
+        pgr_bind_text(st, 20, w->tldr);
+        pgr_bind_text(st, 21, w->tldr ? w->tldr_model : NULL);
         if (pgr_exec_st(st, err) != 0)
             return -1;
         if (st->changes == 0)
@@ -712,6 +716,27 @@ cleanup:
     return pgr_tx_leave(s, own, rc, err);
 }
 
+static int plain_done(pgr_store *s, pgr_stmt *st, int own, pgr_err *err);
+
+int pgr_topic_describe(pgr_store *s, pgr_id topic, const char *description, const char *subfield,
+                       const char *field, const char *domain, pgr_err *err)
+{
+    if (!description && !subfield && !field && !domain)
+        return 0;
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_TOPIC_DESCRIBE, err);
+    if (st) {
+        pgr_bind_int(st, 1, topic);
+        pgr_bind_text(st, 2, description);
+        pgr_bind_text(st, 3, subfield);
+        pgr_bind_text(st, 4, field);
+        pgr_bind_text(st, 5, domain);
+    }
+    return plain_done(s, st, own, err);
+}
+
 /* Runs an edge upsert (RETURNING id) and records its provenance. */
 static int edge_done(pgr_store *s, pgr_stmt *st, pgr_id src, int kind, int own, pgr_err *err)
 {
@@ -839,9 +864,23 @@ int pgr_citations_resolve(pgr_store *s, long *n_resolved, pgr_err *err)
         return -1;
     for (size_t i = 0; rc == 0 && i < sizeof stmts / sizeof stmts[0]; i++) {
         pgr_stmt *st = pgr_st(s, stmts[i], err);
-        rc = st ? pgr_exec_st(st, err) : -1;
-        if (rc == 0)
-            total += (long)st->changes;
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        /* the works that gained citations: their figures (and their
+         * authors') are recomputed with the next metrics call */
+        int r;
+        while ((r = pgr_step(st, err)) == 1) {
+            total++;
+            if (mark(&s->dirty_cited, pgr_col_int(st, 0), err) != 0) {
+                r = -1;
+                break;
+            }
+        }
+        pgr_reset(st);
+        if (r < 0)
+            rc = -1;
     }
     if (total)
         s->wrote = 1;

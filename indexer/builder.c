@@ -467,7 +467,8 @@ static int put_topic(ix_builder *b, pgr_id work, const ix_topic_ref *t, pgr_err 
     if (!strcmp(scheme, "arxiv") && !name)
         name = ix_arxiv_category_name(code);
     pgr_id tid;
-    if (topic_id(b, scheme, code, name, &tid, err) < 0)
+    if (topic_id(b, scheme, code, name, &tid, err) < 0 ||
+        pgr_topic_describe(b->s, tid, t->description, t->subfield, t->field, t->domain, err) < 0)
         return -1;
     double w = t->score;
     if (!isnan(w) && (w < 0 || w > 1))
@@ -784,6 +785,8 @@ static int sink_work(void *ctx, const ix_work *w, pgr_err *err)
         .score = w->score,
         .arxiv_version = w->arxiv_version,
         .language = w->language,
+        .tldr = w->tldr,
+        .tldr_model = w->tldr_model,
     };
     pgr_id wid;
     int created = 0;
@@ -977,6 +980,21 @@ cleanup:
     return rc;
 }
 
+/* A topic object on its own (OpenAlex /topics/T..): the topic, its name and
+ * what the object says of it; its figures are the source's, not kept. */
+static int sink_topic(void *ctx, const ix_topic_ref *t, pgr_err *err)
+{
+    ix_builder *b = ctx;
+    if (!t->scheme || !t->code || !*t->code)
+        return pgr_errf(err, PGR_EINVAL, "topic record without an id");
+    pgr_id tid;
+    if (topic_id(b, t->scheme, t->code, t->name, &tid, err) < 0 ||
+        pgr_topic_describe(b->s, tid, t->description, t->subfield, t->field, t->domain, err) < 0)
+        return -1;
+    b->file_stats.records++;
+    return 0;
+}
+
 static char *arena_dup(pgr_arena *a, const char *s)
 {
     return s ? pgr_arena_strdup(a, s) : NULL;
@@ -1159,6 +1177,7 @@ int ix_builder_source_begin(ix_builder *b, const char *uri, const char *format,
     sink->work = sink_work;
     sink->author = sink_author;
     sink->profile = sink_profile;
+    sink->topic = sink_topic;
     return 0;
 fail:
     pgr_rollback(b->s, NULL);
@@ -1361,7 +1380,8 @@ static int update_keywords(ix_builder *b, pgr_err *err)
         }
     }
     /* written many to a statement: one statement per link was most of this pass */
-    if (pgr_work_topics_put_many(b->s, src, lw, lt, lx, n_links, err) < 0)
+    if (pgr_work_topics_put_many(b->s, src, lw, lt, lx, n_links, err) < 0 ||
+        pgr_topics_recount(b->s, "keyword", err) < 0) /* the metrics step ran before */
         goto cleanup;
     topic_cache_clear(&b->topics);
     open_tx = 0;

@@ -13,9 +13,11 @@
  * an arXiv id from a 10.48550/arXiv.* DOI or an arxiv.org location.
  * Authors -> ix_author: summary_stats (h_index, i10_index), counts_by_year,
  * topics, last_known_institutions, display_name_alternatives, orcid.
- * The "Deleted Author" tombstone and other entity kinds (topic, source,
- * institution, concept, funder, publisher, keyword, field...) are recognised
- * and skipped with a notice, not an error. */
+ * Topics (/topics/T..) -> the topic with its description and the names of its
+ * subfield, field and domain (sink->topic).
+ * The "Deleted Author" tombstone and other entity kinds (source, institution,
+ * concept, funder, publisher, keyword, field...) are recognised and skipped
+ * with a notice, not an error. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -45,7 +47,7 @@ int ix_openalex_detect(const char *data, size_t len)
 typedef struct oa_state {
     pgr_arena a;
     const ix_sink *sink;
-    size_t works, authors;
+    size_t works, authors, topics;
     size_t skipped[16];
     char skipped_example[256];
 } oa_state;
@@ -211,6 +213,15 @@ static int counts(ix_jctx *c, pgr_arena *a, json_t *arr, const ix_year_count **o
     return 0;
 }
 
+/* subfield/field/domain {id, display_name} of a topic: their display names. */
+static int topic_levels(ix_jctx *c, json_t *e, ix_topic_ref *t)
+{
+    t->subfield = ix_jstr(c, ix_jobj(c, e, "subfield"), "display_name");
+    t->field = ix_jstr(c, ix_jobj(c, e, "field"), "display_name");
+    t->domain = ix_jstr(c, ix_jobj(c, e, "domain"), "display_name");
+    return c->failed ? -1 : 0;
+}
+
 /* topics [{id, display_name, score|count}] -> ix_topic_ref[]; for authors the
  * score is count / works_count (share of the author's works in the topic). */
 static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, long works_count, const ix_topic_ref **out,
@@ -245,6 +256,8 @@ static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, long works_count, const
         t[k].code = id;
         t[k].name = name;
         t[k].score = score;
+        if (topic_levels(c, e, &t[k]) < 0)
+            return -1;
         k++;
     }
     *out = t;
@@ -493,6 +506,23 @@ static int parse_author(ix_jctx *c, oa_state *st, json_t *o)
     return st->sink->author ? st->sink->author(st->sink->ctx, &x, c->err) : 0;
 }
 
+/* A topic object (/topics/T..): id, display_name, description, its
+ * subfield/field/domain. Its works_count and cited_by_count are OpenAlex's
+ * figures over OpenAlex's corpus, not this graph's: not kept. */
+static int parse_topic(ix_jctx *c, oa_state *st, json_t *o)
+{
+    ix_topic_ref t = {.scheme = "openalex", .score = NAN};
+    t.code = short_id(&st->a, ix_jstr(c, o, "id"));
+    t.name = ix_jstr(c, o, "display_name");
+    t.description = ix_jstr(c, o, "description");
+    if (c->failed || topic_levels(c, o, &t) < 0)
+        return -1;
+    if (!t.code || t.code[0] != 'T')
+        return ix_jfail(c, "topic: no OpenAlex topic id (T...)");
+    st->topics++;
+    return st->sink->topic ? st->sink->topic(st->sink->ctx, &t, c->err) : 0;
+}
+
 static int parse_entity(ix_jctx *c, oa_state *st, json_t *o, long position)
 {
     if (!json_is_object(o))
@@ -503,6 +533,8 @@ static int parse_entity(ix_jctx *c, oa_state *st, json_t *o, long position)
         rc = parse_work(c, st, o, position);
     else if (k == 'A')
         rc = parse_author(c, st, o);
+    else if (k == 'T')
+        rc = parse_topic(c, st, o);
     else {
         static const char kinds[] = "TSICFPKf";
         const char *at = k ? strchr(kinds, k) : NULL;

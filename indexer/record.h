@@ -31,6 +31,9 @@ typedef struct ix_topic_ref {
     const char *code;         /* "cs.CL", "T11636", "Computer Science", "CL" (site short code) */
     const char *name;         /* display name when given */
     double score;             /* weight 0..1, NAN when not given */
+    /* OpenAlex topics: description (topic objects) and the display names of
+     * their subfield, field and domain; NULL when not given */
+    const char *description, *subfield, *field, *domain;
 } ix_topic_ref;
 
 typedef struct ix_year_count {
@@ -68,6 +71,8 @@ typedef struct ix_work {
     const char *comments;     /* arXiv comments / journal-ref etc., NULL if none */
     const char *journal_ref;
     const char *language;
+    const char *tldr;         /* Semantic Scholar's one-sentence summary, NULL if none */
+    const char *tldr_model;   /* and the model that wrote it */
     long position;            /* 1-based rank of the entry on a page/listing, 0 if n/a */
     long line;                /* line (or record number) where the entry starts, for errors */
 } ix_work;
@@ -123,6 +128,8 @@ typedef struct ix_sink {
     int (*work)(void *ctx, const ix_work *w, pgr_err *err);
     int (*author)(void *ctx, const ix_author *a, pgr_err *err);
     int (*profile)(void *ctx, const ix_profile *p, pgr_err *err);
+    /* a topic object on its own (OpenAlex /topics/T..); NULL: not wanted */
+    int (*topic)(void *ctx, const ix_topic_ref *t, pgr_err *err);
 } ix_sink;
 
 typedef struct ix_input {

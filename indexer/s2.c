@@ -208,8 +208,19 @@ static int emit_paper(ix_jctx *c, s2_state *st, json_t *p, long position, const 
     json_t *authors = ix_jarr(c, p, "authors");
     json_t *refs = ix_jarr(c, p, "references");
     json_t *cits = ix_jarr(c, p, "citations");
+    /* tldr {model, text}: a one-sentence summary, null when S2 has none */
+    json_t *tldr = ix_jobj(c, p, "tldr");
+    const char *tldr_text = ix_jstr(c, tldr, "text");
+    w.tldr_model = ix_jstr(c, tldr, "model");
     if (c->failed)
         return -1;
+    if (tldr_text) {
+        w.tldr = ix_trim_ws(a, tldr_text, strlen(tldr_text));
+        if (!*w.tldr)
+            w.tldr = NULL;
+    }
+    if (!w.tldr)
+        w.tldr_model = NULL;
     w.s2_id = ids.s2;
     w.doi = ids.doi;
     w.arxiv_id = ids.arxiv;

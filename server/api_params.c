@@ -205,6 +205,8 @@ static const filter_key work_keys[] = {
     {"ids.arxiv", "ids.arxiv", FK_ARXIV},
     {"arxiv", "ids.arxiv", FK_ARXIV},
     {"primary_location.source.id", "primary_location.source.id", FK_ID},
+    {"cites", "cites", FK_ID},
+    {"cited_by", "cited_by", FK_ID},
     {"default.search", NULL, FK_TEXT},
     {"title.search", NULL, FK_TEXT},
     {"display_name.search", NULL, FK_TEXT},

@@ -877,6 +877,30 @@ void page_work(srv_request *req)
                        r) if (json_is_string(r))
         json_array_append_new(refs, json_pack("{s:O}", "raw", r));
     json_object_set_new(d, "references", refs);
+    /* the works in this graph whose references resolved to this one */
+    {
+        const char *wid = page_short_id(jstr(w, "id"));
+        const char *const vals[] = {wid};
+        pgr_filter f = {"cites", PGR_OP_EQ, vals, 1};
+        pgr_sort by_cites = {"cited_by_count", 1};
+        static const char *const cf[] = {"id", "display_name", "publication_year"};
+        pgr_query q = {.entity = PGR_WORKS, .filters = &f, .n_filters = 1, .sorts = &by_cites,
+                       .n_sorts = 1, .per_page = 50, .select = cf, .n_select = 3};
+        json_t *citing = json_array(), *res = NULL, *one;
+        pgr_err e3 = {0};
+        if (wid && pgr_list(st, &q, &res, &e3) == 0) {
+            json_array_foreach(json_object_get(res, "results"), i, one)
+                json_array_append_new(citing,
+                                      json_pack("{s:s, s:s*, s:I}", "id",
+                                                page_short_id(jstr(one, "id")), "title",
+                                                jstr(one, "display_name"), "year",
+                                                (json_int_t)jint(one, "publication_year")));
+            json_object_set_new(d, "citing_total",
+                                json_integer(jint(json_object_get(res, "meta"), "count")));
+            json_decref(res);
+        }
+        json_object_set_new(d, "citing", citing);
+    }
     json_t *prov = json_array(), *p;
     json_array_foreach(json_object_get(w, "provenance"), i, p) json_array_append_new(
         prov, json_pack("{s:s, s:s, s:s*, s:s*}", "site", site_name(jstr(p, "format")), "file",

@@ -59,7 +59,7 @@ static int fz_run(const char *format, const uint8_t *data, size_t size)
     (void)ix_format_detect(buf, size);
     const ix_format *f = ix_format_by_name(format);
     size_t sum = 0;
-    ix_sink sink = {&sum, fz_work, fz_author, NULL};
+    ix_sink sink = {&sum, fz_work, fz_author, NULL, NULL};
     ix_input in = {.path = "fuzz", .data = buf, .len = size, .capture_date = "2026-11-22"};
     pgr_err err;
     pgr_err_clear(&err);

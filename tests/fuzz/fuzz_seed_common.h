@@ -37,7 +37,7 @@ static int fz_seed_run(const char *format, const uint8_t *data, size_t size)
 {
     const ix_format *f = ix_format_by_name(format);
     char *buf = malloc(size + 1);
-    ix_sink sink = {NULL, fz_work, NULL, fz_profile};
+    ix_sink sink = {NULL, fz_work, NULL, fz_profile, NULL};
     if (!f || !buf)
         abort();
     memcpy(buf, data, size);

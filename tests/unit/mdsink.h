@@ -20,6 +20,8 @@ typedef struct md_sink {
     size_t n_works;
     ix_author authors[MD_MAX];
     size_t n_authors;
+    ix_topic_ref topics[MD_MAX]; /* topic objects on their own */
+    size_t n_topics;
     size_t total_works; /* counted past MD_MAX too */
 } md_sink;
 
@@ -44,6 +46,10 @@ static const ix_topic_ref *md_dup_topics(pgr_arena *a, const ix_topic_ref *t, si
         o[i].scheme = md_dup(a, t[i].scheme);
         o[i].code = md_dup(a, t[i].code);
         o[i].name = md_dup(a, t[i].name);
+        o[i].description = md_dup(a, t[i].description);
+        o[i].subfield = md_dup(a, t[i].subfield);
+        o[i].field = md_dup(a, t[i].field);
+        o[i].domain = md_dup(a, t[i].domain);
     }
     return o;
 }
@@ -93,6 +99,17 @@ static int md_work(void *ctx, const ix_work *w, pgr_err *err)
     o->comments = md_dup(a, w->comments);
     o->journal_ref = md_dup(a, w->journal_ref);
     o->language = md_dup(a, w->language);
+    o->tldr = md_dup(a, w->tldr);
+    o->tldr_model = md_dup(a, w->tldr_model);
+    return 0;
+}
+
+static int md_topic(void *ctx, const ix_topic_ref *t, pgr_err *err)
+{
+    (void)err;
+    md_sink *s = ctx;
+    if (s->n_topics < MD_MAX)
+        s->topics[s->n_topics++] = *md_dup_topics(&s->a, t, 1);
     return 0;
 }
 
@@ -131,6 +148,7 @@ static void md_init(md_sink *s, ix_sink *sink)
     sink->work = md_work;
     sink->author = md_author;
     sink->profile = md_profile;
+    sink->topic = md_topic;
 }
 
 static void md_free(md_sink *s)

@@ -244,7 +244,8 @@ static void preft_case(int pg)
                           AUTH("Zhengxuan Wu"), AUTH("Dhruv Pai"), AUTH("Benjamin Keigwin")};
     ix_author_ref a2[] = {AUTH("Aryaman Arora"), AUTH("Zhengxuan Wu"), AUTH("Jacob Steinhardt"),
                           AUTH("Sarah Schwettmann")};
-    ix_topic_ref t1[] = {{"arxiv", "cs.CL", NULL, NAN}, {"site", "LG", NULL, NAN}};
+    ix_topic_ref t1[] = {{.scheme = "arxiv", .code = "cs.CL", .score = NAN},
+                         {.scheme = "site", .code = "LG", .score = NAN}};
     ix_work w2[2] = {work("PreFT: Prefill-Only Finetuning for Efficient Inference", 2026),
                      work("Language Model Circuits Are Sparse in the Neuron Basis", 2026)};
     w2[0].arxiv_id = "2605.14217";

@@ -43,11 +43,10 @@ static void test_author_object(void)
 
 static void test_tombstone_and_other_entities(void)
 {
-    static const char *const files[] = {"A5317838346", "T11636",         "S137773608",
-                                        "I27837315",   "C71924100",      "F4320332161",
-                                        "P4310319965", "cardiac-imaging"};
+    static const char *const files[] = {"A5317838346", "S137773608",  "I27837315",
+                                        "C71924100",   "F4320332161", "P4310319965",
+                                        "cardiac-imaging"};
     static const char *const want[] = {"\"Deleted Author\" tombstone A5317838346",
-                                       "topic https://openalex.org/T11636",
                                        "source https://openalex.org/S137773608 \"Nature\"",
                                        "institution",
                                        "concept",
@@ -61,12 +60,33 @@ static void test_tombstone_and_other_entities(void)
         pgr_err err;
         int rc = md_parse_file("openalex", rel, &s, &err);
         CHECK_MSG(rc == 0, "%s: %s", files[i], err.msg);
-        CHECK_INT(s.n_works + s.n_authors, 0);
+        CHECK_INT(s.n_works + s.n_authors + s.n_topics, 0);
         CHECK_INT(err.code, PGR_OK);
         CHECK_MSG(strstr(err.msg, want[i]) && strstr(err.msg, "not a work/author: skipped"),
                   "%s: notice \"%s\"", files[i], err.msg);
         md_free(&s);
     }
+}
+
+/* A topic object is read: id, name, description, subfield/field/domain. */
+static void test_topic_object(void)
+{
+    md_sink s;
+    pgr_err err;
+    CHECK_MSG(md_parse_file("openalex", "fixtures/openalex/T11636.json", &s, &err) == 0, "%s",
+              err.msg);
+    CHECK_INT(s.n_works + s.n_authors, 0);
+    CHECK_INT(s.n_topics, 1);
+    const ix_topic_ref *t = &s.topics[0];
+    CHECK_STR(t->scheme, "openalex");
+    CHECK_STR(t->code, "T11636");
+    CHECK_STR(t->name, "Artificial Intelligence in Healthcare and Education");
+    CHECK(t->description && !strncmp(t->description, "This cluster of papers explores", 31));
+    CHECK_STR(t->subfield, "Health Informatics");
+    CHECK_STR(t->field, "Medicine");
+    CHECK_STR(t->domain, "Health Sciences");
+    CHECK(isnan(t->score));
+    md_free(&s);
 }
 
 static void check_state_of_oa(const ix_work *w)
@@ -106,6 +126,10 @@ static void check_state_of_oa(const ix_work *w)
     CHECK_STR(w->topics[0].code, "T13607");
     CHECK_STR(w->topics[0].name, "Academic Publishing and Open Access");
     CHECK_NEAR(w->topics[0].score, 0.9998, 1e-9);
+    /* the work's topics carry their place in OpenAlex's hierarchy where given */
+    CHECK_STR(w->topics[0].subfield, "Library and Information Sciences");
+    CHECK_STR(w->topics[0].field, "Social Sciences");
+    CHECK_STR(w->topics[0].domain, "Social Sciences");
     CHECK(w->arxiv_id == NULL);
 }
 
@@ -165,7 +189,10 @@ static void test_snapshot_lines_plain_and_gzip(void)
     CHECK_INT(s.works[1].line, 5);
     CHECK_STR(s.works[1].openalex_id, "W4399000001");
     CHECK_STR(s.authors[0].openalex_id, "A5023888391");
-    CHECK(strstr(err.msg, "2 entities that are not works/authors skipped") != NULL);
+    CHECK_INT(s.n_topics, 1); /* line 3: T11636 */
+    CHECK_STR(s.topics[0].code, "T11636");
+    /* the tombstone (line 4) is the one entity skipped */
+    CHECK(strstr(err.msg, "\"Deleted Author\" tombstone A5317838346") != NULL);
     md_free(&s);
     /* A cap below the real size is a bomb: refused with the offset. */
     free(out);
@@ -293,6 +320,7 @@ int main(void)
 {
     RUN(test_author_object);
     RUN(test_tombstone_and_other_entities);
+    RUN(test_topic_object);
     RUN(test_work_object);
     RUN(test_list_page);
     RUN(test_snapshot_lines_plain_and_gzip);

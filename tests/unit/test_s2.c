@@ -35,6 +35,10 @@ static void test_paper_object(void)
                    "I propose to consider the question, \xe2\x80\x9c"
                    "Can machines think?",
                    54));
+    /* tldr {model, text} */
+    CHECK(w->tldr && !strncmp(w->tldr, "If the meaning of the words", 27));
+    CHECK(w->tldr && strstr(w->tldr, "Gallup poll.") != NULL);
+    CHECK_STR(w->tldr_model, "tldr@v2.0.0");
     CHECK_INT(w->n_authors, 1);
     CHECK_STR(w->authors[0].display_name, "A. Turing");
     CHECK_STR(w->authors[0].s2_id, "2262347");

@@ -125,7 +125,7 @@ static int parse_buf(const char *fmt, const char *buf, size_t len, const char *c
 {
     const ix_format *f = fmt ? ix_format_by_name(fmt) : ix_format_detect(buf, len);
     ix_input in = {0};
-    ix_sink sink = {g, on_work, NULL, on_profile};
+    ix_sink sink = {g, on_work, NULL, on_profile, NULL};
     memset(g, 0, sizeof *g);
     memset(err, 0, sizeof *err);
     if (!f)
@@ -859,7 +859,7 @@ static void test_sink_refusal(void)
     size_t len;
     pgr_err e = {0};
     ix_input in = {0};
-    ix_sink sink = {NULL, refuse_work, NULL, NULL};
+    ix_sink sink = {NULL, refuse_work, NULL, NULL, NULL};
     CHECK(pgr_read_file(SEEDS "004_048387b8d4aff427.txt", &buf, &len, &e) == 0);
     in.path = "004";
     in.data = buf;
