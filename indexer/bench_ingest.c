@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,12 +71,21 @@ typedef struct result {
     double rate, target, secs;
 } result;
 
+/* Peak resident set of this process so far, in MiB (the ingest runs in
+ * process; the PostgreSQL server's memory is not counted). */
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : -1;
+}
+
 static void report(const result *r, long n, int reps, const char *backend)
 {
     printf("{\"bench\":\"%s\",\"what\":\"%s\",\"backend\":\"%s\",\"records\":%ld,\"reps\":%d,"
-           "\"median_s\":%.4f,\"records_per_s\":%.0f,\"target\":%.0f,\"meets\":%s}\n",
+           "\"median_s\":%.4f,\"records_per_s\":%.0f,\"target\":%.0f,\"meets\":%s,"
+           "\"peak_rss_mib\":%.1f}\n",
            r->id, r->what, backend, n, reps, r->secs, r->rate, r->target,
-           r->rate >= r->target ? "true" : "false");
+           r->rate >= r->target ? "true" : "false", peak_rss_mib());
     fflush(stdout);
 }
 
@@ -114,6 +124,7 @@ static void usage(FILE *out)
             "                Without it I2 is skipped.\n"
             "  --tmp DIR     where the corpus and SQLite files go (default $TMPDIR or /tmp)\n"
             "  --seed S      generator seed (default 1)\n"
+            "  --only B      run only backend B: sqlite or postgres (peak RSS per backend)\n"
             "  --corpus FILE only write the generated corpus (N lines) to FILE and exit, for\n"
             "                timing `peergraph ingest` on it by hand (docs/benchmarks.md)\n"
             "\n"
@@ -127,13 +138,14 @@ int ix_bench_ingest_main(int argc, char **argv)
         {"records", required_argument, NULL, 'n'}, {"reps", required_argument, NULL, 'r'},
         {"pg", required_argument, NULL, 'p'},      {"db", required_argument, NULL, 'd'},
         {"tmp", required_argument, NULL, 't'},     {"seed", required_argument, NULL, 's'},
-        {"corpus", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
+        {"corpus", required_argument, NULL, 'c'},  {"only", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     long n = 200000;
     int reps = 5;
     unsigned long long seed = 1;
-    const char *pg = NULL, *corpus_only = NULL;
+    const char *pg = NULL, *corpus_only = NULL, *only = NULL;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
         tmp = "/tmp";
@@ -152,12 +164,17 @@ int ix_bench_ingest_main(int argc, char **argv)
         case 't': tmp = optarg; break;
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'c': corpus_only = optarg; break;
+        case 'o': only = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "peergraph bench ingest: bad option '%s' (see --help)\n",
                     argv[optind - 1]);
             return 2;
         }
+    }
+    if (only && strcmp(only, "sqlite") && strcmp(only, "postgres")) {
+        fprintf(stderr, "peergraph bench ingest: --only sqlite|postgres\n");
+        return 2;
     }
     if (n < 1 || n > 100000000 || reps < 1 || reps > 100) {
         fprintf(stderr, "peergraph bench ingest: --records 1..1e8, --reps 1..100\n");
@@ -200,20 +217,24 @@ int ix_bench_ingest_main(int argc, char **argv)
         goto cleanup;
     }
 
-    for (int r = 0; r < reps; r++) { /* I1 then I3 on the same database */
+    for (int r = 0; (!only || !strcmp(only, "sqlite")) && r < reps; r++) {
+        /* I1 then I3 on the same database */
         remove_sqlite(dbpath);
         snprintf(url, sizeof url, "sqlite:%s", dbpath);
         if ((t1[r] = one_run(url, corpus, n, 0)) < 0 || (t3[r] = one_run(url, corpus, n, 1)) < 0)
             goto cleanup;
         fprintf(stderr, "  rep %d: I1 %.2f s, I3 %.4f s\n", r + 1, t1[r], t3[r]);
     }
-    double m1 = median(t1, reps), m3 = median(t3, reps);
-    res[n_res] = (result){"I1", "ingest into a fresh SQLite graph (FTS included)", n / m1, 20000, m1};
-    report(&res[n_res++], n, reps, "sqlite");
-    res[n_res] = (result){"I3", "re-ingest unchanged input (SQLite)", n / m3, 100000, m3};
-    report(&res[n_res++], n, reps, "sqlite");
+    if (!only || !strcmp(only, "sqlite")) {
+        double m1 = median(t1, reps), m3 = median(t3, reps);
+        res[n_res] = (result){"I1", "ingest into a fresh SQLite graph (FTS included)", n / m1,
+                              20000, m1};
+        report(&res[n_res++], n, reps, "sqlite");
+        res[n_res] = (result){"I3", "re-ingest unchanged input (SQLite)", n / m3, 100000, m3};
+        report(&res[n_res++], n, reps, "sqlite");
+    }
 
-    if (pg) {
+    if (pg && (!only || !strcmp(only, "postgres"))) {
         for (int r = 0; r < reps; r++) {
             char name[64], sql[128];
             snprintf(name, sizeof name, "peergraph_bench_%d_%d", (int)getpid(), r);
@@ -234,10 +255,11 @@ int ix_bench_ingest_main(int argc, char **argv)
         report(&res[n_res++], n, reps, "postgres");
         res[n_res] = (result){"I3", "re-ingest unchanged input (PostgreSQL)", n / m4, 100000, m4};
         report(&res[n_res++], n, reps, "postgres");
-    } else {
+    } else if (!only || !strcmp(only, "postgres")) {
         fprintf(stderr, "  I2 skipped: no PostgreSQL URL (--pg URL)\n");
     }
-    printf("\n%-4s %-48s %12s %10s %8s\n", "id", "what", "records/s", "target", "status");
+    printf("\n%-4s %-48s %12s %10s %8s   (peak RSS %.0f MiB)\n", "id", "what", "records/s",
+           "target", "status", peak_rss_mib());
     for (int i = 0; i < n_res; i++)
         printf("%-4s %-48s %12.0f %10.0f %8s\n", res[i].id, res[i].what, res[i].rate,
                res[i].target, res[i].rate >= res[i].target ? "ok" : "MISS");
