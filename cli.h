@@ -15,5 +15,6 @@ int cmd_ingest(int argc, char **argv);   /* indexer/ */
 int cmd_migrate(int argc, char **argv);  /* graph/ */
 int cmd_adapt(int argc, char **argv);    /* inference/ */
 int cmd_generate(int argc, char **argv); /* inference/ */
+int cmd_quantize(int argc, char **argv); /* inference/quantize.c */
 int cmd_bench(int argc, char **argv);    /* bench dispatcher */
 #endif

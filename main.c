@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "create or upgrade the graph database schema"},
     {"adapt", cmd_adapt, "train or create per-researcher PreFT adapters"},
     {"generate", cmd_generate, "generate text with the embedded model"},
+    {"quantize", cmd_quantize, "rewrite a GGUF model in Q4_K_M/Q6_K/Q8_0 as llama.cpp does"},
     {"bench", cmd_bench, "run the benchmarks of docs/benchmarks.md"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -30,6 +30,7 @@ typedef struct gguf_kv {
     enum gguf_vtype arr_type; /* GGUF_VT_COUNT unless type == ARRAY */
     size_t arr_n;
     const void *arr; /* arena copy, naturally aligned */
+    size_t raw_off, raw_len; /* the whole record (key to end of value) in the file */
 } gguf_kv;
 
 struct gguf_file {
@@ -498,6 +499,8 @@ static int parse(gguf_file *f, pgr_err *err)
         }
         if (read_value(&r, &f->arena, kv) < 0)
             goto cleanup;
+        kv->raw_off = at;
+        kv->raw_len = r.pos - at;
         if (strcmp(kv->key.s, "general.alignment") == 0) {
             if (kv->type != GGUF_VT_UINT32 || kv->v.u == 0 || (kv->v.u & (kv->v.u - 1)) != 0) {
                 pgr_errf(err, PGR_EINVAL,
@@ -653,6 +656,15 @@ enum gguf_vtype gguf_kv_type(const gguf_file *f, size_t i)
 {
     return i < f->n_kv ? f->kv[i].type : GGUF_VT_COUNT;
 }
+int gguf_kv_raw(const gguf_file *f, size_t i, const void **data, size_t *len)
+{
+    if (i >= f->n_kv)
+        return -1;
+    *data = f->base + f->kv[i].raw_off;
+    *len = f->kv[i].raw_len;
+    return 0;
+}
+
 enum gguf_vtype gguf_kv_arr_type(const gguf_file *f, size_t i)
 {
     return i < f->n_kv ? f->kv[i].arr_type : GGUF_VT_COUNT;

@@ -121,6 +121,10 @@ size_t gguf_kv_arr_len(const gguf_file *f, size_t i);
  * (bool, 0 or 1) for numbers, gguf_str for strings; NULL for non-arrays.
  * Arrays of arrays are refused at load time (ggml refuses them too). */
 const void *gguf_kv_arr_data(const gguf_file *f, size_t i);
+/* The i-th pair exactly as stored (key length, key, type, value), validated
+ * at load; borrowed from the file. For writers that copy metadata unchanged
+ * (the format of every value is the same in GGUF v2 and v3). -1 if out of range. */
+int gguf_kv_raw(const gguf_file *f, size_t i, const void **data, size_t *len);
 
 /* Typed getters by key. Return 0 and set *out, or -1 with err->code
  * PGR_ENOTFOUND (key absent) or PGR_EINVAL (wrong type / out of range), the

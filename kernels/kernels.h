@@ -27,8 +27,12 @@ enum {
     PGR_KT_F16 = 1,
     PGR_KT_Q4_0 = 2,
     PGR_KT_Q4_1 = 3,
+    PGR_KT_Q5_0 = 6,
     PGR_KT_Q8_0 = 8,
     PGR_KT_Q8_1 = 9,
+    PGR_KT_Q4_K = 12, /* k-quants: super-blocks of 256 (kernels/cpu/kquant.c) */
+    PGR_KT_Q6_K = 14,
+    PGR_KT_Q8_K = 15, /* activations only (what Q4_K/Q6_K rows are multiplied by) */
     PGR_KT_BF16 = 30,
     PGR_KT_COUNT = 40
 };
@@ -108,7 +112,13 @@ uint16_t pgr_f32_to_bf16(float f);
 /* Dequantises one row of n elements of a type into out (n). 0 or -1 if unsupported. */
 int pgr_dequant_row(int type, const void *src, float *out, size_t n);
 /* Quantises n floats (multiple of the block size) into a row of type
- * (F32, F16, BF16, Q8_0, Q8_1, Q4_0, Q4_1). For tests and random models. */
+ * (F32, F16, BF16, Q8_0, Q8_1, Q4_0, Q4_1, Q5_0, Q4_K, Q6_K, Q8_K), rounding
+ * Q8_0/Q8_1 as llama.cpp rounds activations. For tests and random models. */
 int pgr_quant_row(int type, const float *src, void *dst, size_t n);
+/* Quantises n floats into a row of type exactly as ggml's reference
+ * quantisers write model files (llama-quantize without an importance matrix):
+ * the same bytes, bit for bit, so a file we write equals llama.cpp's.
+ * Types F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q8_0, Q4_K, Q6_K; 0 or -1. */
+int pgr_quant_row_ggml(int type, const float *src, void *dst, size_t n);
 
 #endif

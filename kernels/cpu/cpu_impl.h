@@ -26,6 +26,35 @@ typedef struct {
     uint16_t d, s;   /* fp16 scale and d * sum(qs) (for the Q4_1 minimum term) */
     int8_t qs[32];
 } blk_q8_1;
+typedef struct {
+    uint16_t d;     /* fp16 scale: x = (q - 16) * d */
+    uint8_t qh[4];  /* bit j: fifth bit of element j (little-endian u32) */
+    uint8_t qs[16]; /* low four bits: j < 16 low nibbles, j >= 16 high */
+} blk_q5_0;
+
+/* k-quants: a super-block of QK_K elements in sub-blocks with their own
+ * integer scales, themselves scaled by fp16 super-block factors. */
+#define QK_K 256
+typedef struct {
+    uint16_t d, dmin;   /* fp16: scale of the 6-bit sub-block scales and of the mins */
+    uint8_t scales[12]; /* 8 (scale, min) pairs of 6 bits (see pgr_k4_scale_min) */
+    uint8_t qs[128];    /* 64-element chunk c: bytes 32c..32c+31, low nibbles then high */
+} blk_q4_K;             /* x = d*sc[s]*q - dmin*m[s], s = sub-block of 32 */
+typedef struct {
+    uint8_t ql[128];   /* low 4 bits */
+    uint8_t qh[64];    /* high 2 bits */
+    int8_t scales[16]; /* one per 16 elements */
+    uint16_t d;        /* fp16 */
+} blk_q6_K;            /* x = d*scales[e/16]*(q - 32) */
+typedef struct {
+    float d;           /* x = q * d */
+    int8_t qs[QK_K];
+    int16_t bsums[16]; /* sum of each 16 qs (the Q4_K minimum term) */
+} blk_q8_K;
+_Static_assert(sizeof(blk_q5_0) == 22, "q5_0 block");
+_Static_assert(sizeof(blk_q4_K) == 144, "q4_K block");
+_Static_assert(sizeof(blk_q6_K) == 210, "q6_K block");
+_Static_assert(sizeof(blk_q8_K) == 292, "q8_K block");
 _Static_assert(sizeof(blk_q4_0) == 18, "q4_0 block");
 _Static_assert(sizeof(blk_q4_1) == 20, "q4_1 block");
 _Static_assert(sizeof(blk_q8_0) == 34, "q8_0 block");
@@ -87,6 +116,24 @@ typedef void (*pgr_gemm_fn)(const uint8_t *w, size_t wrow_bytes, int r0, int r1,
                             const uint8_t *a, size_t arow_bytes, int nt, float *y,
                             size_t ystride, size_t n);
 pgr_gemm_fn pgr_gemm_fast(int wtype);
+
+/* kquant.c: Q5_0 and the k-quants. quant_* are ggml's reference quantisers
+ * (weights; bit-identical), q8_K the activation quantiser of Q4_K/Q6_K; the
+ * dot products keep llama.cpp's AVX2 lanes (see kquant.c). */
+void pgr_quant_q5_0(const float *x, void *y, size_t n);
+void pgr_quant_q4_K(const float *x, void *y, size_t n);
+void pgr_quant_q6_K(const float *x, void *y, size_t n);
+void pgr_quant_q8_K(const float *x, void *y, size_t n);
+void pgr_quant_q8_0_ggml(const float *x, void *y, size_t n);
+void pgr_dequant_q5_0(const void *x, float *y, size_t n);
+void pgr_dequant_q4_K(const void *x, float *y, size_t n);
+void pgr_dequant_q6_K(const void *x, float *y, size_t n);
+void pgr_dequant_q8_K(const void *x, float *y, size_t n);
+float pgr_dot_q5_0_ref(const void *w, const void *a, size_t n);
+float pgr_dot_q4_K_ref(const void *w, const void *a, size_t n);
+float pgr_dot_q6_K_ref(const void *w, const void *a, size_t n);
+/* the 8 sub-block scales and mins of a Q4_K super-block, 6 bits each */
+void pgr_k4_scales(const uint8_t *packed, uint8_t sc[8], uint8_t mn[8]);
 
 /* Reference ops shared with the fast table where no faster version exists. */
 void pgr_ref_rmsnorm(pgr_kctx *ctx, const float *x, const float *w, float *out, int n_tok,

@@ -20,7 +20,12 @@ int pgr_kt_block_elems(int type)
     case PGR_KT_Q4_1:
     case PGR_KT_Q8_0:
     case PGR_KT_Q8_1:
+    case PGR_KT_Q5_0:
         return QK;
+    case PGR_KT_Q4_K:
+    case PGR_KT_Q6_K:
+    case PGR_KT_Q8_K:
+        return QK_K;
     default:
         return 0;
     }
@@ -36,6 +41,10 @@ size_t pgr_kt_block_bytes(int type)
     case PGR_KT_Q4_1: return sizeof(blk_q4_1);
     case PGR_KT_Q8_0: return sizeof(blk_q8_0);
     case PGR_KT_Q8_1: return sizeof(blk_q8_1);
+    case PGR_KT_Q5_0: return sizeof(blk_q5_0);
+    case PGR_KT_Q4_K: return sizeof(blk_q4_K);
+    case PGR_KT_Q6_K: return sizeof(blk_q6_K);
+    case PGR_KT_Q8_K: return sizeof(blk_q8_K);
     default: return 0;
     }
 }
@@ -50,6 +59,10 @@ const char *pgr_kt_name(int type)
     case PGR_KT_Q4_1: return "Q4_1";
     case PGR_KT_Q8_0: return "Q8_0";
     case PGR_KT_Q8_1: return "Q8_1";
+    case PGR_KT_Q5_0: return "Q5_0";
+    case PGR_KT_Q4_K: return "Q4_K";
+    case PGR_KT_Q6_K: return "Q6_K";
+    case PGR_KT_Q8_K: return "Q8_K";
     default: return "unsupported";
     }
 }
@@ -219,6 +232,10 @@ static pgr_quant_fn quant_fn(int type)
     case PGR_KT_Q8_1: return quant_q8_1;
     case PGR_KT_Q4_0: return quant_q4_0;
     case PGR_KT_Q4_1: return quant_q4_1;
+    case PGR_KT_Q5_0: return pgr_quant_q5_0;
+    case PGR_KT_Q4_K: return pgr_quant_q4_K;
+    case PGR_KT_Q6_K: return pgr_quant_q6_K;
+    case PGR_KT_Q8_K: return pgr_quant_q8_K;
     default: return NULL;
     }
 }
@@ -231,6 +248,22 @@ int pgr_quant_row(int type, const float *src, void *dst, size_t n)
         return -1;
     f(src, dst, n);
     return 0;
+}
+
+int pgr_quant_row_ggml(int type, const float *src, void *dst, size_t n)
+{
+    /* Only Q8_0 differs: ggml writes weights with roundf(x / d), while the
+     * activation path rounds x * (127 / amax) half to even. The others above
+     * already follow ggml's reference quantisers step for step. */
+    if (type == PGR_KT_Q8_0) {
+        if (n % QK)
+            return -1;
+        pgr_quant_q8_0_ggml(src, dst, n);
+        return 0;
+    }
+    if (type == PGR_KT_Q8_1 || type == PGR_KT_Q8_K)
+        return -1; /* activation types: never stored in model files */
+    return pgr_quant_row(type, src, dst, n);
 }
 
 /* ---- dequantise ----------------------------------------------------------- */
@@ -285,6 +318,10 @@ int pgr_dequant_row(int type, const void *src, float *out, size_t n)
                 out[b * QK + j] = (float)x->qs[j] * d;
         }
         return 0;
+    case PGR_KT_Q5_0: pgr_dequant_q5_0(src, out, n); return 0;
+    case PGR_KT_Q4_K: pgr_dequant_q4_K(src, out, n); return 0;
+    case PGR_KT_Q6_K: pgr_dequant_q6_K(src, out, n); return 0;
+    case PGR_KT_Q8_K: pgr_dequant_q8_K(src, out, n); return 0;
     default: return -1;
     }
 }
@@ -361,8 +398,11 @@ int pgr_act_type(int wtype)
     case PGR_KT_F16: return PGR_KT_F16;
     case PGR_KT_BF16: return PGR_KT_BF16;
     case PGR_KT_Q4_0:
+    case PGR_KT_Q5_0:
     case PGR_KT_Q8_0: return PGR_KT_Q8_0;
     case PGR_KT_Q4_1: return PGR_KT_Q8_1;
+    case PGR_KT_Q4_K:
+    case PGR_KT_Q6_K: return PGR_KT_Q8_K;
     default: return -1;
     }
 }
@@ -381,6 +421,9 @@ void pgr_type_ops_ref(int wtype, pgr_type_ops *ops)
     case PGR_KT_Q4_0: ops->dot = dot_q4_0; break;
     case PGR_KT_Q4_1: ops->dot = dot_q4_1; break;
     case PGR_KT_Q8_0: ops->dot = dot_q8_0; break;
+    case PGR_KT_Q5_0: ops->dot = pgr_dot_q5_0_ref; break;
+    case PGR_KT_Q4_K: ops->dot = pgr_dot_q4_K_ref; break;
+    case PGR_KT_Q6_K: ops->dot = pgr_dot_q6_K_ref; break;
     default: break;
     }
 }

@@ -269,6 +269,105 @@ AVX2 static void gemm_q4_1(const uint8_t *w, size_t wrb, int r0, int r1, const u
             y[(size_t)t * ys + r] = dot_q4_1(w + (size_t)r * wrb, a + (size_t)t * arb, n);
 }
 
+/* Q5_0: nibbles with the fifth bit from qh; a clear bit turns the byte into
+ * nibble - 16 by setting its top four bits (two's complement). */
+AVX2 static float dot_q5_0(const void *w, const void *a, size_t n)
+{
+    const blk_q5_0 *x = w;
+    const blk_q8_0 *y = a;
+    const __m256i spread = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                             0x0101010101010101, 0x0000000000000000);
+    const __m256i bit = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / QK; b++) {
+        uint32_t qh;
+        memcpy(&qh, x[b].qh, 4);
+        /* byte j = 0xff when bit j of qh is set */
+        __m256i set = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread);
+        set = _mm256_cmpeq_epi8(_mm256_or_si256(set, bit), _mm256_set1_epi64x(-1));
+        const __m256i qx = _mm256_or_si256(nibbles(x[b].qs),
+                                           _mm256_andnot_si256(set, _mm256_set1_epi8((char)0xf0)));
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[b].qs);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), mul_sum_i8(qx, qy), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* Q4_K x Q8_K as llama.cpp's AVX2 kernel sums it (see kquant.c): per
+ * super-block, integer sums in 8 lanes scaled by the 6-bit sub-block scales,
+ * one fused multiply-add by d, and the minimum term from Q8_K's block sums. */
+AVX2 static float dot_q4_K(const void *w, const void *a, size_t n)
+{
+    const blk_q4_K *x = w;
+    const blk_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 acc_m = _mm_setzero_ps();
+    for (size_t b = 0; b < n / QK_K; b++) {
+        const float d = y[b].d * h2f(x[b].d), dmin = -y[b].d * h2f(x[b].dmin);
+        uint8_t sm[16]; /* scales 0-7 then mins 0-7 */
+        pgr_k4_scales(x[b].scales, sm, sm + 8);
+        const __m256i ms = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm));
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)y[b].bsums);
+        const __m128i s32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+        const __m128i prod = _mm_madd_epi16(_mm256_extracti128_si256(ms, 1), s32);
+        acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * c));
+            const __m256i ql = _mm256_and_si256(q, m4);
+            const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i yl = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * c));
+            const __m256i yh = _mm256_loadu_si256((const __m256i *)(y[b].qs + 64 * c + 32));
+            const __m256i pl = _mm256_madd_epi16(_mm256_set1_epi16(sm[2 * c]), _mm256_maddubs_epi16(ql, yl));
+            const __m256i ph = _mm256_madd_epi16(_mm256_set1_epi16(sm[2 * c + 1]), _mm256_maddubs_epi16(qh, yh));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    acc_m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+    acc_m = _mm_add_ss(acc_m, _mm_movehdup_ps(acc_m));
+    return hsum_ps(acc) + _mm_cvtss_f32(acc_m);
+}
+
+/* Q6_K x Q8_K: levels 0..63 times q8 (exact in int16), scaled per 16
+ * elements, minus 32 * scale * block sum at the end, in llama.cpp's lanes. */
+AVX2 static float dot_q6_K(const void *w, const void *a, size_t n)
+{
+    const blk_q6_K *x = w;
+    const blk_q8_K *y = a;
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / QK_K; b++) {
+        const float d = y[b].d * h2f(x[b].d);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[b].scales));
+        const __m256i bsum = _mm256_loadu_si256((const __m256i *)y[b].bsums);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h));
+            const __m256i l2 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h + 32));
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l2, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m2), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l2, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+            for (int k = 0; k < 4; k++) {
+                const __m256i qy = _mm256_loadu_si256((const __m256i *)(y[b].qs + 128 * h + 32 * k));
+                const int s = 8 * h + 2 * k; /* scales s (bytes 0-15) and s + 1 (16-31) */
+                const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(x[b].scales[s + 1]), _mm_set1_epi16(x[b].scales[s]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(sc, _mm256_maddubs_epi16(q[k], qy)));
+            }
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(_mm256_madd_epi16(bsum, sc16), 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return hsum_ps(acc);
+}
+
 void pgr_type_ops_fast(int wtype, pgr_type_ops *ops)
 {
     pgr_type_ops_ref(wtype, ops);
@@ -281,6 +380,9 @@ void pgr_type_ops_fast(int wtype, pgr_type_ops *ops)
     case PGR_KT_Q4_0: ops->dot = dot_q4_0; ops->quant = quant_q8_0; break;
     case PGR_KT_Q4_1: ops->dot = dot_q4_1; ops->quant = quant_q8_1; break;
     case PGR_KT_Q8_0: ops->dot = dot_q8_0; ops->quant = quant_q8_0; break;
+    case PGR_KT_Q5_0: ops->dot = dot_q5_0; ops->quant = quant_q8_0; break;
+    case PGR_KT_Q4_K: ops->dot = dot_q4_K; break; /* Q8_K: the reference quantiser, as ggml on x86 */
+    case PGR_KT_Q6_K: ops->dot = dot_q6_K; break;
     default: break;
     }
 }

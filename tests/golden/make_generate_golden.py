@@ -10,7 +10,13 @@ prompt's last position plus mean/std/max of all logits, and the greedy
 continuation (up to 64 tokens, stopping after an end-of-generation token):
 ids and text.
 
-usage: /work/refenv/bin/python tests/golden/make_generate_golden.py [MODEL] [OUT]
+usage: /work/refenv/bin/python tests/golden/make_generate_golden.py [MODEL] [OUT] [no-repack]
+
+no-repack: load the model without llama.cpp's extra buffer types, so its CPU
+backend multiplies Q4_K/Q6_K matrices with the plain vec_dot kernels instead
+of repacking them into 8-row interleaved blocks (whose kernels add the same
+integer products in another float order: 0.96 apart in the logits of a
+SmolLM2 Q4_K_M). Our engine follows vec_dot; see docs/inference.md.
 """
 import hashlib
 import json
@@ -25,6 +31,19 @@ MODEL = sys.argv[1] if len(sys.argv) > 1 else "models/smollm2-135m-instruct-q4_1
 OUT = sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/generate.json"
 N_GEN = 64
 TOP = 50
+NO_REPACK = len(sys.argv) > 3 and sys.argv[3] == "no-repack"
+if NO_REPACK:
+    # Llama() builds its model parameters from llama_model_default_params():
+    # the one switch it does not expose is set here.
+    _default_params = llama_cpp.llama_model_default_params
+
+    def _no_repack_params():
+        p = _default_params()
+        p.use_extra_bufts = False
+        return p
+
+    llama_cpp.llama_model_default_params = _no_repack_params
+    llama_cpp.llama.llama_cpp.llama_model_default_params = _no_repack_params
 
 PROMPTS = [
     {"name": "capital", "chat": False, "text": "The capital of France is"},
@@ -64,7 +83,8 @@ def main():
     eog = {llm.token_eos(), 2, 0}  # <|im_end|> is eos; <|endoftext|> is 0
     out = {"model_sha256": hashlib.sha256(open(MODEL, "rb").read()).hexdigest(),
            "reference": "llama-cpp-python %s (llama.cpp built from its sdist), CPU, n_threads=2, "
-                        "flash_attn off, n_batch 512" % llama_cpp.__version__,
+                        "flash_attn off, n_batch 512%s" % (llama_cpp.__version__,
+                                                         ", no weight repacking" if NO_REPACK else ""),
            "n_gen": N_GEN, "top": TOP, "prompts": []}
     for p in PROMPTS:
         text = render_chat(llm, p["text"]) if p["chat"] else p["text"]

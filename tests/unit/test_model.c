@@ -13,6 +13,7 @@
 
 #include "../check.h"
 #include "inference/model.h"
+#include "../support/golden_gen.h"
 
 #define MODEL "models/smollm2-135m-instruct-q4_1.gguf"
 #define GOLDEN "tests/data/golden/generate.json"
@@ -35,70 +36,14 @@
 #endif
 
 static pgr_model *model;
-static json_t *golden;
+static golden_set gold;
+static golden_prompt *prompts = gold.p;
 static int threads = 2;
 
-typedef struct prompt {
-    const char *name;
-    int32_t *ids;
-    int n_ids;
-    int32_t *gen;
-    int n_gen;
-    json_t *j;
-} prompt;
-static prompt prompts[32];
-static int n_prompts;
-
-static int32_t *ids_of(json_t *arr, int *n)
-{
-    *n = (int)json_array_size(arr);
-    int32_t *v = malloc(sizeof(int32_t) * (size_t)(*n > 0 ? *n : 1));
-    for (int i = 0; i < *n; i++)
-        v[i] = (int32_t)json_integer_value(json_array_get(arr, (size_t)i));
-    return v;
-}
-
-static int argmax(const float *x, int n)
-{
-    int b = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return b;
-}
-
-/* Prefill + greedy decode of one prompt alone. Returns generated count. */
-static int run_alone(pgr_engine *e, pgr_kv *kv, const prompt *p, int max_gen, int32_t *out,
+static int run_alone(pgr_engine *e, pgr_kv *kv, const golden_prompt *p, int max_gen, int32_t *out,
                      float *prompt_logits, pgr_err *err)
 {
-    const int V = pgr_model_config(model)->vocab;
-    float *lg = malloc(sizeof(float) * (size_t)V);
-    int32_t *seq = malloc(sizeof(int32_t) * (size_t)p->n_ids), *pos = malloc(sizeof(int32_t) * (size_t)p->n_ids);
-    int s = pgr_kv_seq_open(kv, err), n = 0;
-    if (s < 0)
-        goto done;
-    for (int i = 0; i < p->n_ids; i++)
-        seq[i] = s, pos[i] = i;
-    pgr_batch b = {p->n_ids, p->ids, seq, pos, NULL};
-    if (pgr_forward(e, kv, &b, lg, err))
-        goto done;
-    if (prompt_logits)
-        memcpy(prompt_logits, lg, sizeof(float) * (size_t)V);
-    for (; n < max_gen;) {
-        int32_t t = argmax(lg, V), sp = s, pp = p->n_ids + n;
-        out[n++] = t;
-        if (t == 0 || t == 2 || n == max_gen)
-            break;
-        pgr_batch b1 = {1, &t, &sp, &pp, NULL};
-        if (pgr_forward(e, kv, &b1, lg, err)) {
-            n = -1;
-            goto done;
-        }
-    }
-done:
-    pgr_kv_seq_close(kv, s);
-    free(lg), free(seq), free(pos);
-    return n;
+    return golden_run_alone(e, kv, model, p, max_gen, out, prompt_logits, err);
 }
 
 static int setup(void)
@@ -108,21 +53,7 @@ static int setup(void)
         fprintf(stderr, "    %s\n", err.msg);
         return -1;
     }
-    json_error_t je;
-    golden = json_load_file(GOLDEN, 0, &je);
-    if (!golden) {
-        fprintf(stderr, "    %s:%d: %s\n", GOLDEN, je.line, je.text);
-        return -1;
-    }
-    json_t *arr = json_object_get(golden, "prompts");
-    for (size_t i = 0; i < json_array_size(arr) && n_prompts < 32; i++) {
-        prompt *p = &prompts[n_prompts++];
-        p->j = json_array_get(arr, i);
-        p->name = json_string_value(json_object_get(p->j, "name"));
-        p->ids = ids_of(json_object_get(p->j, "prompt_ids"), &p->n_ids);
-        p->gen = ids_of(json_object_get(p->j, "gen_ids"), &p->n_gen);
-    }
-    return 0;
+    return golden_load(GOLDEN, &gold);
 }
 
 /* (b)+(c): greedy tokens identical, logits close */
@@ -137,48 +68,13 @@ static void test_matches_llama_cpp(void)
     pgr_kv *kv;
     CHECK(pgr_engine_new(model, NULL, threads, &e, &err) == 0);
     CHECK(pgr_kv_new(model, 64, 16, 1, &kv, &err) == 0);
-    const int V = pgr_model_config(model)->vocab;
-    float *lg = malloc(sizeof(float) * (size_t)V);
     double worst = 0;
-    int failed = 0;
     /* under the sanitizers the engine is ~20x slower: a subset, fewer tokens */
-    const int np = SANITIZED ? 3 : n_prompts;
-    for (int k = 0; k < np; k++) {
-        const prompt *p = &prompts[k];
-        int32_t gen[64];
-        int max_gen = SANITIZED ? (p->n_gen < 8 ? p->n_gen : 8) : p->n_gen;
-        int n = run_alone(e, kv, p, max_gen, gen, lg, &err);
-        CHECK_MSG(n >= 0, "%s: %s", p->name, err.msg);
-        json_t *tid = json_object_get(p->j, "top_ids"), *tlg = json_object_get(p->j, "top_logits");
-        double maxd = 0;
-        for (size_t i = 0; i < json_array_size(tid); i++) {
-            int id = (int)json_integer_value(json_array_get(tid, i));
-            double d = fabs(lg[id] - json_real_value(json_array_get(tlg, i)));
-            if (d > maxd)
-                maxd = d;
-        }
-        double mean = 0, var = 0;
-        for (int i = 0; i < V; i++)
-            mean += lg[i];
-        mean /= V;
-        for (int i = 0; i < V; i++)
-            var += (lg[i] - mean) * (lg[i] - mean);
-        double dmean = fabs(mean - json_real_value(json_object_get(p->j, "logits_mean")));
-        double dstd = fabs(sqrt(var / V) - json_real_value(json_object_get(p->j, "logits_std")));
-        if (maxd > worst)
-            worst = maxd;
-        int same = n == max_gen && memcmp(gen, p->gen, sizeof(int32_t) * (size_t)n) == 0;
-        int first_diff = 0;
-        while (first_diff < n && first_diff < p->n_gen && gen[first_diff] == p->gen[first_diff])
-            first_diff++;
-        fprintf(stderr, "    %-16s prompt %3d tok: top-50 max|d| %.5f, mean d %.5f, std d %.5f, greedy %s (%d/%d)\n",
-                p->name, p->n_ids, maxd, dmean, dstd, same ? "identical" : "DIFFERS", first_diff, max_gen);
-        if (!same || maxd > LOGIT_TOL || dmean > LOGIT_TOL || dstd > LOGIT_TOL)
-            failed++;
-    }
+    const int failed = golden_check(e, kv, model, &gold, SANITIZED ? 3 : gold.n, SANITIZED ? 8 : 0,
+                                    LOGIT_TOL, &worst, &err);
+    CHECK_MSG(failed >= 0, "%s", err.msg);
     fprintf(stderr, "    worst top-50 logit difference vs llama.cpp: %.5f (tolerance %g)\n", worst, LOGIT_TOL);
     CHECK_MSG(failed == 0, "%d prompts differ from llama.cpp", failed);
-    free(lg);
     pgr_kv_free(kv);
     pgr_engine_free(e);
 }
@@ -220,7 +116,7 @@ static void test_mixed_batch_equals_alone(void)
     int at = 0, idx[NS] = {0};
     while (at < ntok)
         for (int k = 0; k < NS; k++) {
-            const prompt *p = &prompts[pick[k]];
+            const golden_prompt *p = &prompts[pick[k]];
             if (idx[k] < p->n_ids) {
                 tok[at] = p->ids[idx[k]];
                 sq[at] = seqs[k];
@@ -251,7 +147,7 @@ static void test_mixed_batch_equals_alone(void)
         for (int k = 0; k < NS; k++) {
             if (n_got[k] == n_alone[k])
                 continue;
-            int32_t t = argmax(lgk[k], V);
+            int32_t t = golden_argmax(lgk[k], V);
             got[k][n_got[k]++] = t;
             if (n_got[k] == n_alone[k])
                 continue;
@@ -353,7 +249,7 @@ static void test_hooks(void)
     const pgr_model_cfg *c = pgr_model_config(model);
     CHECK(pgr_engine_new(model, NULL, threads, &e, &err) == 0);
     CHECK(pgr_kv_new(model, 8, 16, 2, &kv, &err) == 0);
-    const prompt *p = &prompts[0];
+    const golden_prompt *p = &prompts[0];
     float *base = malloc(sizeof(float) * (size_t)c->vocab), *lg = malloc(sizeof(float) * (size_t)c->vocab);
     int32_t gen[4];
     CHECK(run_alone(e, kv, p, 1, gen, base, &err) == 1);
@@ -441,9 +337,7 @@ int main(void)
     RUN(test_bad_batches_refused);
     RUN(test_hooks);
     RUN(test_random_model_ref_vs_fast);
-    for (int k = 0; k < n_prompts; k++)
-        free(prompts[k].ids), free(prompts[k].gen);
-    json_decref(golden);
+    golden_free(&gold);
     pgr_model_free(model);
     return check_summary("test_model");
 }
