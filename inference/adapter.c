@@ -310,8 +310,7 @@ static void fill_uniform(pgr_adapter_tensor *t, uint64_t *rng, float lo, float h
         t->data[i] = rng_uniform(rng, lo, hi);
 }
 
-/* Rows of t made orthonormal (modified Gram-Schmidt, in double). rows <= cols. */
-static void orthonormalise(pgr_adapter_tensor *t)
+void pgr_adapter_orthonormalise(pgr_adapter_tensor *t)
 {
     int r = t->rows, d = t->cols;
     for (int i = 0; i < r; i++) {
@@ -353,7 +352,7 @@ int pgr_adapter_new_random(const pgr_adapter_spec *s, const pgr_model *m, uint64
             }
         } else {
             fill_uniform(&a->reft_R[l], &rng, -1, 1);
-            orthonormalise(&a->reft_R[l]);
+            pgr_adapter_orthonormalise(&a->reft_R[l]);
             fill_uniform(&a->reft_W[l], &rng, -0.05f, 0.05f);
             fill_uniform(&a->reft_b[l], &rng, -0.05f, 0.05f);
         }

@@ -109,6 +109,10 @@ int pgr_adapter_new(const pgr_adapter_spec *s, const pgr_model *m, pgr_adapter *
 int pgr_adapter_new_random(const pgr_adapter_spec *s, const pgr_model *m, uint64_t seed,
                            pgr_adapter **out, pgr_err *err);
 void pgr_adapter_free(pgr_adapter *a); /* NULL is fine */
+/* Rows of t made orthonormal in place (modified Gram-Schmidt in double; a
+ * zero row becomes a unit vector). rows <= cols. LoReFT's R after each
+ * training step (inference/train.c) and at random init. */
+void pgr_adapter_orthonormalise(pgr_adapter_tensor *t);
 
 /* sha256 hex of the model's GGUF file ("" for random models): the base-model
  * identity stored in adapter files. Reads the whole file (~0.2 s for 100 MB):

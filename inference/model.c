@@ -47,6 +47,18 @@ const pgr_wmat *pgr_model_weight(const pgr_model *m, int layer, int site)
     return &m->layers[layer].w[site];
 }
 
+const pgr_wmat *pgr_model_tok_embd(const pgr_model *m) { return &m->tok_embd; }
+const pgr_wmat *pgr_model_output(const pgr_model *m) { return &m->output; }
+
+const float *pgr_model_norm(const pgr_model *m, int layer, int which)
+{
+    if (layer == -1)
+        return m->output_norm;
+    if (layer < 0 || layer >= m->cfg.n_layer || which < 0 || which > 1)
+        return NULL;
+    return which ? m->layers[layer].ffn_norm : m->layers[layer].attn_norm;
+}
+
 /* (rows, cols) of each projection */
 static void site_shape(const pgr_model_cfg *c, int site, int *rows, int *cols)
 {

@@ -72,6 +72,13 @@ enum pgr_site {
 };
 const pgr_wmat *pgr_model_weight(const pgr_model *m, int layer, int site);
 const char *pgr_site_name(int site); /* "q", ..., "resid" */
+/* The rest of the weights, for the training forward/backward (inference/train.c):
+ * token embedding (vocab, dim), output matrix (vocab, dim; the embedding when
+ * tied), and the float RMSNorm weights (dim): which 0 = attn_norm, 1 = ffn_norm
+ * of a layer; layer -1 = output_norm. Borrowed; NULL if out of range. */
+const pgr_wmat *pgr_model_tok_embd(const pgr_model *m);
+const pgr_wmat *pgr_model_output(const pgr_model *m);
+const float *pgr_model_norm(const pgr_model *m, int layer, int which);
 
 /* ---- KV cache ---------------------------------------------------------------- */
 typedef struct pgr_kv pgr_kv;
