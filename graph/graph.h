@@ -299,6 +299,9 @@ int pgr_adapter_add(pgr_store *s, const pgr_adapter_rec *a, pgr_id *id, pgr_err 
 /* The author's adapters, newest first: [{id, method, mode, rank, path,
  * base_model_sha256, metrics, created}]. */
 int pgr_adapter_list(pgr_store *s, pgr_id author, json_t **out, pgr_err *err);
+/* Authors an adapter is kept for (peergraph adapt --changed): the owners of
+ * profile pages and every author that has an adapter, ascending; malloc'd. */
+int pgr_adapter_candidates(pgr_store *s, pgr_id **ids, size_t *n, pgr_err *err);
 
 /* ------------------------------------------------------------------------
  * Read API (the server). Results are OpenAlex-shaped JSON (see API.md) with

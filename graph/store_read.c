@@ -1000,7 +1000,7 @@ int pgr_adapter_list(pgr_store *s, pgr_id author, json_t **out, pgr_err *err)
         if (pgr_col_text(st, 6))
             metrics = json_loads(pgr_col_text(st, 6), 0, NULL);
         json_array_append_new(
-            arr, json_pack("{sIsososIsososososo}", "id", (json_int_t)pgr_col_int(st, 0), "method",
+            arr, json_pack("{sIsososIsosososo}", "id", (json_int_t)pgr_col_int(st, 0), "method",
                            j_text(st, 1), "mode", j_text(st, 2), "rank",
                            (json_int_t)pgr_col_int(st, 3), "path", j_text(st, 4),
                            "base_model_sha256", j_text(st, 5), "metrics",

@@ -203,6 +203,9 @@
     X(ST_ADAPTER_LIST, "adapter_list",                                                        \
       "SELECT id, method, mode, rank, path, base_model_sha256, metrics, created_at FROM "    \
       "adapters WHERE author_id = $1 ORDER BY id DESC")                                       \
+    X(ST_ADAPTER_CANDIDATES, "adapter_candidates",                                            \
+      "SELECT author_id FROM ownership WHERE author_id > $1 UNION SELECT author_id FROM "    \
+      "adapters WHERE author_id > $1 ORDER BY 1")                                             \
     /* ---- merges ---- */                                                                    \
     X(ST_MERGE_INSERT, "merge_insert",                                                        \
       "INSERT INTO author_merges (keep_id, gone_id, evidence, run_id, merged_at) VALUES ($1, " \

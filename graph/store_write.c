@@ -607,6 +607,11 @@ int pgr_author_coauthor_ids(pgr_store *s, pgr_id author, pgr_id **ids, size_t *n
     return ids_of(s, ST_AUTHOR_COAUTHOR_IDS, author, NULL, ids, n, err);
 }
 
+int pgr_adapter_candidates(pgr_store *s, pgr_id **ids, size_t *n, pgr_err *err)
+{
+    return ids_of(s, ST_ADAPTER_CANDIDATES, 0, NULL, ids, n, err);
+}
+
 int pgr_author_add_variant(pgr_store *s, pgr_id src, pgr_id author, const char *name,
                            const char *norm_name, pgr_err *err)
 {

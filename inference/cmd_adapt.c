@@ -1,7 +1,7 @@
 /* peergraph adapt: create adapters. --random makes well-formed random ones of
  * any shape (tests, benchmarks); --import-peft DIR / --import-gguf FILE convert
- * other tools' LoRA files to ours. Training from the graph (--author,
- * --changed; issue 9) is not built yet and answers exit 2. */
+ * other tools' LoRA files to ours; --author ID / --changed train researchers'
+ * adapters from the graph (inference/adapt_train.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "graph/graph.h"
+#include "inference/adapt_train.h"
 #include "inference/adapter.h"
 #include "inference/model.h"
+#include "inference/tokenizer.h"
 
 static void usage(FILE *out)
 {
@@ -26,8 +29,28 @@ static void usage(FILE *out)
             "  --layers LIST        all | 0,3,5 | 0-7 (default all)\n"
             "  --positions P        ReFT: f7+l7 | all (default f7+l7)\n"
             "  --mode M             default mode: prefill | all (default prefill)\n"
-            "  --author ID, --changed   train from the graph (issue 9: not built yet)\n",
-            PGR_DEFAULT_MODEL);
+            "\n"
+            "       peergraph adapt --author ID | --changed [options]\n"
+            "  train researchers' adapters from their works in the graph, evaluate them on\n"
+            "  held-out works, store them next to the database with a row in adapters\n"
+            "  --author ID          one author (A12, orcid:..., ...)\n"
+            "  --changed            every page owner / adapter holder whose works changed\n"
+            "                       since their adapter was trained (the nightly job)\n"
+            "  --db URL             (default %s)\n"
+            "  --method M           lora | reft (= loreft) | loreft | direft (default lora)\n"
+            "  --mode M             prefill (PreFT) | all (default prefill)\n"
+            "  --compare            also train the other mode, for the metrics only\n"
+            "  --rank R             (default 8)\n"
+            "  --targets, --layers, --positions  as above (LoRA default: all seven)\n"
+            "  --steps N            optimiser steps (default 40)\n"
+            "  --batch B            sequences per step (default 2)\n"
+            "  --max-tokens T       longest training sequence (default 160)\n"
+            "  --lr LR              peak learning rate (default 2e-3 LoRA, 4e-3 ReFT)\n"
+            "  --seed S             (default 1)\n"
+            "  --threads N          (default 2)\n"
+            "  --max-eval N         evaluate at most N held-out sequences (default all)\n"
+            "  --adapters-dir DIR   (default: <db dir>/adapters for sqlite, else ./adapters)\n",
+            PGR_DEFAULT_MODEL, PGR_DEFAULT_DB);
 }
 
 enum {
@@ -45,8 +68,72 @@ enum {
     OPT_AUTHOR,
     OPT_CHANGED,
     OPT_PEFT,
-    OPT_GGUF
+    OPT_GGUF,
+    OPT_DB,
+    OPT_COMPARE,
+    OPT_STEPS,
+    OPT_BATCH,
+    OPT_MAXTOK,
+    OPT_LR,
+    OPT_THREADS,
+    OPT_ADIR,
+    OPT_MAXEVAL
 };
+
+static int int_arg(const char *name, const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "peergraph adapt: %s: '%s' not in %d..%d\n", name, s, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* --author / --changed */
+static int run_train(const char *model_path, const char *db, const char *author,
+                     pgr_adapt_args *args, const char *method, const char *mode)
+{
+    pgr_err err = {0};
+    pgr_model *m = NULL;
+    pgr_tokenizer *tok = NULL;
+    pgr_store *s = NULL;
+    char sha[65];
+    int rc = 1;
+    if (strcmp(method, "reft") == 0)
+        method = "loreft";
+    if (pgr_adapter_parse_method(method, &args->method, &err) != 0 ||
+        pgr_adapter_parse_mode(mode, &args->mode, &err) != 0) {
+        fprintf(stderr, "peergraph adapt: %s\n", err.msg);
+        return 2;
+    }
+    args->db_url = db;
+    args->log = stderr;
+    if (pgr_model_load(model_path, &m, &err) != 0 || pgr_model_sha256(m, sha, &err) != 0 ||
+        pgr_tok_load(pgr_model_gguf(m), &tok, &err) != 0 || pgr_store_open(db, &s, &err) != 0)
+        goto cleanup;
+    if (author) {
+        pgr_id id;
+        if (pgr_adapt_author(s, m, sha, tok, author, args, &id, &err) != 0)
+            goto cleanup;
+    } else {
+        int n;
+        if (pgr_adapt_changed(s, m, sha, tok, args, &n, &err) != 0)
+            goto cleanup;
+        fprintf(stderr, "peergraph adapt: %d adapter%s trained\n", n, n == 1 ? "" : "s");
+    }
+    rc = 0;
+cleanup:
+    if (rc)
+        fprintf(stderr, "peergraph adapt: %s\n", err.msg);
+    pgr_store_close(s);
+    pgr_tok_free(tok);
+    pgr_model_free(m);
+    return rc;
+}
 
 int cmd_adapt(int argc, char **argv)
 {
@@ -65,12 +152,24 @@ int cmd_adapt(int argc, char **argv)
                                          {"changed", no_argument, 0, OPT_CHANGED},
                                          {"import-peft", required_argument, 0, OPT_PEFT},
                                          {"import-gguf", required_argument, 0, OPT_GGUF},
+                                         {"db", required_argument, 0, OPT_DB},
+                                         {"compare", no_argument, 0, OPT_COMPARE},
+                                         {"steps", required_argument, 0, OPT_STEPS},
+                                         {"batch", required_argument, 0, OPT_BATCH},
+                                         {"max-tokens", required_argument, 0, OPT_MAXTOK},
+                                         {"lr", required_argument, 0, OPT_LR},
+                                         {"threads", required_argument, 0, OPT_THREADS},
+                                         {"adapters-dir", required_argument, 0, OPT_ADIR},
+                                         {"max-eval", required_argument, 0, OPT_MAXEVAL},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model_path = PGR_DEFAULT_MODEL, *out = NULL, *method = "lora", *targets = NULL,
                *layers = "all", *positions = "f7+l7", *mode = "prefill", *peft = NULL,
                *ggufp = NULL;
-    int random = 0, train = 0, have_seed = 0, rank = 8, have_alpha = 0;
+    int random = 0, train = 0, have_seed = 0, rank = 8, have_alpha = 0, changed = 0;
+    const char *db = PGR_DEFAULT_DB, *author = NULL;
+    pgr_adapt_args targs;
+    pgr_adapt_args_default(&targs);
     unsigned long long seed = 0;
     double alpha = 0;
     char *end;
@@ -130,8 +229,48 @@ int cmd_adapt(int argc, char **argv)
             out = optarg;
             break;
         case OPT_AUTHOR:
+            train = 1;
+            author = optarg;
+            break;
         case OPT_CHANGED:
             train = 1;
+            changed = 1;
+            break;
+        case OPT_DB:
+            db = optarg;
+            break;
+        case OPT_COMPARE:
+            targs.compare = 1;
+            break;
+        case OPT_STEPS:
+            if (int_arg("--steps", optarg, 1, 1000000, &targs.steps))
+                return 2;
+            break;
+        case OPT_BATCH:
+            if (int_arg("--batch", optarg, 1, 64, &targs.batch))
+                return 2;
+            break;
+        case OPT_MAXTOK:
+            if (int_arg("--max-tokens", optarg, 8, 8192, &targs.max_tok))
+                return 2;
+            break;
+        case OPT_THREADS:
+            if (int_arg("--threads", optarg, 1, 256, &targs.n_threads))
+                return 2;
+            break;
+        case OPT_LR:
+            targs.lr = (float)strtod(optarg, &end);
+            if (end == optarg || *end || !(targs.lr > 0 && targs.lr < 1)) {
+                fprintf(stderr, "peergraph adapt: --lr: '%s' not in (0, 1)\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_ADIR:
+            targs.adapters_dir = optarg;
+            break;
+        case OPT_MAXEVAL:
+            if (int_arg("--max-eval", optarg, 0, 1 << 30, &targs.max_eval))
+                return 2;
             break;
         case OPT_PEFT:
             peft = optarg;
@@ -151,10 +290,18 @@ int cmd_adapt(int argc, char **argv)
         fprintf(stderr, "peergraph adapt: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (train && !random && !peft && !ggufp) {
-        fprintf(stderr, "peergraph adapt: training from the graph (--author/--changed, issue 9) "
-                        "is not built yet; use --random for a random adapter\n");
-        return 2;
+    if (train) {
+        if (random || peft || ggufp || out || (author && changed)) {
+            fprintf(stderr, "peergraph adapt: --author or --changed trains from the graph: "
+                            "give one of them, without --random, --import-*, --out\n");
+            return 2;
+        }
+        targs.rank = rank;
+        targs.seed = have_seed ? (uint64_t)seed : 1;
+        targs.targets = targets;
+        targs.layers = strcmp(layers, "all") ? layers : NULL;
+        targs.positions = positions;
+        return run_train(model_path, db, author, &targs, method, mode);
     }
     if (random + !!peft + !!ggufp != 1 || !out || (random && !have_seed)) {
         fprintf(stderr, "peergraph adapt: give exactly one of --random (with --seed), "

@@ -16,7 +16,7 @@ struct pgr_trainer {
     const pgr_model_cfg *c;
     const pgr_kernels *K;
     pgr_kctx *ctx;
-    pgr_adapter *a;          /* borrowed; NULL = base */
+    pgr_adapter *a;           /* borrowed; NULL = base */
     pgr_adapter *g, *m1, *m2; /* gradient, Adam moments: the adapter's shapes */
     int mode, cap;
     int lo, lo_int; /* lowest adapted layer; lowest layer whose insides need a backward */
@@ -90,7 +90,10 @@ static int param_list(pgr_adapter *a, pgr_adapter_tensor **out, uint8_t *decay, 
 }
 #define MAX_PARAMS (PGR_AD_MAX_LAYERS * PGR_SITE_COUNT * 2)
 
-static size_t tensor_n(const pgr_adapter_tensor *t) { return (size_t)t->rows * (size_t)t->cols; }
+static size_t tensor_n(const pgr_adapter_tensor *t)
+{
+    return (size_t)t->rows * (size_t)t->cols;
+}
 
 /* ---- initialisation ---------------------------------------------------------------- */
 int pgr_adapter_new_trainable(const pgr_adapter_spec *s, const pgr_model *m, uint64_t seed,
@@ -199,11 +202,10 @@ int pgr_trainer_new(const pgr_model *m, pgr_adapter *a, int mode, int max_tok, i
     t->pos = calloc(T, sizeof *t->pos), t->negpos = calloc(T, sizeof *t->negpos);
     t->mask = calloc(T, 1);
     t->lscratch = fbuf(4, a ? (size_t)a->spec.rank : 1, 1, B);
-    if (!t->xs || (reft && !t->hpre) || !t->xn1 || !t->q || !t->k || !t->v || !t->att ||
-        !t->tmp || !t->xmid || !t->xn2 || !t->gate || !t->up || !t->act || !t->P || !t->dx ||
-        !t->dx2 || !t->dxn || !t->dq || !t->dk || !t->dv || !t->datt || !t->dgate || !t->dup ||
-        !t->dact || !t->logits || !t->xf || !t->dxf || !t->pos || !t->negpos || !t->mask ||
-        !t->lscratch)
+    if (!t->xs || (reft && !t->hpre) || !t->xn1 || !t->q || !t->k || !t->v || !t->att || !t->tmp ||
+        !t->xmid || !t->xn2 || !t->gate || !t->up || !t->act || !t->P || !t->dx || !t->dx2 ||
+        !t->dxn || !t->dq || !t->dk || !t->dv || !t->datt || !t->dgate || !t->dup || !t->dact ||
+        !t->logits || !t->xf || !t->dxf || !t->pos || !t->negpos || !t->mask || !t->lscratch)
         goto oom;
     for (int i = 0; i < max_tok; i++)
         t->pos[i] = i;
@@ -234,8 +236,14 @@ fail:
     return -1;
 }
 
-const pgr_adapter *pgr_trainer_grad(const pgr_trainer *t) { return t->g; }
-size_t pgr_trainer_act_bytes(const pgr_trainer *t) { return t->act_bytes; }
+const pgr_adapter *pgr_trainer_grad(const pgr_trainer *t)
+{
+    return t->g;
+}
+size_t pgr_trainer_act_bytes(const pgr_trainer *t)
+{
+    return t->act_bytes;
+}
 
 void pgr_trainer_zero_grad(pgr_trainer *t)
 {
@@ -343,7 +351,10 @@ static int mt(pgr_trainer *t, int l, int site, const float *dy, float *dx, int n
     return 0;
 }
 
-static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
+static void zero(float *p, size_t n)
+{
+    memset(p, 0, n * sizeof(float));
+}
 
 /* The workspace holds layer l's forward from x_in; dh (n, dim) is the loss
  * gradient at the layer's output before any ReFT. Writes the gradient at
@@ -391,8 +402,8 @@ static int layer_bwd(pgr_trainer *t, int l, const float *x_in, const float *dh, 
     lora_bwd(t, l, PGR_SITE_V, t->xn1, t->dv, need_dx ? t->dxn : NULL, n, d, kvd);
     if (!need_dx)
         return 0;
-    if (mt(t, l, PGR_SITE_Q, t->dq, t->dxn, n, err) || mt(t, l, PGR_SITE_K, t->dk, t->dxn, n, err) ||
-        mt(t, l, PGR_SITE_V, t->dv, t->dxn, n, err))
+    if (mt(t, l, PGR_SITE_Q, t->dq, t->dxn, n, err) ||
+        mt(t, l, PGR_SITE_K, t->dk, t->dxn, n, err) || mt(t, l, PGR_SITE_V, t->dv, t->dxn, n, err))
         return -1;
     if (dx_in != dxmid)
         memcpy(dx_in, dxmid, nd * sizeof(float));
@@ -438,8 +449,8 @@ int pgr_trainer_loss(pgr_trainer *t, const pgr_train_seq *s, float grad_scale, d
         const pgr_wmat *w1[1] = {wout};
         float *y1[1] = {t->logits};
         t->K->matmul(t->ctx, 1, w1, t->xf, y1, np);
-        total += pgr_tr_xent(t->logits, s->tok + p0 + 1, want_grad ? t->logits : NULL, np,
-                             c->vocab, grad_scale);
+        total += pgr_tr_xent(t->logits, s->tok + p0 + 1, want_grad ? t->logits : NULL, np, c->vocab,
+                             grad_scale);
         if (!want_grad)
             continue;
         zero(t->dxf, (size_t)np * d);
@@ -459,10 +470,9 @@ int pgr_trainer_loss(pgr_trainer *t, const pgr_train_seq *s, float grad_scale, d
         if (reft_at(t, l)) {
             /* through the intervention: dh = dx + its Jacobian^T; into dx2 then swap */
             zero(t->dx2, (size_t)n * d);
-            pgr_tr_reft_bwd(t->hpre + (size_t)l * T * d, t->a->reft_R[l].data,
-                            t->a->reft_W[l].data, t->a->reft_b[l].data,
-                            t->a->spec.method == PGR_AD_LOREFT, t->mask, t->dx,
-                            t->g->reft_R[l].data, t->g->reft_W[l].data, t->g->reft_b[l].data,
+            pgr_tr_reft_bwd(t->hpre + (size_t)l * T * d, t->a->reft_R[l].data, t->a->reft_W[l].data,
+                            t->a->reft_b[l].data, t->a->spec.method == PGR_AD_LOREFT, t->mask,
+                            t->dx, t->g->reft_R[l].data, t->g->reft_W[l].data, t->g->reft_b[l].data,
                             t->dx2, n, d, rank, t->lscratch, t->lscratch + rank);
             float *sw = t->dx;
             t->dx = t->dx2, t->dx2 = sw;

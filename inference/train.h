@@ -22,11 +22,11 @@
  * q = n_head*head_dim, kv = n_kv_head*head_dim, V = vocab):
  *   checkpoints  (n_layer + 1) * T * d     residual stream entering each layer
  *                (+ n_layer * T * d for ReFT: the stream before the intervention)
- *   one layer    T * (6d + 3q + 4kv + 6f) + n_head * T^2   recomputed per layer
+ *   one layer    T * (7d + 4q + 4kv + 6f) + n_head * T^2   recomputed per layer
  *                in the backward pass from its checkpoint (one extra forward)
  *   logits       32 * V                    the loss runs over 32 tokens at a time
- * SmolLM2-135M, T = 256: 17.7 MB + 14 MB + 2.4 MB + 6.3 MB ~ 41 MB (LoRA),
- * ~ 58 MB (ReFT); pgr_trainer_act_bytes reports the exact figure.
+ * SmolLM2-135M, T = 256: 17.4 + 15.9 + 2.3 + 6.0 MiB ~ 42 MiB (LoRA),
+ * ~ 59 MiB (ReFT); pgr_trainer_act_bytes reports the exact figure.
  *
  * Deterministic: the same adapter, data, options and seed give the same
  * result whatever the thread count (no reduction depends on threads). */

@@ -227,8 +227,14 @@ static void reft_case(int loreft)
     CHECK_INT(fd_check("reft db", reft_obj, &c, c.b, db, R, 1e-2f, 2e-3, 1e-2), 0);
     CHECK_INT(fd_check("reft dh", reft_obj, &c, c.h, dh, N * D, 1e-2f, 2e-3, 1e-2), 0);
 }
-static void test_loreft_grad(void) { reft_case(1); }
-static void test_direft_grad(void) { reft_case(0); }
+static void test_loreft_grad(void)
+{
+    reft_case(1);
+}
+static void test_direft_grad(void)
+{
+    reft_case(0);
+}
 
 enum { VV = 11 };
 struct xent_ctx {
@@ -256,12 +262,12 @@ static void test_xent_grad(void)
 static void test_matmul_t(void)
 {
     const int types[3] = {PGR_KT_F32, PGR_KT_Q8_0, PGR_KT_Q4_1};
-    const int rows = 70, cols = 96, nt = 3; /* a partial row tile and column chunk */
+    const int rows = 70, cols = 96, nt = 4; /* a partial row tile and column chunk */
     pgr_kctx *ctx = pgr_kctx_new(2);
     CHECK(ctx);
     float *wf = malloc(sizeof(float) * rows * cols), *deq = malloc(sizeof(float) * rows * cols);
     uint8_t *wq = malloc((size_t)rows * cols * 4);
-    float dy[3 * 70], dx[3 * 96], ref[3 * 96];
+    float dy[4 * 70], dx[4 * 96], ref[4 * 96];
     int bad = 0;
     fill(wf, (size_t)rows * cols, 1.0f), fill(dy, sizeof dy / 4, 1.0f);
     for (int ti = 0; ti < 3; ti++) {
@@ -295,8 +301,15 @@ static void test_matmul_t(void)
 /* ---- the whole trainer on a tiny model ------------------------------------------------ */
 static pgr_model *tiny_dim(int wtype, int dim)
 {
-    pgr_model_cfg cfg = {.n_layer = 2, .dim = dim, .n_head = 4, .n_kv_head = 2, .head_dim = dim / 4,
-                         .ffn_dim = 2 * dim, .vocab = 40, .ctx_len = 128, .rope_theta = 10000.0f,
+    pgr_model_cfg cfg = {.n_layer = 2,
+                         .dim = dim,
+                         .n_head = 4,
+                         .n_kv_head = 2,
+                         .head_dim = dim / 4,
+                         .ffn_dim = 2 * dim,
+                         .vocab = 40,
+                         .ctx_len = 128,
+                         .rope_theta = 10000.0f,
                          .norm_eps = 1e-5f};
     pgr_model *m = NULL;
     pgr_err err = {0};
@@ -304,7 +317,10 @@ static pgr_model *tiny_dim(int wtype, int dim)
         fprintf(stderr, "    tiny model: %s\n", err.msg);
     return m;
 }
-static pgr_model *tiny(int wtype) { return tiny_dim(wtype, 32); }
+static pgr_model *tiny(int wtype)
+{
+    return tiny_dim(wtype, 32);
+}
 
 static pgr_adapter *make_adapter(pgr_model *m, int method, const char *targets, int rank,
                                  const char *positions, int random)
@@ -564,8 +580,8 @@ static double overfit(pgr_model *m, int method, int mode, int steps, pgr_adapter
         for (int i = 0; i < 3; i++) {
             double l;
             int np;
-            if (pgr_trainer_loss(t, &(pgr_train_seq){corpus[i], 10, PL}, 1.0f / (3 * (10 - PL)), &l, &np,
-                                 &err) != 0)
+            if (pgr_trainer_loss(t, &(pgr_train_seq){corpus[i], 10, PL}, 1.0f / (3 * (10 - PL)), &l,
+                                 &np, &err) != 0)
                 goto done;
             sum += l, cnt += np;
         }
