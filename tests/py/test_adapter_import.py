@@ -202,4 +202,6 @@ def test_random_adapters_of_any_shape(tmp_path):
     assert out.read_bytes() == first
     assert adapt("--random", "--seed", "1", "--layers", "30", "--out", str(out)).returncode == 2
     assert adapt("--random", "--seed", "1", "--targets", "qq", "--out", str(out)).returncode == 2
-    assert adapt("--author", "A1").returncode == 2
+    # training from the graph is built (test_adapt_train): mixing it with --random is a usage error
+    assert adapt("--author", "A1", "--random", "--seed", "1", "--out", str(out)).returncode == 2
+    assert adapt("--author", "A1", "--changed").returncode == 2
