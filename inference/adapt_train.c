@@ -18,9 +18,10 @@ void pgr_adapt_args_default(pgr_adapt_args *a)
     a->method = PGR_AD_LORA;
     a->mode = PGR_AD_PREFILL;
     a->rank = 8;
-    a->steps = 40;
-    a->batch = 2;
-    a->max_tok = 160;
+    /* the configuration of docs/training.md's table (CPU time of a shared VM) */
+    a->steps = 16;
+    a->batch = 1;
+    a->max_tok = 64;
     a->n_threads = 2;
     a->seed = 1;
 }
@@ -250,20 +251,21 @@ int pgr_adapt_author(pgr_store *s, const pgr_model *m, const char *model_sha256,
     if (pgr_adapter_save(res[0].ad, path, err) != 0)
         goto cleanup;
     /* metrics and provenance */
+    pgr_train_opts dflt;
+    pgr_train_opts_default(&dflt, a->method, a->steps);
+    const float lr_used = a->lr > 0 ? a->lr : dflt.lr;
     json_t *hl = json_pack("{so}", "base", jnum(base_loss));
     for (int i = 0; i < 1 + !!a->compare; i++)
         json_object_set_new(hl, pgr_adapter_mode_name(modes[i]), jnum(res[i].heldout));
-    metrics = json_pack("{ss sI si si si sf ss ss ss so so sI sI sI so s{sfsf} sf sf ss}",
-                        "data_sha256", c->data_sha256, "seed", (json_int_t)a->seed, "steps",
-                        a->steps, "batch", a->batch, "max_tokens", a->max_tok, "lr",
-                        (double)(a->lr > 0 ? a->lr : (a->method == PGR_AD_LORA ? 2e-3f : 4e-3f)),
-                        "targets", targets, "layers", a->layers ? a->layers : "all", "positions",
-                        positions, "works_train", keys_json(c, 0), "works_heldout", keys_json(c, 1),
-                        "train_sequences", (json_int_t)c->n_train, "heldout_sequences",
-                        (json_int_t)c->n_test, "heldout_tokens", (json_int_t)held_tok,
-                        "heldout_loss", hl, "train_loss", "first", res[0].first, "last",
-                        res[0].last, "seconds", res[0].seconds, "train_tokens_per_s",
-                        res[0].tok_per_s, "base_model_sha256", model_sha256);
+    metrics = json_pack(
+        "{ss sI si si si sf ss ss ss so so sI sI sI so s{sfsf} sf sf ss}", "data_sha256",
+        c->data_sha256, "seed", (json_int_t)a->seed, "steps", a->steps, "batch", a->batch,
+        "max_tokens", a->max_tok, "lr", (double)lr_used, "targets", targets, "layers",
+        a->layers ? a->layers : "all", "positions", positions, "works_train", keys_json(c, 0),
+        "works_heldout", keys_json(c, 1), "train_sequences", (json_int_t)c->n_train,
+        "heldout_sequences", (json_int_t)c->n_test, "heldout_tokens", (json_int_t)held_tok,
+        "heldout_loss", hl, "train_loss", "first", res[0].first, "last", res[0].last, "seconds",
+        res[0].seconds, "train_tokens_per_s", res[0].tok_per_s, "base_model_sha256", model_sha256);
     if (!metrics || !(mtxt = json_dumps(metrics, JSON_COMPACT | JSON_SORT_KEYS))) {
         pgr_errf(err, PGR_ENOMEM, "adapt: metrics JSON");
         goto cleanup;

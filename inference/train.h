@@ -52,7 +52,7 @@ typedef struct pgr_train_opts {
     float beta1, beta2, eps;
     float clip; /* global gradient-norm clip; 0 = none */
 } pgr_train_opts;
-/* lr 2e-3 (LoRA) / 4e-3 (ReFT), min 0.1, warmup 10% of steps, wd 0.01,
+/* lr 5e-3 (LoRA) / 5e-4 (ReFT), min 0.1, warmup 10% of steps, wd 0.01,
  * betas 0.9 / 0.999, eps 1e-8, clip 1.0. */
 void pgr_train_opts_default(pgr_train_opts *o, int method, int steps);
 /* The learning rate at step (0-based): linear warm-up then cosine. */
