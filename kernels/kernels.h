@@ -105,8 +105,8 @@ void pgr_kernels_cpu_force_portable(int on);
 
 /* Backward passes (inference/train.c): dx (n_tok, w->cols) += dy (n_tok, w->rows) · W,
  * i.e. W^T dy per token, dequantising W in tiles, threaded over ctx's pool
- * (kernels/cpu/matmul_t.c). Returns 0, or -1 for a type without blocks of <= 64
- * elements or out of memory. Deterministic: independent of the thread count. */
+ * (kernels/cpu/matmul_t.c). Returns 0, or -1 for a type whose blocks are not
+ * 1, 32, 64, 128 or 256 elements, or out of memory. Deterministic: independent of the thread count. */
 int pgr_cpu_matmul_t(pgr_kctx *ctx, const pgr_wmat *w, const float *dy, float *dx, int n_tok);
 
 /* fp16 / bf16 <-> fp32, round to nearest even (portable, exact). */

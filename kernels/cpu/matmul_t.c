@@ -11,26 +11,30 @@
 
 #include "kernels/cpu/cpu_impl.h"
 
-#define MT_COLS 64 /* columns per chunk (a multiple of every block size: 32) */
+#define MT_COLS 64 /* columns per inner pass */
 #define MT_ROWS 64 /* rows per dequantised tile */
+/* A chunk (one thread's columns) is MT_COLS wide, or one block for types whose
+ * blocks are wider (k-quants: 256); its tile is MT_ROWS x chunk. */
+#define MT_MAX_CHUNK 256
 
 struct mt_job {
     const pgr_wmat *w;
     const float *dy;
     float *dx;
     int n_tok;
-    float *scratch; /* (threads, MT_ROWS * MT_COLS) */
+    float *scratch; /* (threads, MT_ROWS * MT_MAX_CHUNK) */
     size_t be, bb;  /* block elems, block bytes of w's type */
+    int cw;         /* chunk width: max(MT_COLS, be) */
 };
 
-/* acc (wd) += sum_r dy[r] * tile[r] (wd) for r < nr */
-static void axpy_tile_ref(float *acc, const float *tile, const float *dy, int nr, int wd)
+/* acc (wd) += sum_r dy[r] * tile[r] (wd) for r < nr; tile rows ld apart */
+static void axpy_tile_ref(float *acc, const float *tile, size_t ld, const float *dy, int nr, int wd)
 {
     for (int r = 0; r < nr; r++) {
         const float a = dy[r];
         if (a == 0.0f)
             continue;
-        const float *tr = tile + (size_t)r * MT_COLS;
+        const float *tr = tile + (size_t)r * ld;
         for (int c = 0; c < wd; c++)
             acc[c] += a * tr[c];
     }
@@ -43,8 +47,9 @@ static void axpy_tile_ref(float *acc, const float *tile, const float *dy, int nr
  * and each tile load feeds three FMAs (one token per pass measured ~2x slower:
  * it was bound by loads). */
 __attribute__((target("avx2,fma"))) static void axpy_tile_avx2(float *dx, size_t ldx,
-                                                               const float *tile, const float *dy,
-                                                               size_t ldy, int nr, int nt)
+                                                               const float *tile, size_t ldt,
+                                                               const float *dy, size_t ldy, int nr,
+                                                               int nt)
 {
     for (int h = 0; h < 2; h++) {
         const float *th = tile + 32 * h;
@@ -59,7 +64,7 @@ __attribute__((target("avx2,fma"))) static void axpy_tile_avx2(float *dx, size_t
                 a[2][i] = _mm256_loadu_ps(d2 + 8 * i);
             }
             for (int r = 0; r < nr; r++) {
-                const float *tr = th + (size_t)r * MT_COLS;
+                const float *tr = th + (size_t)r * ldt;
                 const __m256 w0 = _mm256_loadu_ps(tr), w1 = _mm256_loadu_ps(tr + 8),
                              w2 = _mm256_loadu_ps(tr + 16), w3 = _mm256_loadu_ps(tr + 24);
                 const __m256 b0 = _mm256_broadcast_ss(y0 + r), b1 = _mm256_broadcast_ss(y1 + r),
@@ -90,7 +95,7 @@ __attribute__((target("avx2,fma"))) static void axpy_tile_avx2(float *dx, size_t
             for (int i = 0; i < 4; i++)
                 a[i] = _mm256_loadu_ps(d0 + 8 * i);
             for (int r = 0; r < nr; r++) {
-                const float *tr = th + (size_t)r * MT_COLS;
+                const float *tr = th + (size_t)r * ldt;
                 const __m256 b0 = _mm256_broadcast_ss(y0 + r);
                 for (int i = 0; i < 4; i++)
                     a[i] = _mm256_fmadd_ps(b0, _mm256_loadu_ps(tr + 8 * i), a[i]);
@@ -107,30 +112,33 @@ static void mt_task(void *arg, int chunk, int ith)
 {
     struct mt_job *j = arg;
     const pgr_wmat *w = j->w;
-    const int c0 = chunk * MT_COLS;
-    const int wd = w->cols - c0 < MT_COLS ? w->cols - c0 : MT_COLS;
-    float *tile = j->scratch + (size_t)ith * MT_ROWS * MT_COLS;
-    const size_t src_off = (size_t)c0 / j->be * j->bb;
+    const int c0 = chunk * j->cw;
+    const int wd = w->cols - c0 < j->cw ? w->cols - c0 : j->cw;
+    float *tile = j->scratch + (size_t)ith * MT_ROWS * MT_MAX_CHUNK;
+    const size_t src_off = (size_t)c0 / j->be * j->bb, ld = (size_t)j->cw;
 #ifdef HAVE_AVX2_AXPY
-    const int fast = wd == MT_COLS && pgr_use_avx2();
+    const int avx2 = pgr_use_avx2();
 #endif
     for (int r0 = 0; r0 < w->rows; r0 += MT_ROWS) {
         const int nr = w->rows - r0 < MT_ROWS ? w->rows - r0 : MT_ROWS;
         for (int r = 0; r < nr; r++) {
             const uint8_t *src =
                 (const uint8_t *)w->data + (size_t)(r0 + r) * w->row_bytes + src_off;
-            pgr_dequant_row(w->type, src, tile + (size_t)r * MT_COLS, (size_t)wd);
+            pgr_dequant_row(w->type, src, tile + (size_t)r * ld, (size_t)wd);
         }
+        for (int s0 = 0; s0 < wd; s0 += MT_COLS) { /* MT_COLS-wide passes over the tile */
+            const int sw = wd - s0 < MT_COLS ? wd - s0 : MT_COLS;
 #ifdef HAVE_AVX2_AXPY
-        if (fast) {
-            axpy_tile_avx2(j->dx + c0, (size_t)w->cols, tile, j->dy + r0, (size_t)w->rows, nr,
-                           j->n_tok);
-            continue;
-        }
+            if (avx2 && sw == MT_COLS) {
+                axpy_tile_avx2(j->dx + c0 + s0, (size_t)w->cols, tile + s0, ld, j->dy + r0,
+                               (size_t)w->rows, nr, j->n_tok);
+                continue;
+            }
 #endif
-        for (int t = 0; t < j->n_tok; t++)
-            axpy_tile_ref(j->dx + (size_t)t * w->cols + c0, tile, j->dy + (size_t)t * w->rows + r0,
-                          nr, wd);
+            for (int t = 0; t < j->n_tok; t++)
+                axpy_tile_ref(j->dx + (size_t)t * w->cols + c0 + s0, tile + s0, ld,
+                              j->dy + (size_t)t * w->rows + r0, nr, sw);
+        }
     }
 }
 
@@ -141,11 +149,13 @@ int pgr_cpu_matmul_t(pgr_kctx *ctx, const pgr_wmat *w, const float *dy, float *d
     j.bb = pgr_kt_block_bytes(w->type);
     if (n_tok < 1 || w->rows < 1)
         return 0;
-    if (!j.be || !j.bb || MT_COLS % j.be || (size_t)w->cols % j.be)
+    if (!j.be || !j.bb || j.be > MT_MAX_CHUNK || (size_t)w->cols % j.be ||
+        (j.be > MT_COLS ? j.be % MT_COLS : MT_COLS % j.be))
         return -1;
-    j.scratch = pgr_kctx_fscratch(ctx, (size_t)MT_ROWS * MT_COLS);
+    j.cw = j.be > MT_COLS ? (int)j.be : MT_COLS;
+    j.scratch = pgr_kctx_fscratch(ctx, (size_t)MT_ROWS * MT_MAX_CHUNK);
     if (!j.scratch)
         return -1;
-    pgr_pool_run(ctx->pool, mt_task, &j, (w->cols + MT_COLS - 1) / MT_COLS);
+    pgr_pool_run(ctx->pool, mt_task, &j, (w->cols + j.cw - 1) / j.cw);
     return 0;
 }

@@ -258,21 +258,29 @@ static void test_xent_grad(void)
     CHECK_INT(fd_check("xent", xent_obj, &c, c.l, g, N * VV, 1e-2f, 1e-3, 1e-2), 0);
 }
 
-/* dx += dy·W against dequantise-then-multiply, for every weight type we train through */
+/* dx += dy·W against dequantise-then-multiply, for every weight type a model
+ * can hold: 32-element blocks with a partial column chunk (96 columns), and
+ * k-quants' 256-element super-blocks (512 columns); 70 rows (a partial row
+ * tile), 4 tokens (the 3-token pass and its remainder). */
 static void test_matmul_t(void)
 {
-    const int types[3] = {PGR_KT_F32, PGR_KT_Q8_0, PGR_KT_Q4_1};
-    const int rows = 70, cols = 96, nt = 4; /* a partial row tile and column chunk */
+    const int types[7] = {PGR_KT_F32,  PGR_KT_F16,  PGR_KT_Q8_0, PGR_KT_Q4_1,
+                          PGR_KT_Q5_0, PGR_KT_Q4_K, PGR_KT_Q6_K};
+    const int rows = 70, nt = 4, maxc = 512;
     pgr_kctx *ctx = pgr_kctx_new(2);
     CHECK(ctx);
-    float *wf = malloc(sizeof(float) * rows * cols), *deq = malloc(sizeof(float) * rows * cols);
-    uint8_t *wq = malloc((size_t)rows * cols * 4);
-    float dy[4 * 70], dx[4 * 96], ref[4 * 96];
+    float *wf = malloc(sizeof(float) * rows * maxc), *deq = malloc(sizeof(float) * rows * maxc);
+    uint8_t *wq = malloc((size_t)rows * maxc * 4);
+    float dy[4 * 70], dx[4 * 512], ref[4 * 512];
     int bad = 0;
-    fill(wf, (size_t)rows * cols, 1.0f), fill(dy, sizeof dy / 4, 1.0f);
-    for (int ti = 0; ti < 3; ti++) {
+    fill(wf, (size_t)rows * maxc, 1.0f), fill(dy, sizeof dy / 4, 1.0f);
+    for (int ti = 0; ti < 7; ti++) {
+        const int cols = pgr_kt_block_elems(types[ti]) > 32 ? 512 : 96;
         size_t rb;
-        pgr_kt_row_bytes(types[ti], (size_t)cols, &rb);
+        if (pgr_kt_row_bytes(types[ti], (size_t)cols, &rb) != 0) {
+            bad++;
+            continue;
+        }
         for (int r = 0; r < rows; r++) {
             pgr_quant_row(types[ti], wf + (size_t)r * cols, wq + r * rb, (size_t)cols);
             pgr_dequant_row(types[ti], wq + r * rb, deq + (size_t)r * cols, (size_t)cols);
@@ -287,11 +295,17 @@ static void test_matmul_t(void)
                     s += (double)dy[t * rows + r] * deq[(size_t)r * cols + c];
                 ref[t * cols + c] += (float)s;
             }
-        if (pgr_cpu_matmul_t(ctx, &w, dy, dx, nt) != 0)
+        if (pgr_cpu_matmul_t(ctx, &w, dy, dx, nt) != 0) {
+            fprintf(stderr, "    %s: refused\n", pgr_kt_name(types[ti]));
             bad++;
+            continue;
+        }
+        int wrong = 0;
         for (int i = 0; i < nt * cols; i++)
-            if (!(fabsf(dx[i] - ref[i]) <= 1e-4f + 1e-4f * fabsf(ref[i])))
-                bad++;
+            wrong += !(fabsf(dx[i] - ref[i]) <= 1e-4f + 1e-4f * fabsf(ref[i]));
+        if (wrong)
+            fprintf(stderr, "    %s: %d of %d wrong\n", pgr_kt_name(types[ti]), wrong, nt * cols);
+        bad += wrong;
     }
     free(wf), free(deq), free(wq);
     pgr_kctx_free(ctx);
