@@ -415,6 +415,11 @@ typedef struct pgr_query {
  * OR between terms; NOT or a leading '-' negates a term; a trailing '*' is a
  * prefix; parentheses group. Matching folds case and diacritics. */
 int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err);
+/* The bounds of one list request (docs/api.md): meta.count is exact up to
+ * count_cap matches and estimated beyond ("count_exact": false); a search
+ * ranked by relevance ranks its rank_window newest matches. Defaults 10000
+ * and 2000; values < 1 restore them. Tests lower them to see both sides. */
+void pgr_list_limits(pgr_store *s, long count_cap, long rank_window);
 
 /* Up to 10 entries whose name starts with (or has a word starting with) q:
  * [{"id", "display_name", "hint", "works_count", "cited_by_count"}], best

@@ -103,6 +103,8 @@ struct pgr_store {
     /* Provenance rows (kind, fact, source) not yet written: store_write.c. */
     pgr_id (*prov)[3];
     size_t prov_n, prov_cap;
+    /* pgr_list_limits (0: the defaults of store_query.c) */
+    long count_cap, rank_window;
     /* Venue name -> id of the last venue written (most files have one). */
     char *venue_cache_name;
     pgr_id venue_cache_id;
@@ -181,6 +183,11 @@ enum { SEL_ALL = 0 };
 /* Builds the entity with integer id; select may be NULL. NULL + ENOTFOUND when absent. */
 json_t *pgr_entity_json(pgr_store *s, pgr_entity e, pgr_id id, const char *const *select,
                         size_t n_select, pgr_err *err);
+/* Builds entities ids[0..n) into objs[] in the same order: works in one
+ * statement per part for the whole set (lists), the others one by one. A
+ * work that does not exist leaves NULL. 0 ok; -1 with err, objs all NULL. */
+int pgr_entities_json(pgr_store *s, pgr_entity e, const pgr_id *ids, size_t n,
+                      const char *const *select, size_t n_select, json_t **objs, pgr_err *err);
 /* Short key "W12" into buf. */
 void pgr_short_key(pgr_entity e, pgr_id id, char buf[32]);
 json_t *pgr_key_json(pgr_entity e, pgr_id id);

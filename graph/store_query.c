@@ -199,21 +199,40 @@ typedef struct fts_sql {
     const char *join;  /* added to FROM; "" when the tsvector is a column */
     const char *cond;  /* %d = the match parameter */
     const char *rank;  /* %d = the match parameter; higher is better */
+    /* the entity id as the full-text index orders its matches: FTS5 walks
+     * its doclists in rowid order and stops at a LIMIT only when the ORDER BY
+     * names its own rowid */
+    const char *id;
 } fts_sql;
 
 static const fts_sql fts_sqlite[2] = {
     /* works: title weighs most, then author names, then the abstract */
     {" JOIN works_fts ON works_fts.rowid = e.id", "works_fts MATCH $%d",
-     "(-bm25(works_fts, 10.0, 1.0, 4.0))"},
+     "(-bm25(works_fts, 10.0, 1.0, 4.0))", "works_fts.rowid"},
     {" JOIN authors_fts ON authors_fts.rowid = e.id", "authors_fts MATCH $%d",
-     "(-bm25(authors_fts))"},
+     "(-bm25(authors_fts))", "authors_fts.rowid"},
 };
 static const fts_sql fts_pg[2] = {
     {"", "e.tsv @@ to_tsquery('simple', $%d)",
-     "ts_rank(e.tsv, to_tsquery('simple', $%d), 1)::float8"},
+     "ts_rank(e.tsv, to_tsquery('simple', $%d), 1)::float8", "e.id"},
     {"", "e.tsv @@ to_tsquery('simple', $%d)",
-     "ts_rank(e.tsv, to_tsquery('simple', $%d), 1)::float8"},
+     "ts_rank(e.tsv, to_tsquery('simple', $%d), 1)::float8", "e.id"},
 };
+
+/* Lists count their matches exactly up to COUNT_CAP and estimate beyond it;
+ * a search ranked by relevance ranks its RANK_WINDOW newest matches (highest
+ * ids). Both bound the work of one request whatever the corpus size: scoring
+ * and counting every match of a common word in a large graph costs hundreds
+ * of milliseconds (docs/benchmarks.md, H2). docs/api.md says what a client
+ * sees: meta.count_exact false, and relevance pages ending at the window. */
+#define COUNT_CAP 10000
+#define RANK_WINDOW 2000
+
+void pgr_list_limits(pgr_store *s, long count_cap, long rank_window)
+{
+    s->count_cap = count_cap > 0 && count_cap <= 1000000 ? count_cap : 0;
+    s->rank_window = rank_window > 0 && rank_window <= 1000000 ? rank_window : 0;
+}
 
 /* ---- fields ---- */
 enum { F_INT, F_TEXT, F_BOOL, F_DATE, F_REF, F_SEARCH };
@@ -865,6 +884,66 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
         after = 1;
     }
     int n_filter_params = b.np;
+    /* The probe: the ids of the first COUNT_CAP matches, newest first, in the
+     * order the index holds them. It gives the count (exact when under the
+     * cap, else estimated from the id span the cap covered, matches being
+     * spread over ids much as works are) and the lowest id of the relevance
+     * window. */
+    int64_t count = 0;
+    int count_exact = 1;
+    const long cap = s->count_cap ? s->count_cap : COUNT_CAP;
+    const long window = s->rank_window ? s->rank_window : RANK_WINDOW;
+    pgr_id window_lo = 0;
+    {
+        const char *idx = b.rel_param ? fts->id : "e.id", *from = b.from.data;
+        /* a works search and nothing else: FTS5's table alone answers it, and
+         * looking up each match's (wide) works row would cost ten times more */
+        char only[64];
+        snprintf(only, sizeof only, fts->cond, b.rel_param);
+        if (b.rel_param && q->entity == PGR_WORKS && !strcmp(s->be->name, "sqlite") &&
+            !strcmp(b.where.data, only))
+            from = "works_fts";
+        pgr_sb_printf(&sql, "SELECT %s FROM %s WHERE %s ORDER BY %s DESC LIMIT %ld", idx, from,
+                      b.where.data, idx, cap);
+        pgr_stmt *pst = pgr_sb_ok(&sql) ? pgr_st_dyn(s, "list_probe", sql.data, err) : NULL;
+        if (!pst) {
+            if (!pgr_sb_ok(&sql))
+                OOM(err);
+            json_decref(cvals);
+            goto cleanup;
+        }
+        bind_all(pst, &b, n_filter_params);
+        pgr_id first = 0, last = 0;
+        int r;
+        while ((r = pgr_step(pst, err)) == 1) {
+            last = pgr_col_int(pst, 0);
+            if (!count)
+                first = last;
+            if (++count == window)
+                window_lo = last;
+        }
+        pgr_reset(pst);
+        pgr_sb_reset(&sql);
+        if (r < 0) {
+            json_decref(cvals);
+            goto cleanup;
+        }
+        if (count >= cap && first > last) {
+            /* ids run from 1: cap matches over [last, first] */
+            double est = (double)cap * (double)first / (double)(first - last + 1);
+            count = est > (double)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)est;
+            if (count < cap)
+                count = cap;
+            count_exact = 0;
+        }
+    }
+    /* relevance first: rank only the window */
+    int windowed = b.rel_param && nk && keys[0].kind == S_REL && window_lo > 0;
+    int window_param = 0;
+    if (windowed && (window_param = qb_param(&b, PT_INT, window_lo, NULL)) < 0) {
+        json_decref(cvals);
+        goto cleanup;
+    }
     /* keyset: (k1 > v1) OR (k1 = v1 AND ((k2 > v2) OR (k2 = v2 AND id > vid))) */
     pgr_sb keyset = {0};
     if (after) {
@@ -908,6 +987,8 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
     if (b.rel_param)
         pgr_sb_printf(&sql, ", %s", rel_expr);
     pgr_sb_printf(&sql, " FROM %s WHERE %s", b.from.data, b.where.data);
+    if (windowed)
+        pgr_sb_printf(&sql, " AND %s >= $%d", fts->id, window_param);
     if (after)
         pgr_sb_printf(&sql, " AND %s", keyset.data);
     pgr_sb_free(&keyset);
@@ -967,52 +1048,45 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
         json_decref(lastkeys);
         goto cleanup;
     }
+    /* the page's entities, then the texts snippets are cut from */
+    json_t *objs[201] = {0}, *texts[201] = {0};
+    int want_snip = q->hl_open && q->hl_close && b.q.active &&
+                    (q->entity == PGR_WORKS || q->entity == PGR_AUTHORS);
+    static const char *const snip_fields[2][2] = {{"title", "abstract"}, {"display_name", NULL}};
+    if (pgr_entities_json(s, q->entity, ids, (size_t)n, q->select, q->n_select, objs, err) != 0 ||
+        (want_snip && pgr_entities_json(s, q->entity, ids, (size_t)n,
+                                        snip_fields[q->entity == PGR_AUTHORS],
+                                        q->entity == PGR_AUTHORS ? 1 : 2, texts, err) != 0)) {
+        for (int i = 0; i < n; i++)
+            json_decref(objs[i]);
+        json_decref(lastkeys);
+        goto cleanup;
+    }
     for (int i = 0; i < n; i++) {
-        json_t *o = pgr_entity_json(s, q->entity, ids[i], q->select, q->n_select, err);
-        if (!o) {
-            json_decref(lastkeys);
-            goto cleanup;
-        }
+        json_t *o = objs[i];
+        if (!o) /* deleted between the two statements: skip it */
+            continue;
         if (b.rel_param && in_select(q, "relevance_score"))
             json_object_set_new(o, "relevance_score", json_real(rels[i]));
-        if (q->hl_open && q->hl_close && b.q.active && q->entity == PGR_WORKS) {
-            json_t *full = pgr_entity_json(s, PGR_WORKS, ids[i], (const char *[]){"title", "abstract"}, 2, err);
-            if (!full) {
-                json_decref(o);
-                json_decref(lastkeys);
-                goto cleanup;
-            }
-            char *t = snippet(&b.q, json_string_value(json_object_get(full, "title")), 0, q->hl_open, q->hl_close);
-            char *a = snippet(&b.q, json_string_value(json_object_get(full, "abstract")), 40, q->hl_open, q->hl_close);
+        if (want_snip && texts[i] && q->entity == PGR_WORKS) {
+            char *t = snippet(&b.q, json_string_value(json_object_get(texts[i], "title")), 0,
+                              q->hl_open, q->hl_close);
+            char *a = snippet(&b.q, json_string_value(json_object_get(texts[i], "abstract")), 40,
+                              q->hl_open, q->hl_close);
             json_object_set_new(o, "snippet", json_pack("{s:s?,s:s?}", "title", t, "abstract", a));
             free(t);
             free(a);
-            json_decref(full);
-        } else if (q->hl_open && q->hl_close && b.q.active && q->entity == PGR_AUTHORS) {
-            json_t *dn = json_object_get(o, "display_name");
-            json_t *full = dn ? NULL : pgr_entity_json(s, PGR_AUTHORS, ids[i], (const char *[]){"display_name"}, 1, err);
-            char *t = snippet(&b.q, json_string_value(dn ? dn : json_object_get(full, "display_name")), 0, q->hl_open, q->hl_close);
+        } else if (want_snip && texts[i]) {
+            char *t = snippet(&b.q, json_string_value(json_object_get(texts[i], "display_name")),
+                              0, q->hl_open, q->hl_close);
             json_object_set_new(o, "snippet", json_pack("{s:s?}", "display_name", t));
             free(t);
-            json_decref(full);
         }
+        json_decref(texts[i]);
         json_array_append_new(results, o);
     }
-    /* the count, over the filters only */
-    pgr_sb_reset(&sql);
-    pgr_sb_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s", b.from.data, b.where.data);
-    if (!pgr_sb_ok(&sql) || !(st = pgr_st_dyn(s, "list_count", sql.data, err))) {
-        json_decref(lastkeys);
-        goto cleanup;
-    }
-    bind_all(st, &b, n_filter_params);
-    pgr_id count;
-    if (pgr_query_id(st, &count, err) != 0) {
-        json_decref(lastkeys);
-        goto cleanup;
-    }
-    meta = json_pack("{sIsos i}", "count", (json_int_t)count, "page",
-                     q->cursor ? json_null() : json_integer(page), "per_page", per_page);
+    meta = json_pack("{sIsbsos i}", "count", (json_int_t)count, "count_exact", count_exact,
+                     "page", q->cursor ? json_null() : json_integer(page), "per_page", per_page);
     if (q->cursor && more && lastkeys) {
         char hs[24];
         snprintf(hs, sizeof hs, "%016llx", (unsigned long long)qh);

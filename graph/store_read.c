@@ -197,42 +197,77 @@ static json_t *inverted_index(const char *text)
     return idx;
 }
 
-static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
+/* ---- works, read in batches ----
+ * A list page of works costs one statement per part (the work rows,
+ * authorships, topics, references, counts, provenance) for all its ids
+ * together, not one per work: rows carry the work id first and are dealt to
+ * their objects. The id list travels as one bound text parameter that the
+ * dialect fragment below expands, so each part is one cached statement
+ * whatever the page size. On PostgreSQL the parts go in one pipeline. */
+static const char *const ids_sqlite = "(SELECT value FROM json_each($1))";
+static const char *const ids_pg = "(SELECT unnest($1::bigint[]))";
+
+enum { WP_WORK, WP_AUTHORSHIPS, WP_TOPICS, WP_REFS, WP_COUNTS, WP_PROV, WP_N };
+static const char *const work_parts[WP_N] = {
+    "SELECT w.id, w.arxiv_id, w.doi, w.openalex_id, w.s2_id, w.title, w.year, w.date, w.type, "
+    "w.venue_id, v.display_name, w.abstract, w.authors_truncated, w.cited_by_count, "
+    "w.has_code, w.score, w.src_cited_by_count, w.arxiv_version, w.language, w.tldr, "
+    "w.tldr_model FROM works w LEFT JOIN venues v ON v.id = w.venue_id WHERE w.id IN %s",
+    "SELECT s.work_id, s.position, s.author_id, a.display_name, s.raw_name, s.affiliation, "
+    "s.institution_id, i.display_name FROM authorships s JOIN authors a ON a.id = s.author_id "
+    "LEFT JOIN institutions i ON i.id = s.institution_id WHERE s.work_id IN %s "
+    "ORDER BY s.work_id, s.position, s.author_id",
+    "SELECT wt.work_id, t.id, t.display_name, t.scheme, t.code, wt.weight FROM work_topics wt "
+    "JOIN topics t ON t.id = wt.topic_id WHERE wt.work_id IN %s "
+    "ORDER BY wt.work_id, wt.weight DESC NULLS LAST, t.id",
+    "SELECT citing_id, ref, cited_id FROM citations WHERE citing_id IN %s ORDER BY citing_id, id",
+    "SELECT work_id, year, cited_by_count FROM work_counts WHERE work_id IN %s "
+    "ORDER BY work_id, year DESC",
+    "SELECT p.fact_id, d.id, d.uri, d.format, d.sha256, d.capture_date FROM provenance p "
+    "JOIN source_docs d ON d.id = p.source_id WHERE p.kind = 1 AND p.fact_id IN %s "
+    "ORDER BY p.fact_id, d.id",
+};
+static const char *const work_part_names[WP_N] = {
+    "get_works", "get_works_authorships", "get_works_topics",
+    "get_works_refs", "get_works_counts", "get_works_provenance"};
+
+/* The cached statement of one part in this backend's dialect. */
+static pgr_stmt *work_part(pgr_store *s, int part, pgr_err *err)
 {
-    prefetch pf = {0};
-    int ids[PF_MAX], n = 0;
-    ids[n++] = ST_GET_WORK;
-    if (want(sl, "authorships"))
-        ids[n++] = ST_GET_WORK_AUTHORSHIPS;
-    if (want(sl, "topics") || want(sl, "primary_topic"))
-        ids[n++] = ST_GET_WORK_TOPICS;
-    if (want(sl, "referenced_works") || want(sl, "referenced_works_unresolved"))
-        ids[n++] = ST_GET_WORK_REFS;
-    if (want(sl, "counts_by_year"))
-        ids[n++] = ST_GET_WORK_COUNTS;
-    if (want(sl, "provenance")) {
-        if (s->prov_n && pgr_prov_flush(s, err) != 0) /* read inside a writing transaction */
-            return NULL;
-        ids[n++] = ST_GET_WORK_PROV;
-    }
-    if (pf_start(s, &pf, ids, n, id, err) != 0) {
-        pf_end(&pf);
+    char sql[1024];
+    const char *ids = !strcmp(s->be->name, "sqlite") ? ids_sqlite : ids_pg;
+    if ((size_t)snprintf(sql, sizeof sql, work_parts[part], ids) >= sizeof sql) {
+        pgr_errf(err, PGR_EINTERNAL, "%s: statement too long", work_part_names[part]);
         return NULL;
     }
-    pgr_stmt *st = pf_get(s, &pf, ST_GET_WORK, id, err);
-    if (!st) {
-        pf_end(&pf);
-        return NULL;
-    }
-    int rc = pgr_step(st, err);
-    if (rc <= 0) {
-        pgr_reset(st);
-        pf_end(&pf);
-        if (rc == 0)
-            pgr_errf(err, PGR_ENOTFOUND, "no work W%lld", (long long)id);
-        return NULL;
-    }
+    return pgr_st_dyn(s, work_part_names[part], sql, err);
+}
+
+/* id -> index into the caller's arrays, by binary search over a sorted copy. */
+typedef struct id_slot {
+    pgr_id id;
+    size_t i;
+} id_slot;
+
+static int cmp_slot(const void *a, const void *b)
+{
+    pgr_id x = ((const id_slot *)a)->id, y = ((const id_slot *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static json_t *slot_obj(const id_slot *slots, size_t n, json_t **objs, pgr_id id)
+{
+    id_slot key = {id, 0};
+    const id_slot *hit = bsearch(&key, slots, n, sizeof *slots, cmp_slot);
+    return hit ? objs[hit->i] : NULL;
+}
+
+/* The work row (columns from 1: column 0 is the id) into a new object. */
+static json_t *work_row(pgr_stmt *st, pgr_id id, const sel *sl)
+{
     json_t *o = json_object();
+    if (!o)
+        return NULL;
     const char *doi = pgr_col_text(st, 2);
     put(o, sl, "id", pgr_key_json(PGR_WORKS, id));
     put(o, sl, "doi", j_prefixed("https://doi.org/", doi));
@@ -244,7 +279,8 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
         if (pgr_col_text(st, 1))
             json_object_set_new(ids, "arxiv", j_text(st, 1));
         if (pgr_col_text(st, 3))
-            json_object_set_new(ids, "openalex", j_prefixed("https://openalex.org/", pgr_col_text(st, 3)));
+            json_object_set_new(ids, "openalex",
+                                j_prefixed("https://openalex.org/", pgr_col_text(st, 3)));
         if (pgr_col_text(st, 4))
             json_object_set_new(ids, "s2", j_text(st, 4));
         json_object_set_new(o, "ids", ids);
@@ -257,19 +293,20 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     if (want(sl, "primary_location")) {
         json_t *loc = json_null();
         if (!pgr_col_null(st, 9))
-            loc = json_pack("{s{soso}}", "source", "id", pgr_key_json(PGR_SOURCES, pgr_col_int(st, 9)),
-                            "display_name", j_text(st, 10));
+            loc = json_pack("{s{soso}}", "source", "id",
+                            pgr_key_json(PGR_SOURCES, pgr_col_int(st, 9)), "display_name",
+                            j_text(st, 10));
         json_object_set_new(o, "primary_location", loc);
     }
     put(o, sl, "abstract", j_text(st, 11));
     if (want(sl, "abstract_inverted_index"))
         json_object_set_new(o, "abstract_inverted_index",
-                            pgr_col_text(st, 11) ? inverted_index(pgr_col_text(st, 11)) : json_null());
-    const char *trunc = pgr_col_text(st, 12);
-    int truncated = trunc != NULL;
+                            pgr_col_text(st, 11) ? inverted_index(pgr_col_text(st, 11))
+                                                 : json_null());
     put(o, sl, "authors_truncated", j_text(st, 12));
     put(o, sl, "cited_by_count", json_integer(pgr_col_int(st, 13)));
-    put(o, sl, "has_code", pgr_col_null(st, 14) ? json_null() : json_boolean(pgr_col_int(st, 14)));
+    put(o, sl, "has_code",
+        pgr_col_null(st, 14) ? json_null() : json_boolean(pgr_col_int(st, 14)));
     put(o, sl, "score", j_real(st, 15));
     put(o, sl, "language", j_text(st, 18));
     /* Semantic Scholar's one-sentence summary and the model that wrote it
@@ -279,113 +316,211 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
                             pgr_col_text(st, 19)
                                 ? json_pack("{soso}", "text", j_text(st, 19), "model", j_text(st, 20))
                                 : json_null());
-    pgr_reset(st);
-
-    if (want(sl, "authorships")) {
-        json_t *arr = json_array();
-        if (!(st = pf_get(s, &pf, ST_GET_WORK_AUTHORSHIPS, id, err)))
-            goto fail;
-        
-        FOR_ROWS(st, rc)
-        {
-            json_t *insts = json_array();
-            if (!pgr_col_null(st, 5))
-                json_array_append_new(insts, json_pack("{soso}", "id",
-                                                       pgr_key_json(PGR_INSTITUTIONS, pgr_col_int(st, 5)),
-                                                       "display_name", j_text(st, 6)));
-            json_t *raw_aff = json_array();
-            if (pgr_col_text(st, 4))
-                json_array_append_new(raw_aff, json_string(pgr_col_text(st, 4)));
-            json_array_append_new(
-                arr, json_pack("{sssIs{soso}sososo}", "author_position", "middle", "position",
-                               (json_int_t)pgr_col_int(st, 0), "author", "id",
-                               pgr_key_json(PGR_AUTHORS, pgr_col_int(st, 1)), "display_name",
-                               j_text(st, 2), "raw_author_name", j_text(st, 3),
-                               "raw_affiliation_strings", raw_aff, "institutions", insts));
-        }
-        pgr_reset(st);
-        if (rc < 0) {
-            json_decref(arr);
-            goto fail;
-        }
-        size_t n = json_array_size(arr);
-        if (n)
-            json_object_set_new(json_array_get(arr, 0), "author_position", json_string("first"));
-        if (n > 1 && !truncated)
-            json_object_set_new(json_array_get(arr, n - 1), "author_position", json_string("last"));
-        json_object_set_new(o, "authorships", arr);
-    }
+    /* filled by the parts below; present (empty) for works without rows */
+    if (want(sl, "authorships"))
+        json_object_set_new(o, "authorships", json_array());
     if (want(sl, "topics") || want(sl, "primary_topic")) {
-        json_t *arr = json_array();
-        if (!(st = pf_get(s, &pf, ST_GET_WORK_TOPICS, id, err)))
-            goto fail;
-        
-        FOR_ROWS(st, rc)
-        json_array_append_new(arr, json_pack("{sososososo}", "id", pgr_key_json(PGR_TOPICS, pgr_col_int(st, 0)),
-                                             "display_name", j_text(st, 1), "scheme", j_text(st, 2),
-                                             "code", j_text(st, 3), "score", j_real(st, 4)));
-        pgr_reset(st);
-        if (rc < 0) {
-            json_decref(arr);
-            goto fail;
-        }
-        json_t *first = json_array_get(arr, 0);
-        put(o, sl, "primary_topic", first ? json_incref(first) : json_null());
-        put(o, sl, "topics", arr);
+        /* keys keep the order of their first insertion */
+        put(o, sl, "primary_topic", json_null());
+        json_object_set_new(o, "topics", json_array());
     }
     if (want(sl, "referenced_works") || want(sl, "referenced_works_unresolved")) {
-        json_t *res = json_array(), *unres = json_array();
-        if (!(st = pf_get(s, &pf, ST_GET_WORK_REFS, id, err))) {
-            json_decref(res);
-            json_decref(unres);
-            goto fail;
-        }
-        FOR_ROWS(st, rc)
-        {
-            if (pgr_col_null(st, 1))
-                json_array_append_new(unres, j_text(st, 0));
-            else
-                json_array_append_new(res, pgr_key_json(PGR_WORKS, pgr_col_int(st, 1)));
-        }
-        pgr_reset(st);
-        put(o, sl, "referenced_works", res);
-        put(o, sl, "referenced_works_unresolved", unres);
-        if (rc < 0)
-            goto fail;
+        json_object_set_new(o, "referenced_works", json_array());
+        json_object_set_new(o, "referenced_works_unresolved", json_array());
     }
     put(o, sl, "related_works", json_array());
-    if (want(sl, "counts_by_year")) {
-        json_t *arr = json_array();
-        if (!(st = pf_get(s, &pf, ST_GET_WORK_COUNTS, id, err)))
-            goto fail;
-        
-        FOR_ROWS(st, rc)
-        json_array_append_new(arr, json_pack("{soso}", "year", j_int(st, 0), "cited_by_count", j_int(st, 1)));
-        pgr_reset(st);
-        json_object_set_new(o, "counts_by_year", arr);
-        if (rc < 0)
-            goto fail;
-    }
-    if (want(sl, "provenance")) {
-        json_t *arr = json_array();
-        if (!(st = pf_get(s, &pf, ST_GET_WORK_PROV, id, err)))
-            goto fail;
-        
-        FOR_ROWS(st, rc)
-        json_array_append_new(arr, json_pack("{sIsosososo}", "source_id", (json_int_t)pgr_col_int(st, 0),
-                                             "uri", j_text(st, 1), "format", j_text(st, 2),
-                                             "sha256", j_text(st, 3), "capture_date", j_text(st, 4)));
-        pgr_reset(st);
-        json_object_set_new(o, "provenance", arr);
-        if (rc < 0)
-            goto fail;
-    }
-    pf_end(&pf);
+    if (want(sl, "counts_by_year"))
+        json_object_set_new(o, "counts_by_year", json_array());
+    if (want(sl, "provenance"))
+        json_object_set_new(o, "provenance", json_array());
     return o;
-fail:
-    pf_end(&pf);
-    json_decref(o);
-    return NULL;
+}
+
+/* One row of a part (column 0 = the work id) into its object. */
+static void work_part_row(int part, pgr_stmt *st, json_t *o)
+{
+    switch (part) {
+    case WP_AUTHORSHIPS: {
+        json_t *insts = json_array();
+        if (!pgr_col_null(st, 6))
+            json_array_append_new(insts,
+                                  json_pack("{soso}", "id",
+                                            pgr_key_json(PGR_INSTITUTIONS, pgr_col_int(st, 6)),
+                                            "display_name", j_text(st, 7)));
+        json_t *raw_aff = json_array();
+        if (pgr_col_text(st, 5))
+            json_array_append_new(raw_aff, json_string(pgr_col_text(st, 5)));
+        json_array_append_new(
+            json_object_get(o, "authorships"),
+            json_pack("{sssIs{soso}sososo}", "author_position", "middle", "position",
+                      (json_int_t)pgr_col_int(st, 1), "author", "id",
+                      pgr_key_json(PGR_AUTHORS, pgr_col_int(st, 2)), "display_name",
+                      j_text(st, 3), "raw_author_name", j_text(st, 4),
+                      "raw_affiliation_strings", raw_aff, "institutions", insts));
+        break;
+    }
+    case WP_TOPICS:
+        json_array_append_new(json_object_get(o, "topics"),
+                              json_pack("{sososososo}", "id",
+                                        pgr_key_json(PGR_TOPICS, pgr_col_int(st, 1)),
+                                        "display_name", j_text(st, 2), "scheme", j_text(st, 3),
+                                        "code", j_text(st, 4), "score", j_real(st, 5)));
+        break;
+    case WP_REFS:
+        if (pgr_col_null(st, 2))
+            json_array_append_new(json_object_get(o, "referenced_works_unresolved"),
+                                  j_text(st, 1));
+        else
+            json_array_append_new(json_object_get(o, "referenced_works"),
+                                  pgr_key_json(PGR_WORKS, pgr_col_int(st, 2)));
+        break;
+    case WP_COUNTS:
+        json_array_append_new(json_object_get(o, "counts_by_year"),
+                              json_pack("{soso}", "year", j_int(st, 1), "cited_by_count",
+                                        j_int(st, 2)));
+        break;
+    case WP_PROV:
+        json_array_append_new(json_object_get(o, "provenance"),
+                              json_pack("{sIsosososo}", "source_id",
+                                        (json_int_t)pgr_col_int(st, 1), "uri", j_text(st, 2),
+                                        "format", j_text(st, 3), "sha256", j_text(st, 4),
+                                        "capture_date", j_text(st, 5)));
+        break;
+    }
+}
+
+/* What the parts leave to the end: author positions and the selection. */
+static void work_finish(json_t *o, const sel *sl, int truncated)
+{
+    json_t *arr = json_object_get(o, "authorships");
+    size_t n = json_array_size(arr);
+    if (n)
+        json_object_set_new(json_array_get(arr, 0), "author_position", json_string("first"));
+    /* the last listed author is the last author only when the list is whole */
+    if (n > 1 && !truncated)
+        json_object_set_new(json_array_get(arr, n - 1), "author_position", json_string("last"));
+    json_t *topics = json_object_get(o, "topics");
+    if (topics) {
+        json_t *first = json_array_get(topics, 0);
+        put(o, sl, "primary_topic", first ? json_incref(first) : json_null());
+        if (!want(sl, "topics"))
+            json_object_del(o, "topics");
+    }
+    if (!want(sl, "referenced_works"))
+        json_object_del(o, "referenced_works");
+    if (!want(sl, "referenced_works_unresolved"))
+        json_object_del(o, "referenced_works_unresolved");
+}
+
+/* Builds the works ids[0..n) into objs[] (same order; NULL where no such
+ * work). 0 ok; -1 with err and every objs[i] NULL. */
+static int works_json_many(pgr_store *s, const pgr_id *ids, size_t n, const sel *sl,
+                           json_t **objs, pgr_err *err)
+{
+    int rc = -1, r;
+    id_slot *slots = NULL;
+    char *trunc = NULL;
+    pgr_sb list = {0};
+    pgr_stmt *sts[WP_N];
+    int parts[WP_N], np = 0;
+    for (size_t i = 0; i < n; i++)
+        objs[i] = NULL;
+    if (!n)
+        return 0;
+    slots = malloc(n * sizeof *slots);
+    trunc = calloc(n, 1);
+    if (!slots || !trunc) {
+        OOM(err);
+        goto cleanup;
+    }
+    /* the id list: a JSON array for SQLite's json_each, an array literal for PostgreSQL */
+    int sqlite = !strcmp(s->be->name, "sqlite");
+    pgr_sb_putc(&list, sqlite ? '[' : '{');
+    for (size_t i = 0; i < n; i++) {
+        slots[i] = (id_slot){ids[i], i};
+        pgr_sb_printf(&list, "%s%lld", i ? "," : "", (long long)ids[i]);
+    }
+    pgr_sb_putc(&list, sqlite ? ']' : '}');
+    if (!pgr_sb_ok(&list)) {
+        OOM(err);
+        goto cleanup;
+    }
+    qsort(slots, n, sizeof *slots, cmp_slot);
+    parts[np++] = WP_WORK;
+    if (want(sl, "authorships"))
+        parts[np++] = WP_AUTHORSHIPS;
+    if (want(sl, "topics") || want(sl, "primary_topic"))
+        parts[np++] = WP_TOPICS;
+    if (want(sl, "referenced_works") || want(sl, "referenced_works_unresolved"))
+        parts[np++] = WP_REFS;
+    if (want(sl, "counts_by_year"))
+        parts[np++] = WP_COUNTS;
+    if (want(sl, "provenance")) {
+        if (s->prov_n && pgr_prov_flush(s, err) != 0) /* read inside a writing transaction */
+            goto cleanup;
+        parts[np++] = WP_PROV;
+    }
+    for (int k = 0; k < np; k++) {
+        if (!(sts[k] = work_part(s, parts[k], err))) {
+            np = k;
+            goto reset;
+        }
+        pgr_bind_text(sts[k], 1, list.data);
+    }
+    if (pgr_batch(s, sts, np, err) != 0)
+        goto reset;
+    FOR_ROWS(sts[0], r)
+    {
+        pgr_id id = pgr_col_int(sts[0], 0);
+        id_slot key = {id, 0};
+        const id_slot *hit = bsearch(&key, slots, n, sizeof *slots, cmp_slot);
+        if (!hit || objs[hit->i])
+            continue;
+        if (!(objs[hit->i] = work_row(sts[0], id, sl))) {
+            OOM(err);
+            goto reset;
+        }
+        trunc[hit->i] = pgr_col_text(sts[0], 12) != NULL;
+    }
+    if (r < 0)
+        goto reset;
+    for (int k = 1; k < np; k++) {
+        FOR_ROWS(sts[k], r)
+        {
+            json_t *o = slot_obj(slots, n, objs, pgr_col_int(sts[k], 0));
+            if (o)
+                work_part_row(parts[k], sts[k], o);
+        }
+        if (r < 0)
+            goto reset;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (objs[i])
+            work_finish(objs[i], sl, trunc[i]);
+    rc = 0;
+reset:
+    for (int k = 0; k < np; k++)
+        pgr_reset(sts[k]);
+    if (rc != 0)
+        for (size_t i = 0; i < n; i++) {
+            json_decref(objs[i]);
+            objs[i] = NULL;
+        }
+cleanup:
+    free(slots);
+    free(trunc);
+    pgr_sb_free(&list);
+    return rc;
+}
+
+static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
+{
+    json_t *o = NULL;
+    if (works_json_many(s, &id, 1, sl, &o, err) != 0)
+        return NULL;
+    if (!o)
+        pgr_errf(err, PGR_ENOTFOUND, "no work W%lld", (long long)id);
+    return o;
 }
 
 static int author_years(pgr_store *s, prefetch *pf, pgr_id id, json_t **out, pgr_err *err);
@@ -651,6 +786,25 @@ json_t *pgr_entity_json(pgr_store *s, pgr_entity e, pgr_id id, const char *const
     default: pgr_errf(err, PGR_EINVAL, "unknown entity %d", (int)e); return NULL;
     }
     return o;
+}
+
+int pgr_entities_json(pgr_store *s, pgr_entity e, const pgr_id *ids, size_t n,
+                      const char *const *select, size_t n_select, json_t **objs, pgr_err *err)
+{
+    sel sl = {select, select ? n_select : 0};
+    if (e == PGR_WORKS)
+        return works_json_many(s, ids, n, &sl, objs, err);
+    for (size_t i = 0; i < n; i++) {
+        objs[i] = pgr_entity_json(s, e, ids[i], select, n_select, err);
+        if (!objs[i]) {
+            while (i--) {
+                json_decref(objs[i]);
+                objs[i] = NULL;
+            }
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* ---- ids ---- */

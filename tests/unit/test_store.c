@@ -745,6 +745,61 @@ static void test_search(void)
     CHECK_INT(count_of(&qt, &err), 2);
 }
 
+/* Lowered list bounds: the count beyond the cap is an estimate near the
+ * truth, and a relevance search ranks exactly its newest matches. */
+static void test_bounded_lists(void)
+{
+    NEED_BIG();
+    pgr_err err = {0};
+    pgr_query q = {.entity = PGR_WORKS, .search = "graph", .per_page = 200};
+    long all = count_of(&q, &err);
+    /* the newest 20 matches, by id */
+    pgr_sort by_id = {"id", 1};
+    pgr_query qi = {.entity = PGR_WORKS, .search = "graph", .per_page = 20, .sorts = &by_id,
+                    .n_sorts = 1, .select = (const char *[]){"id"}, .n_select = 1};
+    json_t *ji = NULL, *jw = NULL;
+    CHECK_MSG(pgr_list(GS, &qi, &ji, &err) == 0, "%s", err.msg);
+    CHECK(all > 60);
+    pgr_list_limits(GS, 50, 20);
+    json_t *m = NULL;
+    CHECK_MSG(pgr_list(GS, &q, &jw, &err) == 0, "%s", err.msg);
+    if (jw && ji) {
+        m = json_object_get(jw, "meta");
+        long est = (long)json_integer_value(json_object_get(m, "count"));
+        CHECK(json_is_false(json_object_get(m, "count_exact")));
+        CHECK_MSG(est >= all / 2 && est <= all * 2, "estimate %ld for %ld matches", est, all);
+        json_t *res = json_object_get(jw, "results");
+        CHECK_INT(json_array_size(res), 20);
+        json_t *newest = json_object();
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(ji, "results"), i, r)
+            json_object_set(newest, json_string_value(json_object_get(r, "id")), json_true());
+        int inside = 1;
+        double prev = INFINITY;
+        json_array_foreach(res, i, r)
+        {
+            inside &= json_object_get(newest, json_string_value(json_object_get(r, "id"))) != NULL;
+            double v = json_real_value(json_object_get(r, "relevance_score"));
+            CHECK(v <= prev);
+            prev = v;
+        }
+        CHECK_MSG(inside, "a ranked result outside the 20 newest matches");
+        json_decref(newest);
+    }
+    /* under the cap: exact */
+    pgr_list_limits(GS, 100000, 0);
+    json_decref(jw);
+    jw = NULL;
+    CHECK_MSG(pgr_list(GS, &q, &jw, &err) == 0, "%s", err.msg);
+    m = jw ? json_object_get(jw, "meta") : NULL;
+    CHECK(json_is_true(json_object_get(m, "count_exact")));
+    CHECK_INT(json_integer_value(json_object_get(m, "count")), all);
+    pgr_list_limits(GS, 0, 0);
+    json_decref(ji);
+    json_decref(jw);
+}
+
 static void test_autocomplete_and_groups(void)
 {
     NEED_BIG();
@@ -1039,6 +1094,7 @@ BOTH(test_filters)
 BOTH(test_bad_queries)
 BOTH(test_cursor_paging)
 BOTH(test_search)
+BOTH(test_bounded_lists)
 BOTH(test_autocomplete_and_groups)
 BOTH(test_graph)
 BOTH(test_author_read_speed)
@@ -1058,6 +1114,7 @@ int main(void)
     RUN(test_bad_queries_##b);                                                               \
     RUN(test_cursor_paging_##b);                                                             \
     RUN(test_search_##b);                                                                    \
+    RUN(test_bounded_lists_##b);                                                             \
     RUN(test_autocomplete_and_groups_##b);                                                   \
     RUN(test_graph_##b);                                                                     \
     unload_big();                                                                            \
