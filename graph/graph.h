@@ -167,6 +167,26 @@ int pgr_work_find_title(pgr_store *s, const char *norm_title, int year, pgr_id *
 int pgr_work_upsert(pgr_store *s, pgr_id src, pgr_id id, const pgr_work_rec *w, pgr_id *out_id,
                     int *created, pgr_err *err);
 
+/* ---- bulk loading (generated graphs: `peergraph bench gen`) ----
+ * Writes new rows into an EMPTY graph fast: rows are buffered and written
+ * BULK_ROWS to a statement, with ids the caller assigns (1, 2, ... in the
+ * order of the calls; works and authors count separately), no identity
+ * lookups, no provenance, no per-row full text. Inside pgr_begin/pgr_commit;
+ * a work's edges after the work, an edge's author before it. pgr_bulk_finish
+ * writes what is buffered and queues the full text of every bulk work and
+ * author for the commit; metrics stay the caller's (pgr_metrics_recompute).
+ * Not for ingesting real sources: nothing is matched or merged. */
+int pgr_bulk_author(pgr_store *s, pgr_id id, const char *display_name, const char *norm_name,
+                    pgr_err *err);
+int pgr_bulk_author_institution(pgr_store *s, pgr_id author, pgr_id institution, pgr_err *err);
+int pgr_bulk_work(pgr_store *s, pgr_id id, const pgr_work_rec *w, pgr_err *err);
+int pgr_bulk_authorship(pgr_store *s, pgr_id work, pgr_id author, int position, pgr_err *err);
+int pgr_bulk_work_topic(pgr_store *s, pgr_id work, pgr_id topic, double weight, pgr_err *err);
+/* cited: the work ref names, or 0 when it is not in the graph */
+int pgr_bulk_citation(pgr_store *s, pgr_id citing, const char *ref, pgr_id cited, pgr_err *err);
+int pgr_bulk_flush(pgr_store *s, pgr_err *err); /* writes buffered rows now */
+int pgr_bulk_finish(pgr_store *s, pgr_err *err);
+
 /* Authors. Creating an author never merges by name: the indexer decides
  * identity (pgr_author_candidates helps) and merges with pgr_author_merge. */
 typedef struct pgr_author_rec {

@@ -534,6 +534,7 @@ void pgr_store_close(pgr_store *s)
     pgr_idset_free(&s->dirty_authors);
     pgr_idset_free(&s->dirty_cited);
     pgr_store_forget_caches(s);
+    pgr_bulk_discard(s);
     free(s->prov);
     free(s->path);
     free(s);
@@ -565,7 +566,8 @@ int pgr_commit(pgr_store *s, pgr_err *err)
 {
     if (!s->in_tx)
         return pgr_errf(err, PGR_EINVAL, "%s: commit: no transaction is open", s->be->name);
-    if (pgr_prov_flush(s, err) != 0 || pgr_fts_flush(s, err) != 0)
+    if (pgr_bulk_flush(s, err) != 0 || pgr_prov_flush(s, err) != 0 ||
+        pgr_fts_flush(s, err) != 0)
         return -1;
     if (s->wrote) {
         pgr_stmt *st = pgr_st(s, ST_DATA_VERSION_BUMP, err);
@@ -593,6 +595,7 @@ int pgr_rollback(pgr_store *s, pgr_err *err)
     s->wrote = 0;
     s->fts_works.n = s->fts_authors.n = 0;
     s->prov_n = 0;
+    pgr_bulk_discard(s);
     pgr_store_forget_caches(s); /* ids written in the transaction are gone */
     return s->be->exec(s, "rollback", "ROLLBACK", err);
 }

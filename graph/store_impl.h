@@ -103,6 +103,8 @@ struct pgr_store {
     /* Provenance rows (kind, fact, source) not yet written: store_write.c. */
     pgr_id (*prov)[3];
     size_t prov_n, prov_cap;
+    /* Bulk rows not yet written (store_bulk.c); NULL outside bulk loading. */
+    struct pgr_bulk *bulk;
     /* pgr_list_limits (0: the defaults of store_query.c) */
     long count_cap, rank_window;
     /* Venue name -> id of the last venue written (most files have one). */
@@ -174,6 +176,14 @@ void pgr_now_iso(char out[32]);
 /* The work an external ref names ("doi:..", "arxiv:..", "openalex:W..", "s2:.."); 0 if none. */
 int pgr_work_by_ref(pgr_store *s, const char *ref, pgr_id *id, pgr_err *err);
 int pgr_fts_flush(pgr_store *s, pgr_err *err);
+/* The sort key of a work's date: the date's first 10 bytes, else the year. */
+void pgr_sort_date(const pgr_work_rec *w, char out[16]);
+/* The venue named name (created when new; 0 for NULL or ""), cached. */
+int pgr_venue_id(pgr_store *s, const char *name, pgr_id *id, pgr_err *err);
+/* ---- bulk rows (store_bulk.c) ---- */
+typedef struct pgr_bulk pgr_bulk;
+/* Drops unwritten bulk rows (rollback, close). */
+void pgr_bulk_discard(pgr_store *s);
 /* Writes buffered provenance rows (commit does; so must anything reading them). */
 int pgr_prov_flush(pgr_store *s, pgr_err *err);
 void pgr_store_forget_caches(pgr_store *s);

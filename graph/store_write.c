@@ -229,7 +229,7 @@ int pgr_source_delete_facts(pgr_store *s, pgr_id src, pgr_err *err)
 }
 
 /* ---- works ---- */
-static int venue_id(pgr_store *s, const char *name, pgr_id *id, pgr_err *err)
+int pgr_venue_id(pgr_store *s, const char *name, pgr_id *id, pgr_err *err)
 {
     *id = 0;
     if (!name || !*name)
@@ -314,6 +314,15 @@ static int resolve_refs_to(pgr_store *s, pgr_id id, const pgr_work_rec *w, pgr_e
     return st->changes > 0 ? mark(&s->dirty_cited, id, err) : 0;
 }
 
+void pgr_sort_date(const pgr_work_rec *w, char out[16])
+{
+    out[0] = '\0';
+    if (w->date)
+        snprintf(out, 16, "%.10s", w->date);
+    else if (w->year > 0 && w->year < 10000)
+        snprintf(out, 16, "%04d", w->year);
+}
+
 static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec *w,
                       pgr_id *out_id, int *created, pgr_err *err);
 
@@ -392,13 +401,10 @@ static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec
                       pgr_id *out_id, int *created, pgr_err *err)
 {
     pgr_id vid = 0;
-    if (venue_id(s, w->venue, &vid, err) != 0)
+    if (pgr_venue_id(s, w->venue, &vid, err) != 0)
         return -1;
-    char sort_date[16] = "";
-    if (w->date)
-        snprintf(sort_date, sizeof sort_date, "%.10s", w->date);
-    else if (w->year > 0 && w->year < 10000)
-        snprintf(sort_date, sizeof sort_date, "%04d", w->year);
+    char sort_date[16];
+    pgr_sort_date(w, sort_date);
     long cites = w->cited_by_count;
     int64_t has_code = w->has_code < 0 ? -1 : (w->has_code ? 1 : 0);
     pgr_stmt *st;

@@ -150,17 +150,11 @@ int api_gen_graph(pgr_store *s, const api_gen_opts *o, pgr_err *err)
 {
     int rc = -1, in_tx = 0;
     uint64_t st = o->seed ? o->seed : 1;
-    long batch = o->batch > 0 ? o->batch : 2000;
-    pgr_id *author_ids = NULL, *work_ids = NULL, topic_ids[N_TOPICS], inst_ids[N_INST];
+    pgr_id topic_ids[N_TOPICS], inst_ids[N_INST];
     pgr_sb title = {0}, abstract = {0}, name = {0}, norm = {0};
     if (o->works <= 0 || o->authors <= 0 || o->works > 100000000 || o->authors > 100000000)
         return pgr_errf(err, PGR_EINVAL, "bench gen: --works and --authors must be 1..1e8");
-    author_ids = calloc((size_t)o->authors, sizeof *author_ids);
-    work_ids = calloc((size_t)o->works, sizeof *work_ids);
-    if (!author_ids || !work_ids) {
-        pgr_errf(err, PGR_ENOMEM, "bench gen: out of memory for %ld works", o->works);
-        goto cleanup;
-    }
+    /* one transaction: the bulk rows, then the full text at commit */
     if (pgr_begin(s, err) < 0)
         goto cleanup;
     in_tx = 1;
@@ -178,6 +172,7 @@ int api_gen_graph(pgr_store *s, const api_gen_opts *o, pgr_err *err)
             0)
             goto cleanup;
     }
+    /* authors are A1..An and works W1..Wn, in the order drawn */
     for (long i = 0; i < o->authors; i++) {
         pgr_sb_reset(&name);
         const char *fn =
@@ -191,17 +186,12 @@ int api_gen_graph(pgr_store *s, const api_gen_opts *o, pgr_err *err)
         if (!pgr_sb_ok(&name) || !pgr_sb_ok(&norm))
             goto oom;
         lower_ascii(norm.data);
-        pgr_author_rec a = {.display_name = name.data, .norm_name = norm.data};
-        if (pgr_author_upsert(s, 0, 0, &a, &author_ids[i], NULL, err) < 0)
+        if (pgr_bulk_author(s, i + 1, name.data, norm.data, err) < 0)
             goto cleanup;
         if (next_below(&st, 3) > 0 &&
-            pgr_author_institution_put(s, 0, author_ids[i], inst_ids[next_below(&st, (long)N_INST)],
-                                       0, err) < 0)
+            pgr_bulk_author_institution(s, i + 1, inst_ids[next_below(&st, (long)N_INST)], err) <
+                0)
             goto cleanup;
-        if ((i + 1) % batch == 0) {
-            if (pgr_commit(s, err) < 0 || pgr_begin(s, err) < 0)
-                goto cleanup;
-        }
     }
     for (long i = 0; i < o->works; i++) {
         pgr_sb_reset(&title);
@@ -239,10 +229,11 @@ int api_gen_graph(pgr_store *s, const api_gen_opts *o, pgr_err *err)
             .has_code = next_below(&st, 3) == 0,
             .score = NAN,
         };
-        if (pgr_work_upsert(s, 0, 0, &w, &work_ids[i], NULL, err) < 0)
+        pgr_id wid = i + 1;
+        if (pgr_bulk_work(s, wid, &w, err) < 0)
             goto cleanup;
         int n_auth = 1 + (int)next_below(&st, 6);
-        pgr_id used[6];
+        long used[6];
         int n_used = 0;
         for (int k = 0; k < n_auth; k++) {
             /* u^2 skews towards low indices: prolific authors exist */
@@ -250,36 +241,33 @@ int api_gen_graph(pgr_store *s, const api_gen_opts *o, pgr_err *err)
             long ai = (long)(u * u * (double)o->authors);
             int dup = 0;
             for (int m = 0; m < n_used; m++)
-                dup |= used[m] == author_ids[ai];
+                dup |= used[m] == ai;
             if (dup)
                 continue;
-            used[n_used++] = author_ids[ai];
-            if (pgr_authorship_put(s, 0, work_ids[i], author_ids[ai], n_used, NULL, NULL, 0, err) <
-                0)
+            used[n_used++] = ai;
+            if (pgr_bulk_authorship(s, wid, ai + 1, n_used, err) < 0)
                 goto cleanup;
         }
         int n_top = 1 + (int)next_below(&st, 3);
         size_t t0 = (size_t)next_below(&st, (long)N_TOPICS);
         for (int k = 0; k < n_top; k++)
-            if (pgr_work_topic_put(s, 0, work_ids[i], topic_ids[(t0 + (size_t)k * 5) % N_TOPICS],
-                                   1.0 / (k + 1), err) < 0)
+            if (pgr_bulk_work_topic(s, wid, topic_ids[(t0 + (size_t)k * 5) % N_TOPICS],
+                                    1.0 / (k + 1), err) < 0)
                 goto cleanup;
         int n_refs = i ? (int)next_below(&st, 6) : 0;
         for (int k = 0; k < n_refs; k++) {
             long r = next_below(&st, i);
             char ref[48];
             snprintf(ref, sizeof ref, "doi:10.5555/pg.%ld", r + 1);
-            if (pgr_citation_put(s, 0, work_ids[i], ref, work_ids[r], err) < 0)
+            if (pgr_bulk_citation(s, wid, ref, r + 1, err) < 0)
                 goto cleanup;
         }
-        if ((i + 1) % batch == 0) {
-            if (pgr_commit(s, err) < 0 || pgr_begin(s, err) < 0)
-                goto cleanup;
-            if (o->progress)
-                fprintf(stderr, "bench gen: %ld/%ld works\n", i + 1, o->works);
-        }
+        if (o->progress && (i + 1) % 100000 == 0)
+            fprintf(stderr, "bench gen: %ld/%ld works\n", i + 1, o->works);
     }
-    if (pgr_commit(s, err) < 0)
+    if (o->progress)
+        fprintf(stderr, "bench gen: full text\n");
+    if (pgr_bulk_finish(s, err) < 0 || pgr_commit(s, err) < 0)
         goto cleanup;
     in_tx = 0;
     if (o->progress)
@@ -293,8 +281,6 @@ oom:
 cleanup:
     if (in_tx)
         pgr_rollback(s, NULL);
-    free(author_ids);
-    free(work_ids);
     pgr_sb_free(&title);
     pgr_sb_free(&abstract);
     pgr_sb_free(&name);

@@ -1,6 +1,6 @@
 #ifndef PEERGRAPH_API_GEN_H
 #define PEERGRAPH_API_GEN_H
-/* A synthetic graph written through the store's write API: the data of the
+/* A synthetic graph written through the store's bulk loader (graph.h): the data of the
  * HTTP benchmarks (BENCHMARKS.md H1-H3: 1M works, 300k authors) and of the
  * API tests before real profile pages are ingested. Deterministic for a seed:
  * the same options give the same graph on SQLite and PostgreSQL, so the two
@@ -18,7 +18,6 @@ typedef struct api_gen_opts {
     long works;   /* > 0 */
     long authors; /* > 0 */
     uint64_t seed;
-    long batch;   /* works per transaction; 0 = 2000 */
     int progress; /* print progress lines to stderr */
 } api_gen_opts;
 

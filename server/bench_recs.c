@@ -556,7 +556,7 @@ int bench_recommend_main(int argc, char **argv)
     if (pgr_store_open(db, &st, &err) != 0)
         goto fail;
     if (tmp[0]) {
-        api_gen_opts go = {works, gen_authors, seed, 0, 0};
+        api_gen_opts go = {.works = works, .authors = gen_authors, .seed = seed};
         fprintf(stderr, "bench recommend: generating %ld works, %ld authors (seed %llu)\n", works,
                 gen_authors, seed);
         if (api_gen_graph(st, &go, &err) != 0)

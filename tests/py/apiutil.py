@@ -1,6 +1,6 @@
 """Shared pieces of the JSON API tests: a synthetic graph on SQLite and on a
 fresh PostgreSQL database (written by `peergraph bench gen` through the
-store's write API), and a live `peergraph serve` on a free port.
+store's bulk loader), and a live `peergraph serve` on a free port.
 
 Not a test file itself (pytest collects only test_*.py)."""
 
