@@ -29,11 +29,10 @@ enum {
     MAX_COAUTHORS = 15,  /* co-authors whose works / co-authors are read */
     COAUTHOR_WORKS = 40, /* works read per co-author */
     MAX_TOPICS = 5,      /* the author's topics searched */
-    TOPIC_WORKS = 30,    /* works / authors read per topic */
-    TOPIC_AUTHORS = 20,
-    MAX_RESCORE = 24,   /* candidates scored with the adapter at most */
-    PREFIX_TOKENS = 48, /* scoring prompt: the context part */
-    SCORED_TOKENS = 64, /* scoring prompt: the scored part */
+    TOPIC_WORKS = 30,    /* works read per topic */
+    MAX_RESCORE = 24,    /* candidates scored with the adapter at most */
+    PREFIX_TOKENS = 48,  /* scoring prompt: the context part */
+    SCORED_TOKENS = 64,  /* scoring prompt: the scored part */
 };
 
 /* Graph signal weights. A co-author in common is the strongest evidence
@@ -46,6 +45,10 @@ enum {
 #define W_TOPIC 0.5
 #define W_POPULAR 0.1
 #define W_SHARED_WORKS 0.2
+/* For people a topic in common is weaker still: every prolific author of a
+ * topic shares it, and three of them must not outweigh one co-author's
+ * collaborator. */
+#define W_TOPIC_PEOPLE 0.25
 /* Adapter gain's weight in the fused score (in units of the best graph score). */
 #define W_ADAPTER 0.5
 
@@ -427,9 +430,19 @@ cleanup:
     return rc;
 }
 
-/* People: co-authors of co-authors (through works that are not hidden) and
- * the most cited authors in the author's topics; never the author or an
- * existing co-author. */
+/* The candidate for the author of authorship x, unless that is the author
+ * or an existing co-author (NULL). */
+static recs_cand *person(recs_list *l, const profile *p, const char *aid, json_t *x)
+{
+    const char *id = str_of(json_object_get(x, "author"), "id");
+    if (!id || !strcmp(id, aid) || json_object_get(p->coauthors, id))
+        return NULL;
+    return cand_get(l, id);
+}
+
+/* People: co-authors of co-authors, authors of the works the author's works
+ * cite, authors of the most cited works in the author's topics (all through
+ * works that are not hidden); never the author or an existing co-author. */
 static int rec_coauthors(pgr_store *st, const char *aid, profile *p, const json_t *hidden,
                          recs_list *l, pgr_err *err)
 {
@@ -437,9 +450,11 @@ static int rec_coauthors(pgr_store *st, const char *aid, profile *p, const json_
     json_t *top_co = tally_top(p->coauthors, MAX_COAUTHORS);
     json_t *top_t = tally_top(p->topics, MAX_TOPICS);
     json_t *details = json_object(), *res = NULL;
-    static const char *const ASEL[] = {"id", "display_name", "works_count", "cited_by_count",
-                                       "topics"};
-    size_t i, k, m;
+    static const char *const ASEL[] = {"id", "display_name", "works_count", "cited_by_count"};
+    json_t *cited = NULL;
+    const char **cited_ids = NULL;
+    size_t i, k, m, n_cited;
+    const char *key;
     json_t *v, *w, *x;
     json_array_foreach(top_co, i, v)
     {
@@ -455,10 +470,7 @@ static int rec_coauthors(pgr_store *st, const char *aid, profile *p, const json_
                 continue; /* a held-out work is no evidence */
             json_array_foreach(json_object_get(w, "authorships"), m, x)
             {
-                const char *id = str_of(json_object_get(x, "author"), "id");
-                if (!id || !strcmp(id, aid) || json_object_get(p->coauthors, id))
-                    continue;
-                recs_cand *c = cand_get(l, id);
+                recs_cand *c = person(l, p, aid, x);
                 if (c) {
                     sig_name(c, "via_coauthors", cname);
                     sig_count(c, "works_with_your_coauthors", 1);
@@ -468,44 +480,76 @@ static int rec_coauthors(pgr_store *st, const char *aid, profile *p, const json_
         json_decref(res);
         res = NULL;
     }
+    /* the authors of the works the author's works cite */
+    n_cited = json_object_size(p->cites);
+    cited_ids = calloc(n_cited + 1, sizeof *cited_ids);
+    cited = json_object();
+    if (!cited_ids || !cited) {
+        pgr_errf(err, PGR_ENOMEM, "recommendations: out of memory");
+        goto cleanup;
+    }
+    n_cited = 0;
+    json_object_foreach(p->cites, key, v) if (!json_object_get(p->known, key) &&
+                                              !(hidden && json_object_get(hidden, key)))
+        cited_ids[n_cited++] = key;
+    if (fetch_ids(st, PGR_WORKS, cited_ids, n_cited, WORK_SEL, N_WORK_SEL, cited, err) != 0)
+        goto cleanup;
+    json_object_foreach(cited, key, w)
+    {
+        json_int_t times = json_integer_value(json_object_get(json_object_get(p->cites, key), "n"));
+        json_array_foreach(json_object_get(w, "authorships"), m, x)
+        {
+            recs_cand *c = person(l, p, aid, x);
+            if (c)
+                sig_count(c, "cited_by_your_works", times);
+        }
+    }
+    /* the authors of the most cited works in the author's topics */
     json_array_foreach(top_t, i, v)
     {
-        if (list_by(st, PGR_AUTHORS, "topics.id", json_string_value(v), TOPIC_AUTHORS, ASEL, 5,
-                    &res, err) != 0)
+        const char *tname = str_of(json_object_get(p->topics, json_string_value(v)), "name");
+        if (list_by(st, PGR_WORKS, "topics.id", json_string_value(v), TOPIC_WORKS, WORK_SEL,
+                    N_WORK_SEL, &res, err) != 0)
             goto cleanup;
         json_array_foreach(res, k, w)
         {
-            const char *id = str_of(w, "id");
-            if (id && strcmp(id, aid) && !json_object_get(p->coauthors, id) && cand_get(l, id))
-                json_object_set(details, id, w);
+            const char *wid = str_of(w, "id");
+            if (!wid || (hidden && json_object_get(hidden, wid)))
+                continue;
+            json_array_foreach(json_object_get(w, "authorships"), m, x)
+            {
+                recs_cand *c = person(l, p, aid, x);
+                if (c)
+                    sig_name(c, "shared_topics", tname);
+            }
         }
         json_decref(res);
         res = NULL;
     }
-    if (fetch_missing(st, PGR_AUTHORS, l, ASEL, 5, details, err) != 0)
+    if (fetch_missing(st, PGR_AUTHORS, l, ASEL, 4, details, err) != 0)
         goto cleanup;
     for (size_t n = 0; n < l->n; n++) {
         recs_cand *c = &l->v[n];
         json_t *d = json_object_get(details, c->id);
         if (!d)
             continue;
-        json_array_foreach(json_object_get(d, "topics"), k, v)
-        {
-            const char *id = str_of(v, "id");
-            if (id && json_object_get(p->topics, id))
-                sig_name(c, "shared_topics", str_of(v, "display_name"));
-        }
         double topics = sig_len(c, "shared_topics");
         json_int_t shared =
             json_integer_value(json_object_get(c->signals, "works_with_your_coauthors"));
+        json_int_t by_yours =
+            json_integer_value(json_object_get(c->signals, "cited_by_your_works"));
         c->graph = W_COAUTHOR * sig_len(c, "via_coauthors") +
-                   W_SHARED_WORKS * log1p((double)shared) + W_TOPIC * (topics < 3 ? topics : 3);
+                   W_SHARED_WORKS * log1p((double)shared) +
+                   W_TOPIC_PEOPLE * (topics < 3 ? topics : 3) +
+                   W_CITED_BY_YOURS * (double)(by_yours < 3 ? by_yours : 3);
         json_object_set(c->info, "display_name", json_object_get(d, "display_name"));
         json_object_set(c->info, "works_count", json_object_get(d, "works_count"));
         json_object_set(c->info, "cited_by_count", json_object_get(d, "cited_by_count"));
     }
     rc = 0;
 cleanup:
+    free(cited_ids);
+    json_decref(cited);
     json_decref(res);
     json_decref(details);
     json_decref(top_co);
@@ -877,9 +921,10 @@ static void get_recommendations(srv_request *req)
     }
     infer_engine eng;
     int have_engine = infer_engine_get(&eng) == 0;
-    k = (int)list.n < MAX_RESCORE ? (int)list.n : MAX_RESCORE;
-    if (k < per_page && (int)list.n > k)
-        k = per_page;
+    /* the graph's best candidates, at least a page of them, are re-ranked */
+    k = 2 * per_page > 6 ? 2 * per_page : 6;
+    k = k < MAX_RESCORE ? k : MAX_RESCORE;
+    k = k < (int)list.n ? k : (int)list.n;
     const char *why = !have_engine ? "no model is loaded on this server" : ad.why;
     int scoring = have_engine && ad.handle && k > 0;
     json_t *head = json_pack(

@@ -95,18 +95,30 @@ def test_coauthor_recommendations(servers, backend, aid):
     assert j["kind"] == "coauthors" and j["scored_by"] == "graph"
     co = coauthors(api, aid)
     assert j["meta"]["excluded"]["coauthors"] == len(co)
+    mine = own_works(api, aid)
+    my_topics = {t["display_name"] for w in mine for t in w.get("topics") or []}
+    cited = {}  # author -> citations from my works to their works
+    for w in mine:
+        for ref in w.get("referenced_works") or []:
+            for a in get(api, "/works/" + key(ref))["authorships"]:
+                k = key(a["author"]["id"])
+                cited[k] = cited.get(k, 0) + 1
     assert j["results"]
     for r in j["results"]:
         a = key(r["id"])
         assert a != aid and a not in co, "recommended %s, already a co-author of %s" % (a, aid)
         assert a.startswith("A") and r["display_name"]
-        via = r["signals"].get("via_coauthors", [])
-        assert via or r["signals"].get("shared_topics"), r
+        sig = r["signals"]
+        via = sig.get("via_coauthors", [])
+        assert via or sig.get("shared_topics") or sig.get("cited_by_your_works"), r
         if via:
             theirs = coauthors(api, a)
             for n in via:
                 assert n in co.values() and n in theirs.values(), (n, a)
-            assert r["signals"]["works_with_your_coauthors"] >= len(via)
+            assert sig["works_with_your_coauthors"] >= len(via)
+        for t in sig.get("shared_topics", []):
+            assert t in my_topics, (t, a)
+        assert sig.get("cited_by_your_works", 0) == cited.get(a, 0), (a, sig)
 
 
 def test_same_answers_on_both_backends(servers):
