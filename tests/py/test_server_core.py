@@ -241,7 +241,7 @@ def test_public_url(tmp_path):
         assert requests.get(s.url + "/api/v1").json()["base_url"] == "https://peergraph.example"
 
 
-def test_help_and_bad_flags():
+def test_help_and_bad_flags(tmp_path):
     r = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True)
     assert r.returncode == 0
     for flag in ["--db", "--host", "--port", "--threads", "--model", "--public-url", "--access-log",
@@ -259,7 +259,8 @@ def test_help_and_bad_flags():
     sock.bind(("127.0.0.1", 0))
     sock.listen(1)
     port = sock.getsockname()[1]
-    r = subprocess.run([BIN, "serve", "--port", str(port), "--db", "sqlite:/nonexistent"],
+    # (a private database: serve creates it before it listens)
+    r = subprocess.run([BIN, "serve", "--port", str(port), "--db", "sqlite:" + str(tmp_path / "g.db")],
                        capture_output=True, text=True, timeout=10)
     sock.close()
     assert r.returncode == 2 and "listen" in r.stderr
