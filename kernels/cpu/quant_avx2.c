@@ -269,28 +269,95 @@ AVX2 static void gemm_q4_1(const uint8_t *w, size_t wrb, int r0, int r1, const u
             y[(size_t)t * ys + r] = dot_q4_1(w + (size_t)r * wrb, a + (size_t)t * arb, n);
 }
 
-/* Q5_0: nibbles with the fifth bit from qh; a clear bit turns the byte into
- * nibble - 16 by setting its top four bits (two's complement). */
+/* Q5_0 block -> 32 signed bytes: nibbles with the fifth bit from qh; a
+ * clear bit turns the byte into nibble - 16 by setting its top four bits. */
+AVX2 static inline __m256i q5_0_bytes(const blk_q5_0 *x)
+{
+    const __m256i spread = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                             0x0101010101010101, 0x0000000000000000);
+    uint32_t qh;
+    memcpy(&qh, x->qh, 4);
+    /* byte j = 0xff when bit j of qh is set */
+    __m256i set = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread);
+    set = _mm256_cmpeq_epi8(_mm256_or_si256(set, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)),
+                            _mm256_set1_epi64x(-1));
+    return _mm256_or_si256(nibbles(x->qs), _mm256_andnot_si256(set, _mm256_set1_epi8((char)0xf0)));
+}
+
 AVX2 static float dot_q5_0(const void *w, const void *a, size_t n)
 {
     const blk_q5_0 *x = w;
     const blk_q8_0 *y = a;
-    const __m256i spread = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                             0x0101010101010101, 0x0000000000000000);
-    const __m256i bit = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
     __m256 acc = _mm256_setzero_ps();
     for (size_t b = 0; b < n / QK; b++) {
-        uint32_t qh;
-        memcpy(&qh, x[b].qh, 4);
-        /* byte j = 0xff when bit j of qh is set */
-        __m256i set = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), spread);
-        set = _mm256_cmpeq_epi8(_mm256_or_si256(set, bit), _mm256_set1_epi64x(-1));
-        const __m256i qx = _mm256_or_si256(nibbles(x[b].qs),
-                                           _mm256_andnot_si256(set, _mm256_set1_epi8((char)0xf0)));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)y[b].qs);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), mul_sum_i8(qx, qy), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[b].d) * h2f(y[b].d)), mul_sum_i8(q5_0_bytes(&x[b]), qy), acc);
     }
     return hsum_ps(acc);
+}
+
+/* Blocked kernel for the weight types multiplied by Q8_0 activations (Q4_0,
+ * Q5_0, Q8_0): 2 weight rows x 4 tokens per pass, so a weight block is
+ * unpacked once for 4 tokens. Per (row, token) the same operations in the
+ * same order as the type's dot product (and so as llama.cpp's vec_dot and
+ * tinyBLAS, which agree). The weight type is a compile-time constant in each
+ * instantiation below. */
+AVX2 static inline __m256i q8act_weight_bytes(int type, const uint8_t *row, size_t b)
+{
+    if (type == PGR_KT_Q5_0)
+        return q5_0_bytes((const blk_q5_0 *)row + b);
+    if (type == PGR_KT_Q4_0)
+        return _mm256_sub_epi8(nibbles(((const blk_q4_0 *)row)[b].qs), _mm256_set1_epi8(8));
+    return _mm256_loadu_si256((const __m256i *)((const blk_q8_0 *)row)[b].qs);
+}
+AVX2 static inline float q8act_weight_d(int type, const uint8_t *row, size_t b)
+{
+    return type == PGR_KT_Q5_0 ? h2f(((const blk_q5_0 *)row)[b].d)
+           : type == PGR_KT_Q4_0 ? h2f(((const blk_q4_0 *)row)[b].d)
+                                 : h2f(((const blk_q8_0 *)row)[b].d);
+}
+
+__attribute__((always_inline, target("avx2,fma,f16c"))) static inline void
+gemm_q8act(int type, pgr_dot_fn dot, const uint8_t *w, size_t wrb, int r0, int r1,
+           const uint8_t *a, size_t arb, int nt, float *y, size_t ys, size_t n)
+{
+    const size_t nb = n / QK;
+    int r = r0;
+    for (; r + 2 <= r1; r += 2) {
+        const uint8_t *x0 = w + (size_t)r * wrb, *x1 = w + (size_t)(r + 1) * wrb;
+        int t = 0;
+        for (; t + 4 <= nt; t += 4) {
+            const blk_q8_0 *ya[4];
+            for (int k = 0; k < 4; k++)
+                ya[k] = (const blk_q8_0 *)(a + (size_t)(t + k) * arb);
+            __m256 acc0[4], acc1[4];
+            for (int k = 0; k < 4; k++)
+                acc0[k] = acc1[k] = _mm256_setzero_ps();
+            for (size_t b = 0; b < nb; b++) {
+                const __m256i q0 = q8act_weight_bytes(type, x0, b), q1 = q8act_weight_bytes(type, x1, b);
+                /* mul_sum_i8's sign trick, the weight half done once per block */
+                const __m256i s0 = _mm256_sign_epi8(q0, q0), s1 = _mm256_sign_epi8(q1, q1);
+                const float d0 = q8act_weight_d(type, x0, b), d1 = q8act_weight_d(type, x1, b);
+                for (int k = 0; k < 4; k++) {
+                    const __m256i qy = _mm256_loadu_si256((const __m256i *)ya[k][b].qs);
+                    const float dy = h2f(ya[k][b].d);
+                    acc0[k] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * dy), mul_sum_us8(s0, _mm256_sign_epi8(qy, q0)), acc0[k]);
+                    acc1[k] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * dy), mul_sum_us8(s1, _mm256_sign_epi8(qy, q1)), acc1[k]);
+                }
+            }
+            for (int k = 0; k < 4; k++) {
+                y[(size_t)(t + k) * ys + r] = hsum_ps(acc0[k]);
+                y[(size_t)(t + k) * ys + r + 1] = hsum_ps(acc1[k]);
+            }
+        }
+        for (; t < nt; t++) {
+            y[(size_t)t * ys + r] = dot(x0, a + (size_t)t * arb, n);
+            y[(size_t)t * ys + r + 1] = dot(x1, a + (size_t)t * arb, n);
+        }
+    }
+    for (; r < r1; r++)
+        for (int t = 0; t < nt; t++)
+            y[(size_t)t * ys + r] = dot(w + (size_t)r * wrb, a + (size_t)t * arb, n);
 }
 
 /* Q4_K x Q8_K as llama.cpp's AVX2 kernel sums it (see kquant.c): per
@@ -368,6 +435,22 @@ AVX2 static float dot_q6_K(const void *w, const void *a, size_t n)
     return hsum_ps(acc);
 }
 
+AVX2 static void gemm_q5_0(const uint8_t *w, size_t wrb, int r0, int r1, const uint8_t *a,
+                           size_t arb, int nt, float *y, size_t ys, size_t n)
+{
+    gemm_q8act(PGR_KT_Q5_0, dot_q5_0, w, wrb, r0, r1, a, arb, nt, y, ys, n);
+}
+AVX2 static void gemm_q4_0(const uint8_t *w, size_t wrb, int r0, int r1, const uint8_t *a,
+                           size_t arb, int nt, float *y, size_t ys, size_t n)
+{
+    gemm_q8act(PGR_KT_Q4_0, dot_q4_0, w, wrb, r0, r1, a, arb, nt, y, ys, n);
+}
+AVX2 static void gemm_q8_0(const uint8_t *w, size_t wrb, int r0, int r1, const uint8_t *a,
+                           size_t arb, int nt, float *y, size_t ys, size_t n)
+{
+    gemm_q8act(PGR_KT_Q8_0, dot_q8_0, w, wrb, r0, r1, a, arb, nt, y, ys, n);
+}
+
 void pgr_type_ops_fast(int wtype, pgr_type_ops *ops)
 {
     pgr_type_ops_ref(wtype, ops);
@@ -389,9 +472,15 @@ void pgr_type_ops_fast(int wtype, pgr_type_ops *ops)
 
 pgr_gemm_fn pgr_gemm_fast(int wtype)
 {
-    if (wtype == PGR_KT_Q4_1 && pgr_use_avx2())
-        return gemm_q4_1;
-    return NULL;
+    if (!pgr_use_avx2())
+        return NULL;
+    switch (wtype) {
+    case PGR_KT_Q4_1: return gemm_q4_1;
+    case PGR_KT_Q4_0: return gemm_q4_0;
+    case PGR_KT_Q5_0: return gemm_q5_0;
+    case PGR_KT_Q8_0: return gemm_q8_0;
+    default: return NULL;
+    }
 }
 
 /* ---- llama.cpp-compatible numerics --------------------------------------------

@@ -10,13 +10,18 @@ prompt's last position plus mean/std/max of all logits, and the greedy
 continuation (up to 64 tokens, stopping after an end-of-generation token):
 ids and text.
 
-usage: /work/refenv/bin/python tests/golden/make_generate_golden.py [MODEL] [OUT] [no-repack]
+usage: /work/refenv/bin/python tests/golden/make_generate_golden.py [MODEL] [OUT] [no-repack] [one-by-one]
 
 no-repack: load the model without llama.cpp's extra buffer types, so its CPU
 backend multiplies Q4_K/Q6_K matrices with the plain vec_dot kernels instead
 of repacking them into 8-row interleaved blocks (whose kernels add the same
 integer products in another float order: 0.96 apart in the logits of a
 SmolLM2 Q4_K_M). Our engine follows vec_dot; see docs/inference.md.
+
+one-by-one: evaluate prompts one token per batch (n_batch = n_ubatch = 1),
+so every matrix product is a one-row vec_dot: with Q6_K weights, llama.cpp's
+batched products of 8 or more rows differ from vec_dot in float order even
+without repacking (measured, cause not located; docs/inference.md).
 """
 import hashlib
 import json
@@ -31,7 +36,8 @@ MODEL = sys.argv[1] if len(sys.argv) > 1 else "models/smollm2-135m-instruct-q4_1
 OUT = sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/generate.json"
 N_GEN = 64
 TOP = 50
-NO_REPACK = len(sys.argv) > 3 and sys.argv[3] == "no-repack"
+NO_REPACK = "no-repack" in sys.argv[3:]
+ONE_BY_ONE = "one-by-one" in sys.argv[3:]
 if NO_REPACK:
     # Llama() builds its model parameters from llama_model_default_params():
     # the one switch it does not expose is set here.
@@ -78,13 +84,14 @@ def last_logits(llm):
 
 
 def main():
-    llm = Llama(model_path=MODEL, n_ctx=1024, n_batch=512, n_threads=2, logits_all=False,
+    nb = 1 if ONE_BY_ONE else 512
+    llm = Llama(model_path=MODEL, n_ctx=1024, n_batch=nb, n_ubatch=nb, n_threads=2, logits_all=False,
                 flash_attn=False, verbose=False)
     eog = {llm.token_eos(), 2, 0}  # <|im_end|> is eos; <|endoftext|> is 0
     out = {"model_sha256": hashlib.sha256(open(MODEL, "rb").read()).hexdigest(),
            "reference": "llama-cpp-python %s (llama.cpp built from its sdist), CPU, n_threads=2, "
-                        "flash_attn off, n_batch 512%s" % (llama_cpp.__version__,
-                                                         ", no weight repacking" if NO_REPACK else ""),
+                        "flash_attn off, n_batch %d%s" % (llama_cpp.__version__, nb,
+                                                        ", no weight repacking" if NO_REPACK else ""),
            "n_gen": N_GEN, "top": TOP, "prompts": []}
     for p in PROMPTS:
         text = render_chat(llm, p["text"]) if p["chat"] else p["text"]

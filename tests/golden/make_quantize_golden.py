@@ -8,7 +8,8 @@ for tests/unit/test_quantize.c:
     output, which `peergraph quantize` must reproduce byte for byte;
   - tests/golden/make_generate_golden.py then runs llama.cpp on the Q4_K_M
     file (greedy continuations and prompt logits) into generate_q4_k_m.json,
-    with weight repacking off (see that script).
+    with weight repacking off and prompts fed one token at a time (see that
+    script).
 
 The model files themselves (~100 MB each) are not committed: the test
 regenerates them with our own quantiser, and the sha256 proves they are
@@ -58,7 +59,8 @@ def main():
             if name == "Q4_K_M":
                 subprocess.check_call([sys.executable, os.path.join(os.path.dirname(__file__),
                                        "make_generate_golden.py"), dst,
-                                       "tests/data/golden/generate_q4_k_m.json", "no-repack"])
+                                       "tests/data/golden/generate_q4_k_m.json", "no-repack",
+                                       "one-by-one"])
     with open("tests/data/golden/quantize.json", "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")

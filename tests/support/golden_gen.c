@@ -57,7 +57,7 @@ int golden_argmax(const float *x, int n)
 }
 
 int golden_run_alone(pgr_engine *e, pgr_kv *kv, const pgr_model *m, const golden_prompt *p,
-                     int max_gen, int32_t *out, float *prompt_logits, pgr_err *err)
+                     int one_by_one, int max_gen, int32_t *out, float *prompt_logits, pgr_err *err)
 {
     const int V = pgr_model_config(m)->vocab;
     float *lg = malloc(sizeof(float) * (size_t)V);
@@ -67,9 +67,11 @@ int golden_run_alone(pgr_engine *e, pgr_kv *kv, const pgr_model *m, const golden
         goto done;
     for (int i = 0; i < p->n_ids; i++)
         seq[i] = s, pos[i] = i;
-    pgr_batch b = {p->n_ids, p->ids, seq, pos, NULL};
-    if (pgr_forward(e, kv, &b, lg, err))
-        goto done;
+    for (int i = 0; i < p->n_ids; i += one_by_one ? 1 : p->n_ids) {
+        pgr_batch b = {one_by_one ? 1 : p->n_ids, p->ids + i, seq + i, pos + i, NULL};
+        if (pgr_forward(e, kv, &b, lg, err))
+            goto done;
+    }
     if (prompt_logits)
         memcpy(prompt_logits, lg, sizeof(float) * (size_t)V);
     for (n = 0; n < max_gen;) {
@@ -91,7 +93,7 @@ done:
 }
 
 int golden_check(pgr_engine *e, pgr_kv *kv, const pgr_model *m, const golden_set *g, int n,
-                 int max_gen, double tol, double *worst, pgr_err *err)
+                 int one_by_one, int max_gen, double tol, double *worst, pgr_err *err)
 {
     const int V = pgr_model_config(m)->vocab;
     float *lg = malloc(sizeof(float) * (size_t)V);
@@ -101,7 +103,7 @@ int golden_check(pgr_engine *e, pgr_kv *kv, const pgr_model *m, const golden_set
         const golden_prompt *p = &g->p[k];
         int32_t gen[64];
         const int want = max_gen > 0 && p->n_gen > max_gen ? max_gen : p->n_gen < 64 ? p->n_gen : 64;
-        const int got = golden_run_alone(e, kv, m, p, want, gen, lg, err);
+        const int got = golden_run_alone(e, kv, m, p, one_by_one, want, gen, lg, err);
         if (got < 0) {
             failed = -1;
             break;

@@ -32,16 +32,17 @@ void golden_free(golden_set *g);
 int golden_argmax(const float *x, int n);
 
 /* Prefill + greedy decode of one prompt alone in a fresh sequence (closed
- * again before returning). out gets up to max_gen tokens (stopping after
+ * again before returning); one_by_one: the prompt goes in one token per
+ * forward pass (as llama.cpp with n_batch 1), else in one batch. out gets up to max_gen tokens (stopping after
  * token 0 or 2, the model's end tokens); prompt_logits (vocab) if non-NULL
  * gets the prompt's last-position logits. Returns the count, -1 on error. */
 int golden_run_alone(pgr_engine *e, pgr_kv *kv, const pgr_model *m, const golden_prompt *p,
-                     int max_gen, int32_t *out, float *prompt_logits, pgr_err *err);
+                     int one_by_one, int max_gen, int32_t *out, float *prompt_logits, pgr_err *err);
 
 /* For the first n prompts of g: greedy tokens identical (only the first
  * max_gen when max_gen > 0) and the top-50 logits, mean and std within tol.
  * Prints one line per prompt. Returns how many prompts fail, -1 on an engine
  * error; *worst gets the largest top-50 difference. */
 int golden_check(pgr_engine *e, pgr_kv *kv, const pgr_model *m, const golden_set *g, int n,
-                 int max_gen, double tol, double *worst, pgr_err *err);
+                 int one_by_one, int max_gen, double tol, double *worst, pgr_err *err);
 #endif

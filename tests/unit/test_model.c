@@ -43,7 +43,7 @@ static int threads = 2;
 static int run_alone(pgr_engine *e, pgr_kv *kv, const golden_prompt *p, int max_gen, int32_t *out,
                      float *prompt_logits, pgr_err *err)
 {
-    return golden_run_alone(e, kv, model, p, max_gen, out, prompt_logits, err);
+    return golden_run_alone(e, kv, model, p, 0, max_gen, out, prompt_logits, err);
 }
 
 static int setup(void)
@@ -70,7 +70,7 @@ static void test_matches_llama_cpp(void)
     CHECK(pgr_kv_new(model, 64, 16, 1, &kv, &err) == 0);
     double worst = 0;
     /* under the sanitizers the engine is ~20x slower: a subset, fewer tokens */
-    const int failed = golden_check(e, kv, model, &gold, SANITIZED ? 3 : gold.n, SANITIZED ? 8 : 0,
+    const int failed = golden_check(e, kv, model, &gold, SANITIZED ? 3 : gold.n, 0, SANITIZED ? 8 : 0,
                                     LOGIT_TOL, &worst, &err);
     CHECK_MSG(failed >= 0, "%s", err.msg);
     fprintf(stderr, "    worst top-50 logit difference vs llama.cpp: %.5f (tolerance %g)\n", worst, LOGIT_TOL);

@@ -20,12 +20,13 @@
 #define MODEL "models/smollm2-135m-instruct-q4_1.gguf"
 #define GOLDEN "tests/data/golden/quantize.json"
 #define GOLDEN_GEN "tests/data/golden/generate_q4_k_m.json"
-/* The golden run has llama.cpp's weight repacking off (see
- * tests/golden/make_generate_golden.py): its Q4_K/Q6_K products are then
- * ggml's vec_dot, which ours equal bit for bit (test_kquant), and the logits
- * are bitwise equal (measured max difference 0). The tolerance only covers
- * the golden file's 5 decimals. With repacking on, llama.cpp's own logits
- * move by up to 0.96 on this model (docs/inference.md). */
+/* The golden run has llama.cpp's weight repacking off and feeds prompts one
+ * token at a time (see tests/golden/make_generate_golden.py), so every
+ * product is ggml's one-row vec_dot, which ours equal bit for bit
+ * (test_kquant); we feed the prompts the same way and the logits are bitwise
+ * equal. The tolerance only covers the golden file's 5 decimals. With
+ * repacking on, or batched prompts (Q6_K, 8+ rows), llama.cpp's own logits
+ * move by up to about 1 on this model (docs/inference.md). */
 #define LOGIT_TOL 1e-4
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -127,7 +128,7 @@ static void test_engine_on_q4_k_m(void)
     double worst = 0;
     if (same_file && pgr_model_load(q4km_path, &m, &err) == 0 &&
         pgr_engine_new(m, NULL, 2, &e, &err) == 0 && pgr_kv_new(m, 64, 16, 1, &kv, &err) == 0)
-        failed = golden_check(e, kv, m, &g, SANITIZED ? 2 : g.n, SANITIZED ? 6 : 0, LOGIT_TOL,
+        failed = golden_check(e, kv, m, &g, SANITIZED ? 2 : g.n, 1, SANITIZED ? 6 : 0, LOGIT_TOL,
                               &worst, &err);
     fprintf(stderr, "    worst top-50 logit difference vs llama.cpp: %.5f (tolerance %g)\n", worst,
             LOGIT_TOL);
