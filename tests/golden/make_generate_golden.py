@@ -10,7 +10,11 @@ prompt's last position plus mean/std/max of all logits, and the greedy
 continuation (up to 64 tokens, stopping after an end-of-generation token):
 ids and text.
 
-usage: /work/refenv/bin/python tests/golden/make_generate_golden.py [MODEL] [OUT] [no-repack] [one-by-one]
+usage: /work/refenv/bin/python tests/golden/make_generate_golden.py [MODEL] [OUT] [no-repack] [one-by-one] [prompts=N]
+
+prompts=N: only the first N prompts (a one-by-one run is slow on a loaded machine).
+threads=N: llama.cpp threads (default 2; the products, and so the outputs, do
+not depend on it; 1 avoids its spinning barrier on an oversubscribed machine).
 
 no-repack: load the model without llama.cpp's extra buffer types, so its CPU
 backend multiplies Q4_K/Q6_K matrices with the plain vec_dot kernels instead
@@ -38,6 +42,8 @@ N_GEN = 64
 TOP = 50
 NO_REPACK = "no-repack" in sys.argv[3:]
 ONE_BY_ONE = "one-by-one" in sys.argv[3:]
+THREADS = next((int(a[8:]) for a in sys.argv[3:] if a.startswith("threads=")), 2)
+N_PROMPTS = next((int(a[8:]) for a in sys.argv[3:] if a.startswith("prompts=")), None)
 if NO_REPACK:
     # Llama() builds its model parameters from llama_model_default_params():
     # the one switch it does not expose is set here.
@@ -85,15 +91,15 @@ def last_logits(llm):
 
 def main():
     nb = 1 if ONE_BY_ONE else 512
-    llm = Llama(model_path=MODEL, n_ctx=1024, n_batch=nb, n_ubatch=nb, n_threads=2, logits_all=False,
+    llm = Llama(model_path=MODEL, n_ctx=1024, n_batch=nb, n_ubatch=nb, n_threads=THREADS, logits_all=False,
                 flash_attn=False, verbose=False)
     eog = {llm.token_eos(), 2, 0}  # <|im_end|> is eos; <|endoftext|> is 0
     out = {"model_sha256": hashlib.sha256(open(MODEL, "rb").read()).hexdigest(),
-           "reference": "llama-cpp-python %s (llama.cpp built from its sdist), CPU, n_threads=2, "
-                        "flash_attn off, n_batch %d%s" % (llama_cpp.__version__, nb,
+           "reference": "llama-cpp-python %s (llama.cpp built from its sdist), CPU, n_threads=%d, "
+                        "flash_attn off, n_batch %d%s" % (llama_cpp.__version__, THREADS, nb,
                                                         ", no weight repacking" if NO_REPACK else ""),
            "n_gen": N_GEN, "top": TOP, "prompts": []}
-    for p in PROMPTS:
+    for p in PROMPTS[:N_PROMPTS]:
         text = render_chat(llm, p["text"]) if p["chat"] else p["text"]
         ids = llm.tokenize(text.encode("utf-8"), add_bos=True, special=p["chat"])
         llm.reset()

@@ -60,7 +60,7 @@ def main():
                 subprocess.check_call([sys.executable, os.path.join(os.path.dirname(__file__),
                                        "make_generate_golden.py"), dst,
                                        "tests/data/golden/generate_q4_k_m.json", "no-repack",
-                                       "one-by-one"])
+                                       "one-by-one", "threads=1"])
     with open("tests/data/golden/quantize.json", "w") as f:
         json.dump(out, f, indent=1)
         f.write("\n")
