@@ -193,6 +193,10 @@ enum { SEL_ALL = 0 };
 /* Builds the entity with integer id; select may be NULL. NULL + ENOTFOUND when absent. */
 json_t *pgr_entity_json(pgr_store *s, pgr_entity e, pgr_id id, const char *const *select,
                         size_t n_select, pgr_err *err);
+/* A set of ids bound as one parameter: pgr_ids_sql is the dialect's "(SELECT
+ * ...)" over $1 for "x IN %s", pgr_ids_param writes the $1 text for ids. */
+const char *pgr_ids_sql(const pgr_store *s);
+void pgr_ids_param(const pgr_store *s, const pgr_id *ids, size_t n, pgr_sb *out);
 /* Builds entities ids[0..n) into objs[] in the same order: works in one
  * statement per part for the whole set (lists), the others one by one. A
  * work that does not exist leaves NULL. 0 ok; -1 with err, objs all NULL. */

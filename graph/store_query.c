@@ -206,11 +206,12 @@ typedef struct fts_sql {
 } fts_sql;
 
 static const fts_sql fts_sqlite[2] = {
-    /* works: title weighs most, then author names, then the abstract */
+    /* works: title weighs most, then author names, then the abstract;
+     * pgr_rank is bm25 without its corpus-wide IDF walk (store_sqlite.c) */
     {" JOIN works_fts ON works_fts.rowid = e.id", "works_fts MATCH $%d",
-     "(-bm25(works_fts, 10.0, 1.0, 4.0))", "works_fts.rowid"},
+     "pgr_rank(works_fts, 10.0, 1.0, 4.0)", "works_fts.rowid"},
     {" JOIN authors_fts ON authors_fts.rowid = e.id", "authors_fts MATCH $%d",
-     "(-bm25(authors_fts))", "authors_fts.rowid"},
+     "pgr_rank(authors_fts)", "authors_fts.rowid"},
 };
 static const fts_sql fts_pg[2] = {
     {"", "e.tsv @@ to_tsquery('simple', $%d)",

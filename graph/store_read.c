@@ -202,10 +202,25 @@ static json_t *inverted_index(const char *text)
  * authorships, topics, references, counts, provenance) for all its ids
  * together, not one per work: rows carry the work id first and are dealt to
  * their objects. The id list travels as one bound text parameter that the
- * dialect fragment below expands, so each part is one cached statement
- * whatever the page size. On PostgreSQL the parts go in one pipeline. */
-static const char *const ids_sqlite = "(SELECT value FROM json_each($1))";
-static const char *const ids_pg = "(SELECT unnest($1::bigint[]))";
+ * dialect fragment (pgr_ids_sql) expands, so each part is one cached
+ * statement whatever the page size. On PostgreSQL the parts go in one
+ * pipeline. */
+const char *pgr_ids_sql(const pgr_store *s)
+{
+    return !strcmp(s->be->name, "sqlite") ? "(SELECT value FROM json_each($1))"
+                                          : "(SELECT unnest($1::bigint[]))";
+}
+
+void pgr_ids_param(const pgr_store *s, const pgr_id *ids, size_t n, pgr_sb *out)
+{
+    /* a JSON array for SQLite's json_each, an array literal for PostgreSQL */
+    int sqlite = !strcmp(s->be->name, "sqlite");
+    pgr_sb_reset(out);
+    pgr_sb_putc(out, sqlite ? '[' : '{');
+    for (size_t i = 0; i < n; i++)
+        pgr_sb_printf(out, "%s%lld", i ? "," : "", (long long)ids[i]);
+    pgr_sb_putc(out, sqlite ? ']' : '}');
+}
 
 enum { WP_WORK, WP_AUTHORSHIPS, WP_TOPICS, WP_REFS, WP_COUNTS, WP_PROV, WP_N };
 static const char *const work_parts[WP_N] = {
@@ -235,8 +250,7 @@ static const char *const work_part_names[WP_N] = {
 static pgr_stmt *work_part(pgr_store *s, int part, pgr_err *err)
 {
     char sql[1024];
-    const char *ids = !strcmp(s->be->name, "sqlite") ? ids_sqlite : ids_pg;
-    if ((size_t)snprintf(sql, sizeof sql, work_parts[part], ids) >= sizeof sql) {
+    if ((size_t)snprintf(sql, sizeof sql, work_parts[part], pgr_ids_sql(s)) >= sizeof sql) {
         pgr_errf(err, PGR_EINTERNAL, "%s: statement too long", work_part_names[part]);
         return NULL;
     }
@@ -433,14 +447,9 @@ static int works_json_many(pgr_store *s, const pgr_id *ids, size_t n, const sel 
         OOM(err);
         goto cleanup;
     }
-    /* the id list: a JSON array for SQLite's json_each, an array literal for PostgreSQL */
-    int sqlite = !strcmp(s->be->name, "sqlite");
-    pgr_sb_putc(&list, sqlite ? '[' : '{');
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         slots[i] = (id_slot){ids[i], i};
-        pgr_sb_printf(&list, "%s%lld", i ? "," : "", (long long)ids[i]);
-    }
-    pgr_sb_putc(&list, sqlite ? ']' : '}');
+    pgr_ids_param(s, ids, n, &list);
     if (!pgr_sb_ok(&list)) {
         OOM(err);
         goto cleanup;

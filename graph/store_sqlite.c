@@ -34,6 +34,80 @@ static int sq_err(pgr_store *s, pgr_err *err, const char *name, int rc)
     return pgr_db_err(s, err, code, name, sqlite3_errmsg(DB(s)));
 }
 
+/* ---- ranking: pgr_rank(fts_table, weight per column...) ----
+ * FTS5's bm25 with every phrase's IDF taken as 1. bm25() computes the IDF by
+ * walking each phrase's whole doclist once per query: on a million works a
+ * common word costs tens of milliseconds before the first row is ranked,
+ * whatever LIMIT or rowid window the query has. Without it a query ranks
+ * only the rows it visits. For one phrase the order is bm25's (its IDF is
+ * the same for every row); for several, a rare word no longer outweighs a
+ * common one, which is how PostgreSQL's ts_rank (the other backend) ranks
+ * too. k1 = 1.2, b = 0.75 as bm25(). */
+typedef struct rank_aux {
+    double avgdl; /* mean tokens per row, all columns */
+    int n_phrase;
+    double freq[]; /* per phrase: column-weighted hits in the current row */
+} rank_aux;
+
+static void pgr_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx,
+                     int n_val, sqlite3_value **vals)
+{
+    rank_aux *aux = api->xGetAuxdata(fts, 0);
+    if (!aux) {
+        int np = api->xPhraseCount(fts);
+        sqlite3_int64 rows = 0, tokens = 0;
+        aux = sqlite3_malloc64(sizeof *aux + (sqlite3_uint64)(np > 0 ? np : 1) * sizeof(double));
+        if (!aux) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        aux->n_phrase = np;
+        if (api->xRowCount(fts, &rows) != SQLITE_OK ||
+            api->xColumnTotalSize(fts, -1, &tokens) != SQLITE_OK)
+            rows = 0;
+        aux->avgdl = rows > 0 && tokens > 0 ? (double)tokens / (double)rows : 1.0;
+        if (api->xSetAuxdata(fts, aux, sqlite3_free) != SQLITE_OK) { /* freed by it */
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+    }
+    for (int i = 0; i < aux->n_phrase; i++)
+        aux->freq[i] = 0;
+    int n_inst = 0, dl = 0;
+    if (api->xInstCount(fts, &n_inst) != SQLITE_OK ||
+        api->xColumnSize(fts, -1, &dl) != SQLITE_OK) {
+        sqlite3_result_error(ctx, "pgr_rank: reading the row's hits failed", -1);
+        return;
+    }
+    for (int i = 0; i < n_inst; i++) {
+        int phrase, col, off;
+        if (api->xInst(fts, i, &phrase, &col, &off) != SQLITE_OK || phrase < 0 ||
+            phrase >= aux->n_phrase)
+            continue;
+        aux->freq[phrase] += col < n_val ? sqlite3_value_double(vals[col]) : 1.0;
+    }
+    const double k1 = 1.2, b = 0.75;
+    double norm = k1 * (1 - b + b * (double)dl / aux->avgdl), score = 0;
+    for (int i = 0; i < aux->n_phrase; i++)
+        score += aux->freq[i] * (k1 + 1) / (aux->freq[i] + norm);
+    sqlite3_result_double(ctx, score);
+}
+
+/* Registers pgr_rank with this connection's FTS5. */
+static int register_rank(sqlite3 *db)
+{
+    fts5_api *api = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (!api || api->iVersion < 2)
+        return -1;
+    return api->xCreateFunction(api, "pgr_rank", NULL, pgr_rank, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 static int sq_connect(pgr_store *s, const char *path, pgr_err *err)
 {
     sqlite3 *db = NULL;
@@ -61,6 +135,13 @@ static int sq_connect(pgr_store *s, const char *path, pgr_err *err)
     if (rc != SQLITE_OK) {
         pgr_errf(err, PGR_EDB, "sqlite: pragmas on %s: %s", path, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
+        sqlite3_close(db);
+        s->conn = NULL;
+        return -1;
+    }
+    if (register_rank(db) != 0) {
+        pgr_errf(err, PGR_EDB, "sqlite: %s: this SQLite has no FTS5 to register pgr_rank with",
+                 path);
         sqlite3_close(db);
         s->conn = NULL;
         return -1;

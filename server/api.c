@@ -219,9 +219,11 @@ static void get_entity(srv_request *req)
     db_time(req, t0);
     if (ckey) {
         size_t len = 0;
-        char *body = api_cache_get(ckey, version, &len);
+        char etag[65];
+        char *body = api_cache_get(ckey, version, &len, etag);
         srv_note_cache("api_entity", body != NULL);
         if (body) {
+            srv_reply_etag(req, etag);
             srv_reply_owned(req, 200, "application/json", body, len, SRV_ETAG);
             return;
         }

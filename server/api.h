@@ -20,8 +20,9 @@ extern const srv_route api_routes[];
  * tagged with pgr_data_version: an entry is served only while the graph has
  * not changed since it was built. Thread-safe, bounded (4096 entries, 64 MiB,
  * bodies up to 256 KiB). get returns a malloc'd copy (NUL-terminated; *len
- * excludes the NUL) or NULL; put copies. */
-char *api_cache_get(const char *key, int64_t version, size_t *len);
+ * excludes the NUL) or NULL, and the body's SHA-256 in hex (for its ETag:
+ * srv_reply_etag); put copies. */
+char *api_cache_get(const char *key, int64_t version, size_t *len, char etag[65]);
 void api_cache_put(const char *key, int64_t version, const char *body, size_t len);
 void api_cache_clear(void);
 

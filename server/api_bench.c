@@ -3,13 +3,15 @@
  *   H1  GET one author (JSON), peergraph vs nginx serving the same bytes as a
  *       static file: requests/s, p99, ratio (target >= 0.5x, p99 <= 5 ms)
  *   H2  search works by text, 20 results: requests/s, p99 (target p99 <= 20 ms)
+ *   H3  the profile page (HTML) of the author whose works count is nearest
+ *       500 from below, vs nginx serving the same bytes (target >= 0.3x, p99
+ *       <= 10 ms)
  *
  * Generates the graph (1M works / 300k authors by default) into a SQLite file
  * unless --db names a populated one, starts `peergraph serve` and nginx on
  * loopback, and drives both with wrk (64 connections, 30 s), alternating
  * peergraph and nginx, --reps times; reports medians. Prints one JSON line
- * per benchmark and a table. H3 (the HTML profile page) belongs with the web
- * pages and is not run here. */
+ * per benchmark and a table. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -78,8 +80,8 @@ static pid_t start_server(const char *db, int threads, const char *log, int *por
                         "0",
                         "--rate-limit",
                         "0",
-                        "--access-log",
-                        "/dev/null",
+                        "--access-log", /* as nginx's "access_log off" */
+                        "off",
                         /* wrk's 64 connections all come from 127.0.0.1, and a
                          * reconnect may briefly overlap the closing socket: the
                          * per-IP limit must not be what is measured */
@@ -239,6 +241,7 @@ static pid_t start_nginx(const char *dir, int port)
              "http {\n"
              "  access_log off;\n"
              "  default_type application/json;\n"
+             "  types { text/html html; application/json json; }\n"
              "  client_body_temp_path %s/tmp; proxy_temp_path %s/tmp; fastcgi_temp_path %s/tmp;\n"
              "  uwsgi_temp_path %s/tmp; scgi_temp_path %s/tmp;\n"
              "  server { listen 127.0.0.1:%d; root %s/www; location / { } }\n"
@@ -289,6 +292,7 @@ static int bench_http_run(const bench_opts *o)
     char path[1024], url[512], db[1200];
     pid_t srv = -1, ngx = -1;
     int rc = 1, port = -1, nport = -1;
+    long h3_works = 0;
     if (!mkdtemp(dir)) {
         fprintf(stderr, "bench http: mkdtemp: %s\n", strerror(errno));
         return 1;
@@ -328,6 +332,36 @@ static int bench_http_run(const bench_opts *o)
         fprintf(stderr, "bench http: GET /api/v1/authors/A1 failed\n");
         goto cleanup;
     }
+    /* H3's author: the most works at or under 500 (BENCHMARKS.md: "an author
+     * with 500 works"), found through the API itself */
+    char h3_author[64] = "";
+    {
+        snprintf(cmd, sizeof cmd,
+                 "curl -sf 'http://127.0.0.1:%d/api/v1/authors?filter=works_count:%%3C501"
+                 "&sort=works_count:desc&per-page=1&select=id,works_count'",
+                 port);
+        char *out = run_capture(cmd);
+        json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+        json_t *a = json_array_get(json_object_get(j, "results"), 0);
+        const char *id = json_string_value(json_object_get(a, "id"));
+        const char *slash = id ? strrchr(id, '/') : NULL;
+        if (slash)
+            snprintf(h3_author, sizeof h3_author, "%s", slash + 1);
+        h3_works = (long)json_integer_value(json_object_get(a, "works_count"));
+        json_decref(j);
+        free(out);
+        if (!h3_author[0]) {
+            fprintf(stderr, "bench http: no author for H3 (GET /api/v1/authors failed)\n");
+            goto cleanup;
+        }
+        snprintf(cmd, sizeof cmd,
+                 "curl -sf -o %s/www/author.html http://127.0.0.1:%d/authors/%s", dir, port,
+                 h3_author);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "bench http: GET /authors/%s failed\n", h3_author);
+            goto cleanup;
+        }
+    }
     nport = free_port();
     ngx = start_nginx(dir, nport);
     if (ngx < 0) {
@@ -339,9 +373,10 @@ static int bench_http_run(const bench_opts *o)
         goto cleanup;
 
     double h1_pg[32], h1_pg99[32], h1_ng[32], h1_ng99[32], h2[32], h2_99[32];
+    double h3_pg[32], h3_pg99[32], h3_ng[32], h3_ng99[32];
     int reps = o->reps;
     for (int r = 0; r < reps; r++) {
-        wrk_result a, b, c;
+        wrk_result a, b, c, d, e;
         snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/authors/A1", port);
         wait_idle(port);
         if (run_wrk(o, url, NULL, &a) < 0)
@@ -353,13 +388,25 @@ static int bench_http_run(const bench_opts *o)
         wait_idle(port);
         if (run_wrk(o, url, path, &c) < 0)
             goto cleanup;
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/authors/%s", port, h3_author);
+        wait_idle(port);
+        if (run_wrk(o, url, NULL, &d) < 0)
+            goto cleanup;
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/author.html", nport);
+        if (run_wrk(o, url, NULL, &e) < 0)
+            goto cleanup;
         h1_pg[r] = a.rps, h1_pg99[r] = a.p99_ms, h1_ng[r] = b.rps, h1_ng99[r] = b.p99_ms;
         h2[r] = c.rps, h2_99[r] = c.p99_ms;
+        h3_pg[r] = d.rps, h3_pg99[r] = d.p99_ms, h3_ng[r] = e.rps, h3_ng99[r] = e.p99_ms;
         fprintf(stderr,
                 "bench http: rep %d/%d: H1 peergraph %.0f req/s p99 %.2f ms, nginx %.0f req/s "
-                "p99 %.2f ms; H2 %.0f req/s p99 %.2f ms\n",
-                r + 1, reps, a.rps, a.p99_ms, b.rps, b.p99_ms, c.rps, c.p99_ms);
+                "p99 %.2f ms; H2 %.0f req/s p99 %.2f ms; H3 peergraph %.0f req/s p99 %.2f ms, "
+                "nginx %.0f req/s p99 %.2f ms\n",
+                r + 1, reps, a.rps, a.p99_ms, b.rps, b.p99_ms, c.rps, c.p99_ms, d.rps, d.p99_ms,
+                e.rps, e.p99_ms);
     }
+    double q = median(h3_pg, reps), q99 = median(h3_pg99, reps), m = median(h3_ng, reps),
+           m99 = median(h3_ng99, reps);
     double p = median(h1_pg, reps), p99 = median(h1_pg99, reps), n = median(h1_ng, reps),
            n99 = median(h1_ng99, reps), s = median(h2, reps), s99 = median(h2_99, reps);
     printf(
@@ -371,12 +418,20 @@ static int bench_http_run(const bench_opts *o)
            "\"p99_ms\":%.2f,\"target\":\"p99 <= 20 ms\",\"works\":%ld,\"authors\":%ld,"
            "\"connections\":%d,\"duration_s\":%d,\"reps\":%d}\n",
            s, s99, o->works, o->authors, o->connections, o->duration, reps);
+    printf("{\"bench\":\"H3\",\"what\":\"author profile page (HTML)\",\"author\":\"%s\","
+           "\"author_works\":%ld,\"rps\":%.0f,\"p99_ms\":%.2f,\"nginx_rps\":%.0f,"
+           "\"nginx_p99_ms\":%.2f,\"ratio\":%.3f,\"target\":\">= 0.3x, p99 <= 10 ms\","
+           "\"works\":%ld,\"authors\":%ld,\"connections\":%d,\"duration_s\":%d,\"reps\":%d}\n",
+           h3_author, h3_works, q, q99, m, m99, m > 0 ? q / m : 0, o->works, o->authors,
+           o->connections, o->duration, reps);
     printf("\n%-4s %-36s %12s %10s %12s %10s %7s\n", "id", "what", "req/s", "p99 ms", "nginx req/s",
            "nginx p99", "ratio");
     printf("%-4s %-36s %12.0f %10.2f %12.0f %10.2f %6.2fx\n", "H1", "GET one author (JSON)", p, p99,
            n, n99, n > 0 ? p / n : 0);
     printf("%-4s %-36s %12.0f %10.2f %12s %10s %7s\n", "H2", "search works, 20 results", s, s99,
            "-", "-", "-");
+    printf("%-4s %-36s %12.0f %10.2f %12.0f %10.2f %6.2fx\n", "H3", "author page (HTML)", q, q99, m,
+           m99, m > 0 ? q / m : 0);
     rc = 0;
 cleanup:
     stop_child(srv, SIGTERM);
@@ -440,8 +495,9 @@ int api_bench_http_main(int argc, char **argv)
             printf(
                 "usage: peergraph bench http [--works N] [--authors M] [--db URL] [--duration S]\n"
                 "       [--connections C] [--reps R] [--threads T] [--keep]\n"
-                "H1 (GET one author vs nginx serving the same bytes) and H2 (search, 20\n"
-                "results) with wrk on loopback. Defaults: 1000000 works, 300000 authors\n"
+                "H1 (GET one author vs nginx serving the same bytes), H2 (search, 20\n"
+                "results) and H3 (the profile page of an author with about 500 works vs\n"
+                "nginx) with wrk on loopback. Defaults: 1000000 works, 300000 authors\n"
                 "generated into a temporary SQLite file (--db: use that populated graph),\n"
                 "64 connections, 30 s, 5 repetitions (medians reported).\n");
             return 0;

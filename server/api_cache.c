@@ -19,6 +19,7 @@ typedef struct slot {
     char *body;
     size_t len;
     int64_t version;
+    char etag[65]; /* SHA-256 of body, hex: hashed once here, not per reply */
 } slot;
 
 static slot slots[SLOTS];
@@ -41,7 +42,7 @@ static uint64_t hash(const char *s)
     return h;
 }
 
-char *api_cache_get(const char *key, int64_t version, size_t *len)
+char *api_cache_get(const char *key, int64_t version, size_t *len, char etag[65])
 {
     pthread_once(&once, init_locks);
     size_t i = hash(key) % SLOTS;
@@ -53,6 +54,7 @@ char *api_cache_get(const char *key, int64_t version, size_t *len)
         if (out) {
             memcpy(out, s->body, s->len + 1);
             *len = s->len;
+            memcpy(etag, s->etag, 65);
         }
     }
     pthread_mutex_unlock(&locks[i % STRIPES]);
@@ -72,6 +74,8 @@ void api_cache_put(const char *key, int64_t version, const char *body, size_t le
     }
     memcpy(b, body, len);
     b[len] = '\0';
+    char etag[65];
+    pgr_sha256_hex(b, len, etag);
     size_t i = hash(key) % SLOTS;
     pthread_mutex_lock(&locks[i % STRIPES]);
     slot *s = &slots[i];
@@ -85,6 +89,7 @@ void api_cache_put(const char *key, int64_t version, const char *body, size_t le
         free(s->key);
         free(s->body);
         *s = (slot){.key = k, .body = b, .len = len, .version = version};
+        memcpy(s->etag, etag, sizeof etag);
         k = b = NULL;
     }
     pthread_mutex_unlock(&locks[i % STRIPES]);

@@ -212,6 +212,13 @@ static void reply_error_locked(srv_request *req, int status, const char *code, c
         req->error_code = code;
 }
 
+void srv_reply_etag(srv_request *req, const char *sha256_hex)
+{
+    pthread_mutex_lock(&req->mu);
+    snprintf(req->etag_hex, sizeof req->etag_hex, "%s", sha256_hex ? sha256_hex : "");
+    pthread_mutex_unlock(&req->mu);
+}
+
 void srv_reply_owned(srv_request *req, int status, const char *ctype, char *body, size_t len,
                      unsigned flags)
 {
@@ -486,7 +493,10 @@ static enum MHD_Result queue_reply(srv_request *req)
          * client holding either representation gets its 304. */
         char hex[65] = "";
         if ((req->resp_flags & SRV_ETAG) && status == 200) {
-            pgr_sha256_hex(body, len, hex);
+            if (strlen(req->etag_hex) == 64)
+                memcpy(hex, req->etag_hex, sizeof hex);
+            else
+                pgr_sha256_hex(body, len, hex);
             char plain[40], zipped[44];
             snprintf(plain, sizeof plain, "\"%.32s\"", hex);
             snprintf(zipped, sizeof zipped, "\"%.32s-gz\"", hex);
@@ -895,6 +905,8 @@ static void log_path(const char *target, char *out, size_t cap)
 static void access_log(srv_server *srv, srv_request *req, uint64_t us,
                        enum MHD_RequestTerminationCode toe)
 {
+    if (!srv->access_log)
+        return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
@@ -1012,7 +1024,9 @@ srv_server *srv_new(const srv_config *cfg, pgr_err *err)
     }
     srv->store_key_ok = 1;
     srv->access_log = stderr;
-    if (cfg->access_log && strcmp(cfg->access_log, "-") != 0) {
+    if (cfg->access_log && !strcmp(cfg->access_log, "off")) {
+        srv->access_log = NULL; /* benchmarks: nginx beside it logs nothing either */
+    } else if (cfg->access_log && strcmp(cfg->access_log, "-") != 0) {
         srv->access_log = fopen(cfg->access_log, "a");
         if (!srv->access_log) {
             pgr_errf(err, PGR_EIO, "--access-log %s: %s", cfg->access_log, strerror(errno));

@@ -121,6 +121,9 @@ void srv_reply_json(srv_request *req, int status, json_t *json, unsigned flags);
 void srv_reply_bytes(srv_request *req, int status, const char *content_type, const void *body,
                      size_t len, unsigned flags);
 /* Takes a malloc'd body (freed by the core). */
+/* The SHA-256 (hex) of the body about to be replied with SRV_ETAG, known
+ * already (a cached body): the reply uses it instead of hashing the body. */
+void srv_reply_etag(srv_request *req, const char *sha256_hex);
 void srv_reply_owned(srv_request *req, int status, const char *content_type, char *body,
                      size_t len, unsigned flags);
 void srv_reply_html(srv_request *req, int status, const char *html); /* copies */
@@ -189,7 +192,7 @@ typedef struct srv_config {
     size_t gzip_min;        /* compress bodies at least this long */
     unsigned shutdown_grace_s;
     int trust_proxy;        /* client IP from X-Forwarded-For (behind a load balancer) */
-    const char *access_log; /* file path, NULL/"-" = stderr */
+    const char *access_log; /* file path, NULL/"-" = stderr, "off" = none */
     const char *db_url;
     const char *model_path;
     const char *public_url;

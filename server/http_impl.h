@@ -61,6 +61,7 @@ struct srv_request {
     srvp_match match;
     size_t metrics_slot;
     char id[72];
+    char etag_hex[65]; /* srv_reply_etag: the body's SHA-256, "" = hash it */
     char ip[64];
     uint64_t start_us, db_us;
     pgr_sb body;

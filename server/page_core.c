@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "server/api.h"
 #include "server/page_impl.h"
 
 typedef struct asset {
@@ -264,26 +265,64 @@ pgr_store *page_store(srv_request *req)
     return st;
 }
 
-void page_render(srv_request *req, int status, const char *tmpl, json_t *data, tmpl_trust *trust)
+static const char *const html_type = "text/html; charset=utf-8";
+
+int page_cached(srv_request *req, const char *key, int64_t version)
+{
+    size_t len = 0;
+    char etag[65];
+    char *body = key ? api_cache_get(key, version, &len, etag) : NULL;
+    srv_note_cache("page", body != NULL);
+    if (!body)
+        return 0;
+    srv_reply_etag(req, etag);
+    srv_reply_owned(req, 200, html_type, body, len, SRV_ETAG);
+    return 1;
+}
+
+/* Renders tmpl with data (stolen; trust freed) into *body; on failure the
+ * 5xx page has been answered and -1 returned. */
+static int render_body(srv_request *req, const char *tmpl, json_t *data, tmpl_trust *trust,
+                       char **body, size_t *len)
 {
     pgr_sb sb = {0};
     pgr_err err = {0};
     if (!data) {
         tmpl_trust_free(trust);
         page_error(req, 500, "Server error", "%s: out of memory building the page", tmpl);
-        return;
+        return -1;
     }
-    if (tmpl_render(g_tmpl, tmpl, data, trust, &sb, &err) != 0) {
-        json_decref(data);
-        tmpl_trust_free(trust);
-        pgr_sb_free(&sb);
-        page_error(req, 500, "Server error", "rendering %s: %s", tmpl, err.msg);
-        return;
-    }
+    int rc = tmpl_render(g_tmpl, tmpl, data, trust, &sb, &err);
     json_decref(data);
     tmpl_trust_free(trust);
-    size_t len = sb.len;
-    srv_reply_owned(req, status, "text/html; charset=utf-8", pgr_sb_steal(&sb), len, SRV_ETAG);
+    if (rc != 0) {
+        pgr_sb_free(&sb);
+        page_error(req, 500, "Server error", "rendering %s: %s", tmpl, err.msg);
+        return -1;
+    }
+    *len = sb.len;
+    *body = pgr_sb_steal(&sb);
+    return 0;
+}
+
+void page_render_keep(srv_request *req, const char *tmpl, json_t *data, tmpl_trust *trust,
+                      const char *key, int64_t version)
+{
+    char *body;
+    size_t len;
+    if (render_body(req, tmpl, data, trust, &body, &len) != 0)
+        return;
+    if (key)
+        api_cache_put(key, version, body, len);
+    srv_reply_owned(req, 200, html_type, body, len, SRV_ETAG);
+}
+
+void page_render(srv_request *req, int status, const char *tmpl, json_t *data, tmpl_trust *trust)
+{
+    char *body;
+    size_t len;
+    if (render_body(req, tmpl, data, trust, &body, &len) == 0)
+        srv_reply_owned(req, status, html_type, body, len, SRV_ETAG);
 }
 
 void page_not_found(srv_request *req)

@@ -13,6 +13,15 @@
  * A render failure becomes the 5xx page. */
 void page_render(srv_request *req, int status, const char *tmpl, json_t *data, tmpl_trust *trust);
 
+/* The page cache: rendered pages kept in the entity response cache
+ * (server/api_cache.c) under key, tagged with the graph's data version, so a
+ * profile read again before the graph changes costs one version query and a
+ * copy. page_cached answers from it (1) when it holds key at version;
+ * page_render_keep renders like page_render and keeps the page. */
+int page_cached(srv_request *req, const char *key, int64_t version);
+void page_render_keep(srv_request *req, const char *tmpl, json_t *data, tmpl_trust *trust,
+                      const char *key, int64_t version);
+
 /* The error page in the site's look: 4xx/5xx with a title and a message. */
 void page_error(srv_request *req, int status, const char *title, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -675,6 +675,15 @@ void page_author(srv_request *req)
     tmpl_trust trust_v = {0}, *trust = &trust_v;
     pgr_err err = {0};
     uint64_t t0 = pgr_now_us();
+    /* a profile is read far more often than the graph changes */
+    int64_t version = -1;
+    const char *ckey = NULL;
+    if (pgr_data_version(st, &version, &err) == 0)
+        ckey = pgr_arena_printf(srv_arena(req), "page|author|%s|%s|%d", idp, sort, page);
+    if (ckey && page_cached(req, ckey, version)) {
+        srv_note_db_time(req, pgr_now_us() - t0);
+        return;
+    }
     if (pgr_get(st, PGR_AUTHORS, idp, NULL, 0, &author, &err) != 0) {
         srv_note_db_time(req, pgr_now_us() - t0);
         if (err.code == PGR_ENOTFOUND || err.code == PGR_EINVAL)
@@ -785,7 +794,7 @@ void page_author(srv_request *req)
     json_object_set_new(d, "page", json_integer(page));
     if (pages > 1)
         json_object_set_new(d, "pages", json_integer(pages));
-    page_render(req, 200, "author", d, trust);
+    page_render_keep(req, "author", d, trust, ckey, version);
     d = NULL;
 done:
     tmpl_trust_free(trust); /* a no-op after page_render */

@@ -194,18 +194,22 @@ static void test_rewrite(void)
 static void test_cache(void)
 {
     size_t len = 0;
+    char etag[65], want[65];
     api_cache_put("A|A1|", 7, "{\"id\":1}", 8);
-    char *b = api_cache_get("A|A1|", 7, &len);
+    char *b = api_cache_get("A|A1|", 7, &len, etag);
     CHECK(b != NULL);
     CHECK_INT(len, 8);
     CHECK_STR(b, "{\"id\":1}");
+    /* the body's SHA-256, hashed when it was kept */
+    pgr_sha256_hex("{\"id\":1}", 8, want);
+    CHECK_STR(etag, want);
     free(b);
     /* another data version, another key: misses */
-    CHECK(api_cache_get("A|A1|", 8, &len) == NULL);
-    CHECK(api_cache_get("A|A2|", 7, &len) == NULL);
+    CHECK(api_cache_get("A|A1|", 8, &len, etag) == NULL);
+    CHECK(api_cache_get("A|A2|", 7, &len, etag) == NULL);
     /* replaced in place */
     api_cache_put("A|A1|", 8, "{}", 2);
-    b = api_cache_get("A|A1|", 8, &len);
+    b = api_cache_get("A|A1|", 8, &len, etag);
     CHECK(b && len == 2);
     free(b);
     /* too big to keep */
@@ -214,9 +218,9 @@ static void test_cache(void)
     memset(big, 'x', 300 * 1024 - 1);
     api_cache_put("A|big|", 8, big, strlen(big));
     free(big);
-    CHECK(api_cache_get("A|big|", 8, &len) == NULL);
+    CHECK(api_cache_get("A|big|", 8, &len, etag) == NULL);
     api_cache_clear();
-    CHECK(api_cache_get("A|A1|", 8, &len) == NULL);
+    CHECK(api_cache_get("A|A1|", 8, &len, etag) == NULL);
 }
 
 int main(void)
