@@ -322,6 +322,32 @@ int pgr_adapter_list(pgr_store *s, pgr_id author, json_t **out, pgr_err *err);
 /* Authors an adapter is kept for (peergraph adapt --changed): the owners of
  * profile pages and every author that has an adapter, ascending; malloc'd. */
 int pgr_adapter_candidates(pgr_store *s, pgr_id **ids, size_t *n, pgr_err *err);
+/* Registers an adapter file for an author unless the author already has a
+ * row with this same path: *id is the existing row (newest, *created = 0) or
+ * the new one (*created = 1; created may be NULL). For `peergraph adapt
+ * --register`: rewriting the file at the same path keeps the
+ * row, and the server notices the new file by its size and mtime. path is
+ * stored as given: absolute, or relative to the SQLite database's directory
+ * (the server resolves it so). The server serves an author's newest row. */
+int pgr_adapter_register(pgr_store *s, const pgr_adapter_rec *a, pgr_id *id, int *created,
+                         pgr_err *err);
+
+/* The summary cache (schema 002_summaries.sql): a generated summary is kept
+ * under all four parts of its key, so a change to the author's data, their
+ * adapter or the model misses. Strings are borrowed. */
+typedef struct pgr_summary_key {
+    pgr_id author;
+    const char *data_sha256;  /* sha256 of the prompt and generation settings */
+    const char *adapter;      /* adapter identity: "none" or the server's id string */
+    const char *model_sha256; /* the model file's sha256 */
+} pgr_summary_key;
+/* *text: a new malloc'd string (free it). PGR_ENOTFOUND when not cached. */
+int pgr_summary_get(pgr_store *s, const pgr_summary_key *k, char **text, int *n_tokens,
+                    pgr_err *err);
+/* Stores (or replaces) the summary and drops the author's rows for the same
+ * adapter and model made from older data. Does not bump data_version. */
+int pgr_summary_put(pgr_store *s, const pgr_summary_key *k, const char *text, int n_tokens,
+                    pgr_err *err);
 
 /* ------------------------------------------------------------------------
  * Read API (the server). Results are OpenAlex-shaped JSON (see API.md) with

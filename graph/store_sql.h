@@ -206,6 +206,20 @@
     X(ST_ADAPTER_CANDIDATES, "adapter_candidates",                                            \
       "SELECT author_id FROM ownership WHERE author_id > $1 UNION SELECT author_id FROM "    \
       "adapters WHERE author_id > $1 ORDER BY 1")                                             \
+    X(ST_ADAPTER_FIND_PATH, "adapter_find_path",                                              \
+      "SELECT id FROM adapters WHERE author_id = $1 AND path = $2 ORDER BY id DESC LIMIT 1")  \
+    /* ---- the summary cache (002_summaries.sql) ---- */                                     \
+    X(ST_SUMMARY_GET, "summary_get",                                                          \
+      "SELECT text, n_tokens FROM summaries WHERE author_id = $1 AND data_sha256 = $2 AND "   \
+      "adapter = $3 AND model_sha256 = $4")                                                   \
+    X(ST_SUMMARY_PRUNE, "summary_prune",                                                      \
+      "DELETE FROM summaries WHERE author_id = $1 AND adapter = $2 AND model_sha256 = $3 "    \
+      "AND data_sha256 <> $4")                                                                \
+    X(ST_SUMMARY_PUT, "summary_put",                                                          \
+      "INSERT INTO summaries (author_id, data_sha256, adapter, model_sha256, text, n_tokens, " \
+      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (author_id, data_sha256, " \
+      "adapter, model_sha256) DO UPDATE SET text = excluded.text, n_tokens = "                \
+      "excluded.n_tokens, created_at = excluded.created_at")                                  \
     /* ---- merges ---- */                                                                    \
     X(ST_MERGE_INSERT, "merge_insert",                                                        \
       "INSERT INTO author_merges (keep_id, gone_id, evidence, run_id, merged_at) VALUES ($1, " \

@@ -5,11 +5,17 @@
  * of different adapters proceed in parallel and a thread waits only while the
  * adapter it asked for is being loaded by someone else (a shared condition
  * variable is broadcast when any load ends; each waiter re-checks its own
- * entry). A failed load removes its entry: the next acquire tries again. */
+ * entry). A failed load removes its entry: the next acquire tries again.
+ *
+ * A file rewritten in place (a retrained adapter at the same path) is noticed
+ * by its size and mtime at the next acquire: the old entry turns stale (no
+ * longer found; freed when its last holder releases it) and the new file
+ * loads, so running requests keep the adapter they started with. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "inference/adapter.h"
 
@@ -19,6 +25,8 @@ typedef struct entry {
     int loading;
     int refs;
     uint64_t last_use; /* registry clock tick */
+    int stale;         /* the file changed since: not found any more */
+    long long size, mtime_ns; /* the file when loaded */
     struct entry *next;
 } entry;
 
@@ -67,7 +75,7 @@ void pgr_adapter_reg_free(pgr_adapter_reg *r)
 static entry *find_path(pgr_adapter_reg *r, const char *path)
 {
     for (entry *e = r->head; e; e = e->next)
-        if (strcmp(e->path, path) == 0)
+        if (!e->stale && strcmp(e->path, path) == 0)
             return e;
     return NULL;
 }
@@ -81,6 +89,16 @@ static void unlink_entry(pgr_adapter_reg *r, entry *x)
         }
 }
 
+static void drop_entry(pgr_adapter_reg *r, entry *x)
+{
+    unlink_entry(r, x);
+    r->st.bytes -= x->ad->bytes;
+    r->st.n_loaded--;
+    pgr_adapter_free(x->ad);
+    free(x->path);
+    free(x);
+}
+
 /* Under the lock: evicts unheld, loaded adapters, oldest first, until within budget. */
 static void evict(pgr_adapter_reg *r)
 {
@@ -91,13 +109,8 @@ static void evict(pgr_adapter_reg *r)
                 lru = e;
         if (!lru)
             return; /* everything left is in use: over budget until released */
-        unlink_entry(r, lru);
-        r->st.bytes -= lru->ad->bytes;
-        r->st.n_loaded--;
         r->st.evictions++;
-        pgr_adapter_free(lru->ad);
-        free(lru->path);
-        free(lru);
+        drop_entry(r, lru);
     }
 }
 
@@ -105,10 +118,21 @@ int pgr_adapter_reg_acquire(pgr_adapter_reg *r, const char *path, const pgr_adap
                             pgr_err *err)
 {
     *out = NULL;
+    struct stat sb;
+    long long size = -1, mtime_ns = -1; /* unknown: the load reports the error */
+    if (stat(path, &sb) == 0)
+        size = (long long)sb.st_size,
+        mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000ll + sb.st_mtim.tv_nsec;
     pthread_mutex_lock(&r->mu);
     entry *e;
     while ((e = find_path(r, path)) && e->loading)
         pthread_cond_wait(&r->cv, &r->mu);
+    if (e && (e->size != size || e->mtime_ns != mtime_ns)) {
+        e->stale = 1; /* rewritten: load the new file */
+        if (e->refs == 0)
+            drop_entry(r, e);
+        e = NULL;
+    }
     if (e) {
         e->refs++;
         e->last_use = ++r->clock;
@@ -124,6 +148,7 @@ int pgr_adapter_reg_acquire(pgr_adapter_reg *r, const char *path, const pgr_adap
         return pgr_errf(err, PGR_ENOMEM, "out of memory");
     }
     e->loading = 1;
+    e->size = size, e->mtime_ns = mtime_ns;
     e->next = r->head;
     r->head = e;
     pthread_mutex_unlock(&r->mu);
@@ -159,7 +184,8 @@ void pgr_adapter_reg_release(pgr_adapter_reg *r, const pgr_adapter *a)
     pthread_mutex_lock(&r->mu);
     for (entry *e = r->head; e; e = e->next)
         if (e->ad == a && e->refs > 0) {
-            e->refs--;
+            if (--e->refs == 0 && e->stale)
+                drop_entry(r, e);
             break;
         }
     evict(r);

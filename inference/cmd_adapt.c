@@ -3,6 +3,7 @@
  * other tools' LoRA files to ours; --author ID / --changed train researchers'
  * adapters from the graph (inference/adapt_train.h). */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,42 @@
 #include "inference/adapter.h"
 #include "inference/model.h"
 #include "inference/tokenizer.h"
+
+/* Records the file as the author's adapter (pgr_adapter_register: once per
+ * path). The path is stored absolute so it resolves from any directory. */
+static int register_adapter(const char *db, const char *author, const char *file,
+                            const pgr_adapter *a, pgr_err *err)
+{
+    char *end, abs_path[PATH_MAX];
+    const char *key = author[0] == 'A' ? author + 1 : author;
+    errno = 0;
+    long long id = strtoll(key, &end, 10);
+    if (errno || end == key || *end || id <= 0)
+        return pgr_errf(err, PGR_EINVAL, "--register '%s': expected an author id (A12 or 12)",
+                        author);
+    if (!realpath(file, abs_path))
+        return pgr_errf(err, PGR_EIO, "%s: %s", file, strerror(errno));
+    pgr_store *st = NULL;
+    if (pgr_store_open(db, &st, err) != 0)
+        return -1;
+    int rc = -1, created = 0;
+    pgr_id row = 0, resolved = 0;
+    /* a merged-away id names the author it went to */
+    if (pgr_author_resolve(st, (pgr_id)id, &resolved, err) != 0)
+        goto cleanup;
+    pgr_adapter_rec rec = {resolved,      pgr_adapter_method_name(a->spec.method),
+                           pgr_adapter_mode_name(a->spec.mode), a->spec.rank, abs_path,
+                           a->base_sha256, NULL};
+    if (pgr_adapter_register(st, &rec, &row, &created, err) != 0)
+        goto cleanup;
+    fprintf(stderr, "peergraph adapt: %s adapter %lld for author A%lld (%s)\n",
+            created ? "registered" : "already registered as", (long long)row, (long long)resolved,
+            abs_path);
+    rc = 0;
+cleanup:
+    pgr_store_close(st);
+    return rc;
+}
 
 static void usage(FILE *out)
 {
@@ -37,6 +74,8 @@ static void usage(FILE *out)
             "  --changed            every page owner / adapter holder whose works changed\n"
             "                       since their adapter was trained (the nightly job)\n"
             "  --db URL             (default %s)\n"
+            "  --register ID        with --random or an import: also record the file (absolute\n"
+            "                       path) as author ID's adapter in --db (pgr_adapter_register)\n"
             "  --method M           lora | reft (= loreft) | loreft | direft (default lora)\n"
             "  --mode M             prefill (PreFT) | all (default prefill)\n"
             "  --compare            also train the other mode, for the metrics only\n"
@@ -70,6 +109,7 @@ enum {
     OPT_PEFT,
     OPT_GGUF,
     OPT_DB,
+    OPT_REGISTER,
     OPT_COMPARE,
     OPT_STEPS,
     OPT_BATCH,
@@ -153,6 +193,7 @@ int cmd_adapt(int argc, char **argv)
                                          {"import-peft", required_argument, 0, OPT_PEFT},
                                          {"import-gguf", required_argument, 0, OPT_GGUF},
                                          {"db", required_argument, 0, OPT_DB},
+                                         {"register", required_argument, 0, OPT_REGISTER},
                                          {"compare", no_argument, 0, OPT_COMPARE},
                                          {"steps", required_argument, 0, OPT_STEPS},
                                          {"batch", required_argument, 0, OPT_BATCH},
@@ -167,7 +208,7 @@ int cmd_adapt(int argc, char **argv)
                *layers = "all", *positions = "f7+l7", *mode = "prefill", *peft = NULL,
                *ggufp = NULL;
     int random = 0, train = 0, have_seed = 0, rank = 8, have_alpha = 0, changed = 0;
-    const char *db = PGR_DEFAULT_DB, *author = NULL;
+    const char *db = PGR_DEFAULT_DB, *author = NULL, *reg_author = NULL;
     pgr_adapt_args targs;
     pgr_adapt_args_default(&targs);
     unsigned long long seed = 0;
@@ -235,6 +276,9 @@ int cmd_adapt(int argc, char **argv)
         case OPT_CHANGED:
             train = 1;
             changed = 1;
+            break;
+        case OPT_REGISTER:
+            reg_author = optarg;
             break;
         case OPT_DB:
             db = optarg;
@@ -349,6 +393,10 @@ int cmd_adapt(int argc, char **argv)
     }
     fprintf(stderr, "peergraph adapt: wrote %s (%s, rank %d, %d layers, %zu bytes of tensors)\n",
             out, pgr_adapter_method_name(a->spec.method), a->spec.rank, a->spec.n_layers, a->bytes);
+    if (reg_author && register_adapter(db, reg_author, out, a, &err) != 0) {
+        fprintf(stderr, "peergraph adapt: %s\n", err.msg);
+        goto cleanup;
+    }
     rc = 0;
 cleanup:
     pgr_adapter_free(a);

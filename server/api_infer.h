@@ -11,6 +11,8 @@ typedef struct infer_config {
     int max_active;      /* sequences batched at once */
     int max_queue;       /* waiting requests before 503 + Retry-After */
     unsigned deadline_s; /* per request */
+    size_t adapter_budget; /* bytes of adapters kept loaded (0 = 256 MiB) */
+    const char *db_url;    /* the graph: adapter paths and the summary cache */
 } infer_config;
 /* Loads the model and starts the scheduler. Without a successful start the
  * routes answer 503 inference_unavailable. */

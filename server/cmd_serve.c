@@ -58,6 +58,8 @@ static void usage(FILE *out, const srv_config *d)
             "  --infer-active N      sequences batched at once (default 32)\n"
             "  --infer-queue N       waiting inference requests before 503 (default 64)\n"
             "  --infer-deadline S    seconds an inference request may take (default 120)\n"
+            "  --adapter-budget MB   authors' adapters kept loaded, least recently used\n"
+            "                        evicted first (default 256)\n"
             "  --public-url URL      base of entity id URLs in responses\n"
             "                        (default http://HOST:PORT)\n"
             "  --access-log FILE     one JSON line per request (default: stderr; \"-\" = stderr;\n"
@@ -137,7 +139,7 @@ enum {
     O_DB = 1000, O_HOST, O_PORT, O_THREADS, O_MODEL, O_PUBLIC_URL, O_ACCESS_LOG, O_RATE,
     O_BURST, O_MAX_CONNS, O_MAX_CONNS_IP, O_TIMEOUT, O_CONN_MEM, O_MAX_URI, O_MAX_HEADER,
     O_MAX_BODY, O_GZIP_MIN, O_GRACE, O_TRUST_PROXY, O_WEB_ROOT,
-    O_INF_THREADS, O_INF_ACTIVE, O_INF_QUEUE, O_INF_DEADLINE
+    O_INF_THREADS, O_INF_ACTIVE, O_INF_QUEUE, O_INF_DEADLINE, O_AD_BUDGET
 };
 
 int cmd_serve(int argc, char **argv)
@@ -149,7 +151,7 @@ int cmd_serve(int argc, char **argv)
     cfg.db_url = PGR_DEFAULT_DB;
     cfg.model_path = PGR_DEFAULT_MODEL;
     int model_given = 0; /* inference starts only with an explicit --model */
-    infer_config icfg = {2, 32, 64, 120};
+    infer_config icfg = {2, 32, 64, 120, 0, NULL};
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"host", required_argument, NULL, O_HOST},
@@ -175,6 +177,7 @@ int cmd_serve(int argc, char **argv)
         {"infer-active", required_argument, NULL, O_INF_ACTIVE},
         {"infer-queue", required_argument, NULL, O_INF_QUEUE},
         {"infer-deadline", required_argument, NULL, O_INF_DEADLINE},
+        {"adapter-budget", required_argument, NULL, O_AD_BUDGET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -216,6 +219,11 @@ int cmd_serve(int argc, char **argv)
                 icfg.max_queue = (int)v;
             else
                 icfg.deadline_s = (unsigned)v;
+            break;
+        case O_AD_BUDGET:
+            if (parse_num(optname, optarg, 1, 1 << 20, &v))
+                return 2;
+            icfg.adapter_budget = (size_t)v << 20;
             break;
         case O_RATE:
             if (parse_rate(optname, optarg, &cfg.rate))
@@ -344,6 +352,7 @@ int cmd_serve(int argc, char **argv)
      * inference unavailable (503), the graph is still served. */
     if (model_given) {
         pgr_err ierr = {0};
+        icfg.db_url = cfg.db_url;
         if (infer_start(cfg.model_path, &icfg, &ierr) != 0)
             fprintf(stderr, "peergraph serve: inference unavailable: %s\n", ierr.msg);
     }
