@@ -397,10 +397,10 @@ struct pgr_adapter_set {
     int max_seqs;
     binding *bind; /* (max_seqs) */
     /* scratch, grown on demand (hooks run on the engine's calling thread) */
-    struct tok_ref *idx; /* (n_tok) active tokens, grouped by adapter */
-    float *xs;           /* (n_tok, max in_dim) gathered inputs */
-    float *ts;           /* (n_tok, rank) shrunk */
-    size_t cap_tok, cap_x, cap_t;
+    struct tok_ref *idx;  /* (n_tok) active tokens, grouped by adapter */
+    int32_t *rows;        /* (n_tok) their batch rows, segment after segment */
+    pgr_sgmv_seg *segs;   /* one per adapter present */
+    size_t cap_tok, cap_rows, cap_segs;
 };
 
 int pgr_adapter_set_new(const pgr_model *m, int max_seqs, pgr_adapter_set **out, pgr_err *err)
@@ -424,8 +424,8 @@ void pgr_adapter_set_free(pgr_adapter_set *s)
         return;
     free(s->bind);
     free(s->idx);
-    free(s->xs);
-    free(s->ts);
+    free(s->rows);
+    free(s->segs);
     free(s);
 }
 
@@ -498,25 +498,12 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem, pgr_err *err)
     return 0;
 }
 
-static float dotf(const float *a, const float *b, int n)
-{
-    float acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            acc[k] += a[i + k] * b[i + k];
-    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
-/* LoRA at one projection: tokens whose sequence's adapter targets (layer, site)
- * and acts at their position are grouped by adapter (sorted by adapter, then
- * batch order; no sort when already grouped), then each group is one segment:
- * gather X (n, in), shrink T (n, r) = X · A^T, expand out[t] += T[t] · B^T
- * (scale folded into T). Each token's result
- * depends only on its own row, so batching never changes a sequence's output. */
+/* Tokens of the batch that an adapter acts on at this hook, grouped by
+ * adapter (sorted by adapter, then batch order; no sort when already
+ * grouped), so that each adapter is one segment for the backend's sgmv
+ * (Punica SGMV: shrink x·A^T over the segment, then expand ·B^T). Each
+ * token's result depends only on its own row, so batching never changes a
+ * sequence's output. */
 typedef struct tok_ref {
     const pgr_adapter *ad;
     int t;
@@ -530,18 +517,20 @@ static int cmp_tok_ref(const void *x, const void *y)
     return (a->t > b->t) - (a->t < b->t);
 }
 
-static int hook_lora(void *user, const pgr_hook_args *h, pgr_err *err)
+/* Collects the acting tokens (is_lora: LoRA adapters with tensors at slot k;
+ * else ReFT adapters with tensors at layer k) and groups them by adapter.
+ * Returns the count, or -1 with err. */
+static int collect(pgr_adapter_set *s, const pgr_batch *b, int is_lora, size_t k, pgr_err *err)
 {
-    pgr_adapter_set *s = user;
-    const pgr_batch *b = h->batch;
-    size_t k = (size_t)h->layer * PGR_SITE_COUNT + (size_t)h->site;
     if (grow((void **)&s->idx, &s->cap_tok, (size_t)b->n_tok, sizeof *s->idx, err) != 0)
         return -1;
     tok_ref *refs = s->idx;
     int n = 0, sorted = 1;
     for (int t = 0; t < b->n_tok; t++) {
         const binding *bd = tok_binding(s, b, t);
-        if (!bd || !bd->ad || bd->ad->spec.method != PGR_AD_LORA || !bd->ad->lora_a[k].data)
+        if (!bd || !bd->ad || (bd->ad->spec.method == PGR_AD_LORA) != is_lora)
+            continue;
+        if (is_lora ? !bd->ad->lora_a[k].data : !bd->ad->reft_R[k].data)
             continue;
         if (!pgr_adapter_acts_at(bd->ad, bd->mode, bd->prompt_len, b->pos[t]))
             continue;
@@ -549,77 +538,74 @@ static int hook_lora(void *user, const pgr_hook_args *h, pgr_err *err)
             sorted = 0;
         refs[n++] = (tok_ref){bd->ad, t};
     }
-    /* group by adapter: one segment per adapter, tokens in batch order */
     if (!sorted)
         qsort(refs, (size_t)n, sizeof *refs, cmp_tok_ref);
+    return n;
+}
+
+/* Rows and one segment per adapter from the grouped tokens, then the
+ * backend's sgmv (the reference one when the backend has none). */
+static int run_segments(pgr_adapter_set *s, const pgr_hook_args *h, int n, int is_lora, size_t k,
+                        const float *x, int in_dim, pgr_err *err)
+{
+    if (grow((void **)&s->rows, &s->cap_rows, (size_t)n, sizeof *s->rows, err) != 0 ||
+        grow((void **)&s->segs, &s->cap_segs, (size_t)n, sizeof *s->segs, err) != 0)
+        return -1;
+    int n_seg = 0;
     for (int i0 = 0; i0 < n;) {
-        const pgr_adapter *ad = refs[i0].ad;
-        int i1 = i0 + 1;
-        while (i1 < n && refs[i1].ad == ad)
+        const pgr_adapter *ad = s->idx[i0].ad;
+        int i1 = i0;
+        while (i1 < n && s->idx[i1].ad == ad) {
+            s->rows[i1] = s->idx[i1].t;
             i1++;
-        const pgr_adapter_tensor *A = &ad->lora_a[k], *B = &ad->lora_b[k];
-        int ns = i1 - i0, r = A->rows, in = A->cols, od = B->rows;
-        if (in != h->in_dim || od != h->out_dim || B->cols != r)
-            return pgr_errf(err, PGR_EINTERNAL, "lora at layer %d %s: shape mismatch", h->layer,
-                            pgr_site_name(h->site));
-        if (grow((void **)&s->xs, &s->cap_x, (size_t)ns * (size_t)in, sizeof(float), err) != 0 ||
-            grow((void **)&s->ts, &s->cap_t, (size_t)ns * (size_t)r, sizeof(float), err) != 0)
-            return -1;
-        for (int i = 0; i < ns; i++)
-            memcpy(s->xs + (size_t)i * in, h->in + (size_t)refs[i0 + i].t * in,
-                   (size_t)in * sizeof(float));
-        /* shrink: T (ns, r) = X (ns, in) · A^T */
-        for (int i = 0; i < ns; i++)
-            for (int j = 0; j < r; j++)
-                s->ts[(size_t)i * r + j] =
-                    ad->scale * dotf(s->xs + (size_t)i * in, A->data + (size_t)j * in, in);
-        /* expand: out[t] (od) += T[i] (r) · B^T */
-        for (int i = 0; i < ns; i++) {
-            float *o = h->out + (size_t)refs[i0 + i].t * od;
-            const float *ti = s->ts + (size_t)i * r;
-            for (int q = 0; q < od; q++)
-                o[q] += dotf(ti, B->data + (size_t)q * r, r);
         }
+        pgr_sgmv_seg *g = &s->segs[n_seg++];
+        memset(g, 0, sizeof *g);
+        g->begin = i0, g->end = i1;
+        if (is_lora) {
+            const pgr_adapter_tensor *A = &ad->lora_a[k], *B = &ad->lora_b[k];
+            if (A->cols != in_dim || B->rows != h->out_dim || B->cols != A->rows)
+                return pgr_errf(err, PGR_EINTERNAL, "lora at layer %d %s: shape mismatch",
+                                h->layer, pgr_site_name(h->site));
+            g->rank = A->rows, g->a = A->data, g->b = B->data, g->scale = ad->scale;
+        } else {
+            const pgr_adapter_tensor *R = &ad->reft_R[k], *W = &ad->reft_W[k];
+            if (R->cols != h->out_dim || W->cols != R->cols || W->rows != R->rows)
+                return pgr_errf(err, PGR_EINTERNAL, "reft at layer %d: dim mismatch", h->layer);
+            /* LoReFT u = W h + b - R h; DiReFT u = W h + b; then h += R^T u */
+            g->rank = R->rows, g->a = W->data, g->bias = ad->reft_b[k].data, g->scale = 1.0f;
+            g->a2 = ad->spec.method == PGR_AD_LOREFT ? R->data : NULL;
+            g->b = R->data, g->b_rows = 1;
+        }
+        if (g->rank < 1 || g->rank > PGR_SGMV_MAX_RANK)
+            return pgr_errf(err, PGR_EINTERNAL, "adapter rank %d out of range", g->rank);
         i0 = i1;
     }
+    const pgr_kernels *K = h->kernels && h->kernels->sgmv ? h->kernels : pgr_kernels_ref();
+    K->sgmv(h->kctx, n_seg, s->segs, s->rows, x, in_dim, h->out, h->out_dim);
     return 0;
 }
 
-/* ReFT at the residual stream: per token, h += R^T (W h + b - R h) (LoReFT)
+static int hook_lora(void *user, const pgr_hook_args *h, pgr_err *err)
+{
+    pgr_adapter_set *s = user;
+    size_t k = (size_t)h->layer * PGR_SITE_COUNT + (size_t)h->site;
+    int n = collect(s, h->batch, 1, k, err);
+    if (n <= 0)
+        return n;
+    return run_segments(s, h, n, 1, k, h->in, h->in_dim, err);
+}
+
+/* ReFT at the residual stream, in place: h += R^T (W h + b - R h) (LoReFT)
  * or h += R^T (W h + b) (DiReFT). W h and R h use the same dot product, so
  * W = R, b = 0 gives exactly zero. */
 static int hook_reft(void *user, const pgr_hook_args *h, pgr_err *err)
 {
     pgr_adapter_set *s = user;
-    const pgr_batch *b = h->batch;
-    for (int t = 0; t < b->n_tok; t++) {
-        const binding *bd = tok_binding(s, b, t);
-        if (!bd || !bd->ad || bd->ad->spec.method == PGR_AD_LORA)
-            continue;
-        const pgr_adapter *ad = bd->ad;
-        const pgr_adapter_tensor *R = &ad->reft_R[h->layer], *W = &ad->reft_W[h->layer];
-        const float *bias = ad->reft_b[h->layer].data;
-        if (!R->data || !pgr_adapter_acts_at(ad, bd->mode, bd->prompt_len, b->pos[t]))
-            continue;
-        int r = R->rows, d = R->cols;
-        if (d != h->out_dim)
-            return pgr_errf(err, PGR_EINTERNAL, "reft at layer %d: dim mismatch", h->layer);
-        if (grow((void **)&s->ts, &s->cap_t, (size_t)r, sizeof(float), err) != 0)
-            return -1;
-        float *x = h->out + (size_t)t * d;
-        for (int j = 0; j < r; j++) {
-            float wh = dotf(W->data + (size_t)j * d, x, d) + bias[j];
-            s->ts[j] =
-                ad->spec.method == PGR_AD_LOREFT ? wh - dotf(R->data + (size_t)j * d, x, d) : wh;
-        }
-        for (int j = 0; j < r; j++) {
-            const float *rj = R->data + (size_t)j * d;
-            float c = s->ts[j];
-            for (int q = 0; q < d; q++)
-                x[q] += c * rj[q];
-        }
-    }
-    return 0;
+    int n = collect(s, h->batch, 0, (size_t)h->layer, err);
+    if (n <= 0)
+        return n;
+    return run_segments(s, h, n, 0, (size_t)h->layer, h->out, h->out_dim, err);
 }
 
 void pgr_adapter_set_hooks(pgr_adapter_set *s, pgr_hooks *out)

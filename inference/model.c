@@ -590,7 +590,7 @@ static int engine_reserve(pgr_engine *e, int n, pgr_err *err)
 static int call_hook(pgr_engine *e, int layer, int site, const pgr_batch *b, const float *in,
                      int in_dim, float *out, int out_dim, pgr_err *err)
 {
-    pgr_hook_args a = {layer, site, b, in, in_dim, out, out_dim};
+    pgr_hook_args a = {layer, site, b, in, in_dim, out, out_dim, e->k, e->ctx};
     if (e->hooks.fn[site](e->hooks.user, &a, err) != 0) {
         if (err && err->code == PGR_OK)
             pgr_errf(err, PGR_EINTERNAL, "hook at layer %d site %s failed", layer,

@@ -129,6 +129,10 @@ typedef struct pgr_hook_args {
     int in_dim;
     float *out; /* (batch->n_tok, out_dim) */
     int out_dim;
+    /* The engine's backend, for hooks that compute with its kernels (the
+     * adapters' sgmv); the hook runs on the engine's calling thread. */
+    const pgr_kernels *kernels;
+    pgr_kctx *kctx;
 } pgr_hook_args;
 typedef int (*pgr_hook_fn)(void *user, const pgr_hook_args *a, pgr_err *err);
 typedef struct pgr_hooks {

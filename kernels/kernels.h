@@ -60,6 +60,20 @@ pgr_kctx *pgr_kctx_new(int n_threads);
 void pgr_kctx_free(pgr_kctx *ctx);
 int pgr_kctx_threads(const pgr_kctx *ctx);
 
+/* One adapter's segment for the sgmv op: rows[begin..end) of the call's row
+ * list use these tensors (float32, row-major, borrowed). */
+#define PGR_SGMV_MAX_RANK 1024
+typedef struct pgr_sgmv_seg {
+    int begin, end;    /* segments tile rows[0, n) in order: begin = previous end */
+    int rank;          /* 1..PGR_SGMV_MAX_RANK */
+    const float *a;    /* (rank, in_dim) shrink */
+    const float *a2;   /* (rank, in_dim) whose product is subtracted, or NULL */
+    const float *bias; /* (rank) or NULL */
+    float scale;       /* multiplies a's product */
+    const float *b;    /* expand: (out_dim, rank) when !b_rows, (rank, out_dim) when b_rows */
+    int b_rows;
+} pgr_sgmv_seg;
+
 typedef struct pgr_kernels {
     const char *name;
     /* Does this backend support weights of this type in matmul/embed? */
@@ -94,6 +108,17 @@ typedef struct pgr_kernels {
     void (*softmax)(pgr_kctx *ctx, float *x, size_t n);
     /* out (n_tok, w->cols) = rows tokens[t] of w, dequantised. */
     void (*embed)(pgr_kctx *ctx, const pgr_wmat *w, const int32_t *tokens, float *out, int n_tok);
+    /* Segmented low-rank update (adapters; Punica's SGMV). For each segment
+     * s and row t = rows[i], i in [s.begin, s.end):
+     *   u (rank) = s.scale * (s.a . x[t]) - (s.a2 . x[t]) + s.bias   (a2, bias optional)
+     *   y[t] (out_dim) += s.b applied to u   (b (out, rank): b.u; b (rank, out): u^T b)
+     * LoRA: a = A, b = B (out, r), scale = alpha / r. LoReFT: a = W, a2 = R,
+     * bias = b, b = R (r, dim) rows, scale 1 (x = y: every row's u is taken
+     * before any row changes). x (.., in_dim), y (.., out_dim), rows distinct.
+     * A row's result never depends on the other rows. May be NULL in a
+     * backend (callers fall back to pgr_kernels_ref()'s). */
+    void (*sgmv)(pgr_kctx *ctx, int n_seg, const pgr_sgmv_seg *seg, const int32_t *rows,
+                 const float *x, int in_dim, float *y, int out_dim);
 } pgr_kernels;
 
 const pgr_kernels *pgr_kernels_ref(void);

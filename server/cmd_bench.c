@@ -8,6 +8,7 @@
 #include "indexer/ingest.h"
 #include "inference/adapt_train.h"
 #include "inference/bench_infer.h"
+#include "inference/bench_serve.h"
 #include "server/api_gen.h"
 #include "server/api_recs.h"
 
@@ -22,6 +23,7 @@ static const struct bench benches[] = {
     {"ingest", ix_bench_ingest_main, 1, "I1-I3: arXiv snapshot lines into SQLite / PostgreSQL, re-ingest"},
     {"infer", infer_bench_main, 1, "C1, C2, C5: CPU decode, prefill and memory against llama.cpp"},
     {"adapt", adapt_bench_main, 1, "adapter training: seconds per step, tokens/s (CPU)"},
+    {"serve", serve_bench_main, 1, "C3-C5: serving with per-request LoRA/ReFT adapters, PreFT vs all-token"},
     {"gen", api_gen_main, 0, "write the synthetic graph of the HTTP benchmarks into --db"},
     {"http", api_bench_http_main, 0, "H1, H2: JSON API vs nginx, and search, under wrk"},
     {"recommend", bench_recommend_main, 0, "recall@10 of recommendations vs a TF-IDF baseline"},

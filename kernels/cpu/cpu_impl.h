@@ -145,4 +145,9 @@ void pgr_ref_kv_store(pgr_kctx *ctx, uint16_t *kcache, uint16_t *vcache, const f
                       const int32_t *const *block_table, int block_size, int kv_dim);
 void pgr_ref_softmax(pgr_kctx *ctx, float *x, size_t n);
 void pgr_ref_embed(pgr_kctx *ctx, const pgr_wmat *w, const int32_t *tokens, float *out, int n_tok);
+/* sgmv.c: the adapters' segmented low-rank update (kernels.h) */
+void pgr_ref_sgmv(pgr_kctx *ctx, int n_seg, const pgr_sgmv_seg *seg, const int32_t *rows,
+                  const float *x, int in_dim, float *y, int out_dim);
+void pgr_cpu_sgmv(pgr_kctx *ctx, int n_seg, const pgr_sgmv_seg *seg, const int32_t *rows,
+                  const float *x, int in_dim, float *y, int out_dim);
 #endif

@@ -486,6 +486,7 @@ static const pgr_kernels ref_table = {
     .swiglu = ref_swiglu,
     .softmax = pgr_ref_softmax,
     .embed = pgr_ref_embed,
+    .sgmv = pgr_ref_sgmv,
 };
 
 static const pgr_kernels cpu_table = {
@@ -499,6 +500,7 @@ static const pgr_kernels cpu_table = {
     .swiglu = cpu_swiglu,
     .softmax = pgr_ref_softmax,
     .embed = pgr_ref_embed,
+    .sgmv = pgr_cpu_sgmv,
 };
 
 const pgr_kernels *pgr_kernels_ref(void) { return &ref_table; }
