@@ -301,9 +301,11 @@ static int argmax(const float *x, int n)
     return b;
 }
 
-/* Prompt with hooks h (NULL: none), then G greedy steps with hooks dh. */
+/* Prompt with hooks h (NULL: none), then G steps with hooks dh: greedy
+ * (written to gen), or feeding gen when given (so that a near-tie that
+ * float noise flips cannot make two runs diverge). */
 static int run(pgr_engine *e, pgr_kv *kv, const pgr_hooks *h, const pgr_hooks *dh,
-               const int32_t *ids, int n, int G, int32_t *gen, float *lg)
+               const int32_t *ids, int n, int G, int32_t *gen, int given, float *lg)
 {
     pgr_err err = {0};
     int s = pgr_kv_seq_open(kv, &err), rc = -1;
@@ -316,7 +318,7 @@ static int run(pgr_engine *e, pgr_kv *kv, const pgr_hooks *h, const pgr_hooks *d
         goto done;
     pgr_engine_set_hooks(e, dh);
     for (int k = 0; k < G; k++) {
-        int32_t t = argmax(lg + (size_t)k * V, V), sp = s, pp = n + k;
+        int32_t t = given ? gen[k] : argmax(lg + (size_t)k * V, V), sp = s, pp = n + k;
         gen[k] = t;
         pgr_batch b1 = {1, &t, &sp, &pp, NULL};
         if (pgr_forward(e, kv, &b1, lg + (size_t)(k + 1) * V, &err) != 0)
@@ -351,11 +353,14 @@ static void test_prefill_vs_plain_reference(void)
     pgr_adapter *ads[3] = {make_adapter(PGR_AD_LORA, "q,k,v,o,gate,up,down", "all", "all", 16, 7),
                            make_adapter(PGR_AD_LOREFT, "resid", "1,5,9,13", "f7+l7", 1, 8),
                            make_adapter(PGR_AD_DIREFT, "resid", "3-8", "f2+l4", 1, 9)};
-    for (int a = 1; a < 3; a++) /* stronger interventions */
+    /* stronger interventions; not much stronger: at W x 40 the adapted
+     * attention-sink position's keys leave fp16's range in the KV cache and
+     * float-vs-double noise stops being small */
+    for (int a = 1; a < 3; a++)
         for (int l = 0; l < ads[a]->n_layer; l++)
             if (ads[a]->reft_W[l].data)
                 for (int i = 0; i < ads[a]->spec.rank * ads[a]->dim; i++)
-                    ads[a]->reft_W[l].data[i] *= 40;
+                    ads[a]->reft_W[l].data[i] *= 8;
     for (int a = 0; a < 3; a++) {
         CHECK(ads[a] != NULL);
         const char *name = pgr_adapter_method_name(ads[a]->spec.method);
@@ -364,7 +369,7 @@ static void test_prefill_vs_plain_reference(void)
         pgr_adapter_set_hooks(set, &hs);
         for (int q = 0; q < 2; q++) /* whichever sequence id run() opens */
             CHECK(pgr_adapter_set_bind(set, q, ads[a], PGR_AD_PREFILL, N, &err) == 0);
-        CHECK(run(e, kv, &hs, &hs, ids, N, G, gen_set, lset) == 0);
+        CHECK(run(e, kv, &hs, &hs, ids, N, G, gen_set, 0, lset) == 0);
         /* the plain reference for the prompt, then no hooks at all */
         ref_ctx rc = {ads[a], N};
         pgr_hooks hr;
@@ -372,7 +377,8 @@ static void test_prefill_vs_plain_reference(void)
         for (int site = 0; site < PGR_SITE_COUNT; site++)
             hr.fn[site] = ref_hook;
         hr.user = &rc;
-        CHECK(run(e, kv, &hr, NULL, ids, N, G, gen_ref, lref) == 0);
+        memcpy(gen_ref, gen_set, sizeof gen_ref);
+        CHECK(run(e, kv, &hr, NULL, ids, N, G, gen_ref, 1, lref) == 0);
         double worst = 0, prompt = 0;
         for (size_t i = 0; i < (size_t)V * (size_t)(G + 1); i++)
             worst = fmax(worst, fabs((double)lset[i] - lref[i]));
@@ -381,8 +387,24 @@ static void test_prefill_vs_plain_reference(void)
         printf("    %s: last prompt position's logits within %.3g\n", name, prompt);
         printf("    %s prefill mode vs plain reference: max logit difference %.3g\n", name,
                worst);
-        CHECK_MSG(memcmp(gen_set, gen_ref, sizeof(int32_t) * (size_t)G) == 0,
-                  "%s: prefill-mode tokens differ from the plain reference", name);
+        /* the same tokens fed to both: every step's greedy choice agrees,
+         * except at a near-tie the noise below can flip */
+        int agree = 0, ties = 0;
+        for (int k = 0; k <= G; k++) {
+            const float *a = lset + (size_t)k * V, *b = lref + (size_t)k * V;
+            int ia = argmax(a, V), ib = argmax(b, V);
+            float second = -INFINITY;
+            for (int i = 0; i < V; i++)
+                if (i != ia && a[i] > second)
+                    second = a[i];
+            if (ia == ib)
+                agree++;
+            else if (a[ia] - second < 3 * worst)
+                ties++;
+        }
+        CHECK_MSG(agree + ties == G + 1 && ties <= 1,
+                  "%s: greedy tokens agree with the plain reference at %d of %d steps (%d ties)",
+                  name, agree, G + 1, ties);
         /* float (set) vs double (reference) sums differ by ~1e-7 relative at
          * each site (test_adapter checks single sites to that); the engine's
          * 8-bit activation rounding of the next projection turns such a
@@ -393,7 +415,8 @@ static void test_prefill_vs_plain_reference(void)
         /* all mode acts on the decode steps too: its logits move */
         for (int q = 0; q < 2; q++)
             CHECK(pgr_adapter_set_bind(set, q, ads[a], PGR_AD_ALL, N, &err) == 0);
-        CHECK(run(e, kv, &hs, &hs, ids, N, G, gen_all, lall) == 0);
+        memcpy(gen_all, gen_set, sizeof gen_all);
+        CHECK(run(e, kv, &hs, &hs, ids, N, G, gen_all, 1, lall) == 0);
         double moved = 0;
         for (size_t i = (size_t)V; i < (size_t)V * 2; i++)
             moved = fmax(moved, fabs((double)lall[i] - lset[i]));
