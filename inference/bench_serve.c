@@ -287,8 +287,14 @@ int serve_bench_main(int argc, char **argv)
     opts o = {PGR_DEFAULT_MODEL, "/tmp/peergraph-bench-serve", 2, 128, 64, 256, 64, 16, 8,
               "q,k,v,o,gate,up,down", "0,8,16,24", "f7+l7", {1, 8, 64, 512}, 4, 64, 0,
               (1 << M_COUNT) - 1};
-    int c, quick = 0;
+    int c;
     long budget_mb = 0;
+    /* --quick sets the defaults; options given with it still win */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--quick")) {
+            o.requests = 8, o.concurrency = 8, o.prompt = 24, o.gen = 6, o.lora_rank = 4;
+            o.adapters[0] = 1, o.adapters[1] = 8, o.n_adapters = 2, o.c3_adapters = 8;
+        }
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
         switch (c) {
@@ -327,14 +333,10 @@ int serve_bench_main(int argc, char **argv)
         case 'Y': o.reft_layers = optarg; break;
         case 'b': budget_mb = atol(optarg); break;
         case 'd': o.dir = optarg; break;
-        case 'q': quick = 1; break;
+        case 'q': break; /* applied above */
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
-    }
-    if (quick) {
-        o.requests = 8, o.concurrency = 8, o.prompt = 24, o.gen = 6, o.lora_rank = 4;
-        o.adapters[0] = 1, o.adapters[1] = 8, o.n_adapters = 2, o.c3_adapters = 8;
     }
     if (o.threads < 1 || o.threads > 256 || o.requests < 1 || o.requests > 100000 ||
         o.concurrency < 1 || o.concurrency > 4096 || o.prompt < 2 || o.prompt > 4096 ||

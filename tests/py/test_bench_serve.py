@@ -29,7 +29,7 @@ def test_bench_serve_tiny(tmp_path):
     if not os.path.exists(MODEL):
         pytest.skip("no model")
     r = subprocess.run([BIN, "bench", "serve", "--quick", "--requests", "3", "--concurrency", "3",
-                        "--gen", "3", "--adapters", "1,3", "--modes", "base,preft-lora,all-lora",
+                        "--gen", "3", "--adapters", "1,3", "--c3-adapters", "3", "--modes", "base,preft-lora,all-lora",
                         "--model", MODEL, "--dir", str(tmp_path)],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
