@@ -332,7 +332,7 @@ int pgr_adapter_candidates(pgr_store *s, pgr_id **ids, size_t *n, pgr_err *err);
 int pgr_adapter_register(pgr_store *s, const pgr_adapter_rec *a, pgr_id *id, int *created,
                          pgr_err *err);
 
-/* The summary cache (schema 002_summaries.sql): a generated summary is kept
+/* The summary cache (schema 003_summaries.sql): a generated summary is kept
  * under all four parts of its key, so a change to the author's data, their
  * adapter or the model misses. Strings are borrowed. */
 typedef struct pgr_summary_key {

@@ -1,6 +1,6 @@
 /* Store functions for inference: adapter registration shared by
  * `peergraph adapt` and the trainer, and the summary cache (schema
- * 002_summaries.sql). Written once for both backends. */
+ * 003_summaries.sql). Written once for both backends. */
 #include <string.h>
 
 #include "graph/graph.h"

@@ -208,7 +208,7 @@
       "adapters WHERE author_id > $1 ORDER BY 1")                                             \
     X(ST_ADAPTER_FIND_PATH, "adapter_find_path",                                              \
       "SELECT id FROM adapters WHERE author_id = $1 AND path = $2 ORDER BY id DESC LIMIT 1")  \
-    /* ---- the summary cache (002_summaries.sql) ---- */                                     \
+    /* ---- the summary cache (003_summaries.sql) ---- */                                     \
     X(ST_SUMMARY_GET, "summary_get",                                                          \
       "SELECT text, n_tokens FROM summaries WHERE author_id = $1 AND data_sha256 = $2 AND "   \
       "adapter = $3 AND model_sha256 = $4")                                                   \

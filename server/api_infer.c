@@ -11,7 +11,7 @@
  * every request has a deadline; a streaming client that goes away cancels
  * its request.
  *
- * Summaries are cached in the graph (table summaries, schema 002) under
+ * Summaries are cached in the graph (table summaries, schema 003) under
  * sha256(prompt + settings), the adapter's identity and the model's sha256,
  * so a change to any of them misses and a restart keeps them. A small
  * in-memory table in front answers repeats without a query and covers the
