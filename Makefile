@@ -6,6 +6,7 @@
 #   make deps       install missing Debian packages (apt-get; sudo when not root)
 #   make SANITIZER=address,undefined   an instrumented copy in build/san/
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/
+#   make test-cuda  the CUDA kernel and engine tests, on a machine with a GPU (docs/cuda.md)
 #   make bench      the CPU benchmarks of docs/benchmarks.md
 #   V=1             show full commands
 
@@ -47,22 +48,25 @@ LDFLAGS  := -pthread $(SANFLAGS) $(EXTRA_LDFLAGS)
 LDLIBS   := $(PKG_LIBS) -lm $(EXTRA_LDLIBS)
 
 # Every .c under these folders is part of libpeergraph; main.c is the CLI.
-LIB_DIRS := graph indexer server inference kernels/cpu
+# (kernels/cuda/*.c is the backend's stand-in when CUDA is not compiled in.)
+LIB_DIRS := graph indexer server inference kernels/cpu kernels/cuda
 LIB_SRCS := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS)))) $(BUILD)/schema_sql.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(BUILD)/%,$(LIB_SRCS))) $(BUILD)/schema_sql.o
 
 # CUDA: compiled whenever nvcc is found (CI has it), never in sanitizer builds.
 NVCC     ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 CUDA_SRCS := $(sort $(wildcard kernels/cuda/*.cu))
+CUDA_SKIP_WHY := nvcc not found
 ifneq ($(SANITIZER),)
 NVCC :=
+CUDA_SKIP_WHY := sanitizer build
 endif
 ifneq ($(NVCC),)
 CUDA_HOME  := $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_OBJS  := $(patsubst %.cu,$(BUILD)/%.o,$(CUDA_SRCS))
 NVCCFLAGS  := -O2 -std=c++17 -I. -ccbin gcc --compiler-options -Wall,-Wextra,-Werror \
               -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
-              -Wno-deprecated-gpu-targets
+              -Wno-deprecated-gpu-targets -Werror all-warnings -DPEERGRAPH_CUDA -MMD -MP
 CFLAGS     += -DPEERGRAPH_CUDA -I$(CUDA_HOME)/include
 LDLIBS     += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 else
@@ -75,13 +79,13 @@ TEST_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_SUPPORT_SRCS := $(sort $(wildcard tests/support/*.c))
 TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SUPPORT_SRCS))
 
-.PHONY: all run test test-unit asan deps model venv fuzz bench bench-http clean migrate ingest-samples serve check-cuda
+.PHONY: test-cuda all run test test-unit asan deps model venv fuzz bench bench-http clean migrate ingest-samples serve check-cuda
 
 all: $(BIN) $(TEST_BINS) peergraph
 
 ifeq ($(NVCC),)
 check-cuda:
-	@echo "nvcc not found: skipping the CUDA backend (kernels/cuda)"
+	@echo "$(CUDA_SKIP_WHY): the CUDA backend (kernels/cuda/*.cu) is not compiled; --device cuda reports that"
 else
 check-cuda:
 	@true
@@ -91,9 +95,10 @@ endif
 peergraph: $(BIN)
 	$(Q)if [ "$(SANITIZER)" = "" ]; then ln -sf $(BIN) peergraph; fi
 
+# The CUDA objects come before the library: they use its symbols (errors, adapters).
 $(BIN): $(BUILD)/main.o $(BUILD)/libpeergraph.a $(CUDA_OBJS) | check-cuda
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(BUILD)/main.o $(BUILD)/libpeergraph.a $(CUDA_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(BUILD)/main.o $(CUDA_OBJS) $(BUILD)/libpeergraph.a $(LDLIBS)
 
 $(BUILD)/libpeergraph.a: $(LIB_OBJS)
 	@echo "  AR      $@"
@@ -123,7 +128,7 @@ $(BUILD)/kernels/cuda/%.o: kernels/cuda/%.cu
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpeergraph.a $(TEST_SUPPORT_OBJS) $(CUDA_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(BUILD)/libpeergraph.a $(CUDA_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(CUDA_OBJS) $(BUILD)/libpeergraph.a $(LDLIBS)
 
 # ---------------------------------------------------------------------------
 # Fuzzing: each tests/fuzz/fuzz_*.c is a libFuzzer target linked against the
@@ -186,6 +191,10 @@ $(VENV)/.pyalex-$(PYALEX):
 	$(Q)[ -x $(VENV)/bin/python ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(Q)$(VENV)/bin/pip install -q --disable-pip-version-check pyalex==$(PYALEX)
 	$(Q)touch $@
+
+# On a GPU machine: every CUDA test must run (a skip is a failure there).
+test-cuda: all
+	$(Q)PEERGRAPH_REQUIRE_CUDA=1 SUITES=unit ONLY=test_cuda sh tests/run.sh
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined all

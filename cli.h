@@ -17,4 +17,7 @@ int cmd_adapt(int argc, char **argv);    /* inference/ */
 int cmd_generate(int argc, char **argv); /* inference/ */
 int cmd_quantize(int argc, char **argv); /* inference/quantize.c */
 int cmd_bench(int argc, char **argv);    /* bench dispatcher */
+/* --device NAME of generate, serve and bench infer: 0 if an engine can run
+ * there, else prints "PROG: --device NAME: why" and returns -1 (exit 2). */
+int pgr_device_check(const char *prog, const char *device); /* inference/cmd_generate.c */
 #endif

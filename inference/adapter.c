@@ -223,10 +223,12 @@ int pgr_adapter_new(const pgr_adapter_spec *s, const pgr_model *m, pgr_adapter *
     if (pgr_adapter_spec_check(s, m, err) != 0)
         return -1;
     const pgr_model_cfg *c = pgr_model_config(m);
+    static _Atomic uint64_t next_uid = 1;
     pgr_adapter *a = calloc(1, sizeof *a);
     if (!a)
         return pgr_errf(err, PGR_ENOMEM, "out of memory");
     a->spec = *s;
+    a->uid = next_uid++;
     a->n_layer = c->n_layer, a->dim = c->dim;
     a->scale = s->method == PGR_AD_LORA ? s->alpha / (float)s->rank : 1.0f;
     size_t nl = (size_t)c->n_layer;
@@ -606,6 +608,23 @@ static int hook_reft(void *user, const pgr_hook_args *h, pgr_err *err)
     if (n <= 0)
         return n;
     return run_segments(s, h, n, 0, (size_t)h->layer, h->out, h->out_dim, err);
+}
+
+const pgr_adapter_set *pgr_adapter_set_of_hooks(const pgr_hooks *h)
+{
+    if (!h || h->fn[PGR_SITE_Q] != hook_lora || h->fn[PGR_SITE_RESID] != hook_reft)
+        return NULL;
+    return h->user;
+}
+
+const pgr_adapter *pgr_adapter_set_binding(const pgr_adapter_set *s, int seq, int *mode,
+                                           int *prompt_len)
+{
+    if (!s || seq < 0 || seq >= s->max_seqs || !s->bind[seq].ad)
+        return NULL;
+    *mode = s->bind[seq].mode;
+    *prompt_len = s->bind[seq].prompt_len;
+    return s->bind[seq].ad;
 }
 
 void pgr_adapter_set_hooks(pgr_adapter_set *s, pgr_hooks *out)

@@ -83,6 +83,7 @@ typedef struct pgr_adapter {
     pgr_adapter_tensor *lora_a, *lora_b;
     pgr_adapter_tensor *reft_R, *reft_W, *reft_b;
     size_t bytes; /* memory held (for the registry budget) */
+    uint64_t uid; /* unique in the process (device adapter caches key on it) */
 } pgr_adapter;
 
 /* ---- specs ------------------------------------------------------------------ */
@@ -180,6 +181,13 @@ void pgr_adapter_set_hooks(pgr_adapter_set *s, pgr_hooks *out);
 /* 1 if some token of the batch is adapted (else the scheduler may run the
  * batch with no hooks: the base model only). */
 int pgr_adapter_set_active(const pgr_adapter_set *s, const pgr_batch *b);
+/* For backends that apply adapters themselves (kernels/cuda): the set whose
+ * hooks these are (filled by pgr_adapter_set_hooks), or NULL for other hooks;
+ * and sequence seq's binding: its adapter (NULL = base) with mode and prompt
+ * length. */
+const pgr_adapter_set *pgr_adapter_set_of_hooks(const pgr_hooks *h);
+const pgr_adapter *pgr_adapter_set_binding(const pgr_adapter_set *s, int seq, int *mode,
+                                           int *prompt_len);
 /* Does adapter a (in mode, prompt of prompt_len) act at position pos? For ReFT
  * this applies the positions rule; for LoRA it is the mode rule. */
 int pgr_adapter_acts_at(const pgr_adapter *a, int mode, int prompt_len, int pos);

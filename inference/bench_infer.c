@@ -67,8 +67,8 @@ struct run_result {
 };
 
 /* Our engine: prefill of ids (n), then decode n_decode tokens after n_prompt. */
-static int run_ours(const pgr_model *m, int threads, const int32_t *ids, int n, int n_prompt,
-                    int n_decode, struct run_result *r, pgr_err *err)
+static int run_ours(const pgr_model *m, const char *device, int threads, const int32_t *ids,
+                    int n, int n_prompt, int n_decode, struct run_result *r, pgr_err *err)
 {
     int rc = -1;
     pgr_engine *e = NULL;
@@ -81,7 +81,8 @@ static int run_ours(const pgr_model *m, int threads, const int32_t *ids, int n, 
         pgr_errf(err, PGR_ENOMEM, "bench: out of memory");
         goto cleanup;
     }
-    if (pgr_engine_new(m, NULL, threads, &e, err) || pgr_kv_new(m, (need + bs) / bs, bs, 1, &kv, err))
+    if (pgr_engine_new_on(m, device, threads, &e, err) ||
+        pgr_kv_new(m, (need + bs) / bs, bs, 1, &kv, err))
         goto cleanup;
     int s = pgr_kv_seq_open(kv, err);
     for (int i = 0; i < n; i++)
@@ -189,6 +190,7 @@ cleanup:
 static void usage(FILE *f)
 {
     fprintf(f, "usage: peergraph bench infer [--model PATH] [--threads N] [--reps N] [--python PATH] [--no-peer]\n"
+               "                             [--device cpu|cuda]   (cuda: ours on the GPU, no peer)\n"
                "  C1: decode tok/s (%s after a 32-token prompt), C2: prefill tok/s (512-token prompt),\n"
                "  C5: peak RSS; against llama.cpp (llama-cpp-python run by --python, default\n"
                "  $PEERGRAPH_REF_PYTHON or /work/refenv/bin/python), alternating, median of --reps (5)\n",
@@ -203,9 +205,11 @@ int infer_bench_main(int argc, char **argv)
                                          {"python", required_argument, 0, 'p'},
                                          {"no-peer", no_argument, 0, 'n'},
                                          {"child", no_argument, 0, 'c'},
+                                         {"device", required_argument, 0, 'd'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model_path = PGR_DEFAULT_MODEL, *python = getenv("PEERGRAPH_REF_PYTHON");
+    const char *device = "cpu";
     int threads = 2, reps = 5, peer = 1, child = 0, c;
     const int n_prefill = 512, n_prompt = 32, n_decode = 128;
     if (!python)
@@ -219,6 +223,11 @@ int infer_bench_main(int argc, char **argv)
         case 'p': python = optarg; break;
         case 'n': peer = 0; break;
         case 'c': child = 1; break;
+        case 'd':
+            if (pgr_device_check("peergraph bench infer", optarg))
+                return 2;
+            device = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -227,6 +236,9 @@ int infer_bench_main(int argc, char **argv)
         fprintf(stderr, "peergraph bench infer: --threads in [1, 256], --reps in [1, %d]\n", MAX_REPS);
         return 2;
     }
+    /* the peer runs on the CPU: comparing it with a GPU run says nothing */
+    if (strcmp(device, "cpu") != 0)
+        peer = 0;
     int rc = 1;
     pgr_err err = {0};
     pgr_model *m = NULL;
@@ -237,7 +249,7 @@ int infer_bench_main(int argc, char **argv)
         goto cleanup;
     if (child) { /* one run, for the parent's peak-RSS measurement */
         struct run_result r;
-        rc = run_ours(m, threads, ids, n_prefill, n_prompt, n_decode, &r, &err) ? 1 : 0;
+        rc = run_ours(m, device, threads, ids, n_prefill, n_prompt, n_decode, &r, &err) ? 1 : 0;
         goto cleanup;
     }
     if (peer) {
@@ -264,7 +276,7 @@ int infer_bench_main(int argc, char **argv)
     struct run_result warm, r;
     int same_tokens = -1;
     /* warm-up: page the model in for both (not counted) */
-    if (run_ours(m, threads, ids, n_prefill, n_prompt, n_decode, &warm, &err))
+    if (run_ours(m, device, threads, ids, n_prefill, n_prompt, n_decode, &warm, &err))
         goto cleanup;
     if (peer && run_peer(python, script, model_path, threads, ids_path, n_prompt, n_decode, &r)) {
         fprintf(stderr, "peergraph bench infer: the peer (%s with llama_cpp) did not run; use --python or --no-peer\n",
@@ -274,7 +286,7 @@ int infer_bench_main(int argc, char **argv)
     if (peer)
         same_tokens = memcmp(warm.gen, r.gen, sizeof warm.gen) == 0;
     for (int i = 0; i < reps; i++) {
-        if (run_ours(m, threads, ids, n_prefill, n_prompt, n_decode, &r, &err))
+        if (run_ours(m, device, threads, ids, n_prefill, n_prompt, n_decode, &r, &err))
             goto cleanup;
         op[i] = r.prefill_tps, od[i] = r.decode_tps;
         if (peer) {
@@ -295,7 +307,7 @@ int infer_bench_main(int argc, char **argv)
         char th[16];
         snprintf(th, sizeof th, "%d", threads);
         execl("/proc/self/exe", "peergraph", "bench", "infer", "--child", "--model", model_path,
-              "--threads", th, (char *)NULL);
+              "--threads", th, "--device", device, (char *)NULL);
         _exit(127);
     }
     if (pid > 0) {
@@ -311,12 +323,12 @@ int infer_bench_main(int argc, char **argv)
     double kv_mib = (double)(n_prefill + 16) * cfg->n_layer * 2.0 * cfg->n_kv_head * cfg->head_dim * 2 / 1048576.0;
     double c2o = median(op, reps), c1o = median(od, reps);
     double c2p = peer ? median(pp, reps) : 0, c1p = peer ? median(pd, reps) : 0;
-    printf("{\"bench\":\"C1\",\"what\":\"decode tok/s, %d after %d-token prompt\",\"threads\":%d,\"reps\":%d,"
+    printf("{\"bench\":\"C1\",\"device\":\"%s\",\"what\":\"decode tok/s, %d after %d-token prompt\",\"threads\":%d,\"reps\":%d,"
            "\"ours\":%.2f,\"llama_cpp\":%.2f,\"ratio\":%.3f}\n",
-           n_decode, n_prompt, threads, reps, c1o, c1p, peer ? c1o / c1p : 0);
-    printf("{\"bench\":\"C2\",\"what\":\"prefill tok/s, %d-token prompt\",\"threads\":%d,\"reps\":%d,"
+           device, n_decode, n_prompt, threads, reps, c1o, c1p, peer ? c1o / c1p : 0);
+    printf("{\"bench\":\"C2\",\"device\":\"%s\",\"what\":\"prefill tok/s, %d-token prompt\",\"threads\":%d,\"reps\":%d,"
            "\"ours\":%.2f,\"llama_cpp\":%.2f,\"ratio\":%.3f}\n",
-           n_prefill, threads, reps, c2o, c2p, peer ? c2o / c2p : 0);
+           device, n_prefill, threads, reps, c2o, c2p, peer ? c2o / c2p : 0);
     printf("{\"bench\":\"C5\",\"what\":\"peak RSS MiB (decode+prefill run)\",\"ours\":%.1f,\"llama_cpp_python\":%.1f,"
            "\"model_file_mib\":%.1f,\"kv_mib\":%.1f,\"budget_mib\":%.1f}\n",
            our_rss / 1024.0, peer_rss / 1024.0, model_mib, kv_mib, model_mib + kv_mib + 64);
@@ -324,8 +336,8 @@ int infer_bench_main(int argc, char **argv)
     printf("%-4s %-40s %12.1f %12.1f %8.3f\n", "C1", "decode tok/s (128 after 32)", c1o, c1p, peer ? c1o / c1p : 0);
     printf("%-4s %-40s %12.1f %12.1f %8.3f\n", "C2", "prefill tok/s (512)", c2o, c2p, peer ? c2o / c2p : 0);
     printf("%-4s %-40s %12.1f %12.1f %8s\n", "C5", "peak RSS MiB", our_rss / 1024.0, peer_rss / 1024.0, "");
-    printf("threads %d, median of %d alternating runs; C5 budget (model + KV + 64 MiB) %.1f MiB",
-           threads, reps, model_mib + kv_mib + 64);
+    printf("device %s, threads %d, median of %d alternating runs; C5 budget (model + KV + 64 MiB) %.1f MiB",
+           device, threads, reps, model_mib + kv_mib + 64);
     if (same_tokens >= 0)
         printf("; first 16 greedy tokens %s", same_tokens ? "identical to llama.cpp" : "DIFFER from llama.cpp");
     printf("\n");

@@ -31,10 +31,20 @@ static void usage(FILE *out)
             "  --seed S             RNG seed (default 0)\n"
             "  --stop STR           stop when STR appears (repeatable)\n"
             "  --threads N          CPU threads (default 2)\n"
+            "  --device cpu|cuda    where the engine runs (default cpu)\n"
             "  --logits-out FILE    write the prompt's last-position logits (float32 LE)\n"
             "  --print-ids          print generated token ids (one line) instead of text\n"
             "  --verbose            timings on stderr\n",
             PGR_DEFAULT_MODEL);
+}
+
+int pgr_device_check(const char *prog, const char *device)
+{
+    pgr_err err = {0};
+    if (pgr_device_usable(device, NULL, 0, &err) == 0)
+        return 0;
+    fprintf(stderr, "%s: --device %s: %s\n", prog, device, err.msg);
+    return -1;
 }
 
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
@@ -51,7 +61,8 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 }
 
 enum { OPT_SYSTEM = 256, OPT_MAXTOK, OPT_TEMP, OPT_TOPK, OPT_TOPP, OPT_MINP, OPT_REP, OPT_SEED,
-       OPT_STOP, OPT_THREADS, OPT_LOGITS, OPT_IDS, OPT_VERBOSE, OPT_CHAT, OPT_MODEL, OPT_PROMPT };
+       OPT_STOP, OPT_THREADS, OPT_LOGITS, OPT_IDS, OPT_VERBOSE, OPT_CHAT, OPT_MODEL, OPT_PROMPT,
+       OPT_DEVICE };
 
 int cmd_generate(int argc, char **argv)
 {
@@ -64,8 +75,10 @@ int cmd_generate(int argc, char **argv)
         {"seed", required_argument, 0, OPT_SEED},        {"stop", required_argument, 0, OPT_STOP},
         {"threads", required_argument, 0, OPT_THREADS},  {"logits-out", required_argument, 0, OPT_LOGITS},
         {"print-ids", no_argument, 0, OPT_IDS},          {"verbose", no_argument, 0, OPT_VERBOSE},
+        {"device", required_argument, 0, OPT_DEVICE},
         {"help", no_argument, 0, 'h'},                   {0, 0, 0, 0}};
     const char *model_path = PGR_DEFAULT_MODEL, *prompt = NULL, *system = NULL, *logits_out = NULL;
+    const char *device = "cpu";
     int chat = 0, max_tokens = 128, threads = 2, print_ids = 0, verbose = 0;
     const char *stops[16];
     size_t n_stops = 0;
@@ -98,6 +111,11 @@ int cmd_generate(int argc, char **argv)
         case OPT_LOGITS: logits_out = optarg; break;
         case OPT_IDS: print_ids = 1; break;
         case OPT_VERBOSE: verbose = 1; break;
+        case OPT_DEVICE:
+            if (pgr_device_check("peergraph generate", optarg))
+                return 2;
+            device = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -139,7 +157,7 @@ int cmd_generate(int argc, char **argv)
         goto cleanup;
     }
     const int bs = 16;
-    if (pgr_engine_new(m, NULL, threads, &e, &err) ||
+    if (pgr_engine_new_on(m, device, threads, &e, &err) ||
         pgr_kv_new(m, (int)((total + bs - 1) / bs), bs, 1, &kv, &err))
         goto cleanup;
     int seq = pgr_kv_seq_open(kv, &err);
@@ -212,10 +230,10 @@ int cmd_generate(int argc, char **argv)
     fflush(stdout);
     uint64_t t2 = pgr_now_us();
     if (verbose)
-        fprintf(stderr, "prompt %zu tokens in %.1f ms (%.1f tok/s); %d generated in %.1f ms (%.1f tok/s); %d threads, %s\n",
+        fprintf(stderr, "prompt %zu tokens in %.1f ms (%.1f tok/s); %d generated in %.1f ms (%.1f tok/s); %d threads, %s, %s\n",
                 ids.n, (double)(t1 - t0) / 1e3, (double)ids.n * 1e6 / (double)(t1 - t0 + 1), generated,
                 (double)(t2 - t1) / 1e3, generated * 1e6 / (double)(t2 - t1 + 1), threads,
-                pgr_kernels_cpu_isa());
+                pgr_kernels_cpu_isa(), pgr_engine_device(e));
     rc = 0;
 cleanup:
     if (rc)

@@ -3,6 +3,8 @@
  * goes through the backend table so kernels/cuda can replace kernels/cpu. */
 #include "inference/model.h"
 
+#include "kernels/cuda/cuda_backend.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -383,6 +385,7 @@ cleanup:
 
 /* ---- KV cache ----------------------------------------------------------------- */
 struct pgr_kv {
+    uint64_t uid; /* unique in the process: a device engine keys its copy on it */
     int n_layer, kv_dim, n_blocks, block_size, max_seqs;
     uint16_t *k, *v;      /* (n_layer, n_blocks, block_size, kv_dim) fp16 */
     size_t layer_stride;  /* halves per layer */
@@ -402,6 +405,8 @@ int pgr_kv_new(const pgr_model *m, int n_blocks, int block_size, int max_seqs, p
     pgr_kv *kv = calloc(1, sizeof *kv);
     if (!kv)
         return pgr_errf(err, PGR_ENOMEM, "kv cache: out of memory");
+    static _Atomic uint64_t next_uid = 1;
+    kv->uid = next_uid++;
     kv->n_layer = m->cfg.n_layer;
     kv->kv_dim = m->cfg.n_kv_head * m->cfg.head_dim;
     kv->n_blocks = n_blocks;
@@ -497,6 +502,7 @@ struct pgr_engine {
     const pgr_model *m;
     const pgr_kernels *k;
     pgr_kctx *ctx;
+    pgr_cuda_engine *cuda; /* set: every forward runs on the GPU (kernels/cuda) */
     pgr_hooks hooks;
     int cap; /* tokens the buffers hold */
     float *x;    /* (cap, dim) residual stream */
@@ -541,10 +547,45 @@ static void engine_free_bufs(pgr_engine *e)
     e->cap = 0;
 }
 
+int pgr_engine_new_on(const pgr_model *m, const char *device, int n_threads, pgr_engine **out,
+                      pgr_err *err)
+{
+    *out = NULL;
+    if (!device || strcmp(device, "cpu") == 0)
+        return pgr_engine_new(m, NULL, n_threads, out, err);
+    if (strcmp(device, "cuda") != 0)
+        return pgr_errf(err, PGR_EINVAL, "engine: unknown device '%s' (cpu or cuda)", device);
+    pgr_engine *e = NULL;
+    if (pgr_engine_new(m, NULL, 1, &e, err))
+        return -1;
+    if (pgr_cuda_engine_new(m, &e->cuda, err)) {
+        pgr_engine_free(e);
+        return -1;
+    }
+    *out = e;
+    return 0;
+}
+
+const char *pgr_engine_device(const pgr_engine *e) { return e->cuda ? "cuda" : "cpu"; }
+struct pgr_cuda_engine *pgr_engine_cuda(const pgr_engine *e) { return e->cuda; }
+
+int pgr_device_usable(const char *device, char *desc, size_t desc_len, pgr_err *err)
+{
+    if (!device || strcmp(device, "cpu") == 0) {
+        if (desc && desc_len)
+            snprintf(desc, desc_len, "cpu (%s)", pgr_kernels_cpu_isa());
+        return 0;
+    }
+    if (strcmp(device, "cuda") == 0)
+        return pgr_cuda_available(desc, desc_len, err);
+    return pgr_errf(err, PGR_EINVAL, "unknown device '%s' (cpu or cuda)", device);
+}
+
 void pgr_engine_free(pgr_engine *e)
 {
     if (!e)
         return;
+    pgr_cuda_engine_free(e->cuda);
     engine_free_bufs(e);
     free(e->seen);
     pgr_kctx_free(e->ctx);
@@ -651,6 +692,26 @@ static int batch_admit(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, pgr_err *e
     return 0;
 }
 
+/* The GPU path: the host keeps the bookkeeping (admission, block tables,
+ * lengths); kernels/cuda does the arithmetic and holds the K/V data. */
+static int forward_cuda(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *logits, pgr_err *err)
+{
+    if (batch_admit(e, kv, b, err))
+        return -1;
+    for (int t = 0; t < b->n_tok; t++)
+        kv->len[b->seq[t]]++;
+    const pgr_cuda_batch cb = {b->n_tok,        b->token,       b->seq,       b->pos,
+                               b->want_logits,  kv->uid,        kv->n_blocks, kv->block_size,
+                               kv->max_seqs,    kv->n_layer,    kv->table};
+    const pgr_hooks *h = &e->hooks;
+    if (pgr_cuda_forward(e->cuda, &cb, h, logits, err) != 0) {
+        for (int t = 0; t < b->n_tok; t++) /* the first token of each sequence cuts it back */
+            pgr_kv_seq_truncate(kv, b->seq[t], b->pos[t]);
+        return -1;
+    }
+    return 0;
+}
+
 int pgr_forward(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *logits, pgr_err *err)
 {
     int rc = -1;
@@ -664,6 +725,8 @@ int pgr_forward(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *logits, pg
         return pgr_errf(err, PGR_EINVAL, "batch: no tokens");
     if (kv->n_layer != c->n_layer || kv->kv_dim != kv_dim)
         return pgr_errf(err, PGR_EINVAL, "kv cache was made for another model");
+    if (e->cuda)
+        return forward_cuda(e, kv, b, logits, err);
     if (engine_reserve(e, n, err) || batch_admit(e, kv, b, err))
         return -1;
     /* the sequences grow now; on failure below they are cut back */

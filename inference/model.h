@@ -72,7 +72,8 @@ enum pgr_site {
 };
 const pgr_wmat *pgr_model_weight(const pgr_model *m, int layer, int site);
 const char *pgr_site_name(int site); /* "q", ..., "resid" */
-/* The rest of the weights, for the training forward/backward (inference/train.c):
+/* The rest of the weights, for the training forward/backward (inference/train.c)
+ * and the CUDA engine (kernels/cuda uploads them):
  * token embedding (vocab, dim), output matrix (vocab, dim; the embedding when
  * tied), and the float RMSNorm weights (dim): which 0 = attn_norm, 1 = ffn_norm
  * of a layer; layer -1 = output_norm. Borrowed; NULL if out of range. */
@@ -146,6 +147,21 @@ typedef struct pgr_engine pgr_engine;
 /* kernels NULL = pgr_kernels_cpu(). n_threads >= 1. */
 int pgr_engine_new(const pgr_model *m, const pgr_kernels *kernels, int n_threads,
                    pgr_engine **out, pgr_err *err);
+/* An engine on a device: NULL or "cpu" (pgr_kernels_cpu, n_threads), or
+ * "cuda" (kernels/cuda: weights uploaded now; n_threads unused). "cuda" fails
+ * with PGR_EUNSUPPORTED when CUDA is not compiled in or there is no device;
+ * other names with PGR_EINVAL. With "cuda", hooks must be NULL or those of a
+ * pgr_adapter_set (applied on the device), and a KV cache should be used by
+ * one engine only (its data live in that engine's device memory). */
+int pgr_engine_new_on(const pgr_model *m, const char *device, int n_threads, pgr_engine **out,
+                      pgr_err *err);
+const char *pgr_engine_device(const pgr_engine *e); /* "cpu" | "cuda" */
+/* The engine's CUDA backend (kernels/cuda/cuda_backend.h: stats), NULL on the CPU. */
+struct pgr_cuda_engine *pgr_engine_cuda(const pgr_engine *e);
+/* 0 if pgr_engine_new_on can use device ("cpu" always; "cuda" when compiled
+ * in and a device is present), else -1 with err (PGR_EINVAL for an unknown
+ * name, PGR_EUNSUPPORTED for no CUDA). desc (may be NULL) gets a description. */
+int pgr_device_usable(const char *device, char *desc, size_t desc_len, pgr_err *err);
 void pgr_engine_free(pgr_engine *e);
 /* Installs hooks (copied; NULL removes them) for the following forward calls. */
 void pgr_engine_set_hooks(pgr_engine *e, const pgr_hooks *hooks);

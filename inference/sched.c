@@ -468,7 +468,7 @@ int pgr_sched_new(const pgr_model *m, const pgr_tokenizer *tok, const pgr_sched_
         pgr_errf(err, PGR_ENOMEM, "scheduler: out of memory for a %d-token step", c->step_tokens);
         goto fail;
     }
-    if (pgr_engine_new(m, NULL, c->n_threads, &s->eng, err) ||
+    if (pgr_engine_new_on(m, c->device, c->n_threads, &s->eng, err) ||
         pgr_kv_new(m, c->kv_blocks, c->block_size, c->max_active, &s->kv, err))
         goto fail;
     s->kv_free = pgr_kv_free_blocks(s->kv);

@@ -92,6 +92,7 @@ typedef struct pgr_sched_adapt {
 
 typedef struct pgr_sched_cfg {
     int n_threads;     /* engine threads (default 2) */
+    const char *device; /* engine device: NULL or "cpu" (default), "cuda" (pgr_engine_new_on) */
     int step_tokens;   /* token budget per step (default 256) */
     int prefill_chunk; /* prompt tokens per request per step at most (default 128) */
     int max_active;    /* sequences in the batch at once (default 32) */

@@ -193,6 +193,7 @@ int infer_start(const char *model_path, const infer_config *ic, pgr_err *err)
     pgr_sched_cfg cfg;
     pgr_sched_cfg_defaults(&cfg);
     cfg.n_threads = ic->threads < 1 ? 1 : ic->threads;
+    cfg.device = ic->device;
     cfg.max_active = ic->max_active < 1 ? 1 : ic->max_active;
     cfg.max_queue = ic->max_queue;
     g.deadline_s = ic->deadline_s ? ic->deadline_s : 120;

@@ -13,6 +13,7 @@ typedef struct infer_config {
     unsigned deadline_s; /* per request */
     size_t adapter_budget; /* bytes of adapters kept loaded (0 = 256 MiB) */
     const char *db_url;    /* the graph: adapter paths and the summary cache */
+    const char *device;    /* NULL/"cpu" or "cuda" (--device) */
 } infer_config;
 /* Loads the model and starts the scheduler. Without a successful start the
  * routes answer 503 inference_unavailable. */

@@ -60,6 +60,7 @@ static void usage(FILE *out, const srv_config *d)
             "  --infer-deadline S    seconds an inference request may take (default 120)\n"
             "  --adapter-budget MB   authors' adapters kept loaded, least recently used\n"
             "                        evicted first (default 256)\n"
+            "  --device cpu|cuda     where the inference engine runs (default cpu)\n"
             "  --public-url URL      base of entity id URLs in responses\n"
             "                        (default http://HOST:PORT)\n"
             "  --access-log FILE     one JSON line per request (default: stderr; \"-\" = stderr;\n"
@@ -139,7 +140,7 @@ enum {
     O_DB = 1000, O_HOST, O_PORT, O_THREADS, O_MODEL, O_PUBLIC_URL, O_ACCESS_LOG, O_RATE,
     O_BURST, O_MAX_CONNS, O_MAX_CONNS_IP, O_TIMEOUT, O_CONN_MEM, O_MAX_URI, O_MAX_HEADER,
     O_MAX_BODY, O_GZIP_MIN, O_GRACE, O_TRUST_PROXY, O_WEB_ROOT,
-    O_INF_THREADS, O_INF_ACTIVE, O_INF_QUEUE, O_INF_DEADLINE, O_AD_BUDGET
+    O_INF_THREADS, O_INF_ACTIVE, O_INF_QUEUE, O_INF_DEADLINE, O_AD_BUDGET, O_DEVICE
 };
 
 int cmd_serve(int argc, char **argv)
@@ -151,7 +152,7 @@ int cmd_serve(int argc, char **argv)
     cfg.db_url = PGR_DEFAULT_DB;
     cfg.model_path = PGR_DEFAULT_MODEL;
     int model_given = 0; /* inference starts only with an explicit --model */
-    infer_config icfg = {2, 32, 64, 120, 0, NULL};
+    infer_config icfg = {2, 32, 64, 120, 0, NULL, NULL};
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"host", required_argument, NULL, O_HOST},
@@ -178,6 +179,7 @@ int cmd_serve(int argc, char **argv)
         {"infer-queue", required_argument, NULL, O_INF_QUEUE},
         {"infer-deadline", required_argument, NULL, O_INF_DEADLINE},
         {"adapter-budget", required_argument, NULL, O_AD_BUDGET},
+        {"device", required_argument, NULL, O_DEVICE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -204,6 +206,11 @@ int cmd_serve(int argc, char **argv)
         case O_ACCESS_LOG: cfg.access_log = optarg; break;
         case O_TRUST_PROXY: cfg.trust_proxy = 1; break;
         case O_WEB_ROOT: web_root = optarg; break;
+        case O_DEVICE:
+            if (pgr_device_check("peergraph serve", optarg))
+                return 2;
+            icfg.device = optarg;
+            break;
         case O_INF_THREADS:
         case O_INF_ACTIVE:
         case O_INF_QUEUE:

@@ -1,0 +1,78 @@
+#ifndef PEERGRAPH_CUDA_BACKEND_H
+#define PEERGRAPH_CUDA_BACKEND_H
+/* The CUDA backend as the engine sees it (plain C). inference/model.c uses it
+ * for engines made with pgr_engine_new_on(m, "cuda", ...); nothing else should
+ * need it. The kernels themselves are in kernels/cuda/NAME.cu, their C-callable
+ * launchers in kernels/cuda/cuda_kernels.h (for the tests).
+ *
+ * Without CUDA compiled in (no nvcc, sanitizer and fuzz builds) these same
+ * functions exist (kernels/cuda/cuda_stub.c) and fail with PGR_EUNSUPPORTED
+ * "CUDA backend not compiled in", so `--device cuda` is a clear error there.
+ *
+ * Design (docs/cuda.md): weights are uploaded once (raw blocks for our own
+ * quantised matrix-vector kernel, and a bf16 copy for cuBLAS GEMMs); the KV
+ * cache data live in device memory while the block tables stay in the host's
+ * pgr_kv (the scheduler's bookkeeping is unchanged); adapters are uploaded on
+ * demand into a device pool; decode steps without adapter work replay CUDA
+ * graphs captured per batch-size bucket. */
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#include "graph/util.h"
+#include "inference/model.h"
+
+/* 0 if a CUDA device can be used (name gets its name and memory), or -1
+ * with err: PGR_EUNSUPPORTED when CUDA is not compiled in or no device /
+ * driver is present ("no CUDA device: ..."). Never crashes without a GPU. */
+int pgr_cuda_available(char *name, size_t name_len, pgr_err *err);
+
+typedef struct pgr_cuda_engine pgr_cuda_engine;
+
+/* Uploads the model's weights (the model is borrowed: free the engine
+ * first). Options from the environment, read once here:
+ *   PEERGRAPH_CUDA_GEMM    auto (default: our quantised kernel for batches
+ *                          of <= 8 tokens, cuBLAS bf16 above) | cublas | quant
+ *                          (quant: our fp32-activation kernel everywhere,
+ *                          closest to the CPU numerics)
+ *   PEERGRAPH_CUDA_GRAPHS  1 (default) | 0: CUDA graphs for adapter-free steps
+ *   PEERGRAPH_CUDA_ADAPTER_MIB  device adapter pool budget (default 1024) */
+int pgr_cuda_engine_new(const pgr_model *m, pgr_cuda_engine **out, pgr_err *err);
+void pgr_cuda_engine_free(pgr_cuda_engine *ce); /* NULL is fine */
+
+/* One forward step, already admitted by the host engine (model.c): every
+ * token's sequence is open, positions continue it, and the blocks it needs
+ * are in table. kv_uid names the host pgr_kv: the device keeps one cache's
+ * data at a time and refuses a batch that continues a sequence whose K/V
+ * were written to another cache. */
+typedef struct pgr_cuda_batch {
+    int n_tok;
+    const int32_t *token, *seq, *pos; /* (n_tok) */
+    const uint8_t *want_logits;       /* (n_tok) or NULL: the last token only */
+    uint64_t kv_uid;
+    int kv_blocks, block_size, max_seqs, n_layer_kv;
+    const int32_t *table; /* (max_seqs, kv_blocks) block tables */
+} pgr_cuda_batch;
+
+/* Runs the batch; writes the wanted tokens' logits (n_want, vocab) in batch
+ * order into logits (host memory). hooks: NULL, none set, or the hooks of a
+ * pgr_adapter_set (applied on the device); other hooks are refused
+ * (PGR_EUNSUPPORTED). Returns 0 or -1 with err (CUDA and cuBLAS failures name
+ * the call, file and line). */
+int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hooks *hooks,
+                     float *logits, pgr_err *err);
+
+/* Counters for tests and benchmarks. */
+typedef struct pgr_cuda_stats {
+    uint64_t steps, graph_steps, graph_captures, adapter_uploads, adapter_evictions;
+    uint64_t gemm_cublas, gemm_quant; /* matrix products by path */
+    size_t weight_bytes, kv_bytes, adapter_bytes;
+} pgr_cuda_stats;
+void pgr_cuda_stats_get(const pgr_cuda_engine *ce, pgr_cuda_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

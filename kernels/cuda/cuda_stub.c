@@ -1,0 +1,47 @@
+/* The CUDA backend's stand-in when it is not compiled in (no nvcc, sanitizer
+ * and fuzz builds): every entry point fails with a clear PGR_EUNSUPPORTED, so
+ * `--device cuda` is an error message and exit 2, never a crash. */
+#include "kernels/cuda/cuda_backend.h"
+
+#ifndef PEERGRAPH_CUDA
+#include <string.h>
+
+static int not_compiled(pgr_err *err)
+{
+    return pgr_errf(err, PGR_EUNSUPPORTED,
+                    "CUDA backend not compiled in (this build had no nvcc, or is a sanitizer "
+                    "or fuzz build)");
+}
+
+int pgr_cuda_available(char *name, size_t name_len, pgr_err *err)
+{
+    if (name && name_len)
+        name[0] = '\0';
+    return not_compiled(err);
+}
+
+int pgr_cuda_engine_new(const pgr_model *m, pgr_cuda_engine **out, pgr_err *err)
+{
+    (void)m;
+    *out = NULL;
+    return not_compiled(err);
+}
+
+void pgr_cuda_engine_free(pgr_cuda_engine *ce) { (void)ce; }
+
+int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hooks *hooks,
+                     float *logits, pgr_err *err)
+{
+    (void)ce, (void)b, (void)hooks, (void)logits;
+    return not_compiled(err);
+}
+
+void pgr_cuda_stats_get(const pgr_cuda_engine *ce, pgr_cuda_stats *out)
+{
+    (void)ce;
+    memset(out, 0, sizeof *out);
+}
+#else
+/* compiled from kernels/cuda/NAME.cu */
+typedef int pgr_cuda_stub_unused;
+#endif

@@ -1,0 +1,46 @@
+/* RoPE, llama's "normal" (interleaved) variant, in place on x (n_tok,
+ * n_heads, head_dim): pair (x[2i], x[2i+1]) rotated by pos * base^(-2i/d).
+ * Same layout and the same angle construction as the CPU path
+ * (pgr_kernels_ref()->rope): theta built by repeated float multiplication by
+ * base^(-2/d) (computed on the host with the same powf), as ggml does, so the
+ * angles are bitwise those of the CPU; only cosf/sinf may differ by an ulp.
+ * One block per token, one thread per pair; padding tokens (pos < 0) are
+ * rotated too (harmless: their rows are never read). */
+#include <math.h>
+
+#include "kernels/cuda/cuda_common.cuh"
+
+__global__ void rope_kernel(float *x, const int32_t *pos, int n_heads, int head_dim,
+                            float theta_scale)
+{
+    const int t = blockIdx.x, i = threadIdx.x; /* pair i: elements 2i, 2i+1 */
+    if (2 * i >= head_dim)
+        return;
+    float theta = (float)pos[t];
+    for (int k = 0; k < i; k++)
+        theta *= theta_scale;
+    const float c = cosf(theta), s = sinf(theta);
+    for (int h = 0; h < n_heads; h++) {
+        float *p = x + ((size_t)t * n_heads + h) * head_dim + 2 * i;
+        const float x0 = p[0], x1 = p[1];
+        p[0] = x0 * c - x1 * s;
+        p[1] = x0 * s + x1 * c;
+    }
+}
+
+extern "C" int pgr_cu_rope(float *d_x, const int32_t *d_pos, int n_tok, int n_heads,
+                           int head_dim, float theta_base, void *stream, pgr_err *err)
+{
+    const float theta_scale = powf(theta_base, -2.0f / (float)head_dim);
+    ARG_CHECK(n_tok > 0 && n_heads > 0 && head_dim >= 2 && head_dim % 2 == 0 && head_dim <= 2048,
+              "cuda rope: %d tokens, %d heads of %d", n_tok, n_heads, head_dim);
+    {
+        unsigned threads = (unsigned)((head_dim / 2 + 31) / 32 * 32);
+        rope_kernel<<<(unsigned)n_tok, threads, 0, CU_STREAM(stream)>>>(d_x, d_pos, n_heads,
+                                                                        head_dim, theta_scale);
+        LAUNCHED("rope_kernel");
+    }
+    return 0;
+cleanup:
+    return -1;
+}

@@ -1,0 +1,68 @@
+"""--device on generate, bench infer and serve. Without a CUDA device (or in
+builds without CUDA: sanitizer, no nvcc) `--device cuda` is a clear error
+with exit code 2, never a crash; with a device, generate on the GPU gives the
+CPU's greedy token ids (PEERGRAPH_CUDA_GEMM=quant: fp32 kernels)."""
+import os
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODEL = os.path.join(ROOT, "models", "smollm2-135m-instruct-q4_1.gguf")
+BIN = os.environ.get("PEERGRAPH_BIN", os.path.join(ROOT, "build", "release", "peergraph"))
+SAN_BIN = os.environ.get("PEERGRAPH_SAN_BIN", os.path.join(ROOT, "build", "san", "peergraph"))
+
+
+def run(binary, *args, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([binary, *args], capture_output=True, timeout=300, env=e)
+
+
+def cuda_usable():
+    r = run(BIN, "generate", "--device", "cuda", "--prompt", "x", "--max-tokens", "0",
+            "--model", "/nonexistent.gguf")
+    # the device is checked before the model is opened: 2 = no device, 1 = model missing
+    return r.returncode == 1
+
+
+@pytest.mark.parametrize("cmd", [["generate", "--prompt", "x"], ["bench", "infer", "--no-peer"]])
+def test_unknown_device_is_a_usage_error(cmd):
+    r = run(BIN, *cmd, "--device", "tpu")
+    assert r.returncode == 2
+    assert b"--device tpu: unknown device 'tpu'" in r.stderr
+
+
+def test_serve_unknown_device():
+    r = run(BIN, "serve", "--device", "tpu", "--port", "0")
+    assert r.returncode == 2
+    assert b"unknown device" in r.stderr
+
+
+@pytest.mark.parametrize("binary", [BIN, SAN_BIN])
+def test_cuda_without_device_exits_2(binary):
+    if not os.path.exists(binary):
+        pytest.skip("binary not built: %s" % binary)
+    if binary == BIN and cuda_usable():
+        pytest.skip("a CUDA device is present")
+    for cmd in (["generate", "--prompt", "x"], ["bench", "infer", "--no-peer"],
+                ["serve", "--port", "0"]):
+        r = run(binary, *cmd, "--device", "cuda")
+        assert r.returncode == 2, (cmd, r.returncode, r.stderr)
+        err = r.stderr.decode()
+        assert "--device cuda:" in err, err
+        assert "no CUDA device" in err or "not compiled in" in err, err
+
+
+@pytest.mark.skipif(not os.path.exists(MODEL), reason="no model (make model)")
+def test_cuda_generate_matches_cpu():
+    if not cuda_usable():
+        pytest.skip("no CUDA device")
+    args = ["generate", "--model", MODEL, "--chat", "--prompt",
+            "Summarize: graph neural networks pass messages along edges.",
+            "--max-tokens", "32", "--print-ids"]
+    cpu = run(BIN, *args, "--device", "cpu")
+    gpu = run(BIN, *args, "--device", "cuda", env={"PEERGRAPH_CUDA_GEMM": "quant"})
+    assert cpu.returncode == 0, cpu.stderr
+    assert gpu.returncode == 0, gpu.stderr
+    assert gpu.stdout == cpu.stdout

@@ -1,0 +1,34 @@
+#ifndef PEERGRAPH_TEST_CUDA_H
+#define PEERGRAPH_TEST_CUDA_H
+/* Shared by tests/unit/test_cuda_*.c: is a CUDA device usable here?
+ * NEED_CUDA() skips the test ("skipped: no CUDA device (why)") when not, or
+ * fails it when PEERGRAPH_REQUIRE_CUDA is set (make test-cuda on a GPU
+ * machine, where a skip would hide a broken setup). Include after check.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cuda/cuda_backend.h"
+
+static int cuda_ready(char *why, size_t n)
+{
+    pgr_err err = {0};
+    if (pgr_cuda_available(NULL, 0, &err) == 0)
+        return 1;
+    const char *m = err.msg, *pre = "no CUDA device: ";
+    if (strncmp(m, pre, strlen(pre)) == 0)
+        m += strlen(pre);
+    snprintf(why, n, "%s", m);
+    return 0;
+}
+
+#define NEED_CUDA()                                                                        \
+    do {                                                                                   \
+        char why_[1024];                                                                   \
+        if (!cuda_ready(why_, sizeof why_)) {                                              \
+            if (getenv("PEERGRAPH_REQUIRE_CUDA"))                                          \
+                CHECK_MSG(0, "PEERGRAPH_REQUIRE_CUDA is set, but: %s", why_);              \
+            SKIP("no CUDA device (%s)", why_);                                             \
+        }                                                                                  \
+    } while (0)
+#endif
