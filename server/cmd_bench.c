@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "indexer/ingest.h"
 #include "inference/adapt_train.h"
+#include "inference/bench_gpu.h"
 #include "inference/bench_infer.h"
 #include "inference/bench_serve.h"
 #include "server/api_gen.h"
@@ -24,6 +25,7 @@ static const struct bench benches[] = {
     {"infer", infer_bench_main, 1, "C1, C2, C5: CPU decode, prefill and memory against llama.cpp"},
     {"adapt", adapt_bench_main, 1, "adapter training: seconds per step, tokens/s (CPU)"},
     {"serve", serve_bench_main, 1, "C3-C5: serving with per-request LoRA/ReFT adapters, PreFT vs all-token"},
+    {"gpu", gpu_bench_main, 0, "G1, G2: CUDA decode vs copy bandwidth, batch 1..256 (needs a GPU)"},
     {"gen", api_gen_main, 0, "write the synthetic graph of the HTTP benchmarks into --db"},
     {"http", api_bench_http_main, 0, "H1, H2: JSON API vs nginx, and search, under wrk"},
     {"recommend", bench_recommend_main, 0, "recall@10 of recommendations vs a TF-IDF baseline"},

@@ -64,6 +64,11 @@ typedef struct pgr_cuda_batch {
 int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hooks *hooks,
                      float *logits, pgr_err *err);
 
+/* Device memory bandwidth as a large device-to-device copy measures it
+ * (bytes read + bytes written per second, median of reps), for the G1/G2
+ * ceilings of `peergraph bench gpu`. */
+int pgr_cuda_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s, pgr_err *err);
+
 /* Counters for tests and benchmarks. */
 typedef struct pgr_cuda_stats {
     uint64_t steps, graph_steps, graph_captures, adapter_uploads, adapter_evictions;

@@ -36,6 +36,13 @@ int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hoo
     return not_compiled(err);
 }
 
+int pgr_cuda_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s, pgr_err *err)
+{
+    (void)bytes, (void)reps;
+    *bytes_per_s = 0;
+    return not_compiled(err);
+}
+
 void pgr_cuda_stats_get(const pgr_cuda_engine *ce, pgr_cuda_stats *out)
 {
     (void)ce;

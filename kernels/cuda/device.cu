@@ -1,5 +1,6 @@
 /* Device discovery and plain memory helpers (cudaMalloc, no managed memory). */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/cuda_common.cuh"
@@ -86,4 +87,45 @@ extern "C" int pgr_cu_sync(pgr_err *err)
     return 0;
 cleanup:
     return -1;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+extern "C" int pgr_cuda_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s, pgr_err *err)
+{
+    int rc = -1;
+    void *a = NULL, *b = NULL;
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    float ms[64];
+    *bytes_per_s = 0;
+    if (reps < 1 || reps > 64 || bytes < 1024)
+        return pgr_errf(err, PGR_EINVAL, "copy bandwidth: %d reps of %zu bytes", reps, bytes);
+    CU_TRY(cudaMalloc(&a, bytes));
+    CU_TRY(cudaMalloc(&b, bytes));
+    CU_TRY(cudaMemset(a, 1, bytes)); /* not zeros: see METHOD.md */
+    CU_TRY(cudaEventCreate(&e0));
+    CU_TRY(cudaEventCreate(&e1));
+    CU_TRY(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice)); /* warm-up */
+    for (int i = 0; i < reps; i++) {
+        CU_TRY(cudaEventRecord(e0));
+        CU_TRY(cudaMemcpyAsync(i % 2 ? a : b, i % 2 ? b : a, bytes, cudaMemcpyDeviceToDevice));
+        CU_TRY(cudaEventRecord(e1));
+        CU_TRY(cudaEventSynchronize(e1));
+        CU_TRY(cudaEventElapsedTime(&ms[i], e0, e1));
+    }
+    qsort(ms, (size_t)reps, sizeof *ms, cmp_float);
+    *bytes_per_s = 2.0 * (double)bytes / (ms[reps / 2] / 1e3);
+    rc = 0;
+cleanup:
+    if (e0)
+        cudaEventDestroy(e0);
+    if (e1)
+        cudaEventDestroy(e1);
+    cudaFree(a);
+    cudaFree(b);
+    return rc;
 }
