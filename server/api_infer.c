@@ -71,6 +71,7 @@ const pgr_tokenizer *infer_tok(void) { return g.tok; }
 const pgr_model *infer_model(void) { return g.model; }
 const char *infer_model_name(void) { return g.model_name; }
 const char *infer_model_sha256(void) { return g.model_sha; }
+unsigned infer_deadline_s(void) { return g.deadline_s; }
 
 /* ---- the summary cache ------------------------------------------------------ */
 enum { CACHE_SLOTS = 256 };

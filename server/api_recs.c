@@ -19,7 +19,7 @@
 #include "inference/sched.h"
 #include "inference/tokenizer.h"
 #include "server/api.h"
-#include "server/api_infer.h"
+#include "server/infer.h"
 
 /* How far the graph search reaches: enough candidates for a page of ten
  * with room to re-rank, few enough queries for a profile page (about 25
@@ -620,39 +620,6 @@ static void base_put(const char *key, double lp, int n)
     pthread_mutex_unlock(&base_mu);
 }
 
-/* The researcher's adapter as the scheduler takes it. The serving side owns
- * the lookup (the graph's adapters table -> a loaded, registry-held adapter);
- * until this build's scheduler binds adapters, a row is reported but cannot
- * be scored, and the ranking says so. */
-typedef struct rec_adapter {
-    const void *handle; /* NULL: nothing to score with */
-    json_t *row;        /* the newest adapters row, or NULL */
-    const char *why;    /* why handle is NULL */
-} rec_adapter;
-
-static int adapter_lookup(pgr_store *st, const char *aid, rec_adapter *out, pgr_err *err)
-{
-    json_t *rows = NULL;
-    out->handle = NULL;
-    out->row = NULL;
-    out->why = "this researcher has no adapter";
-    if (pgr_adapter_list(st, (pgr_id)strtoll(aid + 1, NULL, 10), &rows, err) != 0)
-        return -1;
-    if (json_array_size(rows)) {
-        out->row = json_incref(json_array_get(rows, 0));
-        out->why = "this server does not apply adapters yet (the scheduler has no adapter "
-                   "binding)";
-    }
-    json_decref(rows);
-    return 0;
-}
-
-static void adapter_release(rec_adapter *a)
-{
-    json_decref(a->row);
-    a->row = NULL;
-}
-
 typedef struct score_job score_job;
 typedef struct score_slot {
     score_job *j;
@@ -664,8 +631,8 @@ struct score_job {
     pthread_mutex_t mu;
     srv_request *req;
     recs_list list;
-    json_t *head; /* the answer's fields besides results (owned) */
-    rec_adapter ad;
+    json_t *head;     /* the answer's fields besides results (owned) */
+    infer_adapter ad; /* held until the last on_done */
     int per_page, k;
     double *lp;        /* (k, 2): log p sum, base and adapter */
     int *nsc;          /* (k, 2): tokens scored */
@@ -682,7 +649,7 @@ static void job_free(score_job *j)
 {
     recs_list_free(&j->list);
     json_decref(j->head);
-    adapter_release(&j->ad);
+    infer_adapter_release(&j->ad);
     free(j->lp);
     free(j->nsc);
     free(j->keys);
@@ -850,11 +817,17 @@ static int score_texts(pgr_store *st, recs_list *l, int k, int kind, pgr_sb *ctx
 }
 
 /* ---- the handler ---------------------------------------------------------------- */
-static int parse_params(srv_request *req, int *kind, int *per_page)
+static int parse_params(srv_request *req, int *kind, int *per_page, int *want)
 {
-    static const char *const allowed[] = {"kind", "per_page", "per-page", NULL};
+    static const char *const allowed[] = {"kind", "per_page", "per-page", "mode", "adapter", NULL};
     if (api_only_params(req, allowed) != 0)
         return -1;
+    pgr_err err = {0};
+    if (infer_adapter_want(srv_query_get(req, "mode"), srv_query_get(req, "adapter"), want, &err) !=
+        0) {
+        srv_reply_error(req, 400, "invalid_parameter", "%s", err.msg);
+        return -1;
+    }
     const char *k = srv_query_get(req, "kind");
     *kind = RECS_WORKS;
     if (k && !strcmp(k, "coauthors"))
@@ -884,8 +857,8 @@ static int parse_params(srv_request *req, int *kind, int *per_page)
 static void get_recommendations(srv_request *req)
 {
     pgr_err err = {0};
-    int kind, per_page, k = 0;
-    if (parse_params(req, &kind, &per_page) != 0)
+    int kind, per_page, want, k = 0;
+    if (parse_params(req, &kind, &per_page, &want) != 0)
         return;
     pgr_store *st = srv_store(req, &err);
     if (!st) {
@@ -898,7 +871,7 @@ static void get_recommendations(srv_request *req)
     pgr_sb *ctx = NULL, *txt = NULL;
     pgr_tokvec ids = {0};
     recs_list list = {0};
-    rec_adapter ad = {0};
+    infer_adapter ad = {0};
     const char *raw = srv_param(req, "id");
     const char *norm = api_norm_id(srv_arena(req), srv_public_url(req), raw);
     static const char *const sel[] = {"id", "display_name"};
@@ -914,19 +887,21 @@ static void get_recommendations(srv_request *req)
     }
     const char *aid = str_of(author, "id");
     recs_opts o = {kind, NULL};
-    if (recs_graph(st, aid, &o, &list, &err) != 0 || adapter_lookup(st, aid, &ad, &err) != 0) {
+    pgr_sched *sched = infer_sched();
+    if (recs_graph(st, aid, &o, &list, &err) != 0 ||
+        (sched && infer_adapter_acquire(st, infer_author_id(aid), want, &ad, &err) != 0)) {
         srv_note_db_time(req, pgr_now_us() - t0);
         srv_reply_internal(req, "recommendations: %s", err.msg);
         goto cleanup;
     }
-    infer_engine eng;
-    int have_engine = infer_engine_get(&eng) == 0;
     /* the graph's best candidates, at least a page of them, are re-ranked */
     k = 2 * per_page > 6 ? 2 * per_page : 6;
     k = k < MAX_RESCORE ? k : MAX_RESCORE;
     k = k < (int)list.n ? k : (int)list.n;
-    const char *why = !have_engine ? "no model is loaded on this server" : ad.why;
-    int scoring = have_engine && ad.handle && k > 0;
+    int scoring = sched && ad.handle && k > 0;
+    const char *why = !sched      ? "no model is loaded on this server"
+                      : ad.handle ? "nothing to score"
+                                  : ad.reason;
     json_t *head = json_pack(
         "{s:{s:s, s:s?}, s:s, s:s, s:s, s:o, s:o, s:{s:i, s:o}}", "author", "id", aid,
         "display_name", str_of(author, "display_name"), "kind",
@@ -935,13 +910,9 @@ static void get_recommendations(srv_request *req)
         scoring ? "graph signals fused with the researcher's adapter (prefill-only score gain "
                   "over the base model)"
                 : why,
-        "adapter",
-        ad.row
-            ? json_pack("{s:O, s:O?, s:O?}", "id", json_object_get(ad.row, "id"), "method",
-                        json_object_get(ad.row, "method"), "mode", json_object_get(ad.row, "mode"))
-            : json_null(),
-        "model", have_engine ? json_string(eng.model_name) : json_null(), "meta", "rescored",
-        scoring ? k : 0, "excluded", json_incref(list.exclude_note));
+        "adapter", infer_adapter_json(&ad), "model",
+        sched ? json_string(infer_model_name()) : json_null(), "meta", "rescored", scoring ? k : 0,
+        "excluded", json_incref(list.exclude_note));
     if (!head) {
         srv_reply_internal(req, "recommendations: out of memory");
         goto cleanup;
@@ -983,18 +954,18 @@ static void get_recommendations(srv_request *req)
         goto cleanup;
     }
     srv_note_db_time(req, pgr_now_us() - t0);
-    uint64_t deadline = pgr_now_us() + (uint64_t)eng.deadline_s * 1000000u;
+    uint64_t deadline = pgr_now_us() + (uint64_t)infer_deadline_s() * 1000000u;
     pthread_mutex_lock(&j->mu); /* callbacks wait until every request is in */
     uint64_t *sub = calloc((size_t)k * 2, sizeof *sub);
     int n_sub = 0, failed = 0;
     for (int i = 0; i < k && !failed; i++) {
         int from = 0;
-        if (!sub || score_prompt(eng.tok, ctx[i].data, txt[i].data, &ids, &from, &err) != 0) {
+        if (!sub || score_prompt(infer_tok(), ctx[i].data, txt[i].data, &ids, &from, &err) != 0) {
             failed = 1;
             break;
         }
         pgr_sb key = {0};
-        pgr_sb_printf(&key, "%s\n%s\n%s", eng.model_sha, ctx[i].data, txt[i].data);
+        pgr_sb_printf(&key, "%s\n%s\n%s", infer_model_sha256(), ctx[i].data, txt[i].data);
         pgr_sha256_hex(key.data ? key.data : "", key.len, j->keys[i]);
         pgr_sb_free(&key);
         double lp;
@@ -1019,10 +990,10 @@ static void get_recommendations(srv_request *req)
             pgr_sample_defaults(&q.sample);
             q.deadline_us = deadline;
             q.adapter = which ? j->ad.handle : NULL;
-            q.mode = PGR_SCHED_MODE_PREFILL;
+            q.mode = which ? j->ad.mode : PGR_SCHED_MODE_PREFILL;
             q.on_done = score_done;
             q.cb = s;
-            if (pgr_sched_submit(eng.sched, &q, &sub[n_sub], &err) != 0) {
+            if (pgr_sched_submit(sched, &q, &sub[n_sub], &err) != 0) {
                 failed = 1;
                 break;
             }
@@ -1032,7 +1003,7 @@ static void get_recommendations(srv_request *req)
     j->pending = n_sub;
     if (failed) {
         for (int i = 0; i < n_sub; i++)
-            pgr_sched_cancel(eng.sched, sub[i]);
+            pgr_sched_cancel(sched, sub[i]);
         j->answered = 1;
         if (err.code == PGR_EBUSY) {
             srv_add_header(req, "Retry-After", "2");
@@ -1061,7 +1032,7 @@ cleanup:
     free(txt);
     pgr_tokvec_free(&ids);
     recs_list_free(&list);
-    adapter_release(&ad);
+    infer_adapter_release(&ad);
     json_decref(author);
 }
 

@@ -28,6 +28,7 @@ const pgr_tokenizer *infer_tok(void);
 const pgr_model *infer_model(void);
 const char *infer_model_name(void);   /* file name of the GGUF */
 const char *infer_model_sha256(void); /* sha256 hex of the GGUF file */
+unsigned infer_deadline_s(void);      /* --infer-deadline: seconds per request */
 
 /* Which adapter a request wants. */
 enum {

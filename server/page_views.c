@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/api_infer.h"
+#include "server/infer.h"
 #include "server/page_impl.h"
 
 #define PROFILE_WORKS_PER_PAGE 50
@@ -765,8 +765,8 @@ void page_author(srv_request *req)
                   "name", jstr(c, "display_name"), "count", (json_int_t)jint(c, "count"),
                   "works_word", plural(jint(c, "count"), "work", "works")));
     json_object_set_new(d, "collaborators", collab);
-    infer_engine eng; /* the summary panel streams only when a model is loaded */
-    json_object_set_new(d, "inference", json_boolean(infer_engine_get(&eng) == 0));
+    /* the summary panel streams only when a model is loaded */
+    json_object_set_new(d, "inference", json_boolean(infer_sched() != NULL));
 
     json_t *chart = chart_data(json_object_get(author, "counts_by_year"));
     json_object_set(d, "chart_rows", json_object_get(chart, "rows"));
