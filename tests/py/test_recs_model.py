@@ -1,6 +1,6 @@
 """Recommendations re-ranked with the researcher's adapter, with the real
 model: a seed author whose adapter row was made by `peergraph adapt --random
---author`; the same request with ?adapter=none ranks by the graph alone.
+--register`; the same request with ?adapter=none ranks by the graph alone.
 Scoring is prefill only (score requests batched through the scheduler); the
 base model's scores are cached, so a second request scores only under the
 adapter and must give the same gains. A full inference queue answers 503 +
@@ -49,7 +49,7 @@ def graph(tmp_path_factory):
     ad = os.path.join(str(d), "al.pgad")
     r = subprocess.run([BIN, "adapt", "--random", "--seed", "3", "--out", ad, "--model", MODEL,
                         "--rank", "8", "--alpha", "512", "--targets", "q,k,v,o,gate,up,down",
-                        "--author", who, "--db", url], capture_output=True, text=True)
+                        "--register", who, "--db", url], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return {"url": url, "who": who, "plain": plain}
 
