@@ -24,16 +24,6 @@
 
 #define MODEL "models/smollm2-135m-instruct-q4_1.gguf"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 static char dir[512], url[600];
 static pgr_model *model;

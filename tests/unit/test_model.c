@@ -24,16 +24,6 @@
  * rounded to 5 decimals. The tolerance only covers that rounding. */
 #define LOGIT_TOL 1e-4
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 static pgr_model *model;
 static golden_set gold;

@@ -22,16 +22,6 @@
 #include "inference/tokenizer.h"
 
 #define MODEL "models/smollm2-135m-instruct-q4_1.gguf"
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 static pgr_model *model;
 static pgr_tokenizer *tok;

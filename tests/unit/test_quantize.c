@@ -29,16 +29,6 @@
  * move by up to about 1 on this model (docs/inference.md). */
 #define LOGIT_TOL 1e-4
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 static json_t *golden;
 static char q4km_path[512]; /* our Q4_K_M file once it matched llama.cpp's */
