@@ -328,9 +328,18 @@ int pgr_adapter_candidates(pgr_store *s, pgr_id **ids, size_t *n, pgr_err *err);
  * --register`: rewriting the file at the same path keeps the
  * row, and the server notices the new file by its size and mtime. path is
  * stored as given: absolute, or relative to the SQLite database's directory
- * (the server resolves it so). The server serves an author's newest row. */
+ * (the server resolves it so). The server serves the author's current row
+ * (pgr_adapter_current). */
 int pgr_adapter_register(pgr_store *s, const pgr_adapter_rec *a, pgr_id *id, int *created,
                          pgr_err *err);
+/* The author's current adapter for a base model: the newest row (highest id)
+ * whose base_model_sha256 is model_sha256. Rows are never replaced: a
+ * retrain adds a row, which becomes current; older rows stay as provenance
+ * (docs/training.md). *row: that row as pgr_adapter_list gives it (new
+ * reference), or NULL when there is none; *other (may be NULL): the newest
+ * row made for another base model (new reference) or NULL, for messages. */
+int pgr_adapter_current(pgr_store *s, pgr_id author, const char *model_sha256, json_t **row,
+                        json_t **other, pgr_err *err);
 
 /* The summary cache (schema 003_summaries.sql): a generated summary is kept
  * under all four parts of its key, so a change to the author's data, their

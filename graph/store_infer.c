@@ -31,6 +31,32 @@ int pgr_adapter_register(pgr_store *s, const pgr_adapter_rec *a, pgr_id *id, int
     return pgr_tx_leave(s, own, rc, err);
 }
 
+int pgr_adapter_current(pgr_store *s, pgr_id author, const char *model_sha256, json_t **row,
+                        json_t **other, pgr_err *err)
+{
+    json_t *list;
+    *row = NULL;
+    if (other)
+        *other = NULL;
+    if (!model_sha256)
+        return pgr_errf(err, PGR_EINVAL, "adapter_current: model_sha256 is required");
+    if (pgr_adapter_list(s, author, &list, err) != 0)
+        return -1;
+    size_t i;
+    json_t *r;
+    json_array_foreach(list, i, r) /* newest first */
+    {
+        const char *sha = json_string_value(json_object_get(r, "base_model_sha256"));
+        const int mine = sha && strcmp(sha, model_sha256) == 0;
+        if (mine && !*row)
+            *row = json_incref(r);
+        else if (!mine && other && !*other)
+            *other = json_incref(r);
+    }
+    json_decref(list);
+    return 0;
+}
+
 static int key_check(const pgr_summary_key *k, const char *where, pgr_err *err)
 {
     if (k->author <= 0 || !k->data_sha256 || !k->adapter || !k->model_sha256)

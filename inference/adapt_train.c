@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "inference/train.h"
 #include "inference/train_data.h"
@@ -241,15 +242,33 @@ int pgr_adapt_author(pgr_store *s, const pgr_model *m, const char *model_sha256,
         if (train_one(m, &spec, modes[i], c, a, &res[i], err) != 0)
             goto cleanup;
     }
-    /* the file */
-    char dir[PATH_MAX], path[PATH_MAX + 128];
+    /* The file is named by its own sha256, so a retrain never rewrites a
+     * file an older row describes (rows are provenance: docs/training.md). */
+    char dir[PATH_MAX], path[PATH_MAX + 128], tmp[PATH_MAX + 128], file_sha[65];
     if (adapters_dir(a, dir, sizeof dir, err) != 0)
         goto cleanup;
-    snprintf(path, sizeof path, "%s/%s-%s-%s-%.12s.pgad", dir, c->author_key,
-             pgr_adapter_method_name(a->method), pgr_adapter_mode_name(a->mode), c->data_sha256);
+    snprintf(tmp, sizeof tmp, "%s/.%s-%s-%s.%ld.training", dir, c->author_key,
+             pgr_adapter_method_name(a->method), pgr_adapter_mode_name(a->mode), (long)getpid());
     memcpy(res[0].ad->base_sha256, model_sha256, 65);
-    if (pgr_adapter_save(res[0].ad, path, err) != 0)
+    if (pgr_adapter_save(res[0].ad, tmp, err) != 0)
         goto cleanup;
+    {
+        char *bytes = NULL;
+        size_t nb = 0;
+        if (pgr_read_file(tmp, &bytes, &nb, err) != 0) {
+            unlink(tmp);
+            goto cleanup;
+        }
+        pgr_sha256_hex(bytes, nb, file_sha);
+        free(bytes);
+    }
+    snprintf(path, sizeof path, "%s/%s-%s-%s-%.16s.pgad", dir, c->author_key,
+             pgr_adapter_method_name(a->method), pgr_adapter_mode_name(a->mode), file_sha);
+    if (rename(tmp, path) != 0) {
+        pgr_errf(err, PGR_EIO, "adapt: rename %s -> %s: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        goto cleanup;
+    }
     /* metrics and provenance */
     pgr_train_opts dflt;
     pgr_train_opts_default(&dflt, a->method, a->steps);
@@ -258,8 +277,8 @@ int pgr_adapt_author(pgr_store *s, const pgr_model *m, const char *model_sha256,
     for (int i = 0; i < 1 + !!a->compare; i++)
         json_object_set_new(hl, pgr_adapter_mode_name(modes[i]), jnum(res[i].heldout));
     metrics = json_pack(
-        "{ss sI si si si sf ss ss ss so so sI sI sI so s{sfsf} sf sf ss}", "data_sha256",
-        c->data_sha256, "seed", (json_int_t)a->seed, "steps", a->steps, "batch", a->batch,
+        "{ss ss sI si si si sf ss ss ss so so sI sI sI so s{sfsf} sf sf ss}", "data_sha256",
+        c->data_sha256, "adapter_sha256", file_sha, "seed", (json_int_t)a->seed, "steps", a->steps, "batch", a->batch,
         "max_tokens", a->max_tok, "lr", (double)lr_used, "targets", targets, "layers",
         a->layers ? a->layers : "all", "positions", positions, "works_train", keys_json(c, 0),
         "works_heldout", keys_json(c, 1), "train_sequences", (json_int_t)c->n_train,
@@ -300,42 +319,41 @@ cleanup:
     return rc;
 }
 
-/* Is the newest adapter of this method and base model trained on data_sha? */
-static int up_to_date(pgr_store *s, pgr_id author, const char *method, const char *model_sha256,
-                      const char *data_sha, int *yes, pgr_err *err)
+const char *pgr_adapt_state_name(int state)
 {
-    json_t *list;
-    *yes = 0;
-    if (pgr_adapter_list(s, author, &list, err) != 0)
-        return -1;
-    size_t i;
-    json_t *ad;
-    json_array_foreach(list, i, ad)
-    {
-        const char *me = json_string_value(json_object_get(ad, "method"));
-        const char *bs = json_string_value(json_object_get(ad, "base_model_sha256"));
-        if (!me || strcmp(me, method) != 0 || !bs || strcmp(bs, model_sha256) != 0)
-            continue;
-        const char *ds =
-            json_string_value(json_object_get(json_object_get(ad, "metrics"), "data_sha256"));
-        *yes = ds && strcmp(ds, data_sha) == 0;
-        break; /* newest of this method and model only */
+    switch (state) {
+    case PGR_ADAPT_NONE: return "none";
+    case PGR_ADAPT_STALE: return "changed";
+    case PGR_ADAPT_CURRENT: return "current";
+    case PGR_ADAPT_UNTRAINED: return "untrained";
     }
-    json_decref(list);
-    return 0;
+    return "?";
 }
 
-int pgr_adapt_is_current(pgr_store *s, const char *author, int method, const char *model_sha256,
-                         int *yes, pgr_err *err)
+int pgr_adapt_state(pgr_store *s, const char *author, const char *model_sha256, int *state,
+                    pgr_id *adapter_id, pgr_err *err)
 {
     char data_sha[65];
     pgr_id id;
-    *yes = 0;
+    json_t *row = NULL;
+    *state = PGR_ADAPT_NONE;
+    if (adapter_id)
+        *adapter_id = 0;
     if (pgr_resolve_id(s, PGR_AUTHORS, author, &id, err) != 0 ||
         pgr_author_resolve(s, id, &id, err) != 0 ||
-        pgr_train_data_sha256(s, author, data_sha, err) != 0)
+        pgr_train_data_sha256(s, author, data_sha, err) != 0 ||
+        pgr_adapter_current(s, id, model_sha256, &row, NULL, err) != 0)
         return -1;
-    return up_to_date(s, id, pgr_adapter_method_name(method), model_sha256, data_sha, yes, err);
+    if (row) {
+        if (adapter_id)
+            *adapter_id = (pgr_id)json_integer_value(json_object_get(row, "id"));
+        const char *ds =
+            json_string_value(json_object_get(json_object_get(row, "metrics"), "data_sha256"));
+        *state = !ds ? PGR_ADAPT_UNTRAINED
+                     : strcmp(ds, data_sha) == 0 ? PGR_ADAPT_CURRENT : PGR_ADAPT_STALE;
+    }
+    json_decref(row);
+    return 0;
 }
 
 int pgr_adapt_changed(pgr_store *s, const pgr_model *m, const char *model_sha256,
@@ -350,16 +368,30 @@ int pgr_adapt_changed(pgr_store *s, const pgr_model *m, const char *model_sha256
         return -1;
     for (size_t i = 0; i < n; i++) {
         char key[32];
-        int yes;
+        int state;
+        pgr_id cur;
         snprintf(key, sizeof key, "%c%lld", pgr_entity_letter(PGR_AUTHORS), (long long)ids[i]);
-        if (pgr_adapt_is_current(s, key, a->method, model_sha256, &yes, err) != 0) {
+        if (pgr_adapt_state(s, key, model_sha256, &state, &cur, err) != 0) {
             if (err->code == PGR_ENOTFOUND) /* merged away or deleted since */
                 continue;
             goto cleanup;
         }
-        if (yes) {
-            if (a->log)
-                fprintf(a->log, "peergraph adapt: %s unchanged since its adapter\n", key);
+        const int train = state == PGR_ADAPT_NONE || state == PGR_ADAPT_STALE;
+        if (a->log) {
+            fprintf(a->log, "peergraph adapt: %s: %s: ", key, pgr_adapt_state_name(state));
+            if (state == PGR_ADAPT_NONE)
+                fprintf(a->log, "no adapter for this base model");
+            else if (state == PGR_ADAPT_STALE)
+                fprintf(a->log, "works changed since adapter %lld was trained", (long long)cur);
+            else if (state == PGR_ADAPT_CURRENT)
+                fprintf(a->log, "adapter %lld is current", (long long)cur);
+            else
+                fprintf(a->log, "adapter %lld was registered, not trained here: left alone",
+                        (long long)cur);
+            fprintf(a->log, "%s\n", !train ? "" : a->dry_run ? ": would train" : ": training");
+        }
+        if (!train || a->dry_run) {
+            *n_trained += train;
             continue;
         }
         pgr_id aid;

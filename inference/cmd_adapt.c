@@ -71,8 +71,11 @@ static void usage(FILE *out)
             "  train researchers' adapters from their works in the graph, evaluate them on\n"
             "  held-out works, store them next to the database with a row in adapters\n"
             "  --author ID          one author (A12, orcid:..., ...)\n"
-            "  --changed            every page owner / adapter holder whose works changed\n"
-            "                       since their adapter was trained (the nightly job)\n"
+            "  --changed            every page owner / adapter holder with no adapter for this\n"
+            "                       model, or whose works changed since their current adapter\n"
+            "                       was trained (the nightly job); a retrain adds a row that\n"
+            "                       becomes current, older rows and files are kept\n"
+            "  --dry-run            with --changed: list whom it would train, train nobody\n"
             "  --db URL             (default %s)\n"
             "  --register ID        with --random or an import: also record the file (absolute\n"
             "                       path) as author ID's adapter in --db (pgr_adapter_register)\n"
@@ -117,7 +120,8 @@ enum {
     OPT_LR,
     OPT_THREADS,
     OPT_ADIR,
-    OPT_MAXEVAL
+    OPT_MAXEVAL,
+    OPT_DRYRUN
 };
 
 static int int_arg(const char *name, const char *s, int lo, int hi, int *out)
@@ -163,7 +167,11 @@ static int run_train(const char *model_path, const char *db, const char *author,
         int n;
         if (pgr_adapt_changed(s, m, sha, tok, args, &n, &err) != 0)
             goto cleanup;
-        fprintf(stderr, "peergraph adapt: %d adapter%s trained\n", n, n == 1 ? "" : "s");
+        if (args->dry_run)
+            fprintf(stderr, "peergraph adapt: %d author%s to train (dry run)\n", n,
+                    n == 1 ? "" : "s");
+        else
+            fprintf(stderr, "peergraph adapt: %d adapter%s trained\n", n, n == 1 ? "" : "s");
     }
     rc = 0;
 cleanup:
@@ -202,6 +210,7 @@ int cmd_adapt(int argc, char **argv)
                                          {"threads", required_argument, 0, OPT_THREADS},
                                          {"adapters-dir", required_argument, 0, OPT_ADIR},
                                          {"max-eval", required_argument, 0, OPT_MAXEVAL},
+                                         {"dry-run", no_argument, 0, OPT_DRYRUN},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model_path = PGR_DEFAULT_MODEL, *out = NULL, *method = "lora", *targets = NULL,
@@ -316,6 +325,9 @@ int cmd_adapt(int argc, char **argv)
             if (int_arg("--max-eval", optarg, 0, 1 << 30, &targs.max_eval))
                 return 2;
             break;
+        case OPT_DRYRUN:
+            targs.dry_run = 1;
+            break;
         case OPT_PEFT:
             peft = optarg;
             break;
@@ -338,6 +350,10 @@ int cmd_adapt(int argc, char **argv)
         if (random || peft || ggufp || out || (author && changed)) {
             fprintf(stderr, "peergraph adapt: --author or --changed trains from the graph: "
                             "give one of them, without --random, --import-*, --out\n");
+            return 2;
+        }
+        if (targs.dry_run && !changed) {
+            fprintf(stderr, "peergraph adapt: --dry-run goes with --changed\n");
             return 2;
         }
         targs.rank = rank;

@@ -327,7 +327,7 @@ static void base_because(infer_adapter *a, const char *fmt, ...)
 int infer_adapter_acquire(pgr_store *st, pgr_id author, int want, infer_adapter *out,
                           pgr_err *err)
 {
-    json_t *list = NULL;
+    json_t *row = NULL, *other = NULL;
     int rc = -1;
     memset(out, 0, sizeof *out);
     if (want == INFER_AD_NONE) {
@@ -338,25 +338,26 @@ int infer_adapter_acquire(pgr_store *st, pgr_id author, int want, infer_adapter 
         base_because(out, "no model loaded");
         return 0;
     }
-    if (pgr_adapter_list(st, author, &list, err) != 0)
+    /* the newest row made for the loaded model (a retrain adds a row) */
+    if (pgr_adapter_current(st, author, g.model_sha, &row, &other, err) != 0)
         return -1;
-    json_t *row = json_array_get(list, 0); /* newest first */
-    if (!row) {
+    if (!row && !other) {
         base_because(out, "this researcher has no adapter: base model");
+        rc = 0;
+        goto cleanup;
+    }
+    if (!row) {
+        const char *sha = json_string_value(json_object_get(other, "base_model_sha256"));
+        base_because(out,
+                     "adapter %lld was made for base model %.12s, this server runs %.12s: base "
+                     "model",
+                     (long long)json_integer_value(json_object_get(other, "id")),
+                     sha && *sha ? sha : "(unrecorded)", g.model_sha);
         rc = 0;
         goto cleanup;
     }
     json_int_t id = json_integer_value(json_object_get(row, "id"));
     const char *path = json_string_value(json_object_get(row, "path"));
-    const char *sha = json_string_value(json_object_get(row, "base_model_sha256"));
-    if (!sha || strcmp(sha, g.model_sha) != 0) {
-        base_because(out,
-                     "adapter %lld was made for base model %.12s, this server runs %.12s: base "
-                     "model",
-                     (long long)id, sha && *sha ? sha : "(unrecorded)", g.model_sha);
-        rc = 0;
-        goto cleanup;
-    }
     char full[PATH_MAX + 256];
     if (!path || !*path) {
         base_because(out, "adapter %lld has no path: base model", (long long)id);
@@ -390,7 +391,8 @@ int infer_adapter_acquire(pgr_store *st, pgr_id author, int want, infer_adapter 
              out->mode == PGR_SCHED_MODE_ALL ? "all" : "prefill");
     rc = 0;
 cleanup:
-    json_decref(list);
+    json_decref(row);
+    json_decref(other);
     return rc;
 }
 

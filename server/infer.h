@@ -7,12 +7,13 @@
  * Everything here is valid between a successful infer_start and infer_stop
  * (server/api_infer.h); without a model the getters return NULL / "".
  *
- * An author's adapter is the newest row of the graph's adapters table
- * (pgr_adapter_list; written by `peergraph adapt --register` and by the trainer
- * through pgr_adapter_register). Its path is absolute, or relative to the
- * SQLite database's directory (to the server's working directory with
- * PostgreSQL). It is used only when its base_model_sha256 is the loaded
- * model's sha256 and the file loads and validates; otherwise the request runs
+ * An author's adapter is their current row of the graph's adapters table for
+ * the loaded model (pgr_adapter_current: the newest row whose
+ * base_model_sha256 is the model's sha256; written by `peergraph adapt
+ * --register` and by the trainer, `peergraph adapt --author`). Its path is
+ * absolute, or relative to the SQLite database's directory (to the server's
+ * working directory with PostgreSQL). It is used only when the file loads
+ * and validates; otherwise (or with no row for this model) the request runs
  * on the base model and `reason` says why. Adapters come from the registry
  * (inference/adapter.h: memory budget --adapter-budget, LRU), loaded on the
  * caller's thread, so a request never waits on another author's load. */

@@ -7,8 +7,11 @@
  *   (held-out losses of base and both modes, disjoint train / held-out work
  *   lists that are the author's works, data hash, seed);
  * - the corpus split is by work and deterministic; sequences keep their prompt;
- * - --changed's test: the author is current after training, another owner
- *   without an adapter is not;
+ * - the file is named by its sha256, which the row's metrics record;
+ * - --changed's states: the author is current after training (for any
+ *   method), none for another base model; another owner without an adapter
+ *   is none, with a hand-registered row untrained, and a newer row for
+ *   another model does not hide their current one;
  * - the CLI refuses mixed modes. */
 #include <jansson.h>
 #include <stdlib.h>
@@ -199,20 +202,56 @@ static void test_adapt_author(void)
             fprintf(stderr, "    row: %s\n", json_dumps(row, JSON_COMPACT));
     } else
         bad++;
-    /* --changed's test */
-    int yes = 0, yes2 = 1;
-    if (pgr_adapt_is_current(s, key, PGR_AD_LORA, sha, &yes, &err) != 0 || !yes) {
-        fprintf(stderr, "    %s not current after training: %s\n", key, err.msg);
+    /* the file is named by its content and the row says so */
+    if (!bad && list) {
+        json_t *row = json_array_get(list, 0);
+        const char *path = json_string_value(json_object_get(row, "path"));
+        const char *fs = json_string_value(
+            json_object_get(json_object_get(row, "metrics"), "adapter_sha256"));
+        char *bytes = NULL, hex[65] = "", want_name[128];
+        size_t nb = 0;
+        if (path && pgr_read_file(path, &bytes, &nb, &err) == 0)
+            pgr_sha256_hex(bytes, nb, hex);
+        free(bytes);
+        snprintf(want_name, sizeof want_name, "/%s-lora-prefill-%.16s.pgad", key, hex);
+        if (!fs || strcmp(fs, hex) != 0 || !path || !strstr(path, want_name)) {
+            fprintf(stderr, "    file %s: sha256 %s, row says %s\n", path, hex, fs ? fs : "-");
+            bad++;
+        }
+    }
+    /* --changed's test: the author is current, whatever method is asked next */
+    int state = -1;
+    pgr_id cur = 0;
+    if (pgr_adapt_state(s, key, sha, &state, &cur, &err) != 0 || state != PGR_ADAPT_CURRENT ||
+        cur != aid) {
+        fprintf(stderr, "    %s after training: %s (adapter %lld, want %lld) %s\n", key,
+                pgr_adapt_state_name(state), (long long)cur, (long long)aid, err.msg);
         bad++;
     }
-    if (pgr_adapt_is_current(s, key, PGR_AD_LOREFT, sha, &yes, &err) != 0 || yes) {
-        fprintf(stderr, "    %s current for loreft: %s\n", key, err.msg);
+    /* another base model's current adapter is none of ours */
+    if (pgr_adapt_state(s, key, "0123", &state, &cur, &err) != 0 || state != PGR_ADAPT_NONE ||
+        cur != 0)
         bad++;
-    }
     if (other) {
         char ok2[32];
         snprintf(ok2, sizeof ok2, "A%lld", (long long)other);
-        bad += pgr_adapt_is_current(s, ok2, PGR_AD_LORA, sha, &yes2, &err) != 0 || yes2;
+        bad += pgr_adapt_state(s, ok2, sha, &state, NULL, &err) != 0 || state != PGR_ADAPT_NONE;
+        /* a hand-registered file (no training record) is left alone */
+        pgr_adapter_rec rec = {other, "lora", "prefill", 4, "/nonexistent/hand.pgad", sha, NULL};
+        pgr_id hid = 0;
+        bad += pgr_adapter_register(s, &rec, &hid, NULL, &err) != 0;
+        bad += pgr_adapt_state(s, ok2, sha, &state, &cur, &err) != 0 ||
+               state != PGR_ADAPT_UNTRAINED || cur != hid;
+        /* a row for another model added later does not hide it */
+        pgr_adapter_rec rec2 = {other, "lora", "prefill", 4, "/nonexistent/x.pgad", "0123", NULL};
+        pgr_id xid = 0;
+        bad += pgr_adapter_add(s, &rec2, &xid, &err) != 0 || xid <= hid;
+        json_t *crow = NULL, *orow = NULL;
+        bad += pgr_adapter_current(s, other, sha, &crow, &orow, &err) != 0 || !crow || !orow ||
+               json_integer_value(json_object_get(crow, "id")) != hid ||
+               json_integer_value(json_object_get(orow, "id")) != xid;
+        json_decref(crow);
+        json_decref(orow);
     }
     json_decref(list);
     pgr_adapter_free(loaded);
@@ -222,6 +261,8 @@ static void test_adapt_author(void)
 
 static void test_cli_usage(void)
 {
+    char *a4[] = {"adapt", "--author", "A1", "--dry-run", NULL};
+    CHECK_INT(cmd_adapt(4, a4), 2);
     char *a1[] = {"adapt", "--author", "A1", "--changed", NULL};
     char *a2[] = {"adapt", "--author", "A1", "--random", "--seed", "1", "--out", "/dev/null", NULL};
     char *a3[] = {"adapt", "--author", "A1", "--steps", "0", NULL};
