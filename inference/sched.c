@@ -357,14 +357,14 @@ static void step(pgr_sched *s, sreq **done)
             int32_t next = pgr_sample(r->smp, (float *)lrow, r->tok, r->n_tok);
             r->tok[r->n_tok++] = next;
             int gen = (int)(r->n_tok - r->n_prompt);
-            if (pgr_tok_is_eog(s->tok, next)) {
+            if (s->tok && pgr_tok_is_eog(s->tok, next)) {
                 r->n_tok--; /* the end token is not part of the answer */
                 emit(s, r, NULL, 0, 1);
                 r->status = PGR_SCHED_DONE;
                 continue;
             }
             size_t plen = 0;
-            const char *piece = pgr_tok_piece(s->tok, next, 0, &plen);
+            const char *piece = s->tok ? pgr_tok_piece(s->tok, next, 0, &plen) : NULL;
             int last = gen >= r->max_tokens;
             int e = emit(s, r, piece, piece ? plen : 0, last);
             if (e == 2)

@@ -104,7 +104,9 @@ typedef struct pgr_sched_cfg {
 void pgr_sched_cfg_defaults(pgr_sched_cfg *cfg);
 
 /* Starts the engine thread. The model and tokenizer are borrowed (free
- * them after pgr_sched_free). */
+ * them after pgr_sched_free). tok may be NULL (benchmarks on random models
+ * with no vocabulary: `bench gpu` G3): then no token ends generation before
+ * max_tokens and on_text is never called; only the ids in on_done count. */
 int pgr_sched_new(const pgr_model *m, const pgr_tokenizer *tok, const pgr_sched_cfg *cfg,
                   pgr_sched **out, pgr_err *err);
 /* Stops the thread; requests still queued or running end with

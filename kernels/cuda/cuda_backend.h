@@ -38,7 +38,10 @@ typedef struct pgr_cuda_engine pgr_cuda_engine;
  *                          (quant: our fp32-activation kernel everywhere,
  *                          closest to the CPU numerics)
  *   PEERGRAPH_CUDA_GRAPHS  1 (default) | 0: CUDA graphs for adapter-free steps
- *   PEERGRAPH_CUDA_ADAPTER_MIB  device adapter pool budget (default 1024) */
+ *   PEERGRAPH_CUDA_ADAPTER_MIB  device adapter pool budget (default 1024)
+ *   PEERGRAPH_CUDA_SGMV_MIN  LoRA tokens of one adapter in a step from which
+ *                          they go to SGMV rather than BGMV (default 2; 1 =
+ *                          SGMV only) */
 int pgr_cuda_engine_new(const pgr_model *m, pgr_cuda_engine **out, pgr_err *err);
 void pgr_cuda_engine_free(pgr_cuda_engine *ce); /* NULL is fine */
 
@@ -73,6 +76,7 @@ int pgr_cuda_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s, pgr_err
 typedef struct pgr_cuda_stats {
     uint64_t steps, graph_steps, graph_captures, adapter_uploads, adapter_evictions;
     uint64_t gemm_cublas, gemm_quant; /* matrix products by path */
+    uint64_t lora_sgmv_tokens, lora_bgmv_tokens; /* LoRA tokens by kernel (lora_plan.h) */
     size_t weight_bytes, kv_bytes, adapter_bytes;
 } pgr_cuda_stats;
 void pgr_cuda_stats_get(const pgr_cuda_engine *ce, pgr_cuda_stats *out);

@@ -7,7 +7,9 @@
  *     the host's pgr_kv and travel with each step;
  *   - adapters in a device pool (one cudaMalloc per adapter), uploaded on
  *     first use through a pinned staging buffer, LRU-evicted over a budget;
- *     LoRA as SGMV (segments by adapter) or BGMV (per token), ReFT per token;
+ *     LoRA as SGMV for adapters with several tokens in the step (prefill
+ *     chunks) and BGMV for the rest (decode tokens), both in one step when
+ *     it mixes them (kernels/cuda/lora_plan.h), ReFT per token;
  *   - steps with no adapter work (PreFT decode, base requests) replayed from
  *     CUDA graphs captured per batch-size bucket (1, 2, 4, ... 256 tokens,
  *     padding tokens have pos -1 and touch nothing).
@@ -25,6 +27,7 @@
 #include "kernels/cuda/cuda_common.cuh"
 extern "C" {
 #include "inference/adapter.h"
+#include "kernels/cuda/lora_plan.h"
 }
 
 #define N_BUCKETS 9 /* graph buckets: 1, 2, 4, ..., 256 tokens */
@@ -56,6 +59,7 @@ struct pgr_cuda_engine {
     pgr_model_cfg c;
     int q_dim, kv_dim, wide, widest;
     int gemm_mode, use_graphs;
+    int sgmv_min; /* LoRA groups of at least this many tokens go to SGMV */
     cudaStream_t st;
     pgr_cu_blas *blas;
     /* weights: one allocation */
@@ -76,7 +80,7 @@ struct pgr_cuda_engine {
     uint16_t *xbf;                              /* (cap, widest) bf16 inputs of cuBLAS */
     int lcap;
     float *logits; /* (lcap, vocab) */
-    float *ltmp;   /* (n_act, max_rank) SGMV shrink output */
+    float *ltmp;   /* (n_seg_tok, max_rank) SGMV shrink output */
     size_t ltmp_cap;
     /* per-step metadata: pinned host + device */
     int32_t *h_meta, *d_meta;
@@ -86,8 +90,11 @@ struct pgr_cuda_engine {
     /* host scratch */
     int32_t *seq_off, *seq_max; /* (max_seqs) */
     int seq_cap;
-    int32_t *h_slot; /* (n) */
-    int64_t *h_pairs; /* (n) slot << 32 | t for grouping */
+    int32_t *h_slot;  /* (n) adapter slot of each token, -1 */
+    int32_t *h_lslot; /* (n) the same for LoRA tokens only */
+    int32_t *h_bslot; /* (n) the same for the tokens BGMV takes */
+    int32_t *h_seg;   /* (3n + 1) SGMV segments: start (n + 1), tok (n), slot (n) */
+    int64_t *h_pairs; /* (n) grouping scratch */
     size_t hs_cap;
     /* adapters */
     ad_entry ads[N_SLOTS];
@@ -236,8 +243,10 @@ extern "C" int pgr_cuda_engine_new(const pgr_model *m, pgr_cuda_engine **out, pg
                     : !strcmp(gm, "quant")              ? GEMM_QUANT
                                                         : -1;
     ce->use_graphs = env_int("PEERGRAPH_CUDA_GRAPHS", 1) != 0;
+    ce->sgmv_min = env_int("PEERGRAPH_CUDA_SGMV_MIN", 2);
     ce->ad_budget = (size_t)env_int("PEERGRAPH_CUDA_ADAPTER_MIB", 1024) << 20;
     ARG_CHECK(ce->gemm_mode >= 0, "PEERGRAPH_CUDA_GEMM='%s': auto, cublas or quant", gm);
+    ARG_CHECK(ce->sgmv_min >= 1, "PEERGRAPH_CUDA_SGMV_MIN=%d: at least 1", ce->sgmv_min);
     ARG_CHECK(ce->c.head_dim % 32 == 0 && ce->c.head_dim <= 256,
               "CUDA engine: head_dim %d unsupported (a multiple of 32, at most 256)",
               ce->c.head_dim);
@@ -295,6 +304,9 @@ extern "C" void pgr_cuda_engine_free(pgr_cuda_engine *ce)
     free(ce->seq_off);
     free(ce->seq_max);
     free(ce->h_slot);
+    free(ce->h_lslot);
+    free(ce->h_bslot);
+    free(ce->h_seg);
     free(ce->h_pairs);
     free(ce);
 }
@@ -378,10 +390,18 @@ static int reserve_host(pgr_cuda_engine *ce, int n, int max_seqs, pgr_err *err)
 {
     if ((size_t)n > ce->hs_cap) {
         free(ce->h_slot);
+        free(ce->h_lslot);
+        free(ce->h_bslot);
+        free(ce->h_seg);
         free(ce->h_pairs);
         ce->h_slot = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+        ce->h_lslot = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+        ce->h_bslot = (int32_t *)malloc((size_t)n * sizeof(int32_t));
+        ce->h_seg = (int32_t *)malloc((3 * (size_t)n + 1) * sizeof(int32_t));
         ce->h_pairs = (int64_t *)malloc((size_t)n * sizeof(int64_t));
-        ce->hs_cap = ce->h_slot && ce->h_pairs ? (size_t)n : 0;
+        ce->hs_cap = ce->h_slot && ce->h_lslot && ce->h_bslot && ce->h_seg && ce->h_pairs
+                         ? (size_t)n
+                         : 0;
         if (!ce->hs_cap)
             return pgr_errf(err, PGR_ENOMEM, "CUDA engine: out of memory for %d tokens", n);
     }
@@ -635,11 +655,12 @@ cleanup:
 
 /* The adapter work of one step (NULL pointers: none). */
 typedef struct step_ad {
-    int n_act;              /* LoRA tokens in segments */
-    int n_seg, bgmv;        /* segments; bgmv: every segment is one token */
+    int n_seg, n_seg_tok;   /* SGMV segments and their tokens */
+    int n_bgmv;             /* LoRA tokens for BGMV */
     int max_rank;           /* over the step's adapters */
     const uint8_t *need;    /* (n_layer, N_SITES) some token's adapter acts here */
-    const int32_t *d_slot;  /* (n) slot or -1 */
+    const int32_t *d_slot;  /* (n) slot or -1: every adapted token (ReFT) */
+    const int32_t *d_bslot; /* (n) slot or -1: the tokens BGMV takes */
     const int32_t *d_seg_start, *d_seg_tok, *d_seg_slot;
 } step_ad;
 
@@ -682,15 +703,18 @@ static int lora(pgr_cuda_engine *ce, const step_ad *ad, int n, int l, int site, 
 {
     int in_dim, out_dim;
     const int k = l * N_SITES + site;
-    if (!ad || !ad->n_act || !ad->need[k])
+    if (!ad || (!ad->n_seg && !ad->n_bgmv) || !ad->need[k])
         return 0;
     site_dims(&ce->c, site, &in_dim, &out_dim);
-    if (ad->bgmv)
-        return pgr_cu_lora_bgmv(in, in_dim, out, out_dim, n, ad->d_slot, ce->d_lora_tabs, k,
-                                ad->max_rank, ce->st, err);
-    return pgr_cu_lora_sgmv(in, in_dim, out, out_dim, ad->n_seg, ad->d_seg_start, ad->d_seg_tok,
-                            ad->d_seg_slot, ce->d_lora_tabs, k, ad->max_rank, ce->ltmp, ce->st,
-                            err);
+    /* the two touch disjoint tokens: a step may need both */
+    if (ad->n_bgmv && pgr_cu_lora_bgmv(in, in_dim, out, out_dim, n, ad->d_bslot, ce->d_lora_tabs,
+                                       k, ad->max_rank, ce->st, err))
+        return -1;
+    if (ad->n_seg)
+        return pgr_cu_lora_sgmv(in, in_dim, out, out_dim, ad->n_seg, ad->d_seg_start,
+                                ad->d_seg_tok, ad->d_seg_slot, ce->d_lora_tabs, k, ad->max_rank,
+                                ce->ltmp, ce->st, err);
+    return 0;
 }
 
 /* Embedding, every layer; leaves the residual stream in ce->x. */
@@ -799,20 +823,16 @@ cleanup:
     return -1;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
                                 const pgr_hooks *hooks, float *logits, pgr_err *err)
 {
     const pgr_model_cfg *c = &ce->c;
     const int n = b->n_tok, L = c->n_layer, V = c->vocab;
     const pgr_adapter_set *set = NULL;
-    int rc = -1, nw = 0, n_act = 0, n_seg = 0, n_reft = 0, max_rank = 0, graph = 0, n_pad = n;
+    int rc = -1, nw = 0, n_act = 0, n_reft = 0, max_rank = 0, graph = 0, n_pad = n;
     size_t n_tabs = 0, o_tabs, o_rows, o_seg_start, o_seg_tok, o_seg_slot, total;
+    pgr_lora_plan plan;
+    int32_t *h_seg_start, *h_seg_tok, *h_seg_slot;
     uint8_t *need = NULL;
     int32_t *M;
     step_io io;
@@ -842,7 +862,7 @@ extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
     for (int t = 0; t < n; t++) {
         int mode = 0, plen = 0, slot;
         const pgr_adapter *a = set ? pgr_adapter_set_binding(set, b->seq[t], &mode, &plen) : NULL;
-        ce->h_slot[t] = -1;
+        ce->h_slot[t] = ce->h_lslot[t] = -1;
         if (!a || !pgr_adapter_acts_at(a, mode, plen, b->pos[t]))
             continue;
         if ((slot = ad_slot(ce, a, err)) < 0)
@@ -854,15 +874,18 @@ extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
         if (e->max_rank > max_rank)
             max_rank = e->max_rank;
         if (e->method == PGR_AD_LORA)
-            ce->h_pairs[n_act++] = (int64_t)slot << 32 | t;
+            ce->h_lslot[t] = slot, n_act++;
         else
             n_reft++;
     }
-    /* LoRA segments: tokens grouped by slot, batch order inside a group */
-    qsort(ce->h_pairs, (size_t)n_act, sizeof *ce->h_pairs, cmp_i64);
-    for (int i = 0; i < n_act; i++)
-        if (i == 0 || ce->h_pairs[i] >> 32 != ce->h_pairs[i - 1] >> 32)
-            n_seg++;
+    /* LoRA: prefill chunks as SGMV segments, the rest (decode) per token */
+    h_seg_start = ce->h_seg;
+    h_seg_tok = h_seg_start + n + 1;
+    h_seg_slot = h_seg_tok + n;
+    pgr_lora_plan_make(n, ce->h_lslot, ce->sgmv_min, h_seg_start, h_seg_tok, h_seg_slot,
+                       ce->h_bslot, ce->h_pairs, &plan);
+    ce->stats.lora_sgmv_tokens += (uint64_t)plan.n_seg_tok;
+    ce->stats.lora_bgmv_tokens += (uint64_t)plan.n_bgmv;
     graph = ce->use_graphs && n_act == 0 && n_reft == 0 && n <= MAX_GRAPH_TOK;
     n_pad = graph ? 1 << bucket_of(n) : n;
     for (int t = 0; t < n; t++)
@@ -879,22 +902,23 @@ extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
             n_tabs += (size_t)(ce->seq_max[s] / b->block_size + 1);
         }
     }
-    /* layout: tok, pos, tabo, slot (n_pad each), tabs, rows, segments */
-    o_tabs = 4 * (size_t)n_pad;
+    /* layout: tok, pos, tabo, slot, bgmv slot (n_pad each), tabs, rows, segments */
+    o_tabs = 5 * (size_t)n_pad;
     o_rows = o_tabs + n_tabs;
     o_seg_start = o_rows + (size_t)nw;
-    o_seg_tok = o_seg_start + (size_t)n_seg + 1;
-    o_seg_slot = o_seg_tok + (size_t)n_act;
-    total = o_seg_slot + (size_t)n_seg;
+    o_seg_tok = o_seg_start + (size_t)plan.n_seg + 1;
+    o_seg_slot = o_seg_tok + (size_t)plan.n_seg_tok;
+    total = o_seg_slot + (size_t)plan.n_seg;
     /* graphs read tabs at a fixed address: keep room for the largest bucket */
-    if (reserve_meta(ce, total + 4 * MAX_GRAPH_TOK, err) || reserve(ce, n_pad, nw > n_pad ? nw : n_pad, err))
+    if (reserve_meta(ce, total + 5 * MAX_GRAPH_TOK, err) || reserve(ce, n_pad, nw > n_pad ? nw : n_pad, err))
         goto cleanup;
-    if (n_act && (size_t)n_act * (size_t)max_rank > ce->ltmp_cap) {
+    if (plan.n_seg && (size_t)plan.n_seg_tok * (size_t)max_rank > ce->ltmp_cap) {
+        const size_t want = (size_t)plan.n_seg_tok * (size_t)max_rank;
         cudaFree(ce->ltmp);
         ce->ltmp = NULL;
         ce->ltmp_cap = 0;
-        CU_TRY(cudaMalloc((void **)&ce->ltmp, (size_t)n_act * (size_t)max_rank * sizeof(float)));
-        ce->ltmp_cap = (size_t)n_act * (size_t)max_rank;
+        CU_TRY(cudaMalloc((void **)&ce->ltmp, want * sizeof(float)));
+        ce->ltmp_cap = want;
     }
     M = ce->h_meta;
     for (int t = 0; t < n_pad; t++) {
@@ -903,6 +927,7 @@ extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
         M[n_pad + t] = real ? b->pos[t] : -1;
         M[2 * n_pad + t] = real ? ce->seq_off[b->seq[t]] : 0;
         M[3 * n_pad + t] = real ? ce->h_slot[t] : -1;
+        M[4 * n_pad + t] = real ? ce->h_bslot[t] : -1;
     }
     for (int t = 0; t < n; t++) {
         int s = b->seq[t];
@@ -917,15 +942,9 @@ extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
     for (int t = 0, i = 0; t < n; t++)
         if (b->want_logits ? b->want_logits[t] != 0 : t == n - 1)
             M[o_rows + i++] = t;
-    for (int i = 0, g = 0; i < n_act; i++) {
-        if (i == 0 || ce->h_pairs[i] >> 32 != ce->h_pairs[i - 1] >> 32) {
-            M[o_seg_start + g] = i;
-            M[o_seg_slot + g] = (int32_t)(ce->h_pairs[i] >> 32);
-            g++;
-        }
-        M[o_seg_tok + i] = (int32_t)(ce->h_pairs[i] & 0xffffffff);
-    }
-    M[o_seg_start + n_seg] = n_act;
+    memcpy(M + o_seg_start, h_seg_start, ((size_t)plan.n_seg + 1) * sizeof(int32_t));
+    memcpy(M + o_seg_tok, h_seg_tok, (size_t)plan.n_seg_tok * sizeof(int32_t));
+    memcpy(M + o_seg_slot, h_seg_slot, (size_t)plan.n_seg * sizeof(int32_t));
     CU_TRY(cudaMemcpyAsync(ce->d_meta, M, total * sizeof(int32_t), cudaMemcpyHostToDevice, ce->st));
 
     io.n = n_pad;
@@ -953,12 +972,13 @@ extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
                 memcpy(logits + (size_t)i++ * V, ce->h_logits + (size_t)t * V,
                        (size_t)V * sizeof(float));
     } else {
-        ad.n_act = n_act;
-        ad.n_seg = n_seg;
-        ad.bgmv = n_act > 0 && n_seg == n_act;
+        ad.n_seg = plan.n_seg;
+        ad.n_seg_tok = plan.n_seg_tok;
+        ad.n_bgmv = plan.n_bgmv;
         ad.max_rank = max_rank > 0 ? max_rank : 1;
         ad.need = need;
         ad.d_slot = ce->d_meta + 3 * (size_t)n_pad;
+        ad.d_bslot = ce->d_meta + 4 * (size_t)n_pad;
         ad.d_seg_start = ce->d_meta + o_seg_start;
         ad.d_seg_tok = ce->d_meta + o_seg_tok;
         ad.d_seg_slot = ce->d_meta + o_seg_slot;

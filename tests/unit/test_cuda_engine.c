@@ -8,7 +8,9 @@
  *     tokens equal the CPU engine's with the same adapter set;
  *   - a batch of sequences with different adapters and modes gives each the
  *     tokens (and, to 1e-4, the logits) it gets alone; PreFT decode steps
- *     run from CUDA graphs and give the same results;
+ *     run from CUDA graphs and give the same results; a step mixing an
+ *     all-token decode token (BGMV) with another adapter's prompt (SGMV)
+ *     gives each its solo logits;
  *   - refusals: hooks other than an adapter set's, a sequence continued from
  *     another KV cache, an unknown device.
  * Without a CUDA device every GPU test reports "skipped: no CUDA device";
@@ -369,6 +371,67 @@ static void test_batched_preft_graphs(void)
     batched_vs_single(1);
 }
 
+/* All-token LoRA in a step that mixes a decode token (its adapter has one
+ * token in the step: BGMV) with another adapter's prompt (20 tokens: an SGMV
+ * segment), kernels/cuda/lora_plan.h: each gets the logits it gets alone. */
+static void test_mixed_step_sgmv_bgmv(void)
+{
+    NEED_CUDA();
+    LOAD_MODEL();
+    pgr_err err = {0};
+    pgr_engine *gpu = cuda_engine("quant", &err);
+    pgr_adapter *la = random_adapter(PGR_AD_LORA, "q,v,o,down", "all", "f7+l7", 16, 31);
+    pgr_adapter *lb = random_adapter(PGR_AD_LORA, "k,gate,up", "all", "f7+l7", 8, 32);
+    int32_t ids0[9], ids1[20], g0[1], tok[21], sq[21], ps[21];
+    uint8_t want[21];
+    float *l0 = malloc((size_t)2 * V * 4), *l1 = malloc((size_t)V * 4),
+          *lg = malloc((size_t)2 * V * 4);
+    pgr_kv *kv = NULL;
+    pgr_adapter_set *set = NULL;
+    pgr_hooks hooks;
+    pgr_cuda_stats st0, st1;
+    CHECK_MSG(gpu != NULL, "cuda engine: %s", err.msg);
+    CHECK(la && lb && l0 && l1 && lg);
+    make_prompt(ids0, 9, 71u);
+    make_prompt(ids1, 20, 72u);
+    CHECK_MSG(run_one(gpu, la, PGR_AD_ALL, ids0, 9, 1, g0, 0, l0, &err) == 0, "%s", err.msg);
+    CHECK_MSG(run_one(gpu, lb, PGR_AD_ALL, ids1, 20, 0, NULL, 0, l1, &err) == 0, "%s", err.msg);
+    CHECK(pgr_kv_new(model, 16, 16, 2, &kv, &err) == 0);
+    CHECK(pgr_adapter_set_new(model, 2, &set, &err) == 0);
+    int s0 = pgr_kv_seq_open(kv, &err), s1 = pgr_kv_seq_open(kv, &err);
+    CHECK(s0 >= 0 && s1 >= 0);
+    CHECK(pgr_adapter_set_bind(set, s0, la, PGR_AD_ALL, 9, &err) == 0);
+    CHECK(pgr_adapter_set_bind(set, s1, lb, PGR_AD_ALL, 20, &err) == 0);
+    pgr_adapter_set_hooks(set, &hooks);
+    pgr_engine_set_hooks(gpu, &hooks);
+    for (int i = 0; i < 9; i++)
+        tok[i] = ids0[i], sq[i] = s0, ps[i] = i;
+    pgr_batch b = {9, tok, sq, ps, NULL};
+    CHECK_MSG(pgr_forward(gpu, kv, &b, lg, &err) == 0, "%s", err.msg);
+    tok[0] = g0[0], sq[0] = s0, ps[0] = 9, want[0] = 1;
+    for (int i = 0; i < 20; i++)
+        tok[1 + i] = ids1[i], sq[1 + i] = s1, ps[1 + i] = i, want[1 + i] = i == 19;
+    pgr_cuda_stats_get(pgr_engine_cuda(gpu), &st0);
+    pgr_batch b2 = {21, tok, sq, ps, want};
+    CHECK_MSG(pgr_forward(gpu, kv, &b2, lg, &err) == 0, "%s", err.msg);
+    pgr_cuda_stats_get(pgr_engine_cuda(gpu), &st1);
+    CHECK_INT(st1.lora_bgmv_tokens - st0.lora_bgmv_tokens, 1);
+    CHECK_INT(st1.lora_sgmv_tokens - st0.lora_sgmv_tokens, 20);
+    double w0 = 0, w1 = 0;
+    for (int i = 0; i < V; i++) {
+        w0 = fmax(w0, fabs((double)l0[(size_t)V + i] - lg[i]));
+        w1 = fmax(w1, fabs((double)l1[i] - lg[(size_t)V + i]));
+    }
+    CHECK_MSG(w0 <= 1e-4 && w1 <= 1e-4, "mixed step: decode logits differ by %g, prompt by %g",
+              w0, w1);
+    pgr_engine_set_hooks(gpu, NULL);
+    pgr_adapter_set_free(set);
+    pgr_kv_free(kv);
+    pgr_adapter_free(la), pgr_adapter_free(lb);
+    pgr_engine_free(gpu);
+    free(l0), free(l1), free(lg);
+}
+
 static int bad_hook(void *user, const pgr_hook_args *a, pgr_err *err)
 {
     (void)user, (void)a, (void)err;
@@ -431,6 +494,7 @@ int main(void)
     RUN(test_adapters_both_modes);
     RUN(test_batched_multi_adapter);
     RUN(test_batched_preft_graphs);
+    RUN(test_mixed_step_sgmv_bgmv);
     RUN(test_refusals);
     pgr_model_free(model);
     return check_summary("test_cuda_engine");
