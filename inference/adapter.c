@@ -2,6 +2,8 @@
  * Files and importers are in adapter_file.c, the registry in adapter_reg.c. */
 #include "inference/adapter.h"
 
+#include "inference/sched.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -633,5 +635,25 @@ void pgr_adapter_set_hooks(pgr_adapter_set *s, pgr_hooks *out)
     for (int site = 0; site < PGR_SITE_RESID; site++)
         out->fn[site] = hook_lora;
     out->fn[PGR_SITE_RESID] = hook_reft;
+    out->user = s;
+}
+
+/* ---- scheduler glue ---- */
+static int sched_bind(void *user, int seq, const void *adapter, int mode, int prompt_len,
+                      pgr_err *err)
+{
+    return pgr_adapter_set_bind(user, seq, adapter,
+                                mode == PGR_SCHED_MODE_ALL ? PGR_AD_ALL : PGR_AD_PREFILL,
+                                prompt_len, err);
+}
+static void sched_unbind(void *user, int seq) { pgr_adapter_set_unbind(user, seq); }
+static int sched_active(void *user, const pgr_batch *b) { return pgr_adapter_set_active(user, b); }
+
+void pgr_adapter_set_sched(pgr_adapter_set *s, struct pgr_sched_adapt *out)
+{
+    out->bind = sched_bind;
+    out->unbind = sched_unbind;
+    out->active = sched_active;
+    pgr_adapter_set_hooks(s, &out->hooks);
     out->user = s;
 }

@@ -181,6 +181,11 @@ void pgr_adapter_set_hooks(pgr_adapter_set *s, pgr_hooks *out);
 /* 1 if some token of the batch is adapted (else the scheduler may run the
  * batch with no hooks: the base model only). */
 int pgr_adapter_set_active(const pgr_adapter_set *s, const pgr_batch *b);
+/* Fills a scheduler's adapter callbacks (inference/sched.h pgr_sched_adapt:
+ * bind, unbind, active, hooks, user) to use this set, the scheduler's
+ * PGR_SCHED_MODE_* mapped to PGR_AD_*. */
+struct pgr_sched_adapt;
+void pgr_adapter_set_sched(pgr_adapter_set *s, struct pgr_sched_adapt *out);
 /* For backends that apply adapters themselves (kernels/cuda): the set whose
  * hooks these are (filled by pgr_adapter_set_hooks), or NULL for other hooks;
  * and sequence seq's binding: its adapter (NULL = base) with mode and prompt

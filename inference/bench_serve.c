@@ -77,16 +77,6 @@ static void on_done(void *cb, const pgr_sched_result *r)
     pthread_mutex_unlock(&rs->mu);
 }
 
-static int ad_bind(void *user, int seq, const void *adapter, int mode, int prompt_len,
-                   pgr_err *err)
-{
-    return pgr_adapter_set_bind(user, seq, adapter,
-                                mode == PGR_SCHED_MODE_ALL ? PGR_AD_ALL : PGR_AD_PREFILL,
-                                prompt_len, err);
-}
-static void ad_unbind(void *user, int seq) { pgr_adapter_set_unbind(user, seq); }
-static int ad_active(void *user, const pgr_batch *b) { return pgr_adapter_set_active(user, b); }
-
 static int is_lora(int mode) { return mode == M_PREFT_LORA || mode == M_ALL_LORA; }
 
 /* The file of adapter k of a method, written on first use. */
@@ -159,9 +149,7 @@ static int run_one(const opts *o, const pgr_model *m, const pgr_tokenizer *tok, 
         if (pgr_adapter_set_new(m, cfg.max_active, &set, err) != 0 ||
             pgr_adapter_reg_new(m, sha, budget, &rs.reg, err) != 0)
             goto done;
-        cfg.adapt.bind = ad_bind, cfg.adapt.unbind = ad_unbind, cfg.adapt.active = ad_active;
-        pgr_adapter_set_hooks(set, &cfg.adapt.hooks);
-        cfg.adapt.user = set;
+        pgr_adapter_set_sched(set, &cfg.adapt);
     }
     if (pgr_sched_new(m, tok, &cfg, &s, err) != 0)
         goto done;

@@ -630,6 +630,11 @@ void pgr_sched_cancel(pgr_sched *s, uint64_t id)
     pthread_mutex_unlock(&s->mu);
 }
 
+pgr_engine *pgr_sched_engine(pgr_sched *s)
+{
+    return s->eng;
+}
+
 void pgr_sched_stats_get(pgr_sched *s, pgr_sched_stats *out)
 {
     pthread_mutex_lock(&s->mu);

@@ -123,6 +123,11 @@ int pgr_sched_submit(pgr_sched *s, const pgr_sched_req *req, uint64_t *id, pgr_e
  * finished ids are ignored. Safe from any thread, callbacks included. */
 void pgr_sched_cancel(pgr_sched *s, uint64_t id);
 
+/* The scheduler's engine (benchmarks read its device counters:
+ * pgr_engine_cuda). Valid until pgr_sched_free; use from other threads
+ * only for read-only getters. */
+pgr_engine *pgr_sched_engine(pgr_sched *s);
+
 typedef struct pgr_sched_stats {
     int queued, active;
     int kv_free_blocks, kv_blocks;

@@ -72,6 +72,29 @@ int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hoo
  * ceilings of `peergraph bench gpu`. */
 int pgr_cuda_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s, pgr_err *err);
 
+/* Free and total device memory of device 0 (cudaMemGetInfo), for the
+ * memory plan of `bench gpu` G3. */
+int pgr_cuda_mem_info(size_t *free_bytes, size_t *total_bytes, pgr_err *err);
+
+/* G4 of `peergraph bench gpu`: one timed kernel (kernels/cuda/bench_kernels.cu). */
+typedef struct pgr_cuda_kbench {
+    char name[40];  /* the kernel, as its .cu file calls it */
+    char shape[96]; /* the shape it ran on */
+    double us;      /* median microseconds per launch */
+    double bytes;   /* device memory bytes a launch must move (our count: inputs read once,
+                       outputs written once) */
+    double flops;   /* floating-point operations per launch (multiply-add = 2) */
+    int compute;    /* judged against: 0 bandwidth (GB/s), 1 the bf16 tensor-core peak,
+                       2 the fp32 CUDA-core peak (TFLOP/s) */
+} pgr_cuda_kbench;
+/* Times every kernel of kernels/cuda once per shape on random inputs of the
+ * shapes of cfg (a Llama-3.1-8B layer for bench gpu): decode and prefill
+ * sizes, n_adapters LoRA adapters of rank lora_rank for the adapter kernels.
+ * reps timed launches after one warm-up; fills up to max entries, *n of
+ * them. */
+int pgr_cuda_kernel_bench(const pgr_model_cfg *cfg, int reps, int lora_rank, int n_adapters,
+                          pgr_cuda_kbench *out, int max, int *n, pgr_err *err);
+
 /* Counters for tests and benchmarks. */
 typedef struct pgr_cuda_stats {
     uint64_t steps, graph_steps, graph_captures, adapter_uploads, adapter_evictions;

@@ -43,6 +43,20 @@ int pgr_cuda_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s, pgr_err
     return not_compiled(err);
 }
 
+int pgr_cuda_mem_info(size_t *free_bytes, size_t *total_bytes, pgr_err *err)
+{
+    *free_bytes = *total_bytes = 0;
+    return not_compiled(err);
+}
+
+int pgr_cuda_kernel_bench(const pgr_model_cfg *cfg, int reps, int lora_rank, int n_adapters,
+                          pgr_cuda_kbench *out, int max, int *n, pgr_err *err)
+{
+    (void)cfg, (void)reps, (void)lora_rank, (void)n_adapters, (void)out, (void)max;
+    *n = 0;
+    return not_compiled(err);
+}
+
 void pgr_cuda_stats_get(const pgr_cuda_engine *ce, pgr_cuda_stats *out)
 {
     (void)ce;

@@ -129,3 +129,15 @@ cleanup:
     cudaFree(b);
     return rc;
 }
+
+extern "C" int pgr_cuda_mem_info(size_t *free_bytes, size_t *total_bytes, pgr_err *err)
+{
+    *free_bytes = *total_bytes = 0;
+    if (pgr_cu_device_count(err) < 1)
+        return -1;
+    CU_TRY(cudaSetDevice(0));
+    CU_TRY(cudaMemGetInfo(free_bytes, total_bytes));
+    return 0;
+cleanup:
+    return -1;
+}

@@ -54,6 +54,25 @@ def test_cuda_without_device_exits_2(binary):
         assert "no CUDA device" in err or "not compiled in" in err, err
 
 
+@pytest.mark.parametrize("binary", [BIN, SAN_BIN])
+def test_bench_gpu_without_device_exits_2(binary):
+    """bench gpu (G1-G4) says there is no CUDA device before making anything;
+    its options are checked first (a bad one is named whatever the machine)."""
+    if not os.path.exists(binary):
+        pytest.skip("binary not built: %s" % binary)
+    r = run(binary, "bench", "gpu", "--only", "g3,g5")
+    assert r.returncode == 2 and b"--only: unknown 'g5'" in r.stderr, r.stderr
+    if binary == BIN and cuda_usable():
+        pytest.skip("a CUDA device is present")
+    for args in ([], ["--only", "g3", "--layers", "2"], ["--only", "g4"]):
+        r = run(binary, "bench", "gpu", *args)
+        assert r.returncode == 2, (args, r.stderr)
+        err = r.stderr.decode()
+        assert "no CUDA device" in err or "not compiled in" in err, err
+        assert "making a random" not in err  # refused before any work
+        assert r.stdout == b""
+
+
 @pytest.mark.skipif(not os.path.exists(MODEL), reason="no model (make model)")
 def test_cuda_generate_matches_cpu():
     if not cuda_usable():
