@@ -487,6 +487,15 @@ int pgr_autocomplete(pgr_store *s, pgr_entity e, const char *q, json_t **out, pg
 int pgr_author_coauthors(pgr_store *s, const char *author, int limit, json_t **out,
                          pgr_err *err);
 
+/* One page of an author's works, as pgr_list filtered by
+ * authorships.author.id with the same sorts (cited_by_count, publication_date,
+ * publication_year, display_name; id ascending breaks ties) and selection,
+ * built from the author's authorships (the profile page). *out = {"meta":
+ * {"count" (exact), "count_exact", "page", "per_page"}, "results": [...]}. */
+int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, size_t n_sorts,
+                     int page, int per_page, const char *const *select, size_t n_select,
+                     json_t **out, pgr_err *err);
+
 /* The author's neighbourhood for the graph view. depth 1: the author, their
  * works, co-authors, the works' topics, the author's institutions. depth 2:
  * plus the co-authors' works and their co-authors. max_nodes caps the size

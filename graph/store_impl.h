@@ -78,6 +78,15 @@ void pgr_idset_sort(pgr_idset *set);          /* sort + dedupe */
 int pgr_idset_has(const pgr_idset *set, pgr_id id); /* set must be sorted */
 void pgr_idset_free(pgr_idset *set);
 
+/* An author's co-authors with the number of works shared (store_author.c):
+ * *out (malloc'd, n_out entries) most shared first, then by id. */
+typedef struct pgr_coauthor {
+    pgr_id id;
+    long n;
+} pgr_coauthor;
+int pgr_coauthor_counts(pgr_store *s, pgr_id author, pgr_coauthor **out, size_t *n_out,
+                        pgr_err *err);
+
 #define PGR_DYN_CACHE 48
 
 struct pgr_store {

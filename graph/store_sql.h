@@ -424,12 +424,12 @@
     X(ST_ID_EXISTS_TOPIC, "id_topic", "SELECT id FROM topics WHERE id = $1")                  \
     X(ST_ID_EXISTS_VENUE, "id_venue", "SELECT id FROM venues WHERE id = $1")                  \
     X(ST_ID_EXISTS_INST, "id_institution", "SELECT id FROM institutions WHERE id = $1")       \
-    /* counted first, names joined after: one lookup per co-author, not per shared work */ \
-    X(ST_COAUTHORS, "coauthors",                                                              \
-      "SELECT c.author_id, au.display_name, c.n FROM (SELECT b.author_id, COUNT(*) AS n "     \
-      "FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.author_id <> "    \
-      "a.author_id WHERE a.author_id = $1 GROUP BY b.author_id) c JOIN authors au ON au.id = " \
-      "c.author_id ORDER BY c.n DESC, au.norm_name, c.author_id LIMIT $2")                    \
+    /* one row per (shared work, co-author): counted in store_author.c */                 \
+    X(ST_COAUTHOR_IDS, "coauthor_ids",                                                        \
+      "SELECT b.author_id FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND " \
+      "b.author_id <> a.author_id WHERE a.author_id = $1")                                    \
+    X(ST_AUTHOR_WORKS_COUNT, "author_works_count",                                            \
+      "SELECT COUNT(*) FROM authorships WHERE author_id = $1")                                \
     X(ST_AUTHOR_WORKS_TEXT, "author_works_text",                                              \
       "SELECT w.id, w.title, w.abstract, w.year, w.cited_by_count FROM authorships a JOIN "   \
       "works w ON w.id = a.work_id WHERE a.author_id = $1 ORDER BY w.cited_by_count DESC, "   \

@@ -24,6 +24,10 @@ extern const srv_route api_routes[];
  * srv_reply_etag); put copies. */
 char *api_cache_get(const char *key, int64_t version, size_t *len, char etag[65]);
 void api_cache_put(const char *key, int64_t version, const char *body, size_t len);
+/* put with the body's SHA-256 hex already computed (a caller that also
+ * answers with it as the ETag hashes the body once) */
+void api_cache_put_tagged(const char *key, int64_t version, const char *body, size_t len,
+                          const char etag[65]);
 void api_cache_clear(void);
 
 /* Answers 400 invalid_parameter and returns -1 when the query has a

@@ -63,6 +63,16 @@ char *api_cache_get(const char *key, int64_t version, size_t *len, char etag[65]
 
 void api_cache_put(const char *key, int64_t version, const char *body, size_t len)
 {
+    char etag[65];
+    if (len > MAX_BODY)
+        return;
+    pgr_sha256_hex(body, len, etag);
+    api_cache_put_tagged(key, version, body, len, etag);
+}
+
+void api_cache_put_tagged(const char *key, int64_t version, const char *body, size_t len,
+                          const char etag[65])
+{
     if (len > MAX_BODY)
         return;
     pthread_once(&once, init_locks);
@@ -74,8 +84,6 @@ void api_cache_put(const char *key, int64_t version, const char *body, size_t le
     }
     memcpy(b, body, len);
     b[len] = '\0';
-    char etag[65];
-    pgr_sha256_hex(b, len, etag);
     size_t i = hash(key) % SLOTS;
     pthread_mutex_lock(&locks[i % STRIPES]);
     slot *s = &slots[i];
@@ -89,7 +97,7 @@ void api_cache_put(const char *key, int64_t version, const char *body, size_t le
         free(s->key);
         free(s->body);
         *s = (slot){.key = k, .body = b, .len = len, .version = version};
-        memcpy(s->etag, etag, sizeof etag);
+        memcpy(s->etag, etag, sizeof s->etag);
         k = b = NULL;
     }
     pthread_mutex_unlock(&locks[i % STRIPES]);

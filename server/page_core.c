@@ -312,8 +312,13 @@ void page_render_keep(srv_request *req, const char *tmpl, json_t *data, tmpl_tru
     size_t len;
     if (render_body(req, tmpl, data, trust, &body, &len) != 0)
         return;
-    if (key)
-        api_cache_put(key, version, body, len);
+    if (key) {
+        /* hashed once: the cache keeps the tag and the reply sends it */
+        char etag[65];
+        pgr_sha256_hex(body, len, etag);
+        api_cache_put_tagged(key, version, body, len, etag);
+        srv_reply_etag(req, etag);
+    }
     srv_reply_owned(req, 200, html_type, body, len, SRV_ETAG);
 }
 

@@ -698,18 +698,12 @@ void page_author(srv_request *req)
                    : !strcmp(sort, "title") ? (pgr_sort){"display_name", 0}
                                             : (pgr_sort){"cited_by_count", 1};
     pgr_sort srt2[2] = {srt, {"publication_date", 1}};
-    const char *fv[1] = {id};
-    pgr_filter f = {"authorships.author.id", PGR_OP_EQ, fv, 1};
-    pgr_query qw = {.entity = PGR_WORKS,
-                    .filters = &f,
-                    .n_filters = 1,
-                    .sorts = srt2,
-                    .n_sorts = strcmp(sort, "date") ? 2 : 1,
-                    .per_page = PROFILE_WORKS_PER_PAGE,
-                    .page = page,
-                    .select = work_list_fields,
-                    .n_select = N_WORK_LIST_FIELDS};
-    if (pgr_list(st, &qw, &works, &err) != 0 || pgr_author_coauthors(st, id, 12, &co, &err) != 0) {
+    /* the works page from the author's authorships (pgr_list's author
+     * filter, same order and fields, at a third of the cost) */
+    if (pgr_author_works(st, id, srt2, strcmp(sort, "date") ? 2 : 1, page,
+                         PROFILE_WORKS_PER_PAGE, work_list_fields, N_WORK_LIST_FIELDS, &works,
+                         &err) != 0 ||
+        pgr_author_coauthors(st, id, 12, &co, &err) != 0) {
         srv_note_db_time(req, pgr_now_us() - t0);
         page_store_error(req, &err, "author page");
         goto done;

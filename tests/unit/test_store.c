@@ -898,6 +898,100 @@ static void test_graph(void)
     CHECK(pgr_author_graph(GS, key, 3, 0, &g1, &err) != 0);
 }
 
+/* The profile page's reads: an author's works page equals the list filtered
+ * by the author (same order, fields and count, every sort, several pages),
+ * and co-authors equal a brute-force count over the generated works. */
+static void test_author_page_reads(void)
+{
+    NEED_BIG();
+    pgr_err err = {0};
+    static const pgr_sort by_cites[] = {{"cited_by_count", 1}, {"publication_date", 1}};
+    static const pgr_sort by_date[] = {{"publication_date", 1}};
+    static const pgr_sort by_title[] = {{"display_name", 0}, {"publication_date", 1}};
+    static const struct {
+        const pgr_sort *s;
+        size_t n;
+    } sorts[] = {{by_cites, 2}, {by_date, 1}, {by_title, 2}};
+    static const char *const fields[] = {"id", "display_name", "publication_year",
+                                         "cited_by_count", "authorships", "topics",
+                                         "primary_location"};
+    int compared = 0, mismatched = 0;
+    long *shared = calloc((size_t)G.n_authors, sizeof *shared);
+    CHECK(shared != NULL);
+    for (int a = 0; a < G.n_authors && shared; a += 13) {
+        char key[32];
+        snprintf(key, sizeof key, "A%lld", (long long)G.author_ids[a]);
+        for (size_t k = 0; k < sizeof sorts / sizeof sorts[0]; k++)
+            for (int page = 1; page <= 3; page++) {
+                const char *fv[1] = {key};
+                pgr_filter f = {"authorships.author.id", PGR_OP_EQ, fv, 1};
+                pgr_query q = {.entity = PGR_WORKS, .filters = &f, .n_filters = 1,
+                               .sorts = sorts[k].s, .n_sorts = sorts[k].n, .per_page = 3,
+                               .page = page, .select = fields, .n_select = 7};
+                json_t *want = NULL, *got = NULL;
+                CHECK_INT(pgr_list(GS, &q, &want, &err), 0);
+                CHECK_INT(pgr_author_works(GS, key, sorts[k].s, sorts[k].n, page, 3, fields, 7,
+                                           &got, &err),
+                          0);
+                compared++;
+                if (!json_equal(json_object_get(want, "results"), json_object_get(got, "results")) ||
+                    json_integer_value(json_object_get(json_object_get(want, "meta"), "count")) !=
+                        json_integer_value(json_object_get(json_object_get(got, "meta"), "count"))) {
+                    mismatched++;
+                    fprintf(stderr, "    %s sort %zu page %d differs from pgr_list\n", key, k, page);
+                }
+                json_decref(want);
+                json_decref(got);
+            }
+        /* co-authors: shared works counted from the generator's own lists */
+        memset(shared, 0, (size_t)G.n_authors * sizeof *shared);
+        long distinct = 0;
+        for (int w = 0; w < G.n_works; w++) {
+            int has = 0;
+            for (int i = 0; i < G.works[w].n_auth; i++)
+                has |= G.works[w].auth[i] == a;
+            for (int i = 0; has && i < G.works[w].n_auth; i++)
+                if (G.works[w].auth[i] != a)
+                    distinct += shared[G.works[w].auth[i]]++ == 0;
+        }
+        json_t *all = NULL, *top = NULL;
+        CHECK_INT(pgr_author_coauthors(GS, key, 0, &all, &err), 0);
+        CHECK_INT(pgr_author_coauthors(GS, key, 3, &top, &err), 0);
+        CHECK_INT(json_array_size(all), distinct);
+        size_t i;
+        json_t *c;
+        long prev = LONG_MAX;
+        json_array_foreach(all, i, c)
+        {
+            const char *id = json_string_value(json_object_get(c, "id"));
+            long n = (long)json_integer_value(json_object_get(c, "count"));
+            int idx = -1;
+            for (int b = 0; b < G.n_authors && id; b++)
+                if (G.author_ids[b] == atoll(id + 1))
+                    idx = b;
+            CHECK(idx >= 0 && shared[idx] == n);
+            CHECK(n <= prev); /* most shared first */
+            prev = n;
+        }
+        /* the top 3 are the first 3 of the whole list (ties cut by name alike) */
+        CHECK_INT(json_array_size(top), distinct < 3 ? distinct : 3);
+        for (i = 0; i < json_array_size(top); i++)
+            CHECK(json_equal(json_array_get(top, i), json_array_get(all, i)));
+        json_decref(all);
+        json_decref(top);
+    }
+    free(shared);
+    CHECK(compared > 30);
+    CHECK_INT(mismatched, 0);
+    json_t *j = NULL;
+    CHECK(pgr_author_works(GS, "A999999", by_date, 1, 1, 10, NULL, 0, &j, &err) != 0);
+    CHECK_INT(err.code, PGR_ENOTFOUND);
+    static const pgr_sort bad[] = {{"works_count", 1}};
+    CHECK(pgr_author_works(GS, "A1", bad, 1, 1, 10, NULL, 0, &j, &err) != 0);
+    CHECK_INT(err.code, PGR_EINVAL);
+    CHECK(pgr_author_works(GS, "A1", by_date, 1, 1, 0, NULL, 0, &j, &err) != 0);
+}
+
 /* An author with 500 works reads in well under 10 ms. */
 static void test_author_read_speed(void)
 {
@@ -1097,6 +1191,7 @@ BOTH(test_search)
 BOTH(test_bounded_lists)
 BOTH(test_autocomplete_and_groups)
 BOTH(test_graph)
+BOTH(test_author_page_reads)
 BOTH(test_author_read_speed)
 BOTH(test_crash_in_transaction)
 BOTH(test_run_lock_and_version)
@@ -1117,6 +1212,7 @@ int main(void)
     RUN(test_bounded_lists_##b);                                                             \
     RUN(test_autocomplete_and_groups_##b);                                                   \
     RUN(test_graph_##b);                                                                     \
+    RUN(test_author_page_reads_##b);                                                         \
     unload_big();                                                                            \
     RUN(test_author_read_speed_##b);                                                         \
     RUN(test_crash_in_transaction_##b);                                                      \
