@@ -496,13 +496,29 @@ int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, si
                      int page, int per_page, const char *const *select, size_t n_select,
                      json_t **out, pgr_err *err);
 
-/* The author's neighbourhood for the graph view. depth 1: the author, their
- * works, co-authors, the works' topics, the author's institutions. depth 2:
- * plus the co-authors' works and their co-authors. max_nodes caps the size
- * (0 = 2000; the most connected nodes are kept). *out = {"nodes": [{"id",
- * "type" ("author"|"work"|"topic"|"institution"), "label", "weight"}], "edges":
- * [{"source", "target", "type" ("authorship"|"coauthor"|"topic"|"affiliation"|
- * "citation"), "weight"}], "truncated": bool}. */
+/* The author's neighbourhood for the graph view, bounded so that a request
+ * costs the same for any author (docs/api.md). depth 1: the author, their
+ * PGR_GRAPH_MAX_WORKS most cited works, the PGR_GRAPH_MAX_COAUTHORS authors
+ * sharing the most of those works, the PGR_GRAPH_MAX_TOPICS most frequent
+ * topics of those works, up to PGR_GRAPH_MAX_INSTITUTIONS institutions of the
+ * author, and the citations among the works. depth 2: plus, for the
+ * PGR_GRAPH_EXPAND co-authors sharing the most works, each one's
+ * PGR_GRAPH_EXPAND_WORKS newest works and the authors on them (the graph's
+ * authors and that co-author's PGR_GRAPH_EXPAND_COAUTHORS most frequent
+ * co-authors there). Under the caps, the whole neighbourhood. max_nodes then
+ * caps the size (0 = PGR_GRAPH_MAX_NODES; the author and the most reached
+ * nodes are kept). *out = {"nodes": [{"id", "type" ("author"|"work"|"topic"|
+ * "institution"), "label", "weight"}], "edges": [{"source", "target", "type"
+ * ("authorship"|"coauthor"|"topic"|"affiliation"|"citation"), "weight"}],
+ * "truncated": true when a cap or max_nodes left something out}. */
+#define PGR_GRAPH_MAX_WORKS 50
+#define PGR_GRAPH_MAX_COAUTHORS 50
+#define PGR_GRAPH_MAX_TOPICS 20
+#define PGR_GRAPH_MAX_INSTITUTIONS 10
+#define PGR_GRAPH_EXPAND 10
+#define PGR_GRAPH_EXPAND_WORKS 10
+#define PGR_GRAPH_EXPAND_COAUTHORS 10
+#define PGR_GRAPH_MAX_NODES 2000
 int pgr_author_graph(pgr_store *s, const char *author, int depth, int max_nodes, json_t **out,
                      pgr_err *err);
 

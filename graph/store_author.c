@@ -34,6 +34,30 @@ static int cmp_count_desc(const void *x, const void *y)
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
+int pgr_rank_ids(pgr_id *ids, size_t n, pgr_coauthor **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!n)
+        return 0;
+    qsort(ids, n, sizeof *ids, cmp_id);
+    /* run lengths: at most n distinct ids */
+    pgr_coauthor *c = malloc(n * sizeof *c);
+    if (!c)
+        return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && c[m - 1].id == ids[i])
+            c[m - 1].n++;
+        else
+            c[m++] = (pgr_coauthor){ids[i], 1};
+    }
+    qsort(c, m, sizeof *c, cmp_count_desc);
+    *out = c;
+    *n_out = m;
+    return 0;
+}
+
 int pgr_coauthor_counts(pgr_store *s, pgr_id a, pgr_coauthor **out, size_t *n_out,
                         pgr_err *err)
 {
@@ -69,25 +93,9 @@ int pgr_coauthor_counts(pgr_store *s, pgr_id a, pgr_coauthor **out, size_t *n_ou
         free(ids);
         return 0;
     }
-    qsort(ids, n, sizeof *ids, cmp_id);
-    /* run lengths, in place: at most n distinct co-authors */
-    pgr_coauthor *c = malloc(n * sizeof *c);
-    if (!c) {
-        free(ids);
-        return OOM(err);
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (m && c[m - 1].id == ids[i])
-            c[m - 1].n++;
-        else
-            c[m++] = (pgr_coauthor){ids[i], 1};
-    }
+    int rc = pgr_rank_ids(ids, n, out, n_out);
     free(ids);
-    qsort(c, m, sizeof *c, cmp_count_desc);
-    *out = c;
-    *n_out = m;
-    return 0;
+    return rc == 0 ? 0 : OOM(err);
 }
 
 typedef struct named {

@@ -86,6 +86,9 @@ typedef struct pgr_coauthor {
 } pgr_coauthor;
 int pgr_coauthor_counts(pgr_store *s, pgr_id author, pgr_coauthor **out, size_t *n_out,
                         pgr_err *err);
+/* Counts ids (any order; ids is sorted in place) into (id, count) pairs, most
+ * frequent first, ties by id (malloc'd). -1 when out of memory. */
+int pgr_rank_ids(pgr_id *ids, size_t n, pgr_coauthor **out, size_t *n_out);
 
 #define PGR_DYN_CACHE 48
 

@@ -434,20 +434,13 @@
       "SELECT w.id, w.title, w.abstract, w.year, w.cited_by_count FROM authorships a JOIN "   \
       "works w ON w.id = a.work_id WHERE a.author_id = $1 ORDER BY w.cited_by_count DESC, "   \
       "w.id LIMIT $2")                                                                        \
+    /* the graph view's works (store_graph.c): the author's most cited, and a   \
+     * co-author's newest straight from the authorships index */                \
     X(ST_GRAPH_WORKS, "graph_works",                                                          \
-      "SELECT w.id, w.title, w.cited_by_count FROM authorships a JOIN works w ON w.id = "     \
-      "a.work_id WHERE a.author_id = $1 ORDER BY w.id")                                       \
-    X(ST_GRAPH_AUTHORSHIPS, "graph_authorships",                                              \
-      "SELECT b.work_id, b.author_id, au.display_name FROM authorships a JOIN authorships b " \
-      "ON b.work_id = a.work_id JOIN authors au ON au.id = b.author_id WHERE a.author_id = "  \
-      "$1 ORDER BY b.work_id, b.position, b.author_id")                                       \
-    X(ST_GRAPH_TOPICS, "graph_topics",                                                        \
-      "SELECT wt.work_id, t.id, t.display_name, wt.weight FROM authorships a JOIN "          \
-      "work_topics wt ON wt.work_id = a.work_id JOIN topics t ON t.id = wt.topic_id WHERE "   \
-      "a.author_id = $1 ORDER BY wt.work_id, t.id")                                           \
-    X(ST_GRAPH_CITATIONS, "graph_citations",                                                  \
-      "SELECT c.citing_id, c.cited_id FROM authorships a JOIN citations c ON c.citing_id = "  \
-      "a.work_id WHERE a.author_id = $1 AND c.cited_id IS NOT NULL ORDER BY c.id")            \
+      "SELECT w.id, w.title FROM authorships a JOIN works w ON w.id = a.work_id WHERE "       \
+      "a.author_id = $1 ORDER BY w.cited_by_count DESC, w.id LIMIT $2")                       \
+    X(ST_GRAPH_RECENT_WORKS, "graph_recent_works",                                            \
+      "SELECT work_id FROM authorships WHERE author_id = $1 ORDER BY work_id DESC LIMIT $2")  \
     X(ST_STATS, "stats",                                                                      \
       "SELECT (SELECT COUNT(*) FROM works), (SELECT COUNT(*) FROM authors WHERE merged_into " \
       "IS NULL), (SELECT COUNT(*) FROM topics), (SELECT COUNT(*) FROM venues), (SELECT "      \

@@ -852,50 +852,259 @@ static void test_autocomplete_and_groups(void)
     json_decref(j);
 }
 
+/* A node key "W12" of a generated entity. */
+static void gkey(char *buf, char letter, pgr_id id)
+{
+    snprintf(buf, 32, "%c%lld", letter, (long long)id);
+}
+
+static long node_weight(json_t *g, const char *key)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(g, "nodes"), i, n) if (!strcmp(
+        json_string_value(json_object_get(n, "id")), key)) return (long)
+        json_integer_value(json_object_get(n, "weight"));
+    return -1;
+}
+
+static size_t count_type(json_t *arr, const char *type)
+{
+    size_t i, c = 0;
+    json_t *n;
+    json_array_foreach(arr, i, n) c += !strcmp(json_string_value(json_object_get(n, "type")), type);
+    return c;
+}
+
+/* Under the caps the graph is the whole neighbourhood: at depth 1 the
+ * author's works, every author on them (weights: shared works), their topics
+ * (weights: works), an authorship edge per row, a co-author edge per
+ * co-author, a topic edge per work topic. Checked against the generator's
+ * lists (depth 2 under the caps: test_graph_caps). */
 static void test_graph(void)
 {
     NEED_BIG();
     pgr_err err = {0};
     char key[32];
-    snprintf(key, sizeof key, "A%lld", (long long)G.author_ids[5]);
-    json_t *g1, *g2, *co;
-    CHECK_INT(pgr_author_graph(GS, key, 1, 0, &g1, &err), 0);
-    CHECK_INT(pgr_author_graph(GS, key, 2, 0, &g2, &err), 0);
-    CHECK_INT(pgr_author_coauthors(GS, key, 0, &co, &err), 0);
-    size_t n_works = 0, n_auth = 0, i;
-    json_t *n;
-    json_array_foreach(json_object_get(g1, "nodes"), i, n)
-    {
-        n_works += !strcmp(json_string_value(json_object_get(n, "type")), "work");
-        n_auth += !strcmp(json_string_value(json_object_get(n, "type")), "author");
+    int checked1 = 0;
+    for (int a = 0; a < G.n_authors; a++) {
+        long *shared = calloc((size_t)G.n_authors, sizeof *shared);
+        long *tcount = calloc((size_t)G.n_topics, sizeof *tcount);
+        int n_works = 0, rows = 0, wtopics = 0;
+        for (int w = 0; w < G.n_works; w++) {
+            int has = 0;
+            for (int i = 0; i < G.works[w].n_auth; i++)
+                has |= G.works[w].auth[i] == a;
+            if (!has)
+                continue;
+            n_works++;
+            rows += G.works[w].n_auth;
+            for (int i = 0; i < G.works[w].n_auth; i++)
+                shared[G.works[w].auth[i]]++;
+            for (int t = 0; t < G.works[w].n_topics; t++)
+                tcount[G.works[w].topics[t]]++;
+            wtopics += G.works[w].n_topics;
+        }
+        int n_co = 0, n_top = 0;
+        for (int b = 0; b < G.n_authors; b++)
+            n_co += b != a && shared[b] > 0;
+        for (int t = 0; t < G.n_topics; t++)
+            n_top += tcount[t] > 0;
+        /* depth 1 on every author under the caps (the first 12, for time) */
+        if (n_works > 0 && n_works <= PGR_GRAPH_MAX_WORKS && n_co <= PGR_GRAPH_MAX_COAUTHORS &&
+            n_top <= PGR_GRAPH_MAX_TOPICS && checked1 < 12) {
+            checked1++;
+            json_t *g;
+            gkey(key, 'A', G.author_ids[a]);
+            CHECK_INT(pgr_author_graph(GS, key, 1, 0, &g, &err), 0);
+            json_t *nodes = json_object_get(g, "nodes"), *edges = json_object_get(g, "edges");
+            CHECK_INT(count_type(nodes, "work"), n_works);
+            CHECK_INT(count_type(nodes, "author"), n_co + 1);
+            CHECK_INT(count_type(nodes, "topic"), n_top);
+            CHECK_INT(count_type(edges, "authorship"), rows);
+            CHECK_INT(count_type(edges, "coauthor"), n_co);
+            CHECK_INT(count_type(edges, "topic"), wtopics);
+            CHECK(!json_is_true(json_object_get(g, "truncated")));
+            char k[32];
+            for (int w = 0; w < G.n_works; w++)
+                for (int i = 0; i < G.works[w].n_auth; i++)
+                    if (G.works[w].auth[i] == a) {
+                        gkey(k, 'W', G.works[w].id);
+                        CHECK_INT(node_weight(g, k), 1);
+                    }
+            for (int b = 0; b < G.n_authors; b++)
+                if (shared[b]) {
+                    gkey(k, 'A', G.author_ids[b]);
+                    CHECK_INT(node_weight(g, k), shared[b]);
+                }
+            for (int t = 0; t < G.n_topics; t++)
+                if (tcount[t]) {
+                    gkey(k, 'T', G.topic_ids[t]);
+                    CHECK_INT(node_weight(g, k), tcount[t]);
+                }
+            json_decref(g);
+        }
+        free(shared);
+        free(tcount);
     }
-    long want_works = 0;
-    for (int w = 0; w < G.n_works; w++)
-        for (int k = 0; k < G.works[w].n_auth; k++)
-            want_works += G.works[w].auth[k] == 5;
-    CHECK_INT(n_works, want_works);
-    CHECK_INT(n_auth, json_array_size(co) + 1);
-    CHECK(json_array_size(json_object_get(g2, "nodes")) >= json_array_size(json_object_get(g1, "nodes")));
-    /* every edge joins two nodes of the graph */
+    CHECK(checked1 >= 5);
+    /* every edge joins two nodes of the graph; max_nodes keeps the author */
+    json_t *g2, *capped, *g1;
+    gkey(key, 'A', G.author_ids[5]);
+    CHECK_INT(pgr_author_graph(GS, key, 2, 0, &g2, &err), 0);
     json_t *ids = json_object();
+    size_t i;
+    json_t *n, *e;
     json_array_foreach(json_object_get(g2, "nodes"), i, n)
-    json_object_set(ids, json_string_value(json_object_get(n, "id")), json_true());
-    json_t *e;
+        json_object_set(ids, json_string_value(json_object_get(n, "id")), json_true());
     int dangling = 0;
     json_array_foreach(json_object_get(g2, "edges"), i, e)
-    dangling += !json_object_get(ids, json_string_value(json_object_get(e, "source"))) ||
-                !json_object_get(ids, json_string_value(json_object_get(e, "target")));
+        dangling += !json_object_get(ids, json_string_value(json_object_get(e, "source"))) ||
+                    !json_object_get(ids, json_string_value(json_object_get(e, "target")));
     CHECK_INT(dangling, 0);
     json_decref(ids);
-    json_t *capped;
     CHECK_INT(pgr_author_graph(GS, key, 2, 10, &capped, &err), 0);
     CHECK_INT(json_array_size(json_object_get(capped, "nodes")), 10);
     CHECK(json_is_true(json_object_get(capped, "truncated")));
+    CHECK(node_weight(capped, key) > 0);
     json_decref(capped);
-    json_decref(g1);
     json_decref(g2);
-    json_decref(co);
     CHECK(pgr_author_graph(GS, key, 3, 0, &g1, &err) != 0);
+}
+
+/* The caps bind on an author with 150 works, 150 co-authors and 40 topics:
+ * the most cited works, the co-authors sharing the most of them, the most
+ * frequent topics (PGR_GRAPH_MAX_*); depth 2 expands at most PGR_GRAPH_EXPAND
+ * co-authors with at most PGR_GRAPH_EXPAND_WORKS works each. */
+static void test_graph_caps(void)
+{
+    pgr_store *s;
+    char *url;
+    pgr_err err = {0};
+    OPEN_FRESH(s, url, "graphcap");
+    pgr_id src, p, w, t[40];
+    pgr_source_doc d = {.uri = "graphcap", .sha256 = "00"};
+    pgr_author_rec pr = {.display_name = "Prolific Person", .norm_name = "prolific person"};
+    CHECK_INT(pgr_begin(s, &err), 0);
+    CHECK_INT(pgr_source_upsert(s, &d, &src, &err), 0);
+    CHECK_INT(pgr_author_upsert(s, src, 0, &pr, &p, NULL, &err), 0);
+    for (int i = 0; i < 40; i++) {
+        char code[16], name[32];
+        snprintf(code, sizeof code, "x.%02d", i);
+        snprintf(name, sizeof name, "Topic %02d", i);
+        CHECK_INT(pgr_topic_upsert(s, "arxiv", code, name, &t[i], &err), 0);
+    }
+    pgr_id co[150];
+    for (int i = 0; i < 150; i++) {
+        char title[64], norm[64], name[48], nname[48];
+        snprintf(name, sizeof name, "Helper Number%03d", i);
+        snprintf(nname, sizeof nname, "helper number%03d", i);
+        pgr_author_rec cr = {.display_name = name, .norm_name = nname};
+        CHECK_INT(pgr_author_upsert(s, src, 0, &cr, &co[i], NULL, &err), 0);
+        snprintf(title, sizeof title, "Capped work %03d", i);
+        snprintf(norm, sizeof norm, "capped work %03d", i);
+        pgr_work_rec wr = {.title = title, .norm_title = norm, .year = 2000 + i % 20,
+                           .cited_by_count = i, .score = NAN};
+        CHECK_INT(pgr_work_upsert(s, src, 0, &wr, &w, NULL, &err), 0);
+        CHECK_INT(pgr_authorship_put(s, src, w, p, 1, "P. Person", NULL, 0, &err), 0);
+        CHECK_INT(pgr_authorship_put(s, src, w, co[i], 2, name, NULL, 0, &err), 0);
+        CHECK_INT(pgr_work_topic_put(s, src, w, t[i % 40], 1.0, &err), 0);
+        /* the co-authors expanded first have more works than an expansion takes */
+        for (int j = 0; i >= 150 - PGR_GRAPH_MAX_WORKS && i < 150 - PGR_GRAPH_MAX_WORKS + 12 &&
+                        j < PGR_GRAPH_EXPAND_WORKS + 5;
+             j++) {
+            snprintf(title, sizeof title, "Own work %03d-%02d", i, j);
+            snprintf(norm, sizeof norm, "own work %03d-%02d", i, j);
+            pgr_work_rec own = {.title = title, .norm_title = norm, .year = 2010, .score = NAN};
+            CHECK_INT(pgr_work_upsert(s, src, 0, &own, &w, NULL, &err), 0);
+            CHECK_INT(pgr_authorship_put(s, src, w, co[i], 1, name, NULL, 0, &err), 0);
+        }
+    }
+    /* a small neighbourhood, nothing cut: X wrote x1 (X, Y), x2 (X, Y, Z),
+     * x3 (X); Y also y1 (Y, U), y2 (Y, V, U); Z also z1 (Z, W) */
+    static const char *const people[] = {"X", "Y", "Z", "U", "V", "W"};
+    static const int8_t papers[6][4] = {{0, 1, -1}, {0, 1, 2, -1}, {0, -1},
+                                        {1, 3, -1}, {1, 4, 3, -1}, {2, 5, -1}};
+    pgr_id pid[6], wid[6];
+    for (int i = 0; i < 6; i++) {
+        char name[32], nname[32];
+        snprintf(name, sizeof name, "Small %s", people[i]);
+        snprintf(nname, sizeof nname, "small %c", people[i][0] - 'A' + 'a');
+        pgr_author_rec r = {.display_name = name, .norm_name = nname};
+        CHECK_INT(pgr_author_upsert(s, src, 0, &r, &pid[i], NULL, &err), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        char title[32];
+        snprintf(title, sizeof title, "small paper %d", i);
+        pgr_work_rec wr = {.title = title, .norm_title = title, .year = 2020, .score = NAN};
+        CHECK_INT(pgr_work_upsert(s, src, 0, &wr, &wid[i], NULL, &err), 0);
+        for (int k = 0; papers[i][k] >= 0; k++)
+            CHECK_INT(pgr_authorship_put(s, src, wid[i], pid[papers[i][k]], k + 1, "x", NULL, 0,
+                                         &err),
+                      0);
+    }
+    CHECK_INT(pgr_metrics_recompute_dirty(s, &err), 0);
+    CHECK_INT(pgr_commit(s, &err), 0);
+    char key[32];
+    json_t *g;
+    gkey(key, 'A', pid[0]);
+    CHECK_INT(pgr_author_graph(s, key, 1, 0, &g, &err), 0);
+    CHECK_INT(count_type(json_object_get(g, "nodes"), "author"), 3);
+    CHECK_INT(count_type(json_object_get(g, "nodes"), "work"), 3);
+    json_decref(g);
+    CHECK_INT(pgr_author_graph(s, key, 2, 0, &g, &err), 0);
+    CHECK_INT(count_type(json_object_get(g, "nodes"), "author"), 6);
+    CHECK_INT(count_type(json_object_get(g, "nodes"), "work"), 6);
+    CHECK(!json_is_true(json_object_get(g, "truncated")));
+    {
+        char k[32];
+        for (int i = 0; i < 6; i++) {
+            gkey(k, 'W', wid[i]);
+            CHECK_MSG(node_weight(g, k) > 0, "depth 2 lacks paper %d", i);
+            gkey(k, 'A', pid[i]);
+            CHECK_MSG(node_weight(g, k) > 0, "depth 2 lacks %s", people[i]);
+        }
+        /* Y reached on x1, x2 from X, on x1, x2, y1, y2 from itself, on x2
+         * from Z; x2 is a work of all three expansions */
+        gkey(k, 'A', pid[1]);
+        CHECK_INT(node_weight(g, k), 7);
+        gkey(k, 'W', wid[1]);
+        CHECK_INT(node_weight(g, k), 3);
+    }
+    json_decref(g);
+    gkey(key, 'A', p);
+    CHECK_INT(pgr_author_graph(s, key, 1, 0, &g, &err), 0);
+    json_t *nodes = json_object_get(g, "nodes");
+    CHECK_INT(count_type(nodes, "work"), PGR_GRAPH_MAX_WORKS);
+    CHECK_INT(count_type(nodes, "author"), PGR_GRAPH_MAX_COAUTHORS + 1);
+    CHECK_INT(count_type(nodes, "topic"), PGR_GRAPH_MAX_TOPICS);
+    CHECK(json_is_true(json_object_get(g, "truncated")));
+    /* the most cited: the last PGR_GRAPH_MAX_WORKS works */
+    char lowest[32];
+    snprintf(lowest, sizeof lowest, "Capped work %03d", 150 - PGR_GRAPH_MAX_WORKS);
+    size_t i;
+    json_t *n;
+    int low = 0;
+    json_array_foreach(nodes, i, n) if (!strcmp(json_string_value(json_object_get(n, "type")),
+                                                "work")) low +=
+        strcmp(json_string_value(json_object_get(n, "label")), lowest) < 0;
+    CHECK_INT(low, 0);
+    /* each kept co-author shares one kept work: 100 + 100 authorship edges */
+    CHECK_INT(count_type(json_object_get(g, "edges"), "authorship"), 2 * PGR_GRAPH_MAX_WORKS);
+    json_decref(g);
+    CHECK_INT(pgr_author_graph(s, key, 2, 0, &g, &err), 0);
+    nodes = json_object_get(g, "nodes");
+    size_t works = count_type(nodes, "work");
+    CHECK(works > PGR_GRAPH_MAX_WORKS);
+    CHECK(works <= PGR_GRAPH_MAX_WORKS + PGR_GRAPH_EXPAND * PGR_GRAPH_EXPAND_WORKS);
+    CHECK(json_is_true(json_object_get(g, "truncated")));
+    json_decref(g);
+    CHECK_INT(pgr_author_graph(s, key, 2, 25, &g, &err), 0);
+    CHECK_INT(json_array_size(json_object_get(g, "nodes")), 25);
+    CHECK(node_weight(g, key) > 0);
+    json_decref(g);
+    pgr_store_close(s);
+    free(url);
 }
 
 /* The profile page's reads: an author's works page equals the list filtered
@@ -1191,6 +1400,7 @@ BOTH(test_search)
 BOTH(test_bounded_lists)
 BOTH(test_autocomplete_and_groups)
 BOTH(test_graph)
+BOTH(test_graph_caps)
 BOTH(test_author_page_reads)
 BOTH(test_author_read_speed)
 BOTH(test_crash_in_transaction)
@@ -1212,6 +1422,7 @@ int main(void)
     RUN(test_bounded_lists_##b);                                                             \
     RUN(test_autocomplete_and_groups_##b);                                                   \
     RUN(test_graph_##b);                                                                     \
+    RUN(test_graph_caps_##b);                                                                \
     RUN(test_author_page_reads_##b);                                                         \
     unload_big();                                                                            \
     RUN(test_author_read_speed_##b);                                                         \
