@@ -487,6 +487,15 @@ int pgr_autocomplete(pgr_store *s, pgr_entity e, const char *q, json_t **out, pg
 int pgr_author_coauthors(pgr_store *s, const char *author, int limit, json_t **out,
                          pgr_err *err);
 
+/* Facet counts of a works query (its filters and search; sorts, paging and
+ * group_by ignored) over its `top` newest matches (highest ids, the order
+ * the indexes hold them; 1..100000), never all of a large result: *out =
+ * {"considered": matches counted (< top: every match was), "top",
+ * "publication_year", "has_code", "topics.id": [{"key", "key_display_name",
+ * "count"}] most frequent first (ties by key, unknown first), at most 200}.
+ * The keys are group_by's. */
+int pgr_list_facets(pgr_store *s, const pgr_query *q, long top, json_t **out, pgr_err *err);
+
 /* One page of an author's works, as pgr_list filtered by
  * authorships.author.id with the same sorts (cited_by_count, publication_date,
  * publication_year, display_name; id ascending breaks ties) and selection,

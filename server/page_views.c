@@ -12,6 +12,7 @@
 
 #define PROFILE_WORKS_PER_PAGE 50
 #define SEARCH_PER_PAGE 20
+#define SEARCH_FACET_TOP 1000 /* facets count the newest 1,000 matches */
 
 /* Fields the work lists need: not abstract_inverted_index, references... */
 static const char *const work_list_fields[] = {
@@ -110,20 +111,28 @@ static json_t *work_item(json_t *w, const char *owner, tmpl_trust *trust)
         const char *name = jstr(au, "display_name");
         if (!name)
             name = jstr(a, "raw_author_name");
-        json_array_append_new(
-            authors, json_pack("{s:s, s:s, s:b, s:b}", "id", aid, "name", name ? name : "?",
-                               "is_owner", owner && strcmp(aid, owner) == 0, "last",
-                               i + 1 == json_array_size(json_object_get(w, "authorships"))));
+        /* built directly: json_pack parses its format per call, and a profile
+         * page lists 50 works of several authors each */
+        json_t *e = json_object();
+        json_object_set_new_nocheck(e, "id", json_string(aid));
+        json_object_set_new_nocheck(e, "name", json_string(name ? name : "?"));
+        json_object_set_new_nocheck(e, "is_owner", json_boolean(owner && strcmp(aid, owner) == 0));
+        json_object_set_new_nocheck(
+            e, "last", json_boolean(i + 1 == json_array_size(json_object_get(w, "authorships"))));
+        json_array_append_new(authors, e);
     }
     json_t *topics = json_array();
     json_t *t;
     json_array_foreach(json_object_get(w, "topics"), i, t)
     {
         const char *tid = jstr(t, "id"), *tn = jstr(t, "display_name");
-        if (tid && tn)
-            json_array_append_new(topics,
-                                  json_pack("{s:s, s:s, s:s}", "id", page_short_id(tid), "name", tn,
-                                            "code", jstr(t, "code") ? jstr(t, "code") : ""));
+        if (tid && tn) {
+            json_t *e = json_object();
+            json_object_set_new_nocheck(e, "id", json_string(page_short_id(tid)));
+            json_object_set_new_nocheck(e, "name", json_string(tn));
+            json_object_set_new_nocheck(e, "code", json_string(jstr(t, "code") ? jstr(t, "code") : ""));
+            json_array_append_new(topics, e);
+        }
     }
     json_t *loc = json_object_get(json_object_get(w, "primary_location"), "source");
     json_t *item = json_pack(
@@ -307,7 +316,7 @@ void page_search(srv_request *req)
         return;
     }
     tmpl_trust trust_v = {0}, *trust = &trust_v;
-    json_t *works = NULL, *authors = NULL, *topics = NULL, *fy = NULL, *ft = NULL, *fc = NULL;
+    json_t *works = NULL, *authors = NULL, *topics = NULL, *facets = NULL;
     pgr_filter filters[3];
     size_t nf = 0;
     const char *yv[1] = {year}, *tv[1] = {topic}, *cv[1] = {"true"};
@@ -350,21 +359,30 @@ void page_search(srv_request *req)
     pgr_query qa = {
         .entity = PGR_AUTHORS, .search = q, .per_page = 5, .select = afields, .n_select = 6};
     pgr_query qt = {.entity = PGR_TOPICS, .search = q, .per_page = 5};
-    /* facets count over the search with the other facets applied */
-    pgr_query gy = qw, gt = qw, gc = qw;
-    gy.per_page = gt.per_page = gc.per_page = 1;
-    gy.page = gt.page = gc.page = 1;
-    gy.hl_open = gt.hl_open = gc.hl_open = NULL;
-    gy.group_by = "publication_year";
-    gt.group_by = "topics.id";
-    gc.group_by = "has_code";
     if (!(authors = run_list(req, st, &qa, "search: authors")) ||
-        !(topics = run_list(req, st, &qt, "search: topics")) ||
-        !(fy = run_list(req, st, &gy, "search: year facet")) ||
-        !(ft = run_list(req, st, &gt, "search: topic facet")) ||
-        !(fc = run_list(req, st, &gc, "search: code facet")))
+        !(topics = run_list(req, st, &qt, "search: topics")))
         goto fail;
+    /* facets count the search with the facets applied, over its newest
+     * SEARCH_FACET_TOP matches: counting every match of a common word cost
+     * hundreds of milliseconds; the page says when the counts are partial */
+    t0 = pgr_now_us();
+    rc = pgr_list_facets(st, &qw, SEARCH_FACET_TOP, &facets, &err);
+    srv_note_db_time(req, pgr_now_us() - t0);
+    if (rc != 0) {
+        page_store_error(req, &err, "search: facets");
+        goto fail;
+    }
     long long count = jint(json_object_get(works, "meta"), "count");
+    long long considered = jint(facets, "considered");
+    if (considered >= SEARCH_FACET_TOP && count > considered) {
+        char note[160];
+        snprintf(note, sizeof note, "Counts among the %lld newest of %s%lld matches.", considered,
+                 json_is_false(json_object_get(json_object_get(works, "meta"), "count_exact"))
+                     ? "about "
+                     : "",
+                 count);
+        json_object_set_new(d, "facet_note", json_string(note));
+    }
     json_object_set_new(d, "results", work_items(json_object_get(works, "results"), NULL, trust));
     json_object_set_new(d, "count", json_integer(count));
     json_object_set_new(d, "authors", author_items(json_object_get(authors, "results")));
@@ -375,14 +393,15 @@ void page_search(srv_request *req)
         tl, json_pack("{s:s, s:s*, s:I}", "id", page_short_id(jstr(t, "id")), "name",
                       jstr(t, "display_name"), "works_count", (json_int_t)jint(t, "works_count")));
     json_object_set_new(d, "topics", tl);
-    json_object_set_new(d, "facet_year",
-                        facet(json_object_get(fy, "group_by"), "year", year, q, year, topic, code));
+    json_object_set_new(
+        d, "facet_year",
+        facet(json_object_get(facets, "publication_year"), "year", year, q, year, topic, code));
     json_object_set_new(
         d, "facet_topic",
-        facet(json_object_get(ft, "group_by"), "topic", topic, q, year, topic, code));
+        facet(json_object_get(facets, "topics.id"), "topic", topic, q, year, topic, code));
     json_object_set_new(
         d, "facet_code",
-        facet(json_object_get(fc, "group_by"), "has_code", code, q, year, topic, code));
+        facet(json_object_get(facets, "has_code"), "has_code", code, q, year, topic, code));
     json_object_set_new(d, "filtered", json_boolean(nf > 0));
     /* paging links keep the query and the facets */
     long long pages = (count + SEARCH_PER_PAGE - 1) / SEARCH_PER_PAGE;
@@ -415,9 +434,7 @@ fail:
     json_decref(works);
     json_decref(authors);
     json_decref(topics);
-    json_decref(fy);
-    json_decref(ft);
-    json_decref(fc);
+    json_decref(facets);
 }
 
 /* ---- author profile ---------------------------------------------------------------- */
@@ -545,16 +562,22 @@ static void graph_add_node(json_t *g, json_t *seen, const char *id, const char *
     if (!id || !*id || json_object_get(seen, id))
         return;
     json_object_set_new(seen, id, json_true());
-    json_array_append_new(json_object_get(g, "nodes"),
-                          json_pack("{s:s, s:s, s:s, s:i}", "id", id, "type", type, "label",
-                                    label ? label : id, "weight", 1));
+    json_t *n = json_object();
+    json_object_set_new_nocheck(n, "id", json_string(id));
+    json_object_set_new_nocheck(n, "type", json_string(type));
+    json_object_set_new_nocheck(n, "label", json_string(label ? label : id));
+    json_object_set_new_nocheck(n, "weight", json_integer(1));
+    json_array_append_new(json_object_get(g, "nodes"), n);
 }
 
 static void graph_add_edge(json_t *g, const char *a, const char *b, const char *type)
 {
-    json_array_append_new(
-        json_object_get(g, "edges"),
-        json_pack("{s:s, s:s, s:s, s:i}", "source", a, "target", b, "type", type, "weight", 1));
+    json_t *e = json_object();
+    json_object_set_new_nocheck(e, "source", json_string(a));
+    json_object_set_new_nocheck(e, "target", json_string(b));
+    json_object_set_new_nocheck(e, "type", json_string(type));
+    json_object_set_new_nocheck(e, "weight", json_integer(1));
+    json_array_append_new(json_object_get(g, "edges"), e);
 }
 
 static json_t *build_graph(const char *self, const char *name, json_t *author, json_t *works,
@@ -627,22 +650,39 @@ static void graph_data(json_t *g, const char *self, json_t *d, tmpl_trust *trust
         if (pre)
             snprintf(href, sizeof href, "%s%s", pre, id);
         int is_self = strcmp(id, self) == 0;
-        json_array_append_new(nodes,
-                              json_pack("{s:s, s:s, s:s*, s:s, s:o, s:b}", "id", id, "type", type,
-                                        "label", jstr(n, "label"), "href", href, "weight",
-                                        json_integer(jint(n, "weight") > 0 ? jint(n, "weight") : 1),
-                                        "self", is_self));
+        json_t *label = json_object_get(n, "label");
+        if (!json_is_string(label))
+            label = json_null();
+        json_t *o = json_object();
+        json_object_set_new_nocheck(o, "id", json_string(id));
+        json_object_set_new_nocheck(o, "type", json_string(type));
+        json_object_set_nocheck(o, "label", label);
+        json_object_set_new_nocheck(o, "href", json_string(href));
+        json_object_set_new_nocheck(o, "weight",
+                                    json_integer(jint(n, "weight") > 0 ? jint(n, "weight") : 1));
+        json_object_set_new_nocheck(o, "self", json_boolean(is_self));
+        json_array_append_new(nodes, o);
         json_t *arr = json_object_get(groups, type);
-        if (arr && !is_self)
-            json_array_append_new(arr, json_pack("{s:s, s:s*, s:s}", "id", id, "label",
-                                                 jstr(n, "label"), "href", href));
+        if (arr && !is_self) {
+            json_t *item = json_object();
+            json_object_set_new_nocheck(item, "id", json_string(id));
+            json_object_set_nocheck(item, "label", label);
+            json_object_set_new_nocheck(item, "href", json_string(href));
+            json_array_append_new(arr, item);
+        }
     }
     json_t *edges = json_array(), *e;
-    json_array_foreach(json_object_get(g, "edges"), i, e) json_array_append_new(
-        edges, json_pack("{s:s, s:s, s:s*}", "source",
-                         page_short_id(jstr(e, "source") ? jstr(e, "source") : ""), "target",
-                         page_short_id(jstr(e, "target") ? jstr(e, "target") : ""), "type",
-                         jstr(e, "type")));
+    json_array_foreach(json_object_get(g, "edges"), i, e)
+    {
+        json_t *type = json_object_get(e, "type");
+        json_t *o = json_object();
+        json_object_set_new_nocheck(
+            o, "source", json_string(page_short_id(jstr(e, "source") ? jstr(e, "source") : "")));
+        json_object_set_new_nocheck(
+            o, "target", json_string(page_short_id(jstr(e, "target") ? jstr(e, "target") : "")));
+        json_object_set_nocheck(o, "type", json_is_string(type) ? type : json_null());
+        json_array_append_new(edges, o);
+    }
     json_t *gj = json_pack("{s:o, s:o}", "nodes", nodes, "edges", edges);
     json_object_set_new(d, "graph_json", page_json_script(trust, gj));
     json_object_set_new(d, "graph_nodes", json_integer((json_int_t)json_array_size(nodes)));

@@ -1107,6 +1107,88 @@ static void test_graph_caps(void)
     free(url);
 }
 
+/* Facets over the newest matches: with a bound above the matches they equal
+ * group_by over every match; below it they count exactly the `top`
+ * highest-id matches (checked against the generator's works). */
+static void test_facets(void)
+{
+    NEED_BIG();
+    pgr_err err = {0};
+    static const char *const keys[] = {"publication_year", "topics.id", "has_code"};
+    /* complete: equal to pgr_list's group_by, for a search and a filter */
+    static const char *const cv[] = {"true"};
+    pgr_filter code = {"has_code", PGR_OP_EQ, cv, 1};
+    pgr_query qs[2] = {{.entity = PGR_WORKS, .search = "graph", .per_page = 1},
+                       {.entity = PGR_WORKS, .filters = &code, .n_filters = 1, .per_page = 1}};
+    for (int k = 0; k < 2; k++) {
+        json_t *f = NULL;
+        CHECK_INT(pgr_list_facets(GS, &qs[k], 100000, &f, &err), 0);
+        CHECK(json_integer_value(json_object_get(f, "considered")) > 0);
+        for (size_t i = 0; i < 3; i++) {
+            pgr_query g = qs[k];
+            g.group_by = keys[i];
+            json_t *j = NULL;
+            CHECK_INT(pgr_list(GS, &g, &j, &err), 0);
+            /* the same groups and counts; order within equal counts may differ */
+            json_t *want = json_object(), *e;
+            size_t x;
+            json_array_foreach(json_object_get(j, "group_by"), x, e)
+                json_object_set(want, json_string_value(json_object_get(e, "key")),
+                                json_object_get(e, "count"));
+            json_t *got = json_object();
+            json_array_foreach(json_object_get(f, keys[i]), x, e)
+                json_object_set(got, json_string_value(json_object_get(e, "key")),
+                                json_object_get(e, "count"));
+            CHECK_MSG(json_equal(want, got), "facet %s of query %d differs from group_by",
+                      keys[i], k);
+            json_decref(want);
+            json_decref(got);
+            json_decref(j);
+        }
+        json_decref(f);
+    }
+    /* bounded: the 25 highest-id works with code, counted by year by hand */
+    json_t *f = NULL;
+    CHECK_INT(pgr_list_facets(GS, &qs[1], 25, &f, &err), 0);
+    CHECK_INT(json_integer_value(json_object_get(f, "considered")), 25);
+    long want_years[4000] = {0}, unknown = 0;
+    int taken = 0;
+    pgr_id last = INT64_MAX;
+    while (taken < 25) { /* the next highest store id with code */
+        int best = -1;
+        for (int w = 0; w < G.n_works; w++)
+            if (G.works[w].has_code == 1 && G.works[w].id < last &&
+                (best < 0 || G.works[w].id > G.works[best].id))
+                best = w;
+        if (best < 0)
+            break;
+        last = G.works[best].id;
+        taken++;
+        if (G.works[best].year > 0 && G.works[best].year < 4000)
+            want_years[G.works[best].year]++;
+        else
+            unknown++;
+    }
+    CHECK_INT(taken, 25);
+    size_t x;
+    json_t *e;
+    long sum = 0;
+    int bad = 0;
+    json_array_foreach(json_object_get(f, "publication_year"), x, e)
+    {
+        const char *k = json_string_value(json_object_get(e, "key"));
+        long c = (long)json_integer_value(json_object_get(e, "count"));
+        sum += c;
+        bad += !strcmp(k, "unknown") ? c != unknown : c != want_years[atoi(k)];
+    }
+    CHECK_INT(sum, 25);
+    CHECK_INT(bad, 0);
+    json_decref(f);
+    CHECK(pgr_list_facets(GS, &qs[1], 0, &f, &err) != 0);
+    pgr_query authors = {.entity = PGR_AUTHORS};
+    CHECK(pgr_list_facets(GS, &authors, 10, &f, &err) != 0);
+}
+
 /* The profile page's reads: an author's works page equals the list filtered
  * by the author (same order, fields and count, every sort, several pages),
  * and co-authors equal a brute-force count over the generated works. */
@@ -1400,6 +1482,7 @@ BOTH(test_search)
 BOTH(test_bounded_lists)
 BOTH(test_autocomplete_and_groups)
 BOTH(test_graph)
+BOTH(test_facets)
 BOTH(test_graph_caps)
 BOTH(test_author_page_reads)
 BOTH(test_author_read_speed)
@@ -1422,6 +1505,7 @@ int main(void)
     RUN(test_bounded_lists_##b);                                                             \
     RUN(test_autocomplete_and_groups_##b);                                                   \
     RUN(test_graph_##b);                                                                     \
+    RUN(test_facets_##b);                                                                    \
     RUN(test_graph_caps_##b);                                                                \
     RUN(test_author_page_reads_##b);                                                         \
     unload_big();                                                                            \
