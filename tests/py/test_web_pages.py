@@ -187,6 +187,59 @@ def test_search_html_snippets_facets_paging(site):
     assert ids1 and ids2 and not ids1 & ids2
 
 
+@pytest.fixture(scope="module")
+def big_site(tmp_path_factory):
+    """A generated graph with more matches of a common word than the search
+    page's facets count (1,000)."""
+    d = tmp_path_factory.mktemp("webbig")
+    db = fresh_sqlite(d)
+    r = subprocess.run([BIN, "bench", "gen", "--db", db, "--works", "6000", "--authors", "1500",
+                        "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    s = Server(db)
+    yield s
+    assert s.stop() == 0
+
+
+def year_facets(html, q):
+    return dict((y, int(n)) for y, n in re.findall(
+        r'href="/search\?q=%s&amp;year=(\d{4})">\1</a> <span class="muted">(\d+)</span>' % q, html))
+
+
+def test_search_facets_bounded_and_labelled(big_site):
+    api = big_site.url + "/api/v1/works"
+    # a common word: facets count its 1,000 newest matches, and say so
+    total = requests.get(api, params={"search": "graph", "per-page": 1}).json()["meta"]["count"]
+    assert total > 1000
+    html = requests.get(big_site.url + "/search", params={"q": "graph"}).text
+    note = re.search(r'<p class="muted small facet-note">([^<]*)</p>', html)
+    assert note, "no note on partial facet counts"
+    assert note.group(1) == "Counts among the 1000 newest of %d matches." % total
+    years = year_facets(html, "graph")
+    assert years and sum(years.values()) == 1000  # every generated work has a year
+    # each count is what the 1,000 newest matches hold: at most the year's total
+    for y, n in years.items():
+        exact = requests.get(api, params={"search": "graph", "filter": "publication_year:" + y,
+                                          "per-page": 1}).json()["meta"]["count"]
+        assert 0 < n <= exact
+    # following a facet narrows the results; its counts are then complete when few
+    y = max(years, key=years.get)
+    h2 = requests.get(big_site.url + "/search", params={"q": "graph", "year": y}).text
+    assert set(re.findall(r'<span class="year">(\d{4})</span>', h2)) == {y}
+    # a rare query: every match counted, no note, counts equal the API's
+    rare = '"graph neural"'
+    n_rare = requests.get(api, params={"search": rare, "per-page": 1}).json()["meta"]["count"]
+    assert 0 < n_rare < 1000
+    h3 = requests.get(big_site.url + "/search", params={"q": rare}).text
+    assert "facet-note" not in h3
+    rare_years = year_facets(h3, re.escape(requests.utils.quote(rare, safe="")))
+    assert rare_years and sum(rare_years.values()) == n_rare
+    for y, n in rare_years.items():
+        exact = requests.get(api, params={"search": rare, "filter": "publication_year:" + y,
+                                          "per-page": 1}).json()["meta"]["count"]
+        assert n == exact
+
+
 def test_search_escapes_and_bad_queries(site):
     r = requests.get(site.url + "/search", params={"q": '<script>alert(1)</script>"\''})
     assert r.status_code in (200, 400)
