@@ -83,6 +83,23 @@ int pgr_commit(pgr_store *s, pgr_err *err);
 int pgr_rollback(pgr_store *s, pgr_err *err);
 int pgr_in_transaction(const pgr_store *s);
 
+/* A hint for one large write into a graph that is small beside it (the
+ * indexer's big files into a fresh graph): inside the open transaction, drops
+ * the secondary indexes that nothing written or read during an ingest uses
+ * (sort and filter indexes of works and authors, provenance by source, topic
+ * links by topic, authorships by institution) and enlarges the page cache.
+ * pgr_commit recreates them from their own CREATE INDEX text before it
+ * commits, one sort each instead of a b-tree insert per row; a rollback
+ * restores them with everything else. Readers in other connections see the
+ * old snapshot with its indexes throughout (SQLite WAL). SQLite only: on
+ * PostgreSQL dropping an index would lock readers out, so it is a no-op
+ * there. *deferred (may be NULL) = number of indexes dropped. */
+int pgr_defer_indexes(pgr_store *s, int *deferred, pgr_err *err);
+
+/* Works and authors currently in the graph (upper bounds: the largest ids),
+ * cheap; for deciding whether a load is large beside the graph. */
+int pgr_graph_size(pgr_store *s, int64_t *works, int64_t *authors, pgr_err *err);
+
 /* A lock held across a whole ingest run, so two runs never interleave
  * (PostgreSQL: session advisory lock; SQLite: flock on PATH.lock).
  * wait = 0: fail at once with PGR_EBUSY if another run holds it. Released by

@@ -517,6 +517,8 @@ void pgr_store_forget_caches(pgr_store *s)
     s->venue_cache_id = 0;
 }
 
+static void forget_deferred(pgr_store *s);
+
 void pgr_store_close(pgr_store *s)
 {
     if (!s)
@@ -535,9 +537,114 @@ void pgr_store_close(pgr_store *s)
     pgr_idset_free(&s->dirty_cited);
     pgr_store_forget_caches(s);
     pgr_bulk_discard(s);
+    forget_deferred(s);
     free(s->prov);
     free(s->path);
     free(s);
+}
+
+/* ---- deferred indexes (pgr_defer_indexes) ---- */
+
+/* The indexes no ingest statement reads (checked against store_sql.h: the
+ * lookups, merges, deletes of a replaced source and the per-file reads use
+ * the unique keys, norm_title/norm_name, authorships by author, citations by
+ * target, provenance's primary key). Everything else a load would maintain
+ * row by row for the readers of the finished graph. */
+static const char *const deferrable_indexes[] = {
+    "works_year",          "works_type",           "works_has_code",
+    "works_cited_by_count", "works_sort_date",     "works_venue",
+    "authors_works_count", "authors_cited_by_count", "authorships_institution",
+    "work_topics_topic",   "provenance_source",
+};
+#define N_DEFERRABLE (sizeof deferrable_indexes / sizeof *deferrable_indexes)
+/* Page cache while indexes are deferred (KiB, negative as PRAGMA wants):
+ * a large load's working set; the connection's usual size after. */
+#define SQLITE_CACHE_LOAD "PRAGMA cache_size=-262144"
+#define SQLITE_CACHE_NORMAL "PRAGMA cache_size=-65536"
+
+static void forget_deferred(pgr_store *s)
+{
+    for (size_t i = 0; i < s->n_deferred; i++)
+        free(s->deferred[i]);
+    free(s->deferred);
+    s->deferred = NULL;
+    s->n_deferred = 0;
+}
+
+int pgr_defer_indexes(pgr_store *s, int *deferred, pgr_err *err)
+{
+    if (deferred)
+        *deferred = 0;
+    if (!s->in_tx)
+        return pgr_errf(err, PGR_EINVAL, "%s: defer_indexes: no transaction is open", s->be->name);
+    if (strcmp(s->be->name, "sqlite") != 0 || s->n_deferred)
+        return 0;
+    s->deferred = calloc(N_DEFERRABLE, sizeof *s->deferred);
+    if (!s->deferred)
+        return pgr_errf(err, PGR_ENOMEM, "out of memory");
+    pgr_stmt *st = pgr_st_dyn(s, "deferrable_index",
+                              "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1",
+                              err);
+    if (!st)
+        return -1;
+    for (size_t i = 0; i < N_DEFERRABLE; i++) {
+        pgr_bind_text(st, 1, deferrable_indexes[i]);
+        int r = pgr_step(st, err);
+        const char *sql = r == 1 ? pgr_col_text(st, 0) : NULL;
+        char *copy = sql ? strdup(sql) : NULL;
+        pgr_reset(st);
+        if (r < 0)
+            return -1;
+        if (!sql)
+            continue; /* a schema without it (older or newer): nothing to defer */
+        if (!copy)
+            return pgr_errf(err, PGR_ENOMEM, "out of memory");
+        char drop[96];
+        snprintf(drop, sizeof drop, "DROP INDEX %s", deferrable_indexes[i]);
+        if (s->be->exec(s, "defer_index", drop, err) != 0) {
+            free(copy);
+            return -1;
+        }
+        s->deferred[s->n_deferred++] = copy;
+    }
+    if (s->be->exec(s, "cache_size", SQLITE_CACHE_LOAD, err) != 0)
+        return -1;
+    if (deferred)
+        *deferred = (int)s->n_deferred;
+    return 0;
+}
+
+static int recreate_indexes(pgr_store *s, pgr_err *err)
+{
+    for (size_t i = 0; i < s->n_deferred; i++)
+        if (s->be->exec(s, "recreate_index", s->deferred[i], err) != 0)
+            return -1;
+    if (s->n_deferred) {
+        forget_deferred(s);
+        return s->be->exec(s, "cache_size", SQLITE_CACHE_NORMAL, err);
+    }
+    return 0;
+}
+
+int pgr_graph_size(pgr_store *s, int64_t *works, int64_t *authors, pgr_err *err)
+{
+    pgr_stmt *st = pgr_st_dyn(s, "graph_size",
+                              "SELECT (SELECT COALESCE(MAX(id), 0) FROM works), "
+                              "(SELECT COALESCE(MAX(id), 0) FROM authors)",
+                              err);
+    if (!st)
+        return -1;
+    int r = pgr_step(st, err);
+    if (r == 1) {
+        *works = pgr_col_int(st, 0);
+        *authors = pgr_col_int(st, 1);
+    }
+    pgr_reset(st);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        *works = *authors = 0;
+    return 0;
 }
 
 /* ---- transactions ---- */
@@ -567,7 +674,7 @@ int pgr_commit(pgr_store *s, pgr_err *err)
     if (!s->in_tx)
         return pgr_errf(err, PGR_EINVAL, "%s: commit: no transaction is open", s->be->name);
     if (pgr_bulk_flush(s, err) != 0 || pgr_prov_flush(s, err) != 0 ||
-        pgr_fts_flush(s, err) != 0)
+        pgr_fts_flush(s, err) != 0 || recreate_indexes(s, err) != 0)
         return -1;
     if (s->wrote) {
         pgr_stmt *st = pgr_st(s, ST_DATA_VERSION_BUMP, err);
@@ -597,7 +704,12 @@ int pgr_rollback(pgr_store *s, pgr_err *err)
     s->prov_n = 0;
     pgr_bulk_discard(s);
     pgr_store_forget_caches(s); /* ids written in the transaction are gone */
-    return s->be->exec(s, "rollback", "ROLLBACK", err);
+    int had_deferred = s->n_deferred > 0;
+    forget_deferred(s); /* ROLLBACK brings the dropped indexes back */
+    int rc = s->be->exec(s, "rollback", "ROLLBACK", err);
+    if (had_deferred)
+        s->be->exec(s, "cache_size", SQLITE_CACHE_NORMAL, NULL);
+    return rc;
 }
 
 int pgr_in_transaction(const pgr_store *s) { return s->in_tx; }

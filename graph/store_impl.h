@@ -117,6 +117,10 @@ struct pgr_store {
     size_t prov_n, prov_cap;
     /* Bulk rows not yet written (store_bulk.c); NULL outside bulk loading. */
     struct pgr_bulk *bulk;
+    /* CREATE INDEX text of the indexes pgr_defer_indexes dropped in the open
+     * transaction: recreated by pgr_commit, forgotten by pgr_rollback. */
+    char **deferred;
+    size_t n_deferred;
     /* pgr_list_limits (0: the defaults of store_query.c) */
     long count_cap, rank_window;
     /* Venue name -> id of the last venue written (most files have one). */

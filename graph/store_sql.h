@@ -342,13 +342,6 @@
       "ai.author_id FROM author_institutions ai WHERE ai.institution_id = institutions.id)) " \
       "WHERE id = $1")                                                                        \
     /* ---- full text: dialect ---- */                                                        \
-    X(ST_FTS_WORK_TEXT, "fts_work_text",                                                      \
-      "SELECT w.title, w.abstract, a.display_name, s.raw_name FROM works w LEFT JOIN "        \
-      "authorships s ON s.work_id = w.id LEFT JOIN authors a ON a.id = s.author_id WHERE "    \
-      "w.id = $1 ORDER BY s.position, s.author_id")                                           \
-    X(ST_FTS_AUTHOR_TEXT, "fts_author_text",                                                  \
-      "SELECT a.display_name, a.merged_into, n.name FROM authors a LEFT JOIN author_names n " \
-      "ON n.author_id = a.id WHERE a.id = $1 ORDER BY n.id")                                  \
     X(ST_FTS_WORK_DEL, "fts_work_delete", NULL)                                               \
     X(ST_FTS_WORK_PUT, "fts_work_put", NULL)                                                  \
     X(ST_FTS_AUTHOR_DEL, "fts_author_delete", NULL)                                           \

@@ -27,29 +27,75 @@ enum {
 
 #define OOM(err) pgr_errf(err, PGR_ENOMEM, "out of memory")
 
-/* Provenance rows are buffered and written many to a statement (at commit,
- * or before anything reads provenance): an ingest writes one per fact, and
- * on PostgreSQL one statement each would be one round trip each. The values
- * are the store's own integers, written into the SQL as literals. */
-#define PROV_BATCH 400
+/* Provenance rows are buffered and written at commit (or before anything
+ * reads provenance): an ingest writes one per fact. They are sorted first, so
+ * the inserts walk the primary key in order and duplicates go. SQLite steps
+ * one prepared single-row insert per row (in process: no parsing, no round
+ * trip; building a 400-row VALUES text made its parser 6% of an ingest);
+ * PostgreSQL gets PROV_BATCH rows a statement as one JSON array parameter
+ * (one round trip each). */
+#define PROV_BATCH 2000
+#define PROV_BUFFER (1u << 20)
+
+static int prov_cmp(const void *a, const void *b)
+{
+    const pgr_id *x = a, *y = b;
+    for (int i = 0; i < 3; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
 
 int pgr_prov_flush(pgr_store *s, pgr_err *err)
 {
-    pgr_sb sql = {0};
+    if (!s->prov_n)
+        return 0;
+    qsort(s->prov, s->prov_n, sizeof *s->prov, prov_cmp);
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < s->prov_n;) {
-        pgr_sb_reset(&sql);
-        pgr_sb_puts(&sql, "INSERT INTO provenance (kind, fact_id, source_id) VALUES ");
-        size_t end = i + PROV_BATCH < s->prov_n ? i + PROV_BATCH : s->prov_n;
-        for (size_t k = i; k < end; k++)
-            pgr_sb_printf(&sql, "%s(%lld, %lld, %lld)", k > i ? ", " : "",
-                          (long long)s->prov[k][0], (long long)s->prov[k][1],
-                          (long long)s->prov[k][2]);
-        pgr_sb_puts(&sql, " ON CONFLICT DO NOTHING");
-        rc = pgr_sb_ok(&sql) ? s->be->exec(s, "provenance_add", sql.data, err) : OOM(err);
-        i = end;
+    if (!strcmp(s->be->name, "sqlite")) {
+        pgr_stmt *st = pgr_st_dyn(s, "provenance_add",
+                                  "INSERT INTO provenance (kind, fact_id, source_id) VALUES ($1, "
+                                  "$2, $3) ON CONFLICT DO NOTHING",
+                                  err);
+        if (!st)
+            return -1;
+        for (size_t k = 0; rc == 0 && k < s->prov_n; k++) {
+            if (k && !prov_cmp(s->prov[k], s->prov[k - 1]))
+                continue;
+            pgr_bind_int(st, 1, s->prov[k][0]);
+            pgr_bind_int(st, 2, s->prov[k][1]);
+            pgr_bind_int(st, 3, s->prov[k][2]);
+            rc = pgr_exec_st(st, err);
+        }
+    } else {
+        pgr_sb js = {0};
+        pgr_stmt *st = pgr_st_dyn(
+            s, "provenance_add_many",
+            "INSERT INTO provenance (kind, fact_id, source_id) SELECT (value->>0)::int, "
+            "(value->>1)::bigint, (value->>2)::bigint FROM json_array_elements($1::json) "
+            "ON CONFLICT DO NOTHING",
+            err);
+        if (!st)
+            return -1;
+        for (size_t i = 0; rc == 0 && i < s->prov_n;) {
+            pgr_sb_reset(&js);
+            pgr_sb_putc(&js, '[');
+            size_t end = i + PROV_BATCH < s->prov_n ? i + PROV_BATCH : s->prov_n;
+            for (size_t k = i; k < end; k++)
+                pgr_sb_printf(&js, "%s[%lld,%lld,%lld]", k > i ? "," : "",
+                              (long long)s->prov[k][0], (long long)s->prov[k][1],
+                              (long long)s->prov[k][2]);
+            pgr_sb_putc(&js, ']');
+            if (!pgr_sb_ok(&js)) {
+                rc = OOM(err);
+                break;
+            }
+            pgr_bind_text(st, 1, js.data);
+            rc = pgr_exec_st(st, err);
+            i = end;
+        }
+        pgr_sb_free(&js);
     }
-    pgr_sb_free(&sql);
     if (rc == 0)
         s->prov_n = 0;
     return rc;
@@ -73,7 +119,9 @@ static int prov(pgr_store *s, pgr_id src, int kind, pgr_id fact, pgr_err *err)
     s->prov[s->prov_n][1] = fact;
     s->prov[s->prov_n][2] = src;
     s->prov_n++;
-    return s->prov_n >= 8 * PROV_BATCH ? pgr_prov_flush(s, err) : 0;
+    /* written at commit or before a read of provenance; a very large file
+     * writes them in pieces of PROV_BUFFER rows (24 MiB) */
+    return s->prov_n >= PROV_BUFFER ? pgr_prov_flush(s, err) : 0;
 }
 
 /* Runs a statement that returns one id column (INSERT ... RETURNING id). */
@@ -1059,13 +1107,15 @@ int pgr_adapter_add(pgr_store *s, const pgr_adapter_rec *a, pgr_id *id, pgr_err 
 }
 
 /* ---- full text at commit ---- */
-static int fts_put(pgr_store *s, int del_stmt, int put_stmt, pgr_id id, const char *a,
+/* fresh: the full-text table has no row id (SQLite: id is above its largest
+ * rowid), so there is nothing to delete first. */
+static int fts_put(pgr_store *s, int del_stmt, int put_stmt, pgr_id id, int fresh, const char *a,
                    const char *b, const char *c, pgr_err *err)
 {
     pgr_stmt *st;
     /* SQLite's FTS rows are replaced by delete + insert; PostgreSQL's put is an
      * UPDATE of the row's tsvector, and its delete clears it. */
-    if (!a || !strcmp(s->be->name, "sqlite")) {
+    if (!fresh && (!a || !strcmp(s->be->name, "sqlite"))) {
         if (!(st = pgr_st(s, del_stmt, err)))
             return -1;
         pgr_bind_int(st, 1, id);
@@ -1096,93 +1146,189 @@ static void put_folded(pgr_sb *out, const char *text, pgr_sb *tmp)
     pgr_sb_append(out, tmp->data, tmp->len);
 }
 
-static int fts_work(pgr_store *s, pgr_id id, pgr_sb *t, pgr_sb *a, pgr_sb *n, pgr_err *err)
+/* The text of works and authors is read many ids to a statement (one
+ * statement per work and per author was a quarter of a large load's commit,
+ * and on PostgreSQL a round trip each). Rows come ordered by id; an id with
+ * no row is gone (its full-text row is deleted). */
+#define FTS_CHUNK 512
+
+static const char *const fts_text_sql[2] = {
+    "SELECT w.id, w.title, w.abstract, a.display_name, s.raw_name FROM works w LEFT JOIN "
+    "authorships s ON s.work_id = w.id LEFT JOIN authors a ON a.id = s.author_id WHERE w.id IN "
+    "%s ORDER BY w.id, s.position, s.author_id",
+    "SELECT a.id, a.display_name, a.merged_into, n.name FROM authors a LEFT JOIN author_names n "
+    "ON n.author_id = a.id WHERE a.id IN %s ORDER BY a.id, n.id",
+};
+
+/* One work's folded fields from rows of fts_text_sql[0] (the first row read). */
+static int fts_work_rows(pgr_stmt *st, int *r, pgr_sb *t, pgr_sb *a, pgr_sb *n, pgr_sb *d,
+                         pgr_sb *raw, pgr_err *err)
 {
-    pgr_stmt *st = pgr_st(s, ST_FTS_WORK_TEXT, err);
-    if (!st)
-        return -1;
-    pgr_sb d = {0}, r = {0};
+    pgr_id id = pgr_col_int(st, 0);
     t->len = a->len = n->len = 0;
     pgr_sb_puts(t, "");
     pgr_sb_puts(a, "");
     pgr_sb_puts(n, "");
-    pgr_bind_int(st, 1, id);
-    int rc, rows = 0;
-    while ((rc = pgr_step(st, err)) == 1) {
-        if (rows++ == 0) {
-            pgr_fold(pgr_col_text(st, 0), t);
-            pgr_fold(pgr_col_text(st, 1), a);
-        }
-        d.len = r.len = 0;
-        pgr_fold(pgr_col_text(st, 2), &d);
-        pgr_fold(pgr_col_text(st, 3), &r);
-        if (d.len) {
+    pgr_fold(pgr_col_text(st, 1), t);
+    pgr_fold(pgr_col_text(st, 2), a);
+    do {
+        d->len = raw->len = 0;
+        pgr_fold(pgr_col_text(st, 3), d);
+        pgr_fold(pgr_col_text(st, 4), raw);
+        if (d->len) {
             if (n->len)
                 pgr_sb_putc(n, ' ');
-            pgr_sb_append(n, d.data, d.len);
+            pgr_sb_append(n, d->data, d->len);
         }
         /* the raw printed name usually folds to the display name: once is enough */
-        if (r.len && (r.len != d.len || memcmp(r.data, d.data, r.len) != 0)) {
+        if (raw->len && (raw->len != d->len || memcmp(raw->data, d->data, raw->len) != 0)) {
             if (n->len)
                 pgr_sb_putc(n, ' ');
-            pgr_sb_append(n, r.data, r.len);
+            pgr_sb_append(n, raw->data, raw->len);
         }
-    }
-    pgr_reset(st);
-    int ok = pgr_sb_ok(t) && pgr_sb_ok(a) && pgr_sb_ok(n) && pgr_sb_ok(&d) && pgr_sb_ok(&r);
-    pgr_sb_free(&d);
-    pgr_sb_free(&r);
-    if (rc < 0)
+    } while ((*r = pgr_step(st, err)) == 1 && pgr_col_int(st, 0) == id);
+    if (*r < 0)
         return -1;
-    if (!ok)
-        return OOM(err);
-    if (!rows)
-        return fts_put(s, ST_FTS_WORK_DEL, ST_FTS_WORK_PUT, id, NULL, NULL, NULL, err);
-    return fts_put(s, ST_FTS_WORK_DEL, ST_FTS_WORK_PUT, id, t->data, a->data, n->data, err);
+    return pgr_sb_ok(t) && pgr_sb_ok(a) && pgr_sb_ok(n) && pgr_sb_ok(d) && pgr_sb_ok(raw)
+               ? 0
+               : OOM(err);
 }
 
-static int fts_author(pgr_store *s, pgr_id id, pgr_sb *names, pgr_err *err)
+static int fts_author_rows(pgr_stmt *st, int *r, pgr_sb *names, pgr_sb *tmp, int *merged,
+                           pgr_err *err)
 {
-    pgr_stmt *st = pgr_st(s, ST_FTS_AUTHOR_TEXT, err);
-    if (!st)
-        return -1;
-    pgr_sb tmp = {0};
+    pgr_id id = pgr_col_int(st, 0);
     names->len = 0;
     pgr_sb_puts(names, "");
-    pgr_bind_int(st, 1, id);
-    int rc, rows = 0, merged = 0;
-    while ((rc = pgr_step(st, err)) == 1) {
-        if (rows++ == 0) {
-            merged = !pgr_col_null(st, 1);
-            put_folded(names, pgr_col_text(st, 0), &tmp);
-        }
-        put_folded(names, pgr_col_text(st, 2), &tmp);
-    }
-    pgr_reset(st);
-    int ok = pgr_sb_ok(names) && pgr_sb_ok(&tmp);
-    pgr_sb_free(&tmp);
-    if (rc < 0)
+    *merged = !pgr_col_null(st, 2);
+    put_folded(names, pgr_col_text(st, 1), tmp);
+    do
+        put_folded(names, pgr_col_text(st, 3), tmp);
+    while ((*r = pgr_step(st, err)) == 1 && pgr_col_int(st, 0) == id);
+    if (*r < 0)
         return -1;
-    if (!ok)
-        return OOM(err);
-    const char *text = rows && !merged ? names->data : NULL;
-    return fts_put(s, ST_FTS_AUTHOR_DEL, ST_FTS_AUTHOR_PUT, id, text, NULL, NULL, err);
+    return pgr_sb_ok(names) && pgr_sb_ok(tmp) ? 0 : OOM(err);
+}
+
+/* Refreshes the full-text rows of ids (sorted, unique) of one kind
+ * (0 works, 1 authors); ids above max have no row yet. */
+static int fts_refresh(pgr_store *s, int kind, const pgr_id *ids, size_t n, pgr_id max,
+                       pgr_err *err)
+{
+    char sql[600];
+    snprintf(sql, sizeof sql, fts_text_sql[kind], pgr_ids_sql(s));
+    int del = kind ? ST_FTS_AUTHOR_DEL : ST_FTS_WORK_DEL, put = kind ? ST_FTS_AUTHOR_PUT : ST_FTS_WORK_PUT;
+    pgr_sb list = {0}, t = {0}, a = {0}, nm = {0}, d = {0}, raw = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i += FTS_CHUNK) {
+        size_t m = n - i < FTS_CHUNK ? n - i : FTS_CHUNK;
+        pgr_ids_param(s, ids + i, m, &list);
+        pgr_stmt *st = pgr_sb_ok(&list) ? pgr_st_dyn(s, kind ? "fts_author_text" : "fts_work_text",
+                                                     sql, err)
+                                        : NULL;
+        if (!st) {
+            rc = pgr_sb_ok(&list) ? -1 : OOM(err);
+            break;
+        }
+        pgr_bind_text(st, 1, list.data);
+        /* the rows are copied out before any put: a put must not run while
+         * this statement is open (PostgreSQL holds one result at a time
+         * anyway; SQLite would see its own writes) */
+        typedef struct fts_row {
+            pgr_id id;
+            size_t off[3]; /* into buf; (size_t)-1 = no text */
+        } fts_row;
+        fts_row *rows = calloc(m, sizeof *rows);
+        pgr_sb buf = {0};
+        size_t nr = 0;
+        int r = rows ? pgr_step(st, err) : (OOM(err), -1);
+        while (r == 1 && rc == 0) {
+            if (nr == m) { /* more ids than asked for: cannot be */
+                rc = pgr_errf(err, PGR_EINTERNAL, "fts refresh: unexpected row");
+                break;
+            }
+            fts_row *fr = &rows[nr++];
+            fr->id = pgr_col_int(st, 0);
+            int merged = 0;
+            if (kind == 0) {
+                rc = fts_work_rows(st, &r, &t, &a, &nm, &d, &raw, err);
+            } else {
+                rc = fts_author_rows(st, &r, &t, &d, &merged, err);
+            }
+            if (rc != 0)
+                break;
+            const pgr_sb *f[3] = {&t, &a, &nm};
+            for (int k = 0; k < 3; k++) {
+                fr->off[k] = (size_t)-1;
+                if (k > 0 && kind == 1)
+                    continue;
+                if (kind == 1 && merged)
+                    continue; /* a merged-away author has no text of its own */
+                fr->off[k] = buf.len;
+                pgr_sb_append(&buf, f[k]->data ? f[k]->data : "", f[k]->len);
+                pgr_sb_putc(&buf, '\0');
+            }
+        }
+        if (r < 0)
+            rc = -1;
+        pgr_reset(st);
+        if (rc == 0 && !pgr_sb_ok(&buf))
+            rc = OOM(err);
+        /* every id of the chunk: its row's text, or none (deleted) */
+        size_t j = 0;
+        for (size_t q = 0; rc == 0 && q < m; q++) {
+            pgr_id id = ids[i + q];
+            while (j < nr && rows[j].id < id)
+                j++;
+            const fts_row *fr = j < nr && rows[j].id == id ? &rows[j] : NULL;
+            const char *x[3] = {NULL, NULL, NULL};
+            for (int k = 0; fr && k < 3; k++)
+                if (fr->off[k] != (size_t)-1)
+                    x[k] = buf.data + fr->off[k];
+            rc = fts_put(s, del, put, id, id > max, x[0], x[1], x[2], err);
+        }
+        free(rows);
+        pgr_sb_free(&buf);
+    }
+    pgr_sb_free(&list);
+    pgr_sb_free(&t);
+    pgr_sb_free(&a);
+    pgr_sb_free(&nm);
+    pgr_sb_free(&d);
+    pgr_sb_free(&raw);
+    return rc;
+}
+
+#define PGR_ID_MAX INT64_MAX
+
+/* The largest rowid of an FTS5 table (0 when empty): FTS5 walks rowids in
+ * descending order without a scan. table is one of ours, not input. */
+static int fts_max_rowid(pgr_store *s, const char *table, pgr_id *out, pgr_err *err)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT rowid FROM %s ORDER BY rowid DESC LIMIT 1", table);
+    pgr_stmt *st = pgr_st_dyn(s, "fts_max_rowid", sql, err);
+    return st ? pgr_query_id(st, out, err) : -1;
 }
 
 int pgr_fts_flush(pgr_store *s, pgr_err *err)
 {
-    pgr_sb a = {0}, b = {0}, c = {0};
     int rc = 0;
     pgr_idset_sort(&s->fts_works);
     pgr_idset_sort(&s->fts_authors);
-    for (size_t i = 0; rc == 0 && i < s->fts_works.n; i++)
-        rc = fts_work(s, s->fts_works.v[i], &a, &b, &c, err);
-    for (size_t i = 0; rc == 0 && i < s->fts_authors.n; i++)
-        rc = fts_author(s, s->fts_authors.v[i], &a, err);
+    /* ids above an FTS table's largest rowid have no row to delete (a fresh
+     * load's works and authors): half the statements */
+    pgr_id max_w = PGR_ID_MAX, max_a = PGR_ID_MAX;
+    if (!strcmp(s->be->name, "sqlite") && (s->fts_works.n || s->fts_authors.n))
+        rc = fts_max_rowid(s, "works_fts", &max_w, err) != 0 ||
+                     fts_max_rowid(s, "authors_fts", &max_a, err) != 0
+                 ? -1
+                 : 0;
+    if (rc == 0)
+        rc = fts_refresh(s, 0, s->fts_works.v, s->fts_works.n, max_w, err);
+    if (rc == 0)
+        rc = fts_refresh(s, 1, s->fts_authors.v, s->fts_authors.n, max_a, err);
     if (rc == 0)
         s->fts_works.n = s->fts_authors.n = 0;
-    pgr_sb_free(&a);
-    pgr_sb_free(&b);
-    pgr_sb_free(&c);
     return rc;
 }

@@ -1213,6 +1213,24 @@ int ix_builder_source_end(ix_builder *b, int ok, pgr_err *err)
     return 0;
 }
 
+/* Inside the file's transaction: defers the graph's secondary indexes when
+ * the file is large beside the graph (see IX_BULK_*). 0 ok, -1 with err. */
+static int bulk_wanted(ix_builder *b, int mode, size_t len, pgr_err *err)
+{
+    if (mode == IX_BULK_NEVER)
+        return 0;
+    if (mode != IX_BULK_ALWAYS) {
+        int64_t works = 0, authors = 0;
+        if (len < IX_BULK_MIN_BYTES)
+            return 0;
+        if (pgr_graph_size(b->s, &works, &authors, err) < 0)
+            return -1;
+        if ((uint64_t)works > len / IX_BULK_BYTES_PER_WORK)
+            return 0;
+    }
+    return pgr_defer_indexes(b->s, NULL, err);
+}
+
 int ix_builder_ingest(ix_builder *b, const char *uri, const char *data, size_t len,
                       const ix_file_opts *o, int *unchanged, pgr_err *err)
 {
@@ -1259,6 +1277,10 @@ int ix_builder_ingest(ix_builder *b, const char *uri, const char *data, size_t l
     ix_sink sink;
     if (ix_builder_source_begin(b, uri, f->name, sha, o->capture_date, &sink, err) < 0) {
         b->stats.files_rejected++;
+        goto cleanup;
+    }
+    if (bulk_wanted(b, o->bulk, text_len, err) < 0) {
+        ix_builder_source_end(b, 0, NULL);
         goto cleanup;
     }
     ix_input in = {.path = uri,

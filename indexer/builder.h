@@ -45,10 +45,19 @@ typedef struct ix_builder ix_builder;
 int ix_builder_new(pgr_store *s, pgr_id run_id, ix_builder **out, pgr_err *err);
 void ix_builder_free(ix_builder *b);
 
+/* Load mode of a file (--bulk): AUTO defers the graph's secondary indexes
+ * (pgr_defer_indexes) for a file of at least IX_BULK_MIN_BYTES that could
+ * hold as many works as the graph has (a fresh or small graph); ALWAYS for
+ * every file, NEVER for none. The graph written is the same either way. */
+enum { IX_BULK_AUTO = 0, IX_BULK_ALWAYS = 1, IX_BULK_NEVER = 2 };
+#define IX_BULK_MIN_BYTES (4u << 20)
+#define IX_BULK_BYTES_PER_WORK 2048 /* a generous record size: the estimate of a file's works */
+
 typedef struct ix_file_opts {
     const char *format;         /* --format NAME, or NULL to detect from content */
     const char *capture_date;   /* "YYYY-MM-DD" (required) */
     const char *owner_override; /* --owner NAME, or NULL */
+    int bulk;                   /* IX_BULK_*; 0 = auto */
 } ix_file_opts;
 
 /* Ingests one file. uri names it in the graph; data/len are the bytes as read

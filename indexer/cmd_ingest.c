@@ -41,6 +41,10 @@ static void usage(FILE *out)
             "                    author_merges table / the API) and exit\n"
             "  --no-keywords     do not recompute the keyword topics at the end of the run\n"
             "                    (docs/keywords.md; for bulk loads done in several runs)\n"
+            "  --bulk MODE       auto (default): a file of 4 MiB or more that could hold as\n"
+            "                    many works as the graph has is loaded with the graph's\n"
+            "                    sort/filter indexes dropped and rebuilt before its commit;\n"
+            "                    always: every file so; never: none. The graph is the same.\n"
             "  --list-formats    print the formats this binary reads and exit\n"
             "  -q, --quiet       no progress bar even on a terminal\n"
             "  -h, --help        this help\n"
@@ -217,7 +221,7 @@ int ix_ingest_paths(const ix_ingest_opts *o, char *const *paths, size_t n_paths,
          * whatever the working directory of the run */
         char *abs = realpath(path, NULL);
         ix_file_opts fo = {.format = o->format, .capture_date = date,
-                           .owner_override = o->owner};
+                           .owner_override = o->owner, .bulk = o->bulk};
         if (ix_builder_ingest(b, abs ? abs : path, data, len, &fo, NULL, &err) < 0) {
             if (tty)
                 fputc('\n', stderr);
@@ -310,7 +314,7 @@ int cmd_ingest(int argc, char **argv)
         {"owner", required_argument, NULL, 'o'},   {"as-of", required_argument, NULL, 'a'},
         {"wait", no_argument, NULL, 'w'},          {"unmerge", required_argument, NULL, 'u'},
         {"list-formats", no_argument, NULL, 'L'},  {"quiet", no_argument, NULL, 'q'},
-        {"no-keywords", no_argument, NULL, 'K'},
+        {"no-keywords", no_argument, NULL, 'K'},   {"bulk", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     ix_ingest_opts o = {.db = PGR_DEFAULT_DB};
@@ -328,6 +332,18 @@ int cmd_ingest(int argc, char **argv)
         case 'u': unmerge_id = optarg; break;
         case 'q': o.quiet = 1; break;
         case 'K': o.no_keywords = 1; break;
+        case 'B':
+            if (!strcmp(optarg, "auto"))
+                o.bulk = IX_BULK_AUTO;
+            else if (!strcmp(optarg, "always"))
+                o.bulk = IX_BULK_ALWAYS;
+            else if (!strcmp(optarg, "never"))
+                o.bulk = IX_BULK_NEVER;
+            else {
+                fprintf(stderr, "peergraph ingest: --bulk auto|always|never, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case 'L':
             for (const ix_format *f = ix_formats; f->name; f++)
                 printf("%-20s %s\n", f->name, f->description ? f->description : "");

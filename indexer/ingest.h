@@ -16,6 +16,7 @@ typedef struct ix_ingest_opts {
     int quiet;           /* no progress bar */
     int no_summary;      /* do not print the summary line */
     int no_keywords;     /* skip the corpus-wide keyword topics step */
+    int bulk;            /* IX_BULK_* (builder.h): 0 = auto */
 } ix_ingest_opts;
 
 /* Runs one ingest; returns the exit code (0, 1, 2) and fills *stats and
