@@ -249,6 +249,12 @@ int pgr_authorship_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id author, int
  * "s2"/"Computer Science", "keyword"/"preft". name NULL keeps the old name. */
 int pgr_topic_upsert(pgr_store *s, const char *scheme, const char *code, const char *name,
                      pgr_id *id, pgr_err *err);
+/* Many topics of one scheme whose names are their codes (keyword topics):
+ * ids[i] receives the id of (scheme, codes[i]); the new ones are created in
+ * the order given, as n calls of pgr_topic_upsert(s, scheme, codes[i],
+ * codes[i]) would, but 500 to a statement. codes must be distinct. */
+int pgr_topic_ids_many(pgr_store *s, const char *scheme, const char *const *codes, size_t n,
+                       pgr_id *ids, pgr_err *err);
 /* What an OpenAlex topic object says of a topic: its description and the
  * display names of its subfield, field and domain. NULL leaves a value as it is. */
 int pgr_topic_describe(pgr_store *s, pgr_id topic, const char *description, const char *subfield,

@@ -182,6 +182,47 @@ pgr_stmt *pgr_st(pgr_store *s, int id, pgr_err *err)
     return st;
 }
 
+pgr_stmt *pgr_st_prov(pgr_store *s, int id, int kind, pgr_err *err)
+{
+    if (id < 0 || id >= ST_COUNT) {
+        pgr_errf(err, PGR_EINTERNAL, "statement %d out of range", id);
+        return NULL;
+    }
+    pgr_stmt *st = s->prov_stmts[id];
+    if (st) {
+        if (st->started)
+            pgr_reset(st);
+        return st;
+    }
+    const char *base = s->be->sql[id] ? s->be->sql[id] : pgr_sql_shared[id];
+    if (!base) {
+        pgr_errf(err, PGR_EINTERNAL, "%s: %s: no SQL for this backend", s->be->name,
+                 pgr_sql_names[id]);
+        return NULL;
+    }
+    int n = 0; /* the highest $N of the base statement */
+    for (const char *p = base; *p; p++)
+        if (*p == '$' && p[1] >= '1' && p[1] <= '9') {
+            int v = (int)strtol(p + 1, NULL, 10);
+            if (v > n)
+                n = v;
+        }
+    pgr_sb sql = {0};
+    pgr_sb_printf(&sql,
+                  "WITH r AS (%s) INSERT INTO provenance (kind, fact_id, source_id) SELECT %d, "
+                  "id, $%d::bigint FROM r ON CONFLICT DO NOTHING",
+                  base, kind, n + 1);
+    if (!pgr_sb_ok(&sql)) {
+        pgr_sb_free(&sql);
+        pgr_errf(err, PGR_ENOMEM, "%s: %s: out of memory", s->be->name, pgr_sql_names[id]);
+        return NULL;
+    }
+    st = stmt_new(s, pgr_sql_names[id], sql.data, err);
+    pgr_sb_free(&sql);
+    s->prov_stmts[id] = st;
+    return st;
+}
+
 pgr_stmt *pgr_st_dyn(pgr_store *s, const char *name, const char *sql, pgr_err *err)
 {
     int victim = -1;
@@ -306,6 +347,16 @@ int pgr_exec_st(pgr_stmt *st, pgr_err *err)
         ;
     pgr_reset(st);
     return rc < 0 ? -1 : 0;
+}
+
+int pgr_exec_queued(pgr_stmt *st, pgr_err *err)
+{
+    if (!st->s->be->queue)
+        return pgr_exec_st(st, err);
+    st->started = 1;
+    int rc = st->s->be->queue(st, err);
+    pgr_reset(st);
+    return rc;
 }
 
 int pgr_query_id(pgr_stmt *st, pgr_id *out, pgr_err *err)
@@ -526,8 +577,10 @@ void pgr_store_close(pgr_store *s)
     if (s->in_tx)
         pgr_rollback(s, NULL);
     pgr_run_unlock(s);
-    for (int i = 0; i < ST_COUNT; i++)
+    for (int i = 0; i < ST_COUNT; i++) {
         stmt_free(s->stmts[i]);
+        stmt_free(s->prov_stmts[i]);
+    }
     for (int i = 0; i < PGR_DYN_CACHE; i++)
         stmt_free(s->dyn[i].st);
     s->be->disconnect(s);
@@ -538,6 +591,7 @@ void pgr_store_close(pgr_store *s)
     pgr_store_forget_caches(s);
     pgr_bulk_discard(s);
     forget_deferred(s);
+    pgr_keys_forget(s);
     free(s->prov);
     free(s->path);
     free(s);
@@ -674,13 +728,15 @@ int pgr_commit(pgr_store *s, pgr_err *err)
     if (!s->in_tx)
         return pgr_errf(err, PGR_EINVAL, "%s: commit: no transaction is open", s->be->name);
     if (pgr_bulk_flush(s, err) != 0 || pgr_prov_flush(s, err) != 0 ||
-        pgr_fts_flush(s, err) != 0 || recreate_indexes(s, err) != 0)
+        pgr_fts_flush(s, err) != 0 || recreate_indexes(s, err) != 0 ||
+        pgr_ids_sync(s, err) != 0)
         return -1;
     if (s->wrote) {
         pgr_stmt *st = pgr_st(s, ST_DATA_VERSION_BUMP, err);
         if (!st || pgr_exec_st(st, err) != 0)
             return -1;
     }
+    pgr_keys_forget(s);
     if (s->be->exec(s, "commit", "COMMIT", err) != 0)
         return -1;
     s->in_tx = 0;
@@ -704,6 +760,8 @@ int pgr_rollback(pgr_store *s, pgr_err *err)
     s->prov_n = 0;
     pgr_bulk_discard(s);
     pgr_store_forget_caches(s); /* ids written in the transaction are gone */
+    pgr_ids_forget(s);
+    pgr_keys_forget(s);
     int had_deferred = s->n_deferred > 0;
     forget_deferred(s); /* ROLLBACK brings the dropped indexes back */
     int rc = s->be->exec(s, "rollback", "ROLLBACK", err);

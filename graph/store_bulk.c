@@ -52,7 +52,7 @@ struct pgr_bulk {
 };
 
 /* A JSON string (or null) appended to sb. */
-static void j_str(pgr_sb *sb, const char *v)
+void pgr_json_str(pgr_sb *sb, const char *v)
 {
     if (!v) {
         pgr_sb_puts(sb, "null");
@@ -158,9 +158,9 @@ int pgr_bulk_author(pgr_store *s, pgr_id id, const char *display_name, const cha
         return -1;
     j_int(sb, id, 0);
     pgr_sb_putc(sb, ',');
-    j_str(sb, display_name);
+    pgr_json_str(sb, display_name);
     pgr_sb_putc(sb, ',');
-    j_str(sb, norm_name);
+    pgr_json_str(sb, norm_name);
     pgr_sb_putc(sb, ']');
     if (id > s->bulk->max_author)
         s->bulk->max_author = id;
@@ -177,7 +177,7 @@ static int edge_row(pgr_store *s, int t, pgr_id a, pgr_id b, const char *text, d
     j_int(sb, a, 0);
     pgr_sb_putc(sb, ',');
     if (t == BK_CITATIONS) {
-        j_str(sb, text);
+        pgr_json_str(sb, text);
         pgr_sb_putc(sb, ',');
         j_int(sb, b > 0 ? b : -1, 1);
     } else {
@@ -210,25 +210,25 @@ int pgr_bulk_work(pgr_store *s, pgr_id id, const pgr_work_rec *w, pgr_err *err)
         return -1;
     j_int(sb, id, 0);
     pgr_sb_putc(sb, ',');
-    j_str(sb, w->arxiv_id);
+    pgr_json_str(sb, w->arxiv_id);
     pgr_sb_putc(sb, ',');
-    j_str(sb, w->doi);
+    pgr_json_str(sb, w->doi);
     pgr_sb_putc(sb, ',');
-    j_str(sb, w->title);
+    pgr_json_str(sb, w->title);
     pgr_sb_putc(sb, ',');
-    j_str(sb, w->norm_title);
+    pgr_json_str(sb, w->norm_title);
     pgr_sb_putc(sb, ',');
     j_int(sb, w->year > 0 ? w->year : -1, 1);
     pgr_sb_putc(sb, ',');
-    j_str(sb, w->date);
+    pgr_json_str(sb, w->date);
     pgr_sb_putc(sb, ',');
-    j_str(sb, sort_date);
+    pgr_json_str(sb, sort_date);
     pgr_sb_putc(sb, ',');
-    j_str(sb, w->type);
+    pgr_json_str(sb, w->type);
     pgr_sb_putc(sb, ',');
     j_int(sb, vid > 0 ? vid : -1, 1);
     pgr_sb_putc(sb, ',');
-    j_str(sb, w->abstract);
+    pgr_json_str(sb, w->abstract);
     pgr_sb_putc(sb, ',');
     j_int(sb, w->cited_by_count, 1);
     pgr_sb_putc(sb, ',');

@@ -63,6 +63,10 @@ typedef struct pgr_backend {
      * their rows are then read with step as usual. NULL: statements run
      * lazily at their first step (SQLite, in process, has no round trip). */
     int (*batch)(pgr_stmt **sts, int n, pgr_err *err);
+    /* Takes a bound write whose result nobody reads and sends it with the
+     * next round trip (PostgreSQL); the statement can be rebound at once.
+     * NULL: pgr_exec_queued runs it at once (SQLite). */
+    int (*queue)(pgr_stmt *st, pgr_err *err);
 } pgr_backend;
 
 extern const pgr_backend pgr_backend_sqlite;
@@ -101,6 +105,12 @@ struct pgr_store {
     int in_tx, wrote;
     int tmp_ids_ready; /* the session's temporary id table exists (store.c) */
     pgr_stmt *stmts[ST_COUNT];
+    /* PostgreSQL: ST_x wrapped so that the server writes the provenance of
+     * the row it returns (pgr_st_prov), for queued edge writes. */
+    pgr_stmt *prov_stmts[ST_COUNT];
+    /* PostgreSQL: work and author ids handed out by the client in the open
+     * transaction (pgr_next_id): next to give, last given; 0 = not started. */
+    pgr_id next_ids[2], last_ids[2];
     /* Dynamic (built) statements, cached by SQL text. */
     struct {
         pgr_stmt *st;
@@ -121,6 +131,14 @@ struct pgr_store {
      * transaction: recreated by pgr_commit, forgotten by pgr_rollback. */
     char **deferred;
     size_t n_deferred;
+    /* The external ids and title keys of the works written in the open
+     * transaction, when the graph had no works before it (keys_mode 1): a
+     * work whose keys are none of these cannot be in the graph, so its
+     * lookups are skipped (store_write.c). 0 = not known yet, 2 = not kept. */
+    int keys_mode;
+    struct pgr_keyset *keys;
+    /* Writes queued by the backend (pgr_backend.queue), owned by it. */
+    void *pend;
     /* pgr_list_limits (0: the defaults of store_query.c) */
     long count_cap, rank_window;
     /* Venue name -> id of the last venue written (most files have one). */
@@ -131,6 +149,10 @@ struct pgr_store {
 /* ---- statements (store.c) ---- */
 /* The prepared statement ST_x, prepared on first use; NULL + err on failure. */
 pgr_stmt *pgr_st(pgr_store *s, int id, pgr_err *err);
+/* PostgreSQL: statement ST_id (an INSERT ... RETURNING id with n bound
+ * parameters) inside "WITH r AS (...) INSERT INTO provenance ... SELECT kind,
+ * id, $n+1 FROM r", so a queued edge write records its provenance itself. */
+pgr_stmt *pgr_st_prov(pgr_store *s, int id, int kind, pgr_err *err);
 /* A statement for built SQL ($N placeholders), cached by text. name: for errors. */
 pgr_stmt *pgr_st_dyn(pgr_store *s, const char *name, const char *sql, pgr_err *err);
 
@@ -153,6 +175,10 @@ int pgr_batch(pgr_store *s, pgr_stmt **sts, int n, pgr_err *err);
 void pgr_reset(pgr_stmt *st);             /* ends the execution, clears params */
 /* Runs to completion and resets. */
 int pgr_exec_st(pgr_stmt *st, pgr_err *err);
+/* A write whose result (rows, changes) nobody reads: on PostgreSQL it goes
+ * to the server with the next statement that needs an answer (no round
+ * trip of its own; an error shows there), elsewhere it runs now. Resets. */
+int pgr_exec_queued(pgr_stmt *st, pgr_err *err);
 /* First column of the first row as an id (0 when no row); resets. */
 int pgr_query_id(pgr_stmt *st, pgr_id *out, pgr_err *err);
 
@@ -196,7 +222,15 @@ int pgr_fts_flush(pgr_store *s, pgr_err *err);
 void pgr_sort_date(const pgr_work_rec *w, char out[16]);
 /* The venue named name (created when new; 0 for NULL or ""), cached. */
 int pgr_venue_id(pgr_store *s, const char *name, pgr_id *id, pgr_err *err);
+/* PostgreSQL client-side ids (store_write.c): pgr_commit moves the identity
+ * sequences past the ids handed out (pgr_ids_sync); a rollback forgets them. */
+int pgr_ids_sync(pgr_store *s, pgr_err *err);
+void pgr_ids_forget(pgr_store *s);
+/* Forgets the work keys of the transaction (commit, rollback, close). */
+void pgr_keys_forget(pgr_store *s);
 /* ---- bulk rows (store_bulk.c) ---- */
+/* v as a JSON string (NULL: null) appended to sb. */
+void pgr_json_str(pgr_sb *sb, const char *v);
 typedef struct pgr_bulk pgr_bulk;
 /* Drops unwritten bulk rows (rollback, close). */
 void pgr_bulk_discard(pgr_store *s);

@@ -50,9 +50,11 @@ static int record_move(pgr_store *s, pgr_id merge, int kind, pgr_id row, const c
     pgr_bind_int(st, 2, kind);
     pgr_bind_int(st, 3, row);
     pgr_bind_text(st, 4, data);
-    return pgr_exec_st(st, err);
+    return pgr_exec_queued(st, err);
 }
 
+/* The writes of a merge read no result back: queued (PostgreSQL sends them
+ * with the merge's next read instead of one round trip each). */
 static int exec2(pgr_store *s, int stmt, pgr_id a, pgr_id b, pgr_err *err)
 {
     pgr_stmt *st = pgr_st(s, stmt, err);
@@ -60,7 +62,7 @@ static int exec2(pgr_store *s, int stmt, pgr_id a, pgr_id b, pgr_err *err)
         return -1;
     pgr_bind_int(st, 1, a);
     pgr_bind_id(st, 2, b);
-    return pgr_exec_st(st, err);
+    return pgr_exec_queued(st, err);
 }
 
 static int exec1(pgr_store *s, int stmt, pgr_id a, pgr_err *err)
@@ -69,7 +71,7 @@ static int exec1(pgr_store *s, int stmt, pgr_id a, pgr_err *err)
     if (!st)
         return -1;
     pgr_bind_int(st, 1, a);
-    return pgr_exec_st(st, err);
+    return pgr_exec_queued(st, err);
 }
 
 static int take_conflicts(pgr_store *s, pgr_id merge, pgr_id keep, pgr_id gone, pgr_err *err)
@@ -371,22 +373,33 @@ static int collect_ids(pgr_store *s, int stmt, pgr_idset *set, pgr_err *err)
 static int cited_authors(pgr_store *s, pgr_idset *set, pgr_err *err)
 {
     pgr_idset_sort(&s->dirty_cited);
-    for (size_t i = 0; i < s->dirty_cited.n; i++) {
-        pgr_stmt *st = pgr_st(s, ST_WORK_AUTHORS, err);
-        if (!st)
-            return -1;
-        pgr_bind_int(st, 1, s->dirty_cited.v[i]);
+    /* 512 works to a statement, the ids as one parameter */
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT author_id FROM authorships WHERE work_id IN %s",
+             pgr_ids_sql(s));
+    pgr_sb list = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->dirty_cited.n; i += 512) {
+        size_t m = s->dirty_cited.n - i < 512 ? s->dirty_cited.n - i : 512;
+        pgr_ids_param(s, s->dirty_cited.v + i, m, &list);
+        pgr_stmt *st = pgr_sb_ok(&list) ? pgr_st_dyn(s, "work_authors", sql, err) : NULL;
+        if (!st) {
+            rc = pgr_sb_ok(&list) ? -1 : OOM(err);
+            break;
+        }
+        pgr_bind_text(st, 1, list.data);
         int r;
         while ((r = pgr_step(st, err)) == 1)
             if (pgr_idset_add(set, pgr_col_int(st, 0)) != 0) {
-                pgr_reset(st);
-                return OOM(err);
+                rc = OOM(err);
+                break;
             }
         pgr_reset(st);
         if (r < 0)
-            return -1;
+            rc = -1;
     }
-    return 0;
+    pgr_sb_free(&list);
+    return rc;
 }
 
 typedef struct author_fig {
@@ -473,7 +486,7 @@ static int author_figures_store(pgr_store *s, const author_fig *f, size_t n, pgr
         pgr_bind_int(st, 4, stale[i].h);
         pgr_bind_int(st, 5, stale[i].i10);
         pgr_bind_int(st, 6, stale[i].coauthors);
-        rc = pgr_exec_st(st, err);
+        rc = pgr_exec_queued(st, err); /* PostgreSQL: no round trip each */
     }
     free(stale);
     return rc < 0 ? -1 : 0;

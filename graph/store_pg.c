@@ -22,6 +22,25 @@ static const char *const pg_sql[ST_COUNT] = {
 };
 
 #define CONN(s) ((PGconn *)(s)->conn)
+
+/* Queued writes (pgr_exec_queued: pg_queue below), in s->pend. */
+#define PEND_CHUNK 512 /* statements a pipeline round: their results stay far
+                        * below a socket buffer, so sending all of them before
+                        * reading cannot leave both ends blocked */
+typedef struct pend_entry {
+    pgr_stmt *st;
+    int n;
+    size_t off[PGR_MAX_PARAMS]; /* into buf; (size_t)-1 = NULL */
+} pend_entry;
+typedef struct pg_pend {
+    pend_entry *e;
+    size_t n, cap;
+    pgr_sb buf; /* the parameters' text, NUL-terminated */
+} pg_pend;
+#define PEND(s) ((pg_pend *)(s)->pend)
+static int pend_flush(pgr_store *s, pgr_stmt **sts, int n, pgr_err *err);
+static void pend_clear(pgr_store *s);
+static void pend_free(pgr_store *s);
 #define RUN_LOCK_KEY "7263002"
 
 static void quiet_notices(void *arg, const char *msg)
@@ -71,6 +90,7 @@ static int pg_connect(pgr_store *s, const char *url, pgr_err *err)
 
 static void pg_disconnect(pgr_store *s)
 {
+    pend_free(s);
     if (s->conn)
         PQfinish(CONN(s));
     s->conn = NULL;
@@ -78,6 +98,13 @@ static void pg_disconnect(pgr_store *s)
 
 static int pg_exec(pgr_store *s, const char *name, const char *sql, pgr_err *err)
 {
+    if (s->pend && PEND(s)->n) {
+        /* ROLLBACK drops them; anything else runs after them */
+        if (!strcmp(sql, "ROLLBACK"))
+            pend_clear(s);
+        else if (pend_flush(s, NULL, 0, err) != 0)
+            return -1;
+    }
     PGresult *r = PQexec(CONN(s), sql);
     ExecStatusType t = PQresultStatus(r);
     int rc = 0;
@@ -178,7 +205,10 @@ static int pg_take(pgr_stmt *st, PGresult *r, pgr_err *err)
 static int pg_step(pgr_stmt *st, pgr_err *err)
 {
     pgr_store *s = st->s;
-    if (!st->h) { /* first step: execute */
+    if (!st->h && s->pend && PEND(s)->n) { /* pending writes first, same round trip */
+        if (pend_flush(s, &st, 1, err) != 0)
+            return -1;
+    } else if (!st->h) { /* first step: execute */
         Oid types[PGR_MAX_PARAMS];
         const char *values[PGR_MAX_PARAMS];
         char bufs[PGR_MAX_PARAMS][32];
@@ -196,11 +226,42 @@ static int pg_step(pgr_stmt *st, pgr_err *err)
     return 0;
 }
 
-/* One round trip for n statements: libpq's pipeline mode sends them all,
- * then every result is read (an error still drains the pipeline). */
-static int pg_batch(pgr_stmt **sts, int n, pgr_err *err)
+/* ---- writes whose results nobody reads (pgr_exec_queued) ----
+ * They wait in s->pend, parameters copied, and go to the server in one
+ * pipeline with the next statement whose answer is needed (or at commit, or
+ * every 8 * PEND_CHUNK): a write costs no round trip of its own. The server
+ * runs them in order before that statement, so every read sees every earlier
+ * write. A failing write is reported at the next round trip, naming its
+ * statement; the transaction is then aborted, as after any failed write. */
+
+static void pend_clear(pgr_store *s)
 {
-    PGconn *c = CONN(sts[0]->s);
+    if (!s->pend)
+        return;
+    PEND(s)->n = 0;
+    pgr_sb_reset(&PEND(s)->buf);
+}
+
+static void pend_free(pgr_store *s)
+{
+    if (!s->pend)
+        return;
+    free(PEND(s)->e);
+    pgr_sb_free(&PEND(s)->buf);
+    free(s->pend);
+    s->pend = NULL;
+}
+
+/* Sends the pending writes [*from, *from + PEND_CHUNK) (none when from is
+ * NULL) and then sts[0..n) in one pipeline, and reads every result: those of
+ * sts go to the statements (read with step as usual); a failed write or
+ * statement makes it -1 (an error drains the pipeline all the same). */
+static int pg_pipeline(pgr_store *s, size_t *from, pgr_stmt **sts, int n, pgr_err *err)
+{
+    PGconn *c = CONN(s);
+    pg_pend *pd = PEND(s);
+    size_t first = from ? *from : 0;
+    size_t last = from ? (pd->n - first > PEND_CHUNK ? first + PEND_CHUNK : pd->n) : first;
     Oid types[PGR_MAX_PARAMS];
     const char *values[PGR_MAX_PARAMS];
     char bufs[PGR_MAX_PARAMS][32];
@@ -210,29 +271,44 @@ static int pg_batch(pgr_stmt **sts, int n, pgr_err *err)
             return -1;
     }
     if (!PQenterPipelineMode(c))
-        return pgr_db_err(sts[0]->s, err, PGR_EDB, "batch", PQerrorMessage(c));
-    int sent = 0, rc = 0;
-    for (; sent < n; sent++) {
+        return pgr_db_err(s, err, PGR_EDB, "pipeline", PQerrorMessage(c));
+    int rc = 0, sent = 0;
+    size_t sent_p = 0;
+    for (size_t k = first; rc == 0 && k < last; k++) {
+        const pend_entry *e = &pd->e[k];
+        for (int i = 0; i < e->n; i++)
+            values[i] = e->off[i] == (size_t)-1 ? NULL : pd->buf.data + e->off[i];
+        if (!PQsendQueryPrepared(c, e->st->pg_name, e->n, values, NULL, NULL, 0))
+            rc = pgr_db_err(s, err, PGR_EDB, e->st->name, PQerrorMessage(c));
+        else
+            sent_p++;
+    }
+    for (; rc == 0 && sent < n; sent++) {
         pg_params(sts[sent], types, values, bufs);
         if (!PQsendQueryPrepared(c, sts[sent]->pg_name, sts[sent]->n_params, values, NULL, NULL,
                                  0)) {
-            rc = pgr_db_err(sts[0]->s, err, PGR_EDB, sts[sent]->name, PQerrorMessage(c));
+            rc = pgr_db_err(s, err, PGR_EDB, sts[sent]->name, PQerrorMessage(c));
             break;
         }
     }
     if (!PQpipelineSync(c) && rc == 0)
-        rc = pgr_db_err(sts[0]->s, err, PGR_EDB, "batch", PQerrorMessage(c));
-    for (int i = 0; i < sent; i++) {
+        rc = pgr_db_err(s, err, PGR_EDB, "pipeline", PQerrorMessage(c));
+    for (size_t k = 0; k < sent_p + (size_t)sent; k++) {
+        int is_st = k >= sent_p;
+        pgr_stmt *st = is_st ? sts[k - sent_p] : pd->e[first + k].st;
         PGresult *r = PQgetResult(c);
         if (!r) {
             if (rc == 0)
-                rc = pgr_db_err(sts[i]->s, err, PGR_EDB, sts[i]->name, PQerrorMessage(c));
+                rc = pgr_db_err(s, err, PGR_EDB, st->name, PQerrorMessage(c));
             continue;
         }
-        if (rc == 0) {
-            if (pg_take(sts[i], r, err) != 0)
+        if (is_st && rc == 0) {
+            if (pg_take(st, r, err) != 0)
                 rc = -1;
         } else {
+            ExecStatusType t = PQresultStatus(r);
+            if (rc == 0 && t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)
+                rc = pg_result_err(s, err, st->name, r);
             PQclear(r);
         }
         PGresult *end;
@@ -251,7 +327,70 @@ static int pg_batch(pgr_stmt **sts, int n, pgr_err *err)
         PGresult *x = PQgetResult(c);
         PQclear(x);
     }
+    if (from)
+        *from = last;
     return rc;
+}
+
+/* Sends every pending write, in rounds of PEND_CHUNK; sts[0..n) (may be
+ * none) go in the last round. */
+static int pend_flush(pgr_store *s, pgr_stmt **sts, int n, pgr_err *err)
+{
+    size_t from = 0;
+    int rc = 0;
+    while (rc == 0 && s->pend && from < PEND(s)->n) {
+        int with = PEND(s)->n - from <= PEND_CHUNK ? n : 0;
+        rc = pg_pipeline(s, &from, sts, with, err);
+        if (with)
+            n = 0;
+    }
+    pend_clear(s);
+    if (rc == 0 && n)
+        rc = pg_pipeline(s, NULL, sts, n, err);
+    return rc;
+}
+
+static int pg_queue(pgr_stmt *st, pgr_err *err)
+{
+    pgr_store *s = st->s;
+    if (!s->pend && !(s->pend = calloc(1, sizeof(pg_pend))))
+        return pgr_errf(err, PGR_ENOMEM, "postgres: %s: out of memory", st->name);
+    pg_pend *pd = PEND(s);
+    Oid types[PGR_MAX_PARAMS];
+    const char *values[PGR_MAX_PARAMS];
+    char bufs[PGR_MAX_PARAMS][32];
+    pg_params(st, types, values, bufs);
+    if (pg_ensure_prepared(st, types, err) != 0)
+        return -1;
+    if (pd->n == pd->cap) {
+        size_t cap = pd->cap ? pd->cap * 2 : 1024;
+        pend_entry *ne = realloc(pd->e, cap * sizeof *ne);
+        if (!ne)
+            return pgr_errf(err, PGR_ENOMEM, "postgres: %s: out of memory", st->name);
+        pd->e = ne;
+        pd->cap = cap;
+    }
+    pend_entry *e = &pd->e[pd->n];
+    e->st = st;
+    e->n = st->n_params;
+    for (int i = 0; i < st->n_params; i++) {
+        e->off[i] = (size_t)-1;
+        if (values[i]) {
+            e->off[i] = pd->buf.len;
+            pgr_sb_append(&pd->buf, values[i], strlen(values[i]) + 1);
+        }
+    }
+    if (!pgr_sb_ok(&pd->buf))
+        return pgr_errf(err, PGR_ENOMEM, "postgres: %s: out of memory", st->name);
+    pd->n++;
+    /* a long stretch of writes without a read: send them, memory stays bounded */
+    return pd->n >= 8 * PEND_CHUNK ? pend_flush(s, NULL, 0, err) : 0;
+}
+
+/* One round trip for n statements (and the pending writes before them). */
+static int pg_batch(pgr_stmt **sts, int n, pgr_err *err)
+{
+    return pend_flush(sts[0]->s, sts, n, err);
 }
 
 static void pg_reset(pgr_stmt *st)
@@ -326,4 +465,5 @@ const pgr_backend pgr_backend_postgres = {
     .run_unlock = pg_run_unlock,
     .begin_sql = "BEGIN",
     .batch = pg_batch,
+    .queue = pg_queue,
 };

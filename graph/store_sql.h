@@ -78,6 +78,13 @@
       "cited_by_count, has_code, score, arxiv_version, language, tldr, tldr_model) VALUES ($1, " \
       "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($14::bigint, 0), "   \
       "$15, $16, $17, $18, $19, $20) RETURNING id")                                                               \
+    /* the same with the id the client handed out ($21; PostgreSQL, queued) */                 \
+    X(ST_WORK_INSERT_ID, "work_insert_id",                                                    \
+      "INSERT INTO works (arxiv_id, doi, openalex_id, s2_id, title, norm_title, year, date, " \
+      "sort_date, type, venue_id, abstract, authors_truncated, src_cited_by_count, "          \
+      "cited_by_count, has_code, score, arxiv_version, language, tldr, tldr_model, id) "      \
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "                 \
+      "COALESCE($14::bigint, 0), $15, $16, $17, $18, $19, $20, $21)")                         \
     X(ST_WORK_UPDATE, "work_update",                                                          \
       "UPDATE works SET arxiv_id = COALESCE($2::text, arxiv_id), doi = COALESCE($3::text, "   \
       "doi), openalex_id = COALESCE($4::text, openalex_id), s2_id = COALESCE($5::text, "      \
@@ -115,6 +122,9 @@
     X(ST_AUTHOR_INSERT, "author_insert",                                                      \
       "INSERT INTO authors (display_name, norm_name, orcid, openalex_id, s2_id) VALUES ($1, " \
       "$2, $3, $4, $5) RETURNING id")                                                         \
+    X(ST_AUTHOR_INSERT_ID, "author_insert_id",                                                \
+      "INSERT INTO authors (display_name, norm_name, orcid, openalex_id, s2_id, id) VALUES "  \
+      "($1, $2, $3, $4, $5, $6)")                                                             \
     X(ST_AUTHOR_UPDATE, "author_update",                                                      \
       "UPDATE authors SET display_name = COALESCE($2::text, display_name), norm_name = "      \
       "COALESCE($3::text, norm_name), orcid = COALESCE($4::text, orcid), openalex_id = "      \
@@ -278,8 +288,6 @@
     /* ---- metrics ---- */                                                                   \
     X(ST_ALL_AUTHORS, "all_authors",                                                          \
       "SELECT id FROM authors WHERE merged_into IS NULL ORDER BY id")                         \
-    X(ST_WORK_AUTHORS, "work_authors",                                                        \
-      "SELECT author_id FROM authorships WHERE work_id = $1")                                 \
     /* set-based over the ids in the temporary table pgr_tmp_ids (store.c) */                \
     X(ST_TMP_IDS_CLEAR, "tmp_ids_clear", "DELETE FROM pgr_tmp_ids")                           \
     X(ST_TMP_IDS_ALL_AUTHORS, "tmp_ids_all_authors",                                          \

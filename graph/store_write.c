@@ -151,6 +151,81 @@ static int mark(pgr_idset *set, pgr_id id, pgr_err *err)
     return pgr_idset_add(set, id) == 0 ? 0 : OOM(err);
 }
 
+/* The statement for an edge upsert ST_id (INSERT ... RETURNING id): on a
+ * backend that queues writes (PostgreSQL) with a source, the variant that
+ * writes the provenance row on the server (pgr_st_prov), so the write needs
+ * no round trip of its own; otherwise ST_id itself. */
+static pgr_stmt *edge_st(pgr_store *s, int id, pgr_id src, int kind, pgr_err *err)
+{
+    if (s->be->queue && src > 0)
+        return pgr_st_prov(s, id, kind, err);
+    return pgr_st(s, id, err);
+}
+
+/* Runs an edge upsert from edge_st (all its parameters bound) and records
+ * its provenance: queued with the source as the last parameter, or run now
+ * with the returned id kept for pgr_prov_flush. */
+static int edge_write(pgr_store *s, pgr_stmt *st, pgr_id src, int kind, pgr_err *err)
+{
+    s->wrote = 1;
+    if (s->be->queue) {
+        if (src > 0)
+            pgr_bind_int(st, st->n_params + 1, src);
+        return pgr_exec_queued(st, err);
+    }
+    pgr_id id;
+    if (run_id(st, &id, err) != 0)
+        return -1;
+    return prov(s, src, kind, id, err);
+}
+
+/* ---- client-side ids (PostgreSQL) ----
+ * A new work's or author's id is handed out here so that its insert can be
+ * queued like any write: the identity sequence's next value at the first
+ * insert of the transaction, then one up each; pgr_commit sets the sequence
+ * to the last one given (pgr_ids_sync), as nextval for each would have. The
+ * ingest run lock keeps other writers of works and authors away meanwhile. */
+static const char *const id_tables[2] = {"works", "authors"};
+
+static int next_id(pgr_store *s, int which, pgr_id *id, pgr_err *err)
+{
+    if (!s->next_ids[which]) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT nextval(pg_get_serial_sequence('%s', 'id'))",
+                 id_tables[which]);
+        pgr_stmt *st = pgr_st_dyn(s, "next_id", sql, err);
+        pgr_id v = 0;
+        if (!st || pgr_query_id(st, &v, err) != 0)
+            return -1;
+        if (v <= 0)
+            return pgr_errf(err, PGR_EINTERNAL, "postgres: %s id sequence gave %lld",
+                            id_tables[which], (long long)v);
+        s->next_ids[which] = v;
+    }
+    *id = s->last_ids[which] = s->next_ids[which]++;
+    return 0;
+}
+
+int pgr_ids_sync(pgr_store *s, pgr_err *err)
+{
+    int rc = 0;
+    for (int w = 0; w < 2 && rc == 0; w++) {
+        if (!s->last_ids[w])
+            continue;
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT setval(pg_get_serial_sequence('%s', 'id'), %lld)",
+                 id_tables[w], (long long)s->last_ids[w]);
+        rc = s->be->exec(s, "ids_sync", sql, err);
+    }
+    pgr_ids_forget(s);
+    return rc;
+}
+
+void pgr_ids_forget(pgr_store *s)
+{
+    s->next_ids[0] = s->next_ids[1] = s->last_ids[0] = s->last_ids[1] = 0;
+}
+
 /* ---- runs and sources ---- */
 int pgr_run_start(pgr_store *s, const char *args, pgr_id *out, pgr_err *err)
 {
@@ -357,6 +432,14 @@ static int resolve_refs_to(pgr_store *s, pgr_id id, const pgr_work_rec *w, pgr_e
             pgr_bind_null(st, 2 + i);
         }
     }
+    if (s->be->queue) {
+        /* queued: whether a reference named it is not known here, so the
+         * work counts as cited anew (its authors' metrics are recomputed,
+         * which gives the same figures when nothing changed) */
+        if (pgr_exec_queued(st, err) != 0)
+            return -1;
+        return mark(&s->dirty_cited, id, err);
+    }
     if (pgr_exec_st(st, err) != 0)
         return -1;
     return st->changes > 0 ? mark(&s->dirty_cited, id, err) : 0;
@@ -373,6 +456,132 @@ void pgr_sort_date(const pgr_work_rec *w, char out[16])
 
 static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec *w,
                       pgr_id *out_id, int *created, pgr_err *err);
+
+/* ---- work keys of a load into an empty graph ----
+ * A set of "K\x1fvalue" strings (K: a arXiv id, d DOI, o OpenAlex, s S2, t
+ * normalised title), open addressing, size a power of two. */
+typedef struct pgr_keyset {
+    char **slot;
+    size_t n, cap;
+} pgr_keyset;
+
+static uint64_t key_hash(const char *k)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    return h;
+}
+
+void pgr_keys_forget(pgr_store *s)
+{
+    if (s->keys) {
+        for (size_t i = 0; i < s->keys->cap; i++)
+            free(s->keys->slot[i]);
+        free(s->keys->slot);
+        free(s->keys);
+        s->keys = NULL;
+    }
+    s->keys_mode = 0;
+}
+
+static char **key_slot(pgr_keyset *ks, const char *k)
+{
+    for (size_t j = key_hash(k) & (ks->cap - 1);; j = (j + 1) & (ks->cap - 1))
+        if (!ks->slot[j] || !strcmp(ks->slot[j], k))
+            return &ks->slot[j];
+}
+
+/* key: kind letter + value into buf (NULL when the value does not fit: such
+ * a key is never "known absent"). */
+static const char *key_text(char kind, const char *v, pgr_sb *buf)
+{
+    pgr_sb_reset(buf);
+    pgr_sb_putc(buf, kind);
+    pgr_sb_putc(buf, '\x1f');
+    pgr_sb_puts(buf, v);
+    return pgr_sb_ok(buf) ? buf->data : NULL;
+}
+
+static int keys_add(pgr_store *s, char kind, const char *v, pgr_sb *buf)
+{
+    if (!v)
+        return 0;
+    pgr_keyset *ks = s->keys;
+    const char *k = key_text(kind, v, buf);
+    if (!k)
+        return -1;
+    if ((ks->n + 1) * 2 > ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 4096;
+        pgr_keyset grown = {calloc(cap, sizeof(char *)), 0, cap};
+        if (!grown.slot)
+            return -1;
+        for (size_t i = 0; i < ks->cap; i++)
+            if (ks->slot[i])
+                *key_slot(&grown, ks->slot[i]) = ks->slot[i];
+        free(ks->slot);
+        grown.n = ks->n;
+        *ks = grown;
+    }
+    char **sl = key_slot(ks, k);
+    if (*sl)
+        return 0;
+    if (!(*sl = strdup(k)))
+        return -1;
+    ks->n++;
+    return 0;
+}
+
+static int keys_has(pgr_store *s, char kind, const char *v, pgr_sb *buf)
+{
+    if (!v)
+        return 0;
+    const char *k = key_text(kind, v, buf);
+    return !k || (s->keys->cap && *key_slot(s->keys, k) != NULL);
+}
+
+/* 1 when no work with w's keys can exist: the graph had no works when the
+ * transaction began and none of the keys was written in it. Decides the
+ * mode at the first work of a transaction. 0 = look up; -1 error. */
+static int keys_absent(pgr_store *s, const pgr_work_rec *w, pgr_err *err)
+{
+    if (s->keys_mode == 0) {
+        pgr_stmt *st = pgr_st_dyn(s, "works_any", "SELECT id FROM works LIMIT 1", err);
+        pgr_id any = 0;
+        if (!st || pgr_query_id(st, &any, err) != 0)
+            return -1;
+        s->keys_mode = 2;
+        if (!any && s->in_tx && (s->keys = calloc(1, sizeof *s->keys)))
+            s->keys_mode = 1;
+    }
+    if (s->keys_mode != 1)
+        return 0;
+    pgr_sb buf = {0};
+    int known = keys_has(s, 'a', w->arxiv_id, &buf) || keys_has(s, 'd', w->doi, &buf) ||
+                keys_has(s, 'o', w->openalex_id, &buf) || keys_has(s, 's', w->s2_id, &buf) ||
+                keys_has(s, 't', w->norm_title, &buf);
+    pgr_sb_free(&buf);
+    return !known;
+}
+
+/* Records the keys of a work written in a keys_mode 1 transaction (all
+ * that the record names: more than the row keeps is harmless). */
+static int keys_note(pgr_store *s, const pgr_work_rec *w, pgr_err *err)
+{
+    if (s->keys_mode != 1)
+        return 0;
+    pgr_sb buf = {0};
+    int rc = keys_add(s, 'a', w->arxiv_id, &buf) || keys_add(s, 'd', w->doi, &buf) ||
+             keys_add(s, 'o', w->openalex_id, &buf) || keys_add(s, 's', w->s2_id, &buf) ||
+             keys_add(s, 't', w->norm_title, &buf);
+    pgr_sb_free(&buf);
+    if (rc) {
+        pgr_keys_forget(s); /* out of memory: stop skipping lookups for this transaction */
+        s->keys_mode = 2;
+        return OOM(err);
+    }
+    return 0;
+}
 
 /* The stored external ids of work id (malloc'd copies, NULL when none). */
 static int work_ids_get(pgr_store *s, pgr_id id, char *out[4], pgr_err *err)
@@ -407,23 +616,53 @@ static int work_write(pgr_store *s, pgr_id src, pgr_id id, const pgr_work_rec *w
     pgr_id hit[4] = {0};
     char *have[4] = {NULL, NULL, NULL, NULL};
     int rc = -1;
+    int absent = keys_absent(s, w, err);
+    if (absent < 0)
+        return -1;
+    if (absent) /* a load into an empty graph, keys never seen: a new work */
+        return work_store(s, src, 0, w, out_id, created, err);
+    /* every lookup bound first and sent together (PostgreSQL: one round
+     * trip; SQLite runs each only when it is read) */
+    pgr_stmt *sts[5] = {NULL}, *compat = NULL;
+    int ns = 0;
     for (int i = 0; i < 4; i++) {
-        if (find_text(s, by[i], keys[i], &hit[i], err) != 0)
+        if (!keys[i])
+            continue;
+        if (!(sts[ns] = pgr_st(s, by[i], err)))
             goto cleanup;
+        pgr_bind_text(sts[ns++], 1, keys[i]);
+    }
+    if (w->norm_title && *w->norm_title) {
+        if (!(compat = sts[ns] = pgr_st(s, ST_WORK_BY_TITLE_COMPAT, err)))
+            goto cleanup;
+        pgr_bind_text(compat, 1, w->norm_title);
+        pgr_bind_int(compat, 2, w->year);
+        pgr_bind_text(compat, 3, w->arxiv_id);
+        pgr_bind_text(compat, 4, w->doi);
+        ns++;
+    }
+    if (pgr_batch(s, sts, ns, err) != 0) {
+        for (int i = 0; i < ns; i++)
+            pgr_reset(sts[i]);
+        goto cleanup;
+    }
+    for (int i = 0, k = 0; i < 4; i++) {
+        if (!keys[i])
+            continue;
+        if (pgr_query_id(sts[k++], &hit[i], err) != 0) {
+            for (; k < ns; k++)
+                pgr_reset(sts[k]);
+            goto cleanup;
+        }
         if (!found)
             found = hit[i];
     }
     /* same title and year, unless the ids say they are different papers:
      * two arXiv ids (or two DOIs) never name one work */
-    if (!found && w->norm_title && *w->norm_title) {
-        pgr_stmt *st = pgr_st(s, ST_WORK_BY_TITLE_COMPAT, err);
-        if (!st)
-            goto cleanup;
-        pgr_bind_text(st, 1, w->norm_title);
-        pgr_bind_int(st, 2, w->year);
-        pgr_bind_text(st, 3, w->arxiv_id);
-        pgr_bind_text(st, 4, w->doi);
-        if (pgr_query_id(st, &found, err) != 0)
+    if (compat) {
+        if (found)
+            pgr_reset(compat);
+        else if (pgr_query_id(compat, &found, err) != 0)
             goto cleanup;
     }
     pgr_work_rec wr = *w;
@@ -459,7 +698,10 @@ static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec
     if (!found) {
         if (!w->norm_title || !w->title)
             return pgr_errf(err, PGR_EINVAL, "work_upsert: a new work needs title and norm_title");
-        if (!(st = pgr_st(s, ST_WORK_INSERT, err)))
+        int queued = s->be->queue != NULL;
+        if (queued && next_id(s, 0, &found, err) != 0)
+            return -1;
+        if (!(st = pgr_st(s, queued ? ST_WORK_INSERT_ID : ST_WORK_INSERT, err)))
             return -1;
         pgr_bind_text(st, 1, w->arxiv_id);
         pgr_bind_text(st, 2, w->doi);
@@ -481,8 +723,13 @@ static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec
         pgr_bind_text(st, 18, w->language);
         pgr_bind_text(st, 19, w->tldr);
         pgr_bind_text(st, 20, w->tldr ? w->tldr_model : NULL);
-        if (run_id(st, &found, err) != 0)
+        if (queued) {
+            pgr_bind_int(st, 21, found);
+            if (pgr_exec_queued(st, err) != 0)
+                return -1;
+        } else if (run_id(st, &found, err) != 0) {
             return -1;
+        }
         if (created)
             *created = 1;
     } else {
@@ -518,7 +765,7 @@ static int work_store(pgr_store *s, pgr_id src, pgr_id found, const pgr_work_rec
     }
     *out_id = found;
     if (resolve_refs_to(s, found, w, err) != 0 || prov(s, src, FACT_WORK, found, err) != 0 ||
-        mark(&s->fts_works, found, err) != 0)
+        mark(&s->fts_works, found, err) != 0 || keys_note(s, w, err) != 0)
         return -1;
     s->wrote = 1;
     return 0;
@@ -577,15 +824,23 @@ static int author_write(pgr_store *s, pgr_id src, pgr_id id, const pgr_author_re
         if (!a->display_name || !a->norm_name)
             return pgr_errf(err, PGR_EINVAL,
                             "author_upsert: a new author needs display_name and norm_name");
-        if (!(st = pgr_st(s, ST_AUTHOR_INSERT, err)))
+        int queued = s->be->queue != NULL;
+        if (queued && next_id(s, 1, &found, err) != 0)
+            return -1;
+        if (!(st = pgr_st(s, queued ? ST_AUTHOR_INSERT_ID : ST_AUTHOR_INSERT, err)))
             return -1;
         pgr_bind_text(st, 1, a->display_name);
         pgr_bind_text(st, 2, a->norm_name);
         pgr_bind_text(st, 3, a->orcid);
         pgr_bind_text(st, 4, a->openalex_id);
         pgr_bind_text(st, 5, a->s2_id);
-        if (run_id(st, &found, err) != 0)
+        if (queued) {
+            pgr_bind_int(st, 6, found);
+            if (pgr_exec_queued(st, err) != 0)
+                return -1;
+        } else if (run_id(st, &found, err) != 0) {
             return -1;
+        }
         if (created)
             *created = 1;
     } else {
@@ -672,17 +927,14 @@ int pgr_author_add_variant(pgr_store *s, pgr_id src, pgr_id author, const char *
     if (!name || !norm_name)
         return pgr_errf(err, PGR_EINVAL, "author_add_variant: name and norm_name are required");
     int own, rc = -1;
-    pgr_id id;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
-    pgr_stmt *st = pgr_st(s, ST_AUTHOR_NAME_ADD, err);
+    pgr_stmt *st = edge_st(s, ST_AUTHOR_NAME_ADD, src, FACT_AUTHOR_NAME, err);
     if (st) {
         pgr_bind_int(st, 1, author);
         pgr_bind_text(st, 2, name);
         pgr_bind_text(st, 3, norm_name);
-        rc = run_id(st, &id, err);
-        if (rc == 0)
-            rc = prov(s, src, FACT_AUTHOR_NAME, id, err);
+        rc = edge_write(s, st, src, FACT_AUTHOR_NAME, err);
         if (rc == 0)
             rc = mark(&s->fts_authors, author, err);
         s->wrote = 1;
@@ -696,10 +948,9 @@ int pgr_authorship_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id author, int
                        pgr_err *err)
 {
     int own, rc = -1;
-    pgr_id id;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
-    pgr_stmt *st = pgr_st(s, ST_AUTHORSHIP_PUT, err);
+    pgr_stmt *st = edge_st(s, ST_AUTHORSHIP_PUT, src, FACT_AUTHORSHIP, err);
     if (st) {
         pgr_bind_int(st, 1, work);
         pgr_bind_int(st, 2, author);
@@ -707,9 +958,7 @@ int pgr_authorship_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id author, int
         pgr_bind_text(st, 4, raw_name);
         pgr_bind_text(st, 5, affiliation);
         pgr_bind_id(st, 6, institution);
-        rc = run_id(st, &id, err);
-        if (rc == 0)
-            rc = prov(s, src, FACT_AUTHORSHIP, id, err);
+        rc = edge_write(s, st, src, FACT_AUTHORSHIP, err);
         if (rc == 0)
             rc = mark(&s->fts_works, work, err);
         if (rc == 0)
@@ -775,6 +1024,89 @@ cleanup:
     return pgr_tx_leave(s, own, rc, err);
 }
 
+#define TOPICS_BATCH 500
+
+int pgr_topic_ids_many(pgr_store *s, const char *scheme, const char *const *codes, size_t n,
+                       pgr_id *ids, pgr_err *err)
+{
+    if (!scheme)
+        return pgr_errf(err, PGR_EINVAL, "topic_ids_many: scheme is required");
+    int own, rc = 0, sqlite = !strcmp(s->be->name, "sqlite");
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    /* [[code, folded name], ...]: inserted in array order (ids as one by
+     * one), then every code's id read back with its array index */
+    const char *ins = sqlite ? "INSERT INTO topics (scheme, code, display_name, norm_name) "
+                               "SELECT $1, value->>0, value->>0, value->>1 FROM json_each($2) "
+                               "WHERE true ORDER BY key ON CONFLICT (scheme, code) DO NOTHING"
+                             : "INSERT INTO topics (scheme, code, display_name, norm_name) "
+                               "SELECT $1, j.value->>0, j.value->>0, j.value->>1 FROM "
+                               "json_array_elements($2::json) WITH ORDINALITY AS j(value, o) "
+                               "ORDER BY j.o ON CONFLICT (scheme, code) DO NOTHING";
+    /* CROSS JOIN: SQLite keeps json_each outside and probes (scheme, code);
+     * left to itself it scanned topics and parsed the array per row */
+    const char *get = sqlite ? "SELECT j.key, t.id FROM json_each($2) j CROSS JOIN topics t ON "
+                               "t.scheme = $1 AND t.code = j.value->>0"
+                             : "SELECT j.o - 1, t.id FROM json_array_elements($2::json) WITH "
+                               "ORDINALITY AS j(value, o) JOIN topics t ON t.scheme = $1 AND "
+                               "t.code = j.value->>0";
+    pgr_sb js = {0}, norm = {0};
+    for (size_t i = 0; rc == 0 && i < n; i += TOPICS_BATCH) {
+        size_t m = n - i < TOPICS_BATCH ? n - i : TOPICS_BATCH;
+        pgr_sb_reset(&js);
+        pgr_sb_putc(&js, '[');
+        for (size_t k = 0; k < m; k++) {
+            if (!codes[i + k]) {
+                rc = pgr_errf(err, PGR_EINVAL, "topic_ids_many: code %zu is NULL", i + k);
+                break;
+            }
+            pgr_sb_reset(&norm);
+            pgr_fold(codes[i + k], &norm);
+            pgr_sb_puts(&js, k ? ",[" : "[");
+            pgr_json_str(&js, codes[i + k]);
+            pgr_sb_putc(&js, ',');
+            pgr_json_str(&js, norm.data ? norm.data : "");
+            pgr_sb_putc(&js, ']');
+            ids[i + k] = 0;
+        }
+        pgr_sb_putc(&js, ']');
+        if (rc == 0 && (!pgr_sb_ok(&js) || !pgr_sb_ok(&norm)))
+            rc = OOM(err);
+        pgr_stmt *st = rc == 0 ? pgr_st_dyn(s, "topics_insert_many", ins, err) : NULL;
+        if (!st) {
+            rc = -1;
+            break;
+        }
+        pgr_bind_text(st, 1, scheme);
+        pgr_bind_text(st, 2, js.data);
+        if ((rc = pgr_exec_st(st, err)) != 0)
+            break;
+        s->wrote = 1;
+        if (!(st = pgr_st_dyn(s, "topics_ids_many", get, err))) {
+            rc = -1;
+            break;
+        }
+        pgr_bind_text(st, 1, scheme);
+        pgr_bind_text(st, 2, js.data);
+        int r;
+        while ((r = pgr_step(st, err)) == 1) {
+            int64_t k = pgr_col_int(st, 0);
+            if (k >= 0 && (size_t)k < m)
+                ids[i + (size_t)k] = pgr_col_int(st, 1);
+        }
+        pgr_reset(st);
+        if (r < 0)
+            rc = -1;
+        for (size_t k = 0; rc == 0 && k < m; k++)
+            if (!ids[i + k])
+                rc = pgr_errf(err, PGR_EINTERNAL, "topic_ids_many: no id for %s \"%s\"", scheme,
+                              codes[i + k]);
+    }
+    pgr_sb_free(&js);
+    pgr_sb_free(&norm);
+    return pgr_tx_leave(s, own, rc, err);
+}
+
 static int plain_done(pgr_store *s, pgr_stmt *st, int own, pgr_err *err);
 
 int pgr_topic_describe(pgr_store *s, pgr_id topic, const char *description, const char *subfield,
@@ -796,16 +1128,12 @@ int pgr_topic_describe(pgr_store *s, pgr_id topic, const char *description, cons
     return plain_done(s, st, own, err);
 }
 
-/* Runs an edge upsert (RETURNING id) and records its provenance. */
 static int edge_done(pgr_store *s, pgr_stmt *st, pgr_id src, int kind, int own, pgr_err *err)
 {
-    pgr_id id;
-    int rc = st ? run_id(st, &id, err) : -1;
-    if (rc == 0)
-        rc = prov(s, src, kind, id, err);
-    s->wrote = 1;
+    int rc = st ? edge_write(s, st, src, kind, err) : -1;
     return pgr_tx_leave(s, own, rc, err);
 }
+
 
 int pgr_work_topic_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id topic, double weight,
                        pgr_err *err)
@@ -813,7 +1141,7 @@ int pgr_work_topic_put(pgr_store *s, pgr_id src, pgr_id work, pgr_id topic, doub
     int own;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
-    pgr_stmt *st = pgr_st(s, ST_WORK_TOPIC_PUT, err);
+    pgr_stmt *st = edge_st(s, ST_WORK_TOPIC_PUT, src, FACT_WORK_TOPIC, err);
     if (st) {
         pgr_bind_int(st, 1, work);
         pgr_bind_int(st, 2, topic);
@@ -904,7 +1232,7 @@ int pgr_citation_put(pgr_store *s, pgr_id src, pgr_id citing, const char *ref, p
         return pgr_tx_leave(s, own, -1, err);
     if (cited && mark(&s->dirty_cited, cited, err) != 0)
         return pgr_tx_leave(s, own, -1, err);
-    pgr_stmt *st = pgr_st(s, ST_CITATION_PUT, err);
+    pgr_stmt *st = edge_st(s, ST_CITATION_PUT, src, FACT_CITATION, err);
     if (st) {
         pgr_bind_int(st, 1, citing);
         pgr_bind_text(st, 2, ref);
@@ -991,7 +1319,7 @@ int pgr_author_institution_put(pgr_store *s, pgr_id src, pgr_id author, pgr_id i
     int own;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
-    pgr_stmt *st = pgr_st(s, ST_AUTHOR_INST_PUT, err);
+    pgr_stmt *st = edge_st(s, ST_AUTHOR_INST_PUT, src, FACT_AUTHOR_INST, err);
     if (st) {
         pgr_bind_int(st, 1, author);
         pgr_bind_int(st, 2, institution);
@@ -1006,7 +1334,7 @@ int pgr_work_counts_put(pgr_store *s, pgr_id src, pgr_id work, int year, long ci
     int own;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
-    pgr_stmt *st = pgr_st(s, ST_WORK_COUNTS_PUT, err);
+    pgr_stmt *st = edge_st(s, ST_WORK_COUNTS_PUT, src, FACT_WORK_COUNTS, err);
     if (st) {
         pgr_bind_int(st, 1, work);
         pgr_bind_int(st, 2, year);
@@ -1021,7 +1349,7 @@ int pgr_author_counts_put(pgr_store *s, pgr_id src, pgr_id author, int year, lon
     int own;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
-    pgr_stmt *st = pgr_st(s, ST_AUTHOR_COUNTS_PUT, err);
+    pgr_stmt *st = edge_st(s, ST_AUTHOR_COUNTS_PUT, src, FACT_AUTHOR_COUNTS, err);
     if (st) {
         pgr_bind_int(st, 1, author);
         pgr_bind_int(st, 2, year);
@@ -1119,7 +1447,7 @@ static int fts_put(pgr_store *s, int del_stmt, int put_stmt, pgr_id id, int fres
         if (!(st = pgr_st(s, del_stmt, err)))
             return -1;
         pgr_bind_int(st, 1, id);
-        if (pgr_exec_st(st, err) != 0)
+        if (pgr_exec_queued(st, err) != 0)
             return -1;
     }
     if (!a)
@@ -1132,7 +1460,7 @@ static int fts_put(pgr_store *s, int del_stmt, int put_stmt, pgr_id id, int fres
         pgr_bind_text(st, 3, b);
     if (c)
         pgr_bind_text(st, 4, c);
-    return pgr_exec_st(st, err);
+    return pgr_exec_queued(st, err);
 }
 
 static void put_folded(pgr_sb *out, const char *text, pgr_sb *tmp)

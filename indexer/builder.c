@@ -403,27 +403,51 @@ static topic_slot *topic_slot_for(topic_cache *tc, const char *key, unsigned h)
     }
 }
 
-static int topic_id(ix_builder *b, const char *scheme, const char *code, const char *name,
-                    pgr_id *id, pgr_err *err)
+/* The cache key of (scheme, code) into b->k2; its hash in *h. NULL: no memory. */
+static const char *topic_key(ix_builder *b, const char *scheme, const char *code, unsigned *h)
 {
-    topic_cache *tc = &b->topics;
     pgr_sb *k = &b->k2;
     pgr_sb_reset(k);
     pgr_sb_puts(k, scheme);
     pgr_sb_putc(k, '\x1f');
     pgr_sb_puts(k, code);
     if (!pgr_sb_ok(k))
+        return NULL;
+    *h = str_hash(k->data);
+    return k->data;
+}
+
+static topic_slot *topic_cached(ix_builder *b, const char *key, unsigned h)
+{
+    if (!b->topics.cap)
+        return NULL;
+    topic_slot *sl = topic_slot_for(&b->topics, key, h);
+    return sl->key ? sl : NULL;
+}
+
+static int topic_cache_add(ix_builder *b, const char *key, unsigned h, pgr_id id, pgr_err *err);
+
+static int topic_id(ix_builder *b, const char *scheme, const char *code, const char *name,
+                    pgr_id *id, pgr_err *err)
+{
+    unsigned h;
+    const char *key = topic_key(b, scheme, code, &h);
+    if (!key)
         return oom(err);
-    unsigned h = str_hash(k->data);
-    if (tc->cap) {
-        topic_slot *sl = topic_slot_for(tc, k->data, h);
-        if (sl->key) {
-            *id = sl->id;
-            return 0;
-        }
+    topic_slot *sl = topic_cached(b, key, h);
+    if (sl) {
+        *id = sl->id;
+        return 0;
     }
     if (pgr_topic_upsert(b->s, scheme, code, name, id, err) < 0)
         return -1;
+    return topic_cache_add(b, key, h, *id, err);
+}
+
+/* key: b->k2's text (copied here). */
+static int topic_cache_add(ix_builder *b, const char *key, unsigned h, pgr_id id, pgr_err *err)
+{
+    topic_cache *tc = &b->topics;
     if ((tc->n + 1) * 2 > tc->cap) {
         size_t cap = tc->cap ? tc->cap * 2 : 256;
         topic_slot *ns = calloc(cap, sizeof *ns);
@@ -437,13 +461,13 @@ static int topic_id(ix_builder *b, const char *scheme, const char *code, const c
                 *topic_slot_for(tc, old.slots[i].key, old.slots[i].hash) = old.slots[i];
         free(old.slots);
     }
-    char *key = strdup(k->data);
-    if (!key)
+    char *copy = strdup(key);
+    if (!copy)
         return oom(err);
-    topic_slot *sl = topic_slot_for(tc, key, h);
-    sl->key = key;
+    topic_slot *sl = topic_slot_for(tc, copy, h);
+    sl->key = copy;
     sl->hash = h;
-    sl->id = *id;
+    sl->id = id;
     tc->n++;
     return 0;
 }
@@ -1329,6 +1353,9 @@ static int update_keywords(ix_builder *b, pgr_err *err)
     pgr_id *lw = NULL, *lt = NULL; /* the links: work, topic, weight */
     double *lx = NULL;
     size_t n_links = 0, cap_links = 0;
+    const char **terms = NULL; /* distinct keywords, first use first */
+    pgr_id *term_ids = NULL;
+    size_t n_terms = 0, cap_terms = 0;
     if (!kw)
         return oom(err);
     if (pgr_works_text_each(b->s, kw_add, kw, err) < 0 ||
@@ -1368,6 +1395,54 @@ static int update_keywords(ix_builder *b, pgr_err *err)
     if (pgr_source_upsert(b->s, &d, &src, err) < 0 || pgr_source_delete_facts(b->s, src, err) < 0)
         goto cleanup;
     topic_cache_clear(&b->topics);
+    /* the keywords' topics first, the new ones created together in order of
+     * first use (one statement per 500 instead of two per new keyword) */
+    for (size_t i = 0; i < nd; i++) {
+        long long id;
+        const ix_keyword *k;
+        size_t nk = ix_keywords_at(kw, i, &id, &k);
+        for (size_t j = 0; j < nk; j++) {
+            unsigned h;
+            const char *key = topic_key(b, "keyword", k[j].term, &h);
+            if (!key) {
+                oom(err);
+                goto cleanup;
+            }
+            if (topic_cached(b, key, h))
+                continue;
+            if (topic_cache_add(b, key, h, 0, err) < 0)
+                goto cleanup;
+            if (n_terms == cap_terms) {
+                size_t cap = cap_terms ? cap_terms * 2 : 1024;
+                const char **nt = realloc(terms, cap * sizeof *nt);
+                if (!nt) {
+                    oom(err);
+                    goto cleanup;
+                }
+                terms = nt;
+                cap_terms = cap;
+            }
+            terms[n_terms++] = k[j].term;
+        }
+    }
+    if (n_terms) {
+        if (!(term_ids = malloc(n_terms * sizeof *term_ids))) {
+            oom(err);
+            goto cleanup;
+        }
+        if (pgr_topic_ids_many(b->s, "keyword", terms, n_terms, term_ids, err) < 0)
+            goto cleanup;
+        for (size_t t = 0; t < n_terms; t++) {
+            unsigned h;
+            const char *key = topic_key(b, "keyword", terms[t], &h);
+            topic_slot *sl = key ? topic_cached(b, key, h) : NULL;
+            if (!sl) {
+                oom(err);
+                goto cleanup;
+            }
+            sl->id = term_ids[t];
+        }
+    }
     for (size_t i = 0; i < nd; i++) {
         long long id;
         const ix_keyword *k;
@@ -1403,7 +1478,7 @@ static int update_keywords(ix_builder *b, pgr_err *err)
     }
     /* written many to a statement: one statement per link was most of this pass */
     if (pgr_work_topics_put_many(b->s, src, lw, lt, lx, n_links, err) < 0 ||
-        pgr_topics_recount(b->s, "keyword", err) < 0) /* the metrics step ran before */
+        pgr_topics_recount(b->s, "keyword", err) < 0) /* every keyword topic's links changed */
         goto cleanup;
     topic_cache_clear(&b->topics);
     open_tx = 0;
@@ -1418,6 +1493,8 @@ cleanup:
     if (rc < 0)
         pgr_err_prefix(err, "keyword topics");
     pgr_sb_free(&ser);
+    free(terms);
+    free(term_ids);
     ix_keywords_free(kw);
     free(lw);
     free(lt);
@@ -1432,6 +1509,10 @@ int ix_builder_finish(ix_builder *b, pgr_err *err)
         return pgr_errf(err, PGR_EINVAL, "a source is still open");
     if (!b->stats.files_ingested)
         return 0; /* nothing changed: nothing to recompute */
+    /* keywords first: the metrics' topic shares count this run's keyword
+     * links (the other way round they lagged one run behind) */
+    if (b->keywords && update_keywords(b, err) < 0)
+        return -1;
     if (pgr_begin(b->s, err) < 0)
         return -1;
     if (pgr_citations_resolve(b->s, &resolved, err) < 0)
@@ -1441,9 +1522,7 @@ int ix_builder_finish(ix_builder *b, pgr_err *err)
     if (pgr_metrics_recompute(b->s, b->replaced_any ? NULL : b->touched.v,
                               b->replaced_any ? 0 : b->touched.n, err) < 0)
         goto fail;
-    if (pgr_commit(b->s, err) < 0)
-        return -1;
-    return b->keywords ? update_keywords(b, err) : 0;
+    return pgr_commit(b->s, err);
 fail:
     pgr_rollback(b->s, NULL);
     return -1;

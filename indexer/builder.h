@@ -75,9 +75,10 @@ int ix_builder_source_begin(ix_builder *b, const char *uri, const char *format,
                             pgr_err *err);
 int ix_builder_source_end(ix_builder *b, int ok, pgr_err *err);
 
-/* End of run: resolves citations, recomputes the metrics of the authors the
- * run touched (all authors when a changed file may have taken facts away),
- * then the keyword topics. */
+/* End of run: the keyword topics (their own transaction), then resolves
+ * citations and recomputes the metrics of the authors the run touched (all
+ * authors when a changed file may have taken facts away), so the topic
+ * shares include this run's keyword links. */
 int ix_builder_finish(ix_builder *b, pgr_err *err);
 
 const ix_stats *ix_builder_stats(const ix_builder *b);

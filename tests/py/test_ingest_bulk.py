@@ -89,6 +89,15 @@ def test_bulk_graph_equals_row_by_row(backend):
     a, b = logical_dump(row), logical_dump(bulk)
     assert int(row.one("SELECT COUNT(*) FROM works")) == 1500
     assert int(row.one("SELECT COUNT(*) FROM author_merges")) > 0  # identity was exercised
+    # the authors' topic shares were computed after the keyword pass: every
+    # (author, topic) of their works, keyword topics included, counted right
+    assert int(row.one("SELECT COUNT(*) FROM author_topics x JOIN topics t ON t.id = x.topic_id "
+                       "WHERE t.scheme = 'keyword'")) > 0
+    assert row.one("SELECT COUNT(*) FROM (SELECT s.author_id, wt.topic_id, COUNT(*) AS n FROM "
+                   "authorships s JOIN authors au ON au.id = s.author_id AND au.merged_into IS NULL "
+                   "JOIN work_topics wt ON wt.work_id = s.work_id GROUP BY s.author_id, wt.topic_id) "
+                   "g LEFT JOIN author_topics x ON x.author_id = g.author_id AND x.topic_id = "
+                   "g.topic_id WHERE x.count IS NULL OR x.count <> g.n") == "0"
     assert sorted(a) == sorted(b)
     for t in a:
         assert a[t] == b[t], f"table {t} differs between --bulk never and --bulk always"
