@@ -95,6 +95,10 @@ int pgr_in_transaction(const pgr_store *s);
  * PostgreSQL dropping an index would lock readers out, so it is a no-op
  * there. *deferred (may be NULL) = number of indexes dropped. */
 int pgr_defer_indexes(pgr_store *s, int *deferred, pgr_err *err);
+/* The same for a metrics recompute over many authors (the indexes its
+ * updates maintain row by row and none of its reads use: authors and works by
+ * their counts, author topics by topic). */
+int pgr_defer_metric_indexes(pgr_store *s, int *deferred, pgr_err *err);
 
 /* Works and authors currently in the graph (upper bounds: the largest ids),
  * cheap; for deciding whether a load is large beside the graph. */

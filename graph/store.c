@@ -611,6 +611,12 @@ static const char *const deferrable_indexes[] = {
     "work_topics_topic",   "provenance_source",
 };
 #define N_DEFERRABLE (sizeof deferrable_indexes / sizeof *deferrable_indexes)
+/* A metrics recompute reads work_topics by topic (recounts) and authorships
+ * by author: those stay. */
+static const char *const metric_indexes[] = {
+    "authors_works_count", "authors_cited_by_count", "works_cited_by_count", "author_topics_topic",
+};
+#define N_METRIC (sizeof metric_indexes / sizeof *metric_indexes)
 /* Page cache while indexes are deferred (KiB, negative as PRAGMA wants):
  * a large load's working set; the connection's usual size after. */
 #define SQLITE_CACHE_LOAD "PRAGMA cache_size=-262144"
@@ -625,7 +631,21 @@ static void forget_deferred(pgr_store *s)
     s->n_deferred = 0;
 }
 
+static int defer_list(pgr_store *s, const char *const *names, size_t n, int *deferred,
+                      pgr_err *err);
+
 int pgr_defer_indexes(pgr_store *s, int *deferred, pgr_err *err)
+{
+    return defer_list(s, deferrable_indexes, N_DEFERRABLE, deferred, err);
+}
+
+int pgr_defer_metric_indexes(pgr_store *s, int *deferred, pgr_err *err)
+{
+    return defer_list(s, metric_indexes, N_METRIC, deferred, err);
+}
+
+static int defer_list(pgr_store *s, const char *const *names, size_t n_names, int *deferred,
+                      pgr_err *err)
 {
     if (deferred)
         *deferred = 0;
@@ -633,7 +653,7 @@ int pgr_defer_indexes(pgr_store *s, int *deferred, pgr_err *err)
         return pgr_errf(err, PGR_EINVAL, "%s: defer_indexes: no transaction is open", s->be->name);
     if (strcmp(s->be->name, "sqlite") != 0 || s->n_deferred)
         return 0;
-    s->deferred = calloc(N_DEFERRABLE, sizeof *s->deferred);
+    s->deferred = calloc(n_names, sizeof *s->deferred);
     if (!s->deferred)
         return pgr_errf(err, PGR_ENOMEM, "out of memory");
     pgr_stmt *st = pgr_st_dyn(s, "deferrable_index",
@@ -641,8 +661,8 @@ int pgr_defer_indexes(pgr_store *s, int *deferred, pgr_err *err)
                               err);
     if (!st)
         return -1;
-    for (size_t i = 0; i < N_DEFERRABLE; i++) {
-        pgr_bind_text(st, 1, deferrable_indexes[i]);
+    for (size_t i = 0; i < n_names; i++) {
+        pgr_bind_text(st, 1, names[i]);
         int r = pgr_step(st, err);
         const char *sql = r == 1 ? pgr_col_text(st, 0) : NULL;
         char *copy = sql ? strdup(sql) : NULL;
@@ -654,7 +674,7 @@ int pgr_defer_indexes(pgr_store *s, int *deferred, pgr_err *err)
         if (!copy)
             return pgr_errf(err, PGR_ENOMEM, "out of memory");
         char drop[96];
-        snprintf(drop, sizeof drop, "DROP INDEX %s", deferrable_indexes[i]);
+        snprintf(drop, sizeof drop, "DROP INDEX %s", names[i]);
         if (s->be->exec(s, "defer_index", drop, err) != 0) {
             free(copy);
             return -1;

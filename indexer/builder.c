@@ -284,6 +284,7 @@ struct ix_builder {
     ix_stats stats;
     id_vec touched;        /* authors touched by committed files */
     int replaced_any;      /* a changed file replaced older facts */
+    int bulk_loaded;       /* a file went in with deferred indexes: so do the metrics */
     /* the open source */
     int open;
     pgr_id src;
@@ -1252,7 +1253,11 @@ static int bulk_wanted(ix_builder *b, int mode, size_t len, pgr_err *err)
         if ((uint64_t)works > len / IX_BULK_BYTES_PER_WORK)
             return 0;
     }
-    return pgr_defer_indexes(b->s, NULL, err);
+    int n = 0;
+    if (pgr_defer_indexes(b->s, &n, err) < 0)
+        return -1;
+    b->bulk_loaded |= n > 0;
+    return 0;
 }
 
 int ix_builder_ingest(ix_builder *b, const char *uri, const char *data, size_t len,
@@ -1515,6 +1520,10 @@ int ix_builder_finish(ix_builder *b, pgr_err *err)
         return -1;
     if (pgr_begin(b->s, err) < 0)
         return -1;
+    /* after a bulk load most authors are new: their figures and topic shares
+     * go in with the count indexes rebuilt once at commit */
+    if (b->bulk_loaded && pgr_defer_metric_indexes(b->s, NULL, err) < 0)
+        goto fail;
     if (pgr_citations_resolve(b->s, &resolved, err) < 0)
         goto fail;
     /* a replaced file may have taken works away from authors we cannot list

@@ -116,6 +116,12 @@ static void test_commit_recreates(void)
     CHECK_INT(sqlite3_column_int(st, 0), 50);
     sqlite3_finalize(st);
     sqlite3_close(db);
+    /* the metrics set: four indexes, back at commit */
+    CHECK_INT(pgr_begin(s, NULL), 0);
+    CHECK_INT(pgr_defer_metric_indexes(s, &n, &err), 0);
+    CHECK_INT(n, 4);
+    CHECK_INT(pgr_commit(s, &err), 0);
+    CHECK_INT(index_state(after, sizeof after), before);
     int64_t works = 0, authors = -1;
     CHECK_INT(pgr_graph_size(s, &works, &authors, &err), 0);
     CHECK_INT(works, 50);
