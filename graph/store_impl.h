@@ -177,7 +177,9 @@ void pgr_reset(pgr_stmt *st);             /* ends the execution, clears params *
 int pgr_exec_st(pgr_stmt *st, pgr_err *err);
 /* A write whose result (rows, changes) nobody reads: on PostgreSQL it goes
  * to the server with the next statement that needs an answer (no round
- * trip of its own; an error shows there), elsewhere it runs now. Resets. */
+ * trip of its own; an error shows there), elsewhere it runs now. Resets.
+ * st must come from pgr_st or pgr_st_prov, never pgr_st_dyn or pgr_st_once:
+ * those can be freed while the write waits. */
 int pgr_exec_queued(pgr_stmt *st, pgr_err *err);
 /* First column of the first row as an id (0 when no row); resets. */
 int pgr_query_id(pgr_stmt *st, pgr_id *out, pgr_err *err);
