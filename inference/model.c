@@ -694,7 +694,9 @@ static int batch_admit(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, pgr_err *e
 
 /* The GPU path: the host keeps the bookkeeping (admission, block tables,
  * lengths); kernels/cuda does the arithmetic and holds the K/V data. */
-static int forward_cuda(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *logits, pgr_err *err)
+/* logits or (greedy) ids: one of them is NULL */
+static int forward_cuda(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *logits,
+                        int32_t *ids, pgr_err *err)
 {
     if (batch_admit(e, kv, b, err))
         return -1;
@@ -704,12 +706,27 @@ static int forward_cuda(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *lo
                                b->want_logits,  kv->uid,        kv->n_blocks, kv->block_size,
                                kv->max_seqs,    kv->n_layer,    kv->table};
     const pgr_hooks *h = &e->hooks;
-    if (pgr_cuda_forward(e->cuda, &cb, h, logits, err) != 0) {
+    if ((ids ? pgr_cuda_forward_ids(e->cuda, &cb, h, ids, err)
+             : pgr_cuda_forward(e->cuda, &cb, h, logits, err)) != 0) {
         for (int t = 0; t < b->n_tok; t++) /* the first token of each sequence cuts it back */
             pgr_kv_seq_truncate(kv, b->seq[t], b->pos[t]);
         return -1;
     }
     return 0;
+}
+
+int pgr_forward_greedy(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, int32_t *ids,
+                       pgr_err *err)
+{
+    if (!e->cuda)
+        return pgr_errf(err, PGR_EUNSUPPORTED,
+                        "forward_greedy: only CUDA engines take the argmax on the device");
+    if (b->n_tok < 1)
+        return pgr_errf(err, PGR_EINVAL, "batch: no tokens");
+    if (kv->n_layer != e->m->cfg.n_layer ||
+        kv->kv_dim != e->m->cfg.n_kv_head * e->m->cfg.head_dim)
+        return pgr_errf(err, PGR_EINVAL, "kv cache was made for another model");
+    return forward_cuda(e, kv, b, NULL, ids, err);
 }
 
 int pgr_forward(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *logits, pgr_err *err)
@@ -726,7 +743,7 @@ int pgr_forward(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *logits, pg
     if (kv->n_layer != c->n_layer || kv->kv_dim != kv_dim)
         return pgr_errf(err, PGR_EINVAL, "kv cache was made for another model");
     if (e->cuda)
-        return forward_cuda(e, kv, b, logits, err);
+        return forward_cuda(e, kv, b, logits, NULL, err);
     if (engine_reserve(e, n, err) || batch_admit(e, kv, b, err))
         return -1;
     /* the sequences grow now; on failure below they are cut back */

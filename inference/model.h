@@ -173,5 +173,12 @@ void pgr_engine_set_hooks(pgr_engine *e, const pgr_hooks *hooks);
  * positions that do not continue the sequence), PGR_EBUSY when the cache
  * has too few free blocks. */
 int pgr_forward(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, float *logits, pgr_err *err);
+/* pgr_forward for greedy decoding on a GPU: ids (n_want) gets the argmax of
+ * each wanted token's logits (first index on ties, as pgr_sample's greedy
+ * path), taken on the device, so only the ids cross to the host. CUDA
+ * engines only (PGR_EUNSUPPORTED on the CPU, whose pgr_forward logits are
+ * already in host memory). */
+int pgr_forward_greedy(pgr_engine *e, pgr_kv *kv, const pgr_batch *b, int32_t *ids,
+                       pgr_err *err);
 
 #endif

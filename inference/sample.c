@@ -73,6 +73,13 @@ static int cand_desc(const void *a, const void *b)
     return x->id - y->id;
 }
 
+int pgr_sampler_is_greedy(const pgr_sampler *s)
+{
+    const pgr_sample_cfg *c = &s->cfg;
+    return c->temperature <= 0 &&
+           (c->repeat_penalty == 1.0f || c->repeat_penalty <= 0 || c->repeat_last_n <= 0);
+}
+
 int32_t pgr_sample(pgr_sampler *s, float *logits, const int32_t *history, size_t n_history)
 {
     const pgr_sample_cfg *cfg = &s->cfg;

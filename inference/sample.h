@@ -33,6 +33,10 @@ void pgr_sampler_free(pgr_sampler *s);
 /* Picks a token from logits (n_vocab; modified in place by the penalty) given
  * the tokens so far (prompt and generated, oldest first). */
 int32_t pgr_sample(pgr_sampler *s, float *logits, const int32_t *history, size_t n_history);
+/* 1 if pgr_sample is the plain argmax of the logits (first index on ties):
+ * temperature <= 0 and no repetition penalty. The scheduler then lets a
+ * GPU engine take the argmax on the device (pgr_forward_greedy). */
+int pgr_sampler_is_greedy(const pgr_sampler *s);
 
 /* ---- stop strings ------------------------------------------------------------
  * Text arrives in pieces; pgr_stop_feed appends a piece and returns how many

@@ -67,6 +67,7 @@ struct pgr_sched {
     uint8_t *b_want;
     sreq **b_owner; /* (step_tokens) request of each batch token */
     float *logits;  /* (step_tokens, vocab) */
+    int32_t *ids;   /* (step_tokens) greedy ids from a GPU engine (pgr_forward_greedy) */
     pgr_sb text;
 };
 
@@ -326,7 +327,15 @@ static void step(pgr_sched *s, sreq **done)
     int adapted = s->cfg.adapt.active && s->cfg.adapt.active(s->cfg.adapt.user, &b);
     pgr_engine_set_hooks(s->eng, adapted ? &s->cfg.adapt.hooks : NULL);
     pgr_err err = {0};
-    int frc = pgr_forward(s->eng, s->kv, &b, s->logits, &err);
+    /* On a GPU, when every wanted row is a greedy generation, the argmax is
+     * taken on the device and only ids come back (a 256-token decode step
+     * of an 8B model would copy 131 MB of logits otherwise). */
+    int ids_only = pgr_engine_cuda(s->eng) != NULL;
+    for (int i = 0; ids_only && i < n; i++)
+        if (s->b_want[i] && (s->b_owner[i]->score || !pgr_sampler_is_greedy(s->b_owner[i]->smp)))
+            ids_only = 0;
+    int frc = ids_only ? pgr_forward_greedy(s->eng, s->kv, &b, s->ids, &err)
+                       : pgr_forward(s->eng, s->kv, &b, s->logits, &err);
     pthread_mutex_lock(&s->mu);
     s->st.steps++;
     s->st.tokens += (uint64_t)n;
@@ -347,14 +356,16 @@ static void step(pgr_sched *s, sreq **done)
         r->n_fed++;
         if (!s->b_want[i])
             goto ended_check;
-        const float *lrow = s->logits + (size_t)row++ * (size_t)s->vocab;
+        const float *lrow = ids_only ? NULL : s->logits + (size_t)row * (size_t)s->vocab;
+        const int32_t greedy_id = ids_only ? s->ids[row] : -1;
+        row++;
         if (r->status >= 0)
             continue;
         if (r->score) {
             r->lp += logprob(lrow, s->vocab, r->tok[s->b_pos[i] + 1]);
             r->n_scored++;
         } else {
-            int32_t next = pgr_sample(r->smp, (float *)lrow, r->tok, r->n_tok);
+            int32_t next = ids_only ? greedy_id : pgr_sample(r->smp, (float *)lrow, r->tok, r->n_tok);
             r->tok[r->n_tok++] = next;
             int gen = (int)(r->n_tok - r->n_prompt);
             if (s->tok && pgr_tok_is_eog(s->tok, next)) {
@@ -464,7 +475,9 @@ int pgr_sched_new(const pgr_model *m, const pgr_tokenizer *tok, const pgr_sched_
     s->b_want = malloc(nt);
     s->b_owner = malloc(nt * sizeof(sreq *));
     s->logits = malloc(nt * (size_t)s->vocab * sizeof(float));
-    if (!s->b_tok || !s->b_seq || !s->b_pos || !s->b_want || !s->b_owner || !s->logits) {
+    s->ids = malloc(nt * sizeof(int32_t));
+    if (!s->b_tok || !s->b_seq || !s->b_pos || !s->b_want || !s->b_owner || !s->logits ||
+        !s->ids) {
         pgr_errf(err, PGR_ENOMEM, "scheduler: out of memory for a %d-token step", c->step_tokens);
         goto fail;
     }
@@ -515,6 +528,7 @@ void pgr_sched_free(pgr_sched *s)
     free(s->b_seq);
     free(s->b_pos);
     free(s->b_want);
+    free(s->ids);
     free(s->b_owner);
     free(s->logits);
     pgr_sb_free(&s->text);

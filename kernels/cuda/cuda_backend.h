@@ -66,6 +66,11 @@ typedef struct pgr_cuda_batch {
  * the call, file and line). */
 int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hooks *hooks,
                      float *logits, pgr_err *err);
+/* The same step, but ids (n_want) gets each wanted token's argmax (first
+ * index on ties), taken on the device (sample.cu pgr_cu_argmax): greedy
+ * decoding without copying logits to the host. */
+int pgr_cuda_forward_ids(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hooks *hooks,
+                         int32_t *ids, pgr_err *err);
 
 /* Device memory bandwidth as a large device-to-device copy measures it
  * (bytes read + bytes written per second, median of reps), for the G1/G2

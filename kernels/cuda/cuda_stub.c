@@ -36,6 +36,13 @@ int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hoo
     return not_compiled(err);
 }
 
+int pgr_cuda_forward_ids(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hooks *hooks,
+                         int32_t *ids, pgr_err *err)
+{
+    (void)ce, (void)b, (void)hooks, (void)ids;
+    return not_compiled(err);
+}
+
 int pgr_cuda_copy_bandwidth(size_t bytes, int reps, double *bytes_per_s, pgr_err *err)
 {
     (void)bytes, (void)reps;

@@ -87,6 +87,7 @@ struct pgr_cuda_engine {
     size_t meta_cap; /* int32 entries */
     float *h_logits; /* pinned (lcap, vocab) */
     size_t h_logits_cap;
+    int32_t *d_ids, *h_ids; /* (lcap) greedy ids: device, pinned */
     /* host scratch */
     int32_t *seq_off, *seq_max; /* (max_seqs) */
     int seq_cap;
@@ -292,6 +293,8 @@ extern "C" void pgr_cuda_engine_free(pgr_cuda_engine *ce)
     cudaFree(ce->vc);
     cudaFree(ce->amem);
     cudaFree(ce->logits);
+    cudaFree(ce->d_ids);
+    cudaFreeHost(ce->h_ids);
     cudaFree(ce->ltmp);
     cudaFree(ce->d_meta);
     cudaFreeHost(ce->h_meta);
@@ -356,11 +359,16 @@ static int reserve(pgr_cuda_engine *ce, int n, int nl, pgr_err *err)
         graphs_drop(ce);
         cudaFree(ce->logits);
         cudaFreeHost(ce->h_logits);
+        cudaFree(ce->d_ids);
+        cudaFreeHost(ce->h_ids);
         ce->logits = NULL;
         ce->h_logits = NULL;
+        ce->d_ids = ce->h_ids = NULL;
         ce->lcap = 0;
         CU_TRY(cudaMalloc((void **)&ce->logits, bytes));
         CU_TRY(cudaMallocHost((void **)&ce->h_logits, bytes));
+        CU_TRY(cudaMalloc((void **)&ce->d_ids, (size_t)nl * sizeof(int32_t)));
+        CU_TRY(cudaMallocHost((void **)&ce->h_ids, (size_t)nl * sizeof(int32_t)));
         ce->lcap = nl;
     }
     return 0;
@@ -823,8 +831,10 @@ cleanup:
     return -1;
 }
 
-extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
-                                const pgr_hooks *hooks, float *logits, pgr_err *err)
+/* A step; the wanted tokens' logits into logits, or (ids non-NULL) their
+ * argmax, taken on the device, into ids. */
+static int forward_step(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hooks *hooks,
+                        float *logits, int32_t *ids, pgr_err *err)
 {
     const pgr_model_cfg *c = &ce->c;
     const int n = b->n_tok, L = c->n_layer, V = c->vocab;
@@ -963,14 +973,26 @@ extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
             if (run_layers(ce, &io, NULL, err) || run_head(ce, n_pad, NULL, err))
                 goto cleanup;
         }
-        /* rows 0..n-1 of the logits; pick the wanted ones on the host */
-        CU_TRY(cudaMemcpyAsync(ce->h_logits, ce->logits, (size_t)n * V * sizeof(float),
-                               cudaMemcpyDeviceToHost, ce->st));
+        /* rows 0..n-1 of the logits (or of their argmax); pick the wanted
+         * ones on the host */
+        if (ids) {
+            if (pgr_cu_argmax(ce->logits, n, V, ce->d_ids, ce->st, err))
+                goto cleanup;
+            CU_TRY(cudaMemcpyAsync(ce->h_ids, ce->d_ids, (size_t)n * sizeof(int32_t),
+                                   cudaMemcpyDeviceToHost, ce->st));
+        } else {
+            CU_TRY(cudaMemcpyAsync(ce->h_logits, ce->logits, (size_t)n * V * sizeof(float),
+                                   cudaMemcpyDeviceToHost, ce->st));
+        }
         CU_TRY(cudaStreamSynchronize(ce->st));
         for (int t = 0, i = 0; t < n; t++)
-            if (b->want_logits ? b->want_logits[t] != 0 : t == n - 1)
-                memcpy(logits + (size_t)i++ * V, ce->h_logits + (size_t)t * V,
-                       (size_t)V * sizeof(float));
+            if (b->want_logits ? b->want_logits[t] != 0 : t == n - 1) {
+                if (ids)
+                    ids[i++] = ce->h_ids[t];
+                else
+                    memcpy(logits + (size_t)i++ * V, ce->h_logits + (size_t)t * V,
+                           (size_t)V * sizeof(float));
+            }
     } else {
         ad.n_seg = plan.n_seg;
         ad.n_seg_tok = plan.n_seg_tok;
@@ -987,11 +1009,20 @@ extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
         if (nw > 0) {
             if (run_head(ce, nw, ce->d_meta + o_rows, err))
                 goto cleanup;
-            CU_TRY(cudaMemcpyAsync(ce->h_logits, ce->logits, (size_t)nw * V * sizeof(float),
-                                   cudaMemcpyDeviceToHost, ce->st));
+            if (ids) {
+                if (pgr_cu_argmax(ce->logits, nw, V, ce->d_ids, ce->st, err))
+                    goto cleanup;
+                CU_TRY(cudaMemcpyAsync(ce->h_ids, ce->d_ids, (size_t)nw * sizeof(int32_t),
+                                       cudaMemcpyDeviceToHost, ce->st));
+            } else {
+                CU_TRY(cudaMemcpyAsync(ce->h_logits, ce->logits, (size_t)nw * V * sizeof(float),
+                                       cudaMemcpyDeviceToHost, ce->st));
+            }
         }
         CU_TRY(cudaStreamSynchronize(ce->st));
-        if (nw > 0)
+        if (nw > 0 && ids)
+            memcpy(ids, ce->h_ids, (size_t)nw * sizeof(int32_t));
+        else if (nw > 0)
             memcpy(logits, ce->h_logits, (size_t)nw * V * sizeof(float));
     }
     rc = 0;
@@ -1004,4 +1035,16 @@ cleanup:
     }
     free(need);
     return rc;
+}
+
+extern "C" int pgr_cuda_forward(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
+                                const pgr_hooks *hooks, float *logits, pgr_err *err)
+{
+    return forward_step(ce, b, hooks, logits, NULL, err);
+}
+
+extern "C" int pgr_cuda_forward_ids(pgr_cuda_engine *ce, const pgr_cuda_batch *b,
+                                    const pgr_hooks *hooks, int32_t *ids, pgr_err *err)
+{
+    return forward_step(ce, b, hooks, NULL, ids, err);
 }

@@ -10,7 +10,8 @@
  *     tokens (and, to 1e-4, the logits) it gets alone; PreFT decode steps
  *     run from CUDA graphs and give the same results; a step mixing an
  *     all-token decode token (BGMV) with another adapter's prompt (SGMV)
- *     gives each its solo logits;
+ *     gives each its solo logits; greedy ids taken on the device
+ *     (pgr_forward_greedy) are the host's argmax of the logits;
  *   - refusals: hooks other than an adapter set's, a sequence continued from
  *     another KV cache, an unknown device.
  * Without a CUDA device every GPU test reports "skipped: no CUDA device";
@@ -432,6 +433,111 @@ static void test_mixed_step_sgmv_bgmv(void)
     free(l0), free(l1), free(lg);
 }
 
+/* pgr_forward_greedy: the device's argmax gives the ids the host takes from
+ * pgr_forward's logits, for a prompt (several wanted rows, eager path), and
+ * then decode steps (one token: the graph path), with and without an
+ * all-token adapter. */
+static void test_forward_greedy_ids(void)
+{
+    NEED_CUDA();
+    LOAD_MODEL();
+    pgr_err err = {0};
+    pgr_engine *gpu = cuda_engine("quant", &err);
+    pgr_adapter *la = random_adapter(PGR_AD_LORA, "q,v,o,down", "all", "f7+l7", 16, 41);
+    enum { N = 24, NG = 8 };
+    int32_t ids[N], want_gen[NG], got[NG], seqv[N], posv[N], out[N];
+    uint8_t want[N];
+    float *lg = malloc((size_t)N * V * 4);
+    CHECK_MSG(gpu != NULL, "cuda engine: %s", err.msg);
+    CHECK(la && lg);
+    make_prompt(ids, N, 91u);
+    for (int with_ad = 0; with_ad < 2; with_ad++) {
+        const pgr_adapter *ad = with_ad ? la : NULL;
+        /* the prompt with every third row wanted: logits vs ids */
+        for (int k = 0; k < 2; k++) {
+            pgr_kv *kv = NULL;
+            pgr_adapter_set *set = NULL;
+            pgr_hooks hooks;
+            CHECK(pgr_kv_new(model, 8, 16, 1, &kv, &err) == 0);
+            CHECK(pgr_adapter_set_new(model, 1, &set, &err) == 0);
+            int sq = pgr_kv_seq_open(kv, &err), nw = 0;
+            CHECK(pgr_adapter_set_bind(set, sq, ad, PGR_AD_ALL, N, &err) == 0);
+            pgr_adapter_set_hooks(set, &hooks);
+            pgr_engine_set_hooks(gpu, ad ? &hooks : NULL);
+            for (int i = 0; i < N; i++)
+                seqv[i] = sq, posv[i] = i, want[i] = i % 3 == 2, nw += want[i];
+            pgr_batch b = {N, ids, seqv, posv, want};
+            if (k == 0) {
+                CHECK_MSG(pgr_forward(gpu, kv, &b, lg, &err) == 0, "%s", err.msg);
+                for (int i = 0; i < nw; i++)
+                    out[i] = argmax(lg + (size_t)i * V, V);
+            } else {
+                int32_t g[N];
+                CHECK_MSG(pgr_forward_greedy(gpu, kv, &b, g, &err) == 0, "%s", err.msg);
+                for (int i = 0; i < nw; i++)
+                    CHECK_MSG(g[i] == out[i], "adapter %d, wanted row %d: device %d, host %d",
+                              with_ad, i, g[i], out[i]);
+            }
+            pgr_engine_set_hooks(gpu, NULL);
+            pgr_adapter_set_free(set);
+            pgr_kv_free(kv);
+        }
+        /* greedy decode: run_one takes the argmax on the host */
+        CHECK(run_one(gpu, ad, PGR_AD_ALL, ids, N, NG, want_gen, 0, NULL, &err) == 0);
+        {
+            pgr_kv *kv = NULL;
+            pgr_adapter_set *set = NULL;
+            pgr_hooks hooks;
+            CHECK(pgr_kv_new(model, 8, 16, 1, &kv, &err) == 0);
+            CHECK(pgr_adapter_set_new(model, 1, &set, &err) == 0);
+            int sq = pgr_kv_seq_open(kv, &err);
+            CHECK(pgr_adapter_set_bind(set, sq, ad, PGR_AD_ALL, N, &err) == 0);
+            pgr_adapter_set_hooks(set, &hooks);
+            pgr_engine_set_hooks(gpu, ad ? &hooks : NULL);
+            for (int i = 0; i < N; i++)
+                seqv[i] = sq, posv[i] = i;
+            pgr_batch b = {N, ids, seqv, posv, NULL};
+            int32_t tok;
+            CHECK_MSG(pgr_forward_greedy(gpu, kv, &b, &tok, &err) == 0, "%s", err.msg);
+            for (int i = 0; i < NG; i++) {
+                got[i] = tok;
+                int32_t p = N + i;
+                pgr_batch b1 = {1, &got[i], &sq, &p, NULL};
+                CHECK_MSG(pgr_forward_greedy(gpu, kv, &b1, &tok, &err) == 0, "%s", err.msg);
+            }
+            pgr_engine_set_hooks(gpu, NULL);
+            pgr_adapter_set_free(set);
+            pgr_kv_free(kv);
+        }
+        CHECK_MSG(memcmp(got, want_gen, sizeof got) == 0, "adapter %d: greedy ids differ",
+                  with_ad);
+    }
+    pgr_adapter_free(la);
+    pgr_engine_free(gpu);
+    free(lg);
+}
+
+/* No GPU needed: the CPU engine's logits are on the host already, so it
+ * refuses pgr_forward_greedy (the scheduler only asks a CUDA engine), and
+ * takes no KV blocks doing so. */
+static void test_forward_greedy_cpu_refuses(void)
+{
+    LOAD_MODEL();
+    pgr_err err = {0};
+    pgr_engine *cpu = NULL;
+    pgr_kv *kv = NULL;
+    CHECK(pgr_engine_new(model, NULL, 1, &cpu, &err) == 0);
+    CHECK(pgr_kv_new(model, 8, 16, 1, &kv, &err) == 0);
+    int sq = pgr_kv_seq_open(kv, &err), p0 = 0;
+    int32_t tok = 300, g = -1;
+    pgr_batch b0 = {1, &tok, &sq, &p0, NULL};
+    CHECK_INT(pgr_forward_greedy(cpu, kv, &b0, &g, &err), -1);
+    CHECK_INT(err.code, PGR_EUNSUPPORTED);
+    CHECK_INT(pgr_kv_seq_len(kv, sq), 0);
+    pgr_kv_free(kv);
+    pgr_engine_free(cpu);
+}
+
 static int bad_hook(void *user, const pgr_hook_args *a, pgr_err *err)
 {
     (void)user, (void)a, (void)err;
@@ -495,6 +601,8 @@ int main(void)
     RUN(test_batched_multi_adapter);
     RUN(test_batched_preft_graphs);
     RUN(test_mixed_step_sgmv_bgmv);
+    RUN(test_forward_greedy_ids);
+    RUN(test_forward_greedy_cpu_refuses);
     RUN(test_refusals);
     pgr_model_free(model);
     return check_summary("test_cuda_engine");
