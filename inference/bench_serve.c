@@ -7,8 +7,9 @@
  * handlers would: request i gets adapter (i * stride) mod n of n random
  * adapters (files written once into --dir, loaded through the registry on
  * the submitting thread), a prompt of mixed length around --prompt (random
- * token ids) and --gen new tokens (greedy; a request may end early at an
- * end-of-generation token: the figure counts the tokens generated).
+ * token ids) and exactly --gen new tokens (greedy, end-of-generation tokens
+ * ignored, so every mode does the same work; a request that ends short is
+ * counted and reported).
  * Generated tokens / wall time is the figure; the ratios are the targets'.
  *
  * Modes: base (no adapter), preft-lora, all-lora, preft-reft, all-reft.
@@ -52,6 +53,7 @@ typedef struct run_state {
     pthread_cond_t cv;
     int left;
     long gen_tokens;
+    int want_gen, short_reqs; /* --gen; requests that generated fewer */
     pgr_adapter_reg *reg;
     const pgr_adapter **held; /* (requests) released in on_done */
 } run_state;
@@ -69,6 +71,7 @@ static void on_done(void *cb, const pgr_sched_result *r)
         pgr_adapter_reg_release(rs->reg, rs->held[c->i]);
     pthread_mutex_lock(&rs->mu);
     rs->gen_tokens += r->n_gen;
+    rs->short_reqs += r->n_gen != rs->want_gen;
     if (r->status != PGR_SCHED_DONE)
         fprintf(stderr, "bench serve: request %d ended %s %s\n", c->i,
                 pgr_sched_status_name(r->status), r->message);
@@ -116,6 +119,7 @@ typedef struct run_result {
     double tps, wall_s;
     double cpu_s, tpc; /* process CPU seconds (all threads), generated tokens per CPU second */
     long gen_tokens;
+    int short_reqs; /* requests that generated fewer than --gen tokens */
     uint64_t steps, base_only_steps;
     pgr_adapter_reg_stats reg;
     long maxrss_kb;
@@ -164,6 +168,7 @@ static int run_one(const opts *o, const pgr_model *m, const pgr_tokenizer *tok, 
             goto done;
     }
     rs.left = o->requests;
+    rs.want_gen = o->gen;
     struct rusage ru0;
     getrusage(RUSAGE_SELF, &ru0);
     uint64_t t0 = pgr_now_us();
@@ -189,6 +194,7 @@ static int run_one(const opts *o, const pgr_model *m, const pgr_tokenizer *tok, 
         q.prompt = ids;
         q.n_prompt = (size_t)len;
         q.max_tokens = o->gen;
+        q.ignore_eos = 1; /* every request does the same work in every mode */
         pgr_sample_defaults(&q.sample);
         q.adapter = ad;
         q.mode = mode == M_ALL_LORA || mode == M_ALL_REFT ? PGR_SCHED_MODE_ALL
@@ -211,6 +217,7 @@ drain:
     pthread_mutex_unlock(&rs.mu);
     res->wall_s = (double)(pgr_now_us() - t0) / 1e6;
     res->gen_tokens = rs.gen_tokens;
+    res->short_reqs = rs.short_reqs;
     res->tps = (double)rs.gen_tokens / res->wall_s;
     pgr_sched_stats st;
     pgr_sched_stats_get(s, &st);
@@ -408,8 +415,10 @@ int serve_bench_main(int argc, char **argv)
                (unsigned long long)r.steps, (unsigned long long)r.base_only_steps, r.reg.loads,
                r.reg.evictions, r.maxrss_kb / 1024.0);
         printf("{\"bench\":\"C3\",\"mode\":\"%s\",\"adapters\":%d,\"tok_s\":%.2f,\"wall_s\":%.3f,"
-               "\"tok_cpu_s\":%.2f,\"generated\":%ld,\"steps\":%llu,\"base_only_steps\":%llu}\n",
-               mode_names[k], k == M_BASE ? 0 : o.c3_adapters, r.tps, r.wall_s, r.tpc, r.gen_tokens,
+               "\"tok_cpu_s\":%.2f,\"cpu_s\":%.3f,\"generated\":%ld,\"short\":%d,\"steps\":%llu,"
+               "\"base_only_steps\":%llu}\n",
+               mode_names[k], k == M_BASE ? 0 : o.c3_adapters, r.tps, r.wall_s, r.tpc, r.cpu_s,
+               r.gen_tokens, r.short_reqs,
                (unsigned long long)r.steps, (unsigned long long)r.base_only_steps);
         fflush(stdout);
     }
@@ -429,8 +438,10 @@ int serve_bench_main(int argc, char **argv)
                    (unsigned long long)r.steps, (unsigned long long)r.base_only_steps,
                    r.reg.loads, r.reg.evictions, r.maxrss_kb / 1024.0);
             printf("{\"bench\":\"C4\",\"mode\":\"%s\",\"adapters\":%d,\"tok_s\":%.2f,"
-                   "\"tok_cpu_s\":%.2f,\"loads\":%zu,\"evictions\":%zu}\n",
-                   mode_names[k], o.adapters[a], r.tps, r.tpc, r.reg.loads, r.reg.evictions);
+                   "\"tok_cpu_s\":%.2f,\"cpu_s\":%.3f,\"generated\":%ld,\"short\":%d,"
+                   "\"loads\":%zu,\"evictions\":%zu}\n",
+                   mode_names[k], o.adapters[a], r.tps, r.tpc, r.cpu_s, r.gen_tokens, r.short_reqs,
+                   r.reg.loads, r.reg.evictions);
             fflush(stdout);
         }
     }

@@ -25,6 +25,7 @@ typedef struct sreq {
     uint64_t deadline, t_submit, t_admit;
     const void *adapter;
     int mode, score, score_from;
+    int ignore_eos;
     int (*on_text)(void *cb, const char *text, size_t len);
     void (*on_done)(void *cb, const pgr_sched_result *r);
     void *cb;
@@ -368,7 +369,7 @@ static void step(pgr_sched *s, sreq **done)
             int32_t next = ids_only ? greedy_id : pgr_sample(r->smp, (float *)lrow, r->tok, r->n_tok);
             r->tok[r->n_tok++] = next;
             int gen = (int)(r->n_tok - r->n_prompt);
-            if (s->tok && pgr_tok_is_eog(s->tok, next)) {
+            if (!r->ignore_eos && s->tok && pgr_tok_is_eog(s->tok, next)) {
                 r->n_tok--; /* the end token is not part of the answer */
                 emit(s, r, NULL, 0, 1);
                 r->status = PGR_SCHED_DONE;
@@ -598,6 +599,7 @@ int pgr_sched_submit(pgr_sched *s, const pgr_sched_req *q, uint64_t *id, pgr_err
     r->mode = q->mode;
     r->score = q->score;
     r->score_from = q->score_from;
+    r->ignore_eos = q->ignore_eos;
     r->on_text = q->on_text;
     r->on_done = q->on_done;
     r->cb = q->cb;

@@ -72,6 +72,11 @@ typedef struct pgr_sched_req {
      * i in [score_from, n_prompt) (score_from >= 1). */
     int score;
     int score_from;
+    /* Benchmarks: an end-of-generation token does not end the request; it
+     * counts as a generated token (its text is emitted like any other), so
+     * the request generates exactly max_tokens unless a stop string,
+     * cancellation or the deadline ends it. */
+    int ignore_eos;
     /* Text as it comes: complete UTF-8 only, stop strings held back until
      * they cannot match. Return nonzero to cancel the request. May be NULL. */
     int (*on_text)(void *cb, const char *text, size_t len);

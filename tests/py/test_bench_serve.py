@@ -37,12 +37,14 @@ def test_bench_serve_tiny(tmp_path):
     c3 = {x["mode"]: x for x in rows if x["bench"] == "C3"}
     assert set(c3) == {"base", "preft-lora", "all-lora"}
     for x in c3.values():
-        assert x["generated"] > 0 and x["tok_s"] > 0
+        # end-of-generation tokens are ignored: exactly --gen tokens per request
+        assert x["generated"] == 3 * 3 and x["short"] == 0 and x["tok_s"] > 0
     # prefill-only and base traffic decode without hooks; all-token never does
     assert c3["base"]["base_only_steps"] == c3["base"]["steps"]
     assert 0 < c3["preft-lora"]["base_only_steps"] < c3["preft-lora"]["steps"]
     assert c3["all-lora"]["base_only_steps"] == 0
     c4 = [x for x in rows if x["bench"] == "C4"]
     assert [x["adapters"] for x in c4] == [1, 3] and c4[1]["loads"] == 3
+    assert all(x["generated"] == 9 and x["short"] == 0 for x in c4)
     assert "preft-lora / all-lora =" in r.stdout and "C5 peak RSS" in r.stdout
     assert len(list(tmp_path.glob("lora-*.pgad"))) == 3

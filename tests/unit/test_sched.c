@@ -93,6 +93,8 @@ static const char *prompts[] = {
 };
 enum { NP = sizeof prompts / sizeof *prompts };
 
+static int submit_ignore_eos; /* sets pgr_sched_req.ignore_eos in submit */
+
 static int submit(pgr_sched *s, const char *user, const char *text, int chat, int max_tokens,
                   outcome *o, uint64_t deadline, uint64_t *id, pgr_err *err)
 {
@@ -105,6 +107,7 @@ static int submit(pgr_sched *s, const char *user, const char *text, int chat, in
         q.prompt = ids.v;
         q.n_prompt = ids.n;
         q.max_tokens = max_tokens;
+        q.ignore_eos = submit_ignore_eos;
         pgr_sample_defaults(&q.sample);
         q.deadline_us = deadline;
         q.on_text = on_text;
@@ -354,6 +357,49 @@ static void test_score(void)
     pgr_sched_free(s);
 }
 
+/* ignore_eos (benchmarks): a chat answer that ends at an end-of-generation
+ * token before max_tokens instead runs to exactly max_tokens, with the same
+ * tokens up to that point and the end token itself kept as generated. */
+static void test_ignore_eos(void)
+{
+    if (!model)
+        SKIP("no model");
+    const int max = 40;
+    pgr_err err = {0};
+    pgr_sched *s = NULL;
+    CHECK(pgr_sched_new(model, tok, NULL, &s, &err) == 0);
+    /* short answers: greedy SmolLM2 ends these at <|im_end|> well before max */
+    static const char *const short_prompts[] = {"What is 2+2? Answer with a number only.",
+                                                "Say hello."};
+    int found = 0;
+    for (int i = 0; i < 2 && !found; i++) {
+        static outcome plain, forced;
+        outcome_init(&plain);
+        submit_ignore_eos = 0;
+        CHECK(submit(s, "u", short_prompts[i], 1, max, &plain, 0, NULL, &err) == 0);
+        outcome_wait(&plain);
+        CHECK_INT(plain.status, PGR_SCHED_DONE);
+        if (plain.n_gen < max) { /* ended at an end-of-generation token */
+            found = 1;
+            outcome_init(&forced);
+            submit_ignore_eos = 1;
+            CHECK(submit(s, "u", short_prompts[i], 1, max, &forced, 0, NULL, &err) == 0);
+            submit_ignore_eos = 0;
+            outcome_wait(&forced);
+            CHECK_INT(forced.status, PGR_SCHED_DONE);
+            CHECK_INT(forced.n_gen, max);
+            CHECK(memcmp(forced.gen, plain.gen, (size_t)plain.n_gen * sizeof(int32_t)) == 0);
+            CHECK_MSG(pgr_tok_is_eog(tok, forced.gen[plain.n_gen]),
+                      "token %d after the plain answer is not end-of-generation",
+                      forced.gen[plain.n_gen]);
+            outcome_free(&forced);
+        }
+        outcome_free(&plain);
+    }
+    CHECK_MSG(found, "no chat prompt ended before %d tokens: ignore_eos not exercised", max);
+    pgr_sched_free(s);
+}
+
 /* Requests that can never run are refused up front. */
 static void test_refusals(void)
 {
@@ -395,6 +441,7 @@ int main(void)
     RUN(test_queue_full);
     RUN(test_fair_admission);
     RUN(test_score);
+    RUN(test_ignore_eos);
     pgr_tok_free(tok);
     pgr_model_free(model);
     return check_summary("test_sched");
