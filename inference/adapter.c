@@ -206,12 +206,18 @@ static int site_shape(const pgr_model *m, int site, int *rows, int *cols)
     return 0;
 }
 
-static int tensor_alloc(pgr_adapter *a, pgr_adapter_tensor *t, int rows, int cols, pgr_err *err)
+/* The data of a tensor whose shape is set but whose floats the file loader
+ * has not placed yet (pgr_adapter_new_ex with alloc = 0): never freed, never
+ * read (each_tensor sets every such tensor or the load fails). */
+float pgr_adapter_unset_[1];
+
+static int tensor_alloc(pgr_adapter *a, pgr_adapter_tensor *t, int rows, int cols, int alloc,
+                        pgr_err *err)
 {
     size_t n;
     if (!pgr_mul_ok((size_t)rows, (size_t)cols, &n) || !pgr_mul_ok(n, sizeof(float), &n))
         return pgr_errf(err, PGR_EINVAL, "tensor %d x %d too large", rows, cols);
-    t->data = calloc(n ? n : 1, 1);
+    t->data = alloc ? calloc(n ? n : 1, 1) : pgr_adapter_unset_;
     if (!t->data)
         return pgr_errf(err, PGR_ENOMEM, "out of memory for a %d x %d adapter tensor", rows, cols);
     t->rows = rows, t->cols = cols;
@@ -220,6 +226,12 @@ static int tensor_alloc(pgr_adapter *a, pgr_adapter_tensor *t, int rows, int col
 }
 
 int pgr_adapter_new(const pgr_adapter_spec *s, const pgr_model *m, pgr_adapter **out, pgr_err *err)
+{
+    return pgr_adapter_new_ex(s, m, 1, out, err);
+}
+
+int pgr_adapter_new_ex(const pgr_adapter_spec *s, const pgr_model *m, int alloc, pgr_adapter **out,
+                       pgr_err *err)
 {
     *out = NULL;
     if (pgr_adapter_spec_check(s, m, err) != 0)
@@ -246,8 +258,8 @@ int pgr_adapter_new(const pgr_adapter_spec *s, const pgr_model *m, pgr_adapter *
                 int rows, cols;
                 size_t k = (size_t)s->layers[i] * PGR_SITE_COUNT + (size_t)site;
                 if (site_shape(m, site, &rows, &cols) != 0 ||
-                    tensor_alloc(a, &a->lora_a[k], s->rank, cols, err) != 0 ||
-                    tensor_alloc(a, &a->lora_b[k], rows, s->rank, err) != 0)
+                    tensor_alloc(a, &a->lora_a[k], s->rank, cols, alloc, err) != 0 ||
+                    tensor_alloc(a, &a->lora_b[k], rows, s->rank, alloc, err) != 0)
                     goto fail;
             }
     } else {
@@ -258,9 +270,9 @@ int pgr_adapter_new(const pgr_adapter_spec *s, const pgr_model *m, pgr_adapter *
             goto oom;
         for (int i = 0; i < s->n_layers; i++) {
             int l = s->layers[i];
-            if (tensor_alloc(a, &a->reft_R[l], s->rank, c->dim, err) != 0 ||
-                tensor_alloc(a, &a->reft_W[l], s->rank, c->dim, err) != 0 ||
-                tensor_alloc(a, &a->reft_b[l], 1, s->rank, err) != 0)
+            if (tensor_alloc(a, &a->reft_R[l], s->rank, c->dim, alloc, err) != 0 ||
+                tensor_alloc(a, &a->reft_W[l], s->rank, c->dim, alloc, err) != 0 ||
+                tensor_alloc(a, &a->reft_b[l], 1, s->rank, alloc, err) != 0)
                 goto fail;
         }
     }
@@ -273,12 +285,18 @@ fail:
     return -1;
 }
 
-static void free_tensors(pgr_adapter_tensor *t, size_t n)
+/* Frees what the adapter owns: not the unset placeholder, not data inside
+ * the mapped file. */
+static void free_tensors(const pgr_adapter *a, pgr_adapter_tensor *t, size_t n)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < n; i++)
-        free(t[i].data);
+    const char *m0 = a->map, *m1 = m0 ? m0 + a->map_len : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *d = (const char *)t[i].data;
+        if (t[i].data != pgr_adapter_unset_ && !(m0 && d >= m0 && d < m1))
+            free(t[i].data);
+    }
     free(t);
 }
 
@@ -287,11 +305,13 @@ void pgr_adapter_free(pgr_adapter *a)
     if (!a)
         return;
     size_t nl = (size_t)a->n_layer;
-    free_tensors(a->lora_a, nl * PGR_SITE_COUNT);
-    free_tensors(a->lora_b, nl * PGR_SITE_COUNT);
-    free_tensors(a->reft_R, nl);
-    free_tensors(a->reft_W, nl);
-    free_tensors(a->reft_b, nl);
+    free_tensors(a, a->lora_a, nl * PGR_SITE_COUNT);
+    free_tensors(a, a->lora_b, nl * PGR_SITE_COUNT);
+    free_tensors(a, a->reft_R, nl);
+    free_tensors(a, a->reft_W, nl);
+    free_tensors(a, a->reft_b, nl);
+    if (a->map)
+        munmap(a->map, a->map_len);
     free(a);
 }
 

@@ -82,7 +82,12 @@ typedef struct pgr_adapter {
      * ReFT: reft_R/W/b[layer], data NULL at layers not chosen. */
     pgr_adapter_tensor *lora_a, *lora_b;
     pgr_adapter_tensor *reft_R, *reft_W, *reft_b;
-    size_t bytes; /* memory held (for the registry budget) */
+    size_t bytes; /* memory held (for the registry budget), mapped tensors included */
+    /* pgr_adapter_load maps the file (private, copy-on-write) and F32
+     * tensors point into it instead of being copied; freed with the adapter.
+     * NULL when every tensor is heap memory. */
+    void *map;
+    size_t map_len;
     uint64_t uid; /* unique in the process (device adapter caches key on it) */
 } pgr_adapter;
 
@@ -104,6 +109,13 @@ int pgr_adapter_spec_check(const pgr_adapter_spec *s, const pgr_model *m, pgr_er
 /* ---- making, freeing, files --------------------------------------------------- */
 /* A zero adapter of this shape (LoRA A = B = 0, ReFT R = W = b = 0). */
 int pgr_adapter_new(const pgr_adapter_spec *s, const pgr_model *m, pgr_adapter **out, pgr_err *err);
+/* For the file loader (adapter_file.c): alloc = 0 sets every tensor's shape
+ * with data = pgr_adapter_unset_, a placeholder the loader must replace
+ * (by a pointer into a->map or a malloc'd copy) before the adapter is used;
+ * pgr_adapter_free never frees the placeholder. alloc = 1 is pgr_adapter_new. */
+int pgr_adapter_new_ex(const pgr_adapter_spec *s, const pgr_model *m, int alloc, pgr_adapter **out,
+                       pgr_err *err);
+extern float pgr_adapter_unset_[1];
 /* Random, deterministic in seed: LoRA A ~ U(-1/sqrt(in), 1/sqrt(in)) and
  * B ~ U(-0.05, 0.05) (non-zero, so it changes outputs); ReFT R with orthonormal
  * rows (Gram-Schmidt), W, b small uniform. */

@@ -2,11 +2,15 @@
  * from PEFT and llama.cpp's GGUF LoRA. Every length and offset read from a
  * file is hostile; errors name the file and the tensor or field. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "inference/adapter.h"
 
@@ -398,8 +402,29 @@ typedef struct load_ctx {
     const pgr_st_file *st;
     const char *file;
     size_t used;
+    int borrow; /* F32 tensors may point into the (mapped) file */
 } load_ctx;
 
+/* Index of the first non-finite float of n little-endian F32 values, or n.
+ * One pass of bit tests the compiler vectorises: the mapped path's
+ * replacement for st_copy's per-element check. */
+static size_t first_nonfinite_f32(const uint8_t *p, size_t n)
+{
+    const uint32_t *u = (const uint32_t *)(const void *)p; /* 4-aligned: checked by the caller */
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+    if (!bad)
+        return n;
+    size_t i = 0;
+    while ((u[i] & 0x7f800000u) != 0x7f800000u)
+        i++;
+    return i;
+}
+
+/* Places a file tensor in t (shape set, data = pgr_adapter_unset_): points
+ * into the file when borrowing and the tensor is 4-aligned F32 on a
+ * little-endian host, else a malloc'd converted copy. */
 static int load_fn(void *u, const char *name, pgr_adapter_tensor *t, pgr_err *err)
 {
     load_ctx *c = u;
@@ -407,6 +432,25 @@ static int load_fn(void *u, const char *name, pgr_adapter_tensor *t, pgr_err *er
     if (!s)
         return pgr_errf(err, PGR_EINVAL, "%s: tensor %s missing", c->file, name);
     c->used++;
+    int64_t rows = s->n_dims == 2 ? s->shape[0] : 1;
+    int64_t cols = s->n_dims == 2 ? s->shape[1] : s->n_dims == 1 ? s->shape[0] : -1;
+    if (cols < 0 || rows != t->rows || cols != t->cols) /* st_copy names the shapes */
+        return st_copy(s, t, c->file, err);
+    size_t n = (size_t)rows * (size_t)cols;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (c->borrow && s->dtype == PGR_KT_F32 && (uintptr_t)s->data % sizeof(float) == 0) {
+        size_t bad = first_nonfinite_f32(s->data, n);
+        if (bad < n)
+            return pgr_errf(err, PGR_EINVAL, "%s: tensor %s: element %zu is not finite", c->file,
+                            s->name, bad);
+        t->data = (float *)(uintptr_t)s->data; /* writable: the map is private */
+        return 0;
+    }
+#endif
+    float *d = malloc(n ? n * sizeof(float) : 1);
+    if (!d)
+        return pgr_errf(err, PGR_ENOMEM, "%s: tensor %s: out of memory", c->file, s->name);
+    t->data = d;
     return st_copy(s, t, c->file, err);
 }
 
@@ -415,16 +459,23 @@ static const char *meta_str(json_t *meta, const char *key)
     return json_string_value(json_object_get(meta, key));
 }
 
-int pgr_adapter_parse(const void *data, size_t len, const char *name, const pgr_model *m,
-                      const char *model_sha256, pgr_adapter **out, pgr_err *err)
+/* pgr_adapter_parse, and pgr_adapter_load's mapped file: when map is
+ * non-NULL it is data (len bytes, from mmap), F32 tensors point into it and
+ * the adapter owns the mapping; on failure the mapping is unmapped here. */
+static int parse_impl(const void *data, size_t len, void *map, const char *name,
+                      const pgr_model *m, const char *model_sha256, pgr_adapter **out,
+                      pgr_err *err)
 {
     pgr_st_file st;
     json_t *meta = NULL;
     pgr_adapter *a = NULL;
     int rc = -1;
     *out = NULL;
-    if (pgr_st_parse(data, len, name, &st, err) != 0)
+    if (pgr_st_parse(data, len, name, &st, err) != 0) {
+        if (map)
+            munmap(map, len);
         return -1;
+    }
     if (!st.metadata_json || !(meta = json_loads(st.metadata_json, 0, NULL))) {
         pgr_errf(err, PGR_EINVAL, "%s: no __metadata__: not a peergraph adapter", name);
         goto cleanup;
@@ -481,12 +532,14 @@ int pgr_adapter_parse(const void *data, size_t len, const char *name, const pgr_
                                  err) != 0 ||
         pgr_adapter_parse_positions(meta_str(meta, "positions"), &spec.pos_first, &spec.pos_last,
                                     err) != 0 ||
-        pgr_adapter_new(&spec, m, &a, err) != 0) {
+        pgr_adapter_new_ex(&spec, m, 0, &a, err) != 0) {
         pgr_err_prefix(err, "%s: __metadata__", name);
         goto cleanup;
     }
+    if (map) /* from here the adapter frees the mapping, and never frees what lies in it */
+        a->map = map, a->map_len = len;
     memcpy(a->base_sha256, hash, strlen(hash) + 1);
-    load_ctx lc = {&st, name, 0};
+    load_ctx lc = {&st, name, 0, map != NULL};
     if (each_tensor(a, load_fn, &lc, err) != 0)
         goto cleanup;
     if (lc.used != st.n_tensors) {
@@ -508,23 +561,57 @@ int pgr_adapter_parse(const void *data, size_t len, const char *name, const pgr_
     a = NULL;
     rc = 0;
 cleanup:
+    if (rc != 0 && map && !(a && a->map == map))
+        munmap(map, len);
     pgr_adapter_free(a);
     json_decref(meta);
     pgr_st_free(&st);
     return rc;
 }
 
+int pgr_adapter_parse(const void *data, size_t len, const char *name, const pgr_model *m,
+                      const char *model_sha256, pgr_adapter **out, pgr_err *err)
+{
+    return parse_impl(data, len, NULL, name, m, model_sha256, out, err);
+}
+
+/* The file is mapped, not read: F32 tensors are used where they lie in the
+ * page cache (no heap copy, no file buffer beside the parsed tensors, no
+ * zeroed pages to fault in; MAP_POPULATE maps the pages in one call). The
+ * map is private, so the adapter may be written (training) without touching
+ * the file, and a file replaced by rename (pgr_adapter_save) leaves the old
+ * inode mapped; truncating a loaded file in place is not supported (SIGBUS). */
 int pgr_adapter_load(const char *path, const pgr_model *m, const char *model_sha256,
                      pgr_adapter **out, pgr_err *err)
 {
-    char *data;
-    size_t len;
     *out = NULL;
-    if (pgr_read_file(path, &data, &len, err) != 0)
-        return -1;
-    int rc = pgr_adapter_parse(data, len, path, m, model_sha256, out, err);
-    free(data);
-    return rc;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pgr_errf(err, PGR_EIO, "%s: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return pgr_errf(err, PGR_EIO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_size < 8 || (uint64_t)sb.st_size > SIZE_MAX / 2) {
+        /* not mappable as an adapter: read it, and let the parser say why */
+        close(fd);
+        char *data;
+        size_t n;
+        if (pgr_read_file(path, &data, &n, err) != 0)
+            return -1;
+        int rc = parse_impl(data, n, NULL, path, m, model_sha256, out, err);
+        free(data);
+        return rc;
+    }
+    size_t len = (size_t)sb.st_size;
+    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return pgr_errf(err, PGR_EIO, "%s: mmap: %s", path, strerror(e));
+    return parse_impl(map, len, map, path, m, model_sha256, out, err);
 }
 
 /* An importer's zero adapter: layers are those seen in the file (on[]), the
