@@ -42,8 +42,10 @@ typedef struct setup {
 static const float SENT = 12345.0f;
 static int force_rank; /* nonzero: every segment has this rank */
 
-/* Segments of varied rank (1, 3, 8, 16, 13, ...) over a shuffled row list. */
-static void make(setup *s, int n_seg, int per_seg, int in_dim, int out_dim, int b_rows, int reft)
+/* Segments of varied rank (1, 3, 8, 16, 13, ...) over a shuffled row list;
+ * segment g has lens[g] rows, or per_seg + g % 3 when lens is NULL. */
+static void make_lens(setup *s, int n_seg, int per_seg, const int *lens, int in_dim, int out_dim,
+                      int b_rows, int reft)
 {
     memset(s, 0, sizeof *s);
     s->n_seg = n_seg, s->in_dim = in_dim, s->out_dim = out_dim, s->in_place = reft;
@@ -52,7 +54,7 @@ static void make(setup *s, int n_seg, int per_seg, int in_dim, int out_dim, int 
     for (int g = 0; g < n_seg; g++) {
         pgr_sgmv_seg *q = &s->seg[g];
         q->begin = n;
-        n += per_seg + g % 3;
+        n += lens ? lens[g] : per_seg + g % 3;
         q->end = n;
         q->rank = force_rank ? force_rank : ranks[g % 8];
         q->a = s->owned[s->n_owned++] = rand_vec((size_t)q->rank * in_dim, 0.1f);
@@ -75,6 +77,11 @@ static void make(setup *s, int n_seg, int per_seg, int in_dim, int out_dim, int 
         for (int q = 0; q < out_dim; q++)
             r[q + 1] = reft ? s->x[(size_t)t * in_dim + q] : frand();
     }
+}
+
+static void make(setup *s, int n_seg, int per_seg, int in_dim, int out_dim, int b_rows, int reft)
+{
+    make_lens(s, n_seg, per_seg, NULL, in_dim, out_dim, b_rows, reft);
 }
 
 static void unmake(setup *s)
@@ -171,6 +178,59 @@ static void test_cpu_matches_ref(void)
     pgr_kctx_free(ctx);
 }
 
+/* The cpu kernel blocks a chunk's rows by segment (A and B read once per
+ * block). Segments of odd lengths (1, 7, 8, 9, 13, 2, 17, 3 rows: blocks of
+ * every size, runs that cross chunk boundaries, chunks that hold several
+ * segments), ranks that are and are not multiples of 8, odd dims: the result
+ * is bitwise the same when every segment is cut into one-row segments (each
+ * row its own block) and when each is cut into pieces of 1, 2, 3... rows
+ * (other block boundaries), and within tolerance of the reference. */
+static void test_blocks_bitwise(void)
+{
+    pgr_kctx *ctx = pgr_kctx_new(2);
+    static const int lens[MAXSEG] = {1, 7, 8, 9, 13, 2, 17, 3};
+    static const struct {
+        int in, out, b_rows, reft, rank;
+        const char *name;
+    } cases[] = {
+        {576, 1536, 0, 0, 16, "lora 576->1536 rank 16"},
+        {1536, 576, 0, 0, 0, "lora 1536->576 mixed ranks"},
+        {100, 37, 0, 0, 13, "lora odd dims rank 13"},
+        {576, 576, 1, 1, 8, "loreft in place rank 8"},
+        {45, 45, 1, 1, 0, "loreft odd dim mixed ranks"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        setup s;
+        force_rank = cases[c].rank;
+        make_lens(&s, MAXSEG, 0, lens, cases[c].in, cases[c].out, cases[c].b_rows, cases[c].reft);
+        force_rank = 0;
+        float *got = run(pgr_kernels_cpu(), ctx, &s, s.n_seg, s.seg);
+        float *ref = run(pgr_kernels_ref(), ctx, &s, s.n_seg, s.seg);
+        compare(cases[c].name, &s, ref, got);
+        size_t bytes = sizeof(float) * (size_t)s.n * (size_t)(s.out_dim + 2);
+        for (int cut = 1; cut <= 3; cut++) {
+            /* cut 1: one-row segments; cut 2, 3: pieces of 1, 2 / 1, 2, 3 rows in turn */
+            pgr_sgmv_seg pieces[256];
+            int np = 0;
+            for (int g = 0; g < s.n_seg; g++)
+                for (int i = s.seg[g].begin, k = 0; i < s.seg[g].end; k++) {
+                    int len = cut == 1 ? 1 : 1 + k % cut;
+                    pieces[np] = s.seg[g];
+                    pieces[np].begin = i;
+                    pieces[np].end = i + len < s.seg[g].end ? i + len : s.seg[g].end;
+                    i = pieces[np++].end;
+                }
+            float *cutr = run(pgr_kernels_cpu(), ctx, &s, np, pieces);
+            CHECK_MSG(memcmp(cutr, got, bytes) == 0, "%s: cut %d (%d segments) differs bitwise",
+                      cases[c].name, cut, np);
+            free(cutr);
+        }
+        free(got), free(ref);
+        unmake(&s);
+    }
+    pgr_kctx_free(ctx);
+}
+
 /* LoRA with B = 0 and LoReFT with W = R, b = 0 add exact zeros. */
 static void test_zero_updates(void)
 {
@@ -227,6 +287,7 @@ static void test_speed(void)
 int main(void)
 {
     RUN(test_cpu_matches_ref);
+    RUN(test_blocks_bitwise);
     RUN(test_zero_updates);
     RUN(test_speed);
     return check_summary("test_sgmv");
