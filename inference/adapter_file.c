@@ -577,7 +577,7 @@ int pgr_adapter_parse(const void *data, size_t len, const char *name, const pgr_
 
 /* The file is mapped, not read: F32 tensors are used where they lie in the
  * page cache (no heap copy, no file buffer beside the parsed tensors, no
- * zeroed pages to fault in; MAP_POPULATE maps the pages in one call). The
+ * zeroed pages to fault in; they count as file-backed resident pages). The
  * map is private, so the adapter may be written (training) without touching
  * the file, and a file replaced by rename (pgr_adapter_save) leaves the old
  * inode mapped; truncating a loaded file in place is not supported (SIGBUS). */
@@ -606,11 +606,16 @@ int pgr_adapter_load(const char *path, const pgr_model *m, const char *model_sha
         return rc;
     }
     size_t len = (size_t)sb.st_size;
-    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    /* No MAP_POPULATE: on a writable private map it prefaults for write,
+     * copying every page into anonymous memory (the copy this avoids). Read
+     * faults map the page-cache pages themselves, several per fault
+     * (fault-around); MADV_WILLNEED starts reading what is not cached. */
+    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd);
     if (map == MAP_FAILED)
         return pgr_errf(err, PGR_EIO, "%s: mmap: %s", path, strerror(e));
+    madvise(map, len, MADV_WILLNEED);
     return parse_impl(map, len, map, path, m, model_sha256, out, err);
 }
 
