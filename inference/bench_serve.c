@@ -18,6 +18,7 @@
  * + 64 MiB. --quick: a CI-size run (few short requests). */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,48 @@ done:
     return rc;
 }
 
+/* Where the memory is (C5's accounting): the kernel's view from
+ * /proc/self/status (resident anonymous and file-backed pages, the peak) and
+ * malloc's (bytes in use, free but kept in the heap, in mmap'd chunks). */
+typedef struct mem_snap {
+    double rss, anon, file, hwm;           /* MiB */
+    double heap_used, heap_free, heap_map; /* MiB */
+} mem_snap;
+
+static void mem_snap_take(mem_snap *m)
+{
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb;
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            m->rss = kb / 1024.0;
+        else if (sscanf(line, "RssAnon: %ld", &kb) == 1)
+            m->anon = kb / 1024.0;
+        else if (sscanf(line, "RssFile: %ld", &kb) == 1)
+            m->file = kb / 1024.0;
+        else if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+            m->hwm = kb / 1024.0;
+    }
+    if (f)
+        fclose(f);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2(); /* all arenas */
+    m->heap_used = (double)(mi.uordblks + mi.hblkhd) / 1048576.0;
+    m->heap_free = (double)mi.fordblks / 1048576.0;
+    m->heap_map = (double)mi.hblkhd / 1048576.0;
+#endif
+}
+
+static void mem_snap_print(const char *when, const char *mode, const mem_snap *m)
+{
+    printf("{\"bench\":\"C5-detail\",\"mode\":\"%s\",\"when\":\"%s\",\"rss_mib\":%.1f,"
+           "\"anon_mib\":%.1f,\"file_mib\":%.1f,\"peak_mib\":%.1f,\"malloc_used_mib\":%.1f,"
+           "\"malloc_free_mib\":%.1f,\"malloc_mmap_mib\":%.1f}\n",
+           mode, when, m->rss, m->anon, m->file, m->hwm, m->heap_used, m->heap_free, m->heap_map);
+}
+
 typedef struct run_result {
     double tps, wall_s;
     double cpu_s, tpc; /* process CPU seconds (all threads), generated tokens per CPU second */
@@ -123,6 +166,7 @@ typedef struct run_result {
     uint64_t steps, base_only_steps;
     pgr_adapter_reg_stats reg;
     long maxrss_kb;
+    mem_snap loaded, end; /* after every request is submitted (adapters held); at the end */
 } run_result;
 
 static int run_one(const opts *o, const pgr_model *m, const pgr_tokenizer *tok, const char *sha,
@@ -210,6 +254,7 @@ static int run_one(const opts *o, const pgr_model *m, const pgr_tokenizer *tok, 
     }
     rc = 0;
 drain:
+    mem_snap_take(&res->loaded);
     pthread_mutex_lock(&rs.mu);
     rs.left -= o->requests - submitted; /* never submitted: nothing to wait for */
     while (rs.left > 0)
@@ -228,6 +273,7 @@ drain:
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     res->maxrss_kb = ru.ru_maxrss;
+    mem_snap_take(&res->end);
     /* On a shared, oversubscribed machine wall time measures the other
      * tenants; CPU time measures our work. */
     res->cpu_s = (double)(ru.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
@@ -256,7 +302,8 @@ static void usage(FILE *f)
             "  --concurrency N     sequences batched at once (default 64)\n"
             "  --prompt N          mean prompt length; lengths spread over N/2..3N/2 (default 256)\n"
             "  --gen N             new tokens per request (default 64)\n"
-            "  --adapters LIST     C4 adapter counts (default 1,8,64,512)\n"
+            "  --adapters LIST     C4 adapter counts (default 1,8,64,512); the count equal to\n"
+            "                      --c3-adapters reuses that mode's C3 run (c3_run in the JSON)\n"
             "  --c3-adapters N     adapters in C3 (default 64)\n"
             "  --modes LIST        (default all five)\n"
             "  --lora-rank R       (default 16)  --lora-targets T (default q,k,v,o,gate,up,down)\n"
@@ -397,6 +444,12 @@ int serve_bench_main(int argc, char **argv)
             goto done;
     }
     double c3[M_COUNT] = {0}, c3c[M_COUNT] = {0};
+    run_result c3r[M_COUNT]; /* C4 at the C3 adapter count reuses these */
+    {
+        mem_snap idle;
+        mem_snap_take(&idle);
+        mem_snap_print("idle", "none", &idle);
+    }
     long rss_c3 = 0;
     printf("\n%-4s %-11s %8s %9s %8s %10s %8s %10s %7s %7s %6s %6s %9s\n", "id", "mode",
            "adapters", "tok/s", "wall s", "tok/cpu-s", "cpu s", "generated", "steps", "base",
@@ -420,6 +473,9 @@ int serve_bench_main(int argc, char **argv)
                mode_names[k], k == M_BASE ? 0 : o.c3_adapters, r.tps, r.wall_s, r.tpc, r.cpu_s,
                r.gen_tokens, r.short_reqs,
                (unsigned long long)r.steps, (unsigned long long)r.base_only_steps);
+        mem_snap_print("loaded", mode_names[k], &r.loaded);
+        mem_snap_print("end", mode_names[k], &r.end);
+        c3r[k] = r;
         fflush(stdout);
     }
     double c4[2][16] = {{0}}, c4c[2][16] = {{0}};
@@ -429,7 +485,10 @@ int serve_bench_main(int argc, char **argv)
             continue;
         for (int a = 0; a < o.n_adapters; a++) {
             run_result r;
-            if (run_one(&o, m, tok, sha, k, o.adapters[a], budget, &r, &err) != 0)
+            int reused = o.adapters[a] == o.c3_adapters && c3[k] > 0; /* the same run as C3's */
+            if (reused)
+                r = c3r[k];
+            else if (run_one(&o, m, tok, sha, k, o.adapters[a], budget, &r, &err) != 0)
                 goto done;
             c4[pm][a] = r.tps, c4c[pm][a] = r.tpc;
             printf("%-4s %-11s %8d %9.1f %8.2f %10.1f %8.2f %10ld %7llu %7llu %6zu %6zu %9.1f\n",
@@ -439,9 +498,9 @@ int serve_bench_main(int argc, char **argv)
                    r.reg.loads, r.reg.evictions, r.maxrss_kb / 1024.0);
             printf("{\"bench\":\"C4\",\"mode\":\"%s\",\"adapters\":%d,\"tok_s\":%.2f,"
                    "\"tok_cpu_s\":%.2f,\"cpu_s\":%.3f,\"generated\":%ld,\"short\":%d,"
-                   "\"loads\":%zu,\"evictions\":%zu}\n",
+                   "\"loads\":%zu,\"evictions\":%zu,\"c3_run\":%s}\n",
                    mode_names[k], o.adapters[a], r.tps, r.tpc, r.cpu_s, r.gen_tokens, r.short_reqs,
-                   r.reg.loads, r.reg.evictions);
+                   r.reg.loads, r.reg.evictions, reused ? "true" : "false");
             fflush(stdout);
         }
     }
