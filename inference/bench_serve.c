@@ -47,6 +47,7 @@ typedef struct opts {
     int c3_adapters;
     size_t budget; /* bytes; 0 = 80 adapters' worth */
     int modes;     /* bit per mode */
+    int c4_only;   /* skip C3 (a C4 run split off into another process) */
 } opts;
 
 typedef struct run_state {
@@ -310,6 +311,7 @@ static void usage(FILE *f)
             "  --reft-rank R       (default 8)   --reft-layers L (default 0,8,16,24)\n"
             "  --budget MB         adapter registry budget (default: 80 LoRA adapters' bytes)\n"
             "  --dir DIR           where adapter files go (default /tmp/peergraph-bench-serve)\n"
+            "  --c4-only           run only C4 (e.g. some counts in another process)\n"
             "  --quick             CI size: 8 requests, concurrency 8, prompt 24, gen 6,\n"
             "                      adapters 1,8, LoRA rank 4\n",
             PGR_DEFAULT_MODEL);
@@ -342,10 +344,11 @@ int serve_bench_main(int argc, char **argv)
         {"lora-targets", required_argument, 0, 'T'}, {"reft-rank", required_argument, 0, 'R'},
         {"reft-layers", required_argument, 0, 'Y'}, {"budget", required_argument, 0, 'b'},
         {"dir", required_argument, 0, 'd'},       {"quick", no_argument, 0, 'q'},
+        {"c4-only", no_argument, 0, 'O'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     opts o = {PGR_DEFAULT_MODEL, "/tmp/peergraph-bench-serve", 2, 128, 64, 256, 64, 16, 8,
               "q,k,v,o,gate,up,down", "0,8,16,24", "f7+l7", {1, 8, 64, 512}, 4, 64, 0,
-              (1 << M_COUNT) - 1};
+              (1 << M_COUNT) - 1, 0};
     int c;
     long budget_mb = 0;
     /* --quick sets the defaults; options given with it still win */
@@ -393,6 +396,7 @@ int serve_bench_main(int argc, char **argv)
         case 'b': budget_mb = atol(optarg); break;
         case 'd': o.dir = optarg; break;
         case 'q': break; /* applied above */
+        case 'O': o.c4_only = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -455,7 +459,7 @@ int serve_bench_main(int argc, char **argv)
            "adapters", "tok/s", "wall s", "tok/cpu-s", "cpu s", "generated", "steps", "base",
            "loads", "evict", "RSS MiB");
     for (int k = 0; k < M_COUNT; k++) {
-        if (!(o.modes & (1 << k)))
+        if (!(o.modes & (1 << k)) || o.c4_only)
             continue;
         run_result r;
         if (run_one(&o, m, tok, sha, k, o.c3_adapters, budget, &r, &err) != 0)
