@@ -498,10 +498,24 @@ typedef struct pgr_query {
  * prefix; parentheses group. Matching folds case and diacritics. */
 int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err);
 /* The bounds of one list request (docs/api.md): meta.count is exact up to
- * count_cap matches and estimated beyond ("count_exact": false); a search
- * ranked by relevance ranks its rank_window newest matches. Defaults 10000
- * and 2000; values < 1 restore them. Tests lower them to see both sides. */
-void pgr_list_limits(pgr_store *s, long count_cap, long rank_window);
+ * count_cap matches and estimated beyond ("count_exact": false); default
+ * 10000, values < 1 restore it. topk < 0: a works search ranked by relevance
+ * ranks every match instead of taking the top-k path (the same results,
+ * slower: tests compare the two); topk >= 0 restores it. */
+void pgr_list_limits(pgr_store *s, long count_cap, long topk);
+
+/* SQLite: (re)builds the top-k search index of works (graph/search_topk.c):
+ * impact-ordered lists of the common terms, after merging FTS5's segments.
+ * A works search ranked by relevance then finds its best results without
+ * scoring every match; works written later are handled exactly until the
+ * next build. One pass over the works' full text (about a minute per
+ * million works). PostgreSQL: nothing to do. */
+int pgr_search_index_build(pgr_store *s, pgr_err *err);
+/* Tests: entries per list and the most works a term without a list may be
+ * in, for the next build (0: the defaults, 16384 and 64); and how many
+ * lists the top-k path answered on this connection. */
+void pgr_search_index_params(pgr_store *s, int list_len, int rare);
+long pgr_search_topk_answered(const pgr_store *s);
 
 /* Up to 10 entries whose name starts with (or has a word starting with) q:
  * [{"id", "display_name", "hint", "works_count", "cited_by_count"}], best

@@ -577,6 +577,7 @@ void pgr_store_close(pgr_store *s)
     if (s->in_tx)
         pgr_rollback(s, NULL);
     pgr_run_unlock(s);
+    pgr_topk_free(s);
     for (int i = 0; i < ST_COUNT; i++) {
         stmt_free(s->stmts[i]);
         stmt_free(s->prov_stmts[i]);

@@ -140,7 +140,12 @@ struct pgr_store {
     /* Writes queued by the backend (pgr_backend.queue), owned by it. */
     void *pend;
     /* pgr_list_limits (0: the defaults of store_query.c) */
-    long count_cap, rank_window;
+    long count_cap;
+    int topk_off; /* rank every match, never the top-k path (tests compare) */
+    /* the top-k search state (search_topk.c; SQLite only) */
+    struct pgr_topk *topk;
+    long topk_answered;             /* lists the top-k path answered */
+    int topk_list_len, topk_rare;   /* pgr_search_index_params (0: defaults) */
     /* Venue name -> id of the last venue written (most files have one). */
     char *venue_cache_name;
     pgr_id venue_cache_id;
@@ -260,5 +265,30 @@ json_t *pgr_key_json(pgr_entity e, pgr_id id);
 int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, pgr_err *err);
 /* Checks select names against the entity's fields (PGR_EINVAL naming the bad one). */
 int pgr_select_check(pgr_entity e, const char *const *select, size_t n, pgr_err *err);
+
+/* ---- exact top-k search of works (search_topk.c, SQLite) ----
+ * pgr_topk_works finds the k best works for an FTS5 expression from the
+ * impact lists of pgr_search_index_build; verify (the caller's SQL: its
+ * filters, MATCH and pgr_rank) tells which of n ids match and their exact
+ * scores. Returns 1 with *n_out (<= k) results best first (score desc, id
+ * asc: the order of ranking every match), 0 when it cannot prove the answer
+ * (no index, a query it does not handle, budgets spent): the caller then
+ * ranks every match; -1 on errors. */
+typedef int (*pgr_topk_verify)(void *ctx, int full, const pgr_id *ids, size_t n, pgr_id *ok_ids,
+                               double *ok_scores, size_t *n_ok, pgr_err *err);
+/* full = 0: the request's filters only (the match and score are known). */
+typedef struct pgr_topk_after { /* a cursor: results after (score, id) */
+    double score;
+    pgr_id id;
+} pgr_topk_after;
+int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_after *after,
+                   pgr_topk_verify verify, void *ctx, pgr_id *ids, double *scores, size_t *n_out,
+                   pgr_err *err);
+/* A work's full text was rewritten: its list entries are stale. */
+int pgr_topk_dirty(pgr_store *s, pgr_id work, pgr_err *err);
+void pgr_topk_free(pgr_store *s);
+/* store_sqlite.c: the connection's FTS5 API (NULL without FTS5). */
+struct fts5_api;
+struct fts5_api *pgr_sqlite_fts5(void *sqlite_db);
 
 #endif

@@ -220,19 +220,20 @@ static const fts_sql fts_pg[2] = {
      "ts_rank(e.tsv, to_tsquery('simple', $%d), 1)::float8", "e.id"},
 };
 
-/* Lists count their matches exactly up to COUNT_CAP and estimate beyond it;
- * a search ranked by relevance ranks its RANK_WINDOW newest matches (highest
- * ids). Both bound the work of one request whatever the corpus size: scoring
- * and counting every match of a common word in a large graph costs hundreds
- * of milliseconds (docs/benchmarks.md, H2). docs/api.md says what a client
- * sees: meta.count_exact false, and relevance pages ending at the window. */
+/* Lists count their matches exactly up to COUNT_CAP and estimate beyond it:
+ * counting every match of a common word in a large graph costs hundreds of
+ * milliseconds (docs/benchmarks.md, H2); docs/api.md says what a client
+ * sees (meta.count_exact false). A works search ranked by relevance on
+ * SQLite finds its best results with the top-k index (search_topk.c), the
+ * same as ranking every match; it ranks every match when that index cannot
+ * answer. */
 #define COUNT_CAP 10000
-#define RANK_WINDOW 2000
+#define TOPK_MAX_K 1000 /* deeper pages rank every match */
 
-void pgr_list_limits(pgr_store *s, long count_cap, long rank_window)
+void pgr_list_limits(pgr_store *s, long count_cap, long topk)
 {
     s->count_cap = count_cap > 0 && count_cap <= 1000000 ? count_cap : 0;
-    s->rank_window = rank_window > 0 && rank_window <= 1000000 ? rank_window : 0;
+    s->topk_off = topk < 0;
 }
 
 /* ---- fields ---- */
@@ -779,6 +780,50 @@ typedef struct skey {
     int kind, desc;
 } skey;
 
+/* The top-k path's verification (search_topk.c): which of ids match the
+ * request (its filters, MATCH, cursor) and their exact scores, from the
+ * request's own SQL with the ids as one JSON parameter. */
+typedef struct topk_verify_ctx {
+    pgr_store *s;
+    qb *b;
+    const char *sql;         /* filters, MATCH, cursor: ids and exact scores */
+    const char *sql_filters; /* filters alone; NULL: there are none */
+    int ids_param;
+    pgr_sb json;
+} topk_verify_ctx;
+
+static int topk_verify(void *ctx, int full, const pgr_id *ids, size_t n, pgr_id *ok_ids,
+                       double *ok_scores, size_t *n_ok, pgr_err *err)
+{
+    topk_verify_ctx *v = ctx;
+    *n_ok = 0;
+    if (!full && !v->sql_filters) {
+        memcpy(ok_ids, ids, n * sizeof *ids);
+        *n_ok = n;
+        return 0;
+    }
+    pgr_sb_reset(&v->json);
+    pgr_sb_putc(&v->json, '[');
+    for (size_t i = 0; i < n; i++)
+        pgr_sb_printf(&v->json, "%s%lld", i ? "," : "", (long long)ids[i]);
+    pgr_sb_putc(&v->json, ']');
+    if (!pgr_sb_ok(&v->json))
+        return OOM(err);
+    v->b->p[v->ids_param - 1].s = v->json.data;
+    pgr_stmt *st = pgr_st_dyn(v->s, full ? "list_topk" : "list_topk_filters",
+                              full ? v->sql : v->sql_filters, err);
+    if (!st)
+        return -1;
+    bind_all(st, v->b, v->b->np);
+    int r;
+    while ((r = pgr_step(st, err)) == 1 && *n_ok < n) {
+        ok_ids[*n_ok] = pgr_col_int(st, 0);
+        ok_scores[(*n_ok)++] = full ? pgr_col_double(st, 1) : NAN;
+    }
+    pgr_reset(st);
+    return r < 0 ? -1 : 0;
+}
+
 int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
 {
     *out = NULL;
@@ -858,6 +903,8 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
     uint64_t qh = query_hash(q);
     int after = 0;
     json_t *cvals = NULL;
+    double keys_after_score = 0;
+    pgr_id keys_after_id = 0;
     if (q->cursor && strcmp(q->cursor, "*") != 0) {
         char *dec = b64_decode(q->cursor);
         json_error_t je;
@@ -885,6 +932,10 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
             }
         }
         after = 1;
+        if (nk == 1 && keys[0].kind == S_REL) { /* for the top-k path */
+            keys_after_score = json_number_value(json_array_get(cvals, 1));
+            keys_after_id = json_integer_value(json_array_get(cvals, 2));
+        }
     }
     int n_filter_params = b.np;
     /* The probe: the ids of the first COUNT_CAP matches, newest first, in the
@@ -893,10 +944,9 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
      * spread over ids much as works are) and the lowest id of the relevance
      * window. */
     int64_t count = 0;
+    uint64_t tr0 = pgr_now_us(), tr_probe = 0, tr_rank = 0, tr_ent = 0;
     int count_exact = 1;
     const long cap = s->count_cap ? s->count_cap : COUNT_CAP;
-    const long window = s->rank_window ? s->rank_window : RANK_WINDOW;
-    pgr_id window_lo = 0;
     {
         const char *idx = b.rel_param ? fts->id : "e.id", *from = b.from.data;
         /* a works search and nothing else: FTS5's table alone answers it, and
@@ -920,10 +970,8 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
         int r;
         while ((r = pgr_step(pst, err)) == 1) {
             last = pgr_col_int(pst, 0);
-            if (!count)
+            if (!count++)
                 first = last;
-            if (++count == window)
-                window_lo = last;
         }
         pgr_reset(pst);
         pgr_sb_reset(&sql);
@@ -939,13 +987,6 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
                 count = cap;
             count_exact = 0;
         }
-    }
-    /* relevance first: rank only the window */
-    int windowed = b.rel_param && nk && keys[0].kind == S_REL && window_lo > 0;
-    int window_param = 0;
-    if (windowed && (window_param = qb_param(&b, PT_INT, window_lo, NULL)) < 0) {
-        json_decref(cvals);
-        goto cleanup;
     }
     /* keyset: (k1 > v1) OR (k1 = v1 AND ((k2 > v2) OR (k2 = v2 AND id > vid))) */
     pgr_sb keyset = {0};
@@ -983,6 +1024,81 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
     }
     json_decref(cvals);
 
+    tr_probe = pgr_now_us();
+    /* relevance alone: the top-k path, verified by this query's own WHERE */
+    pgr_id ids[201];
+    double rels[201];
+    json_t *lastkeys = NULL;
+    int n = 0, r, more = 0, topk_done = 0;
+    size_t topk_k = (size_t)per_page + 1 + (q->cursor ? 0 : (size_t)(page - 1) * per_page);
+    if (b.rel_param && q->entity == PGR_WORKS && !strcmp(s->be->name, "sqlite") && nk == 1 &&
+        keys[0].kind == S_REL && keys[0].desc && !id_desc && topk_k <= TOPK_MAX_K) {
+        int ids_param = qb_param(&b, PT_TEXT, 0, "[]");
+        if (ids_param < 0) {
+            pgr_sb_free(&keyset);
+            goto cleanup;
+        }
+        /* the ids drive (CROSS JOIN keeps them outermost): each is one rowid
+         * lookup in FTS5 instead of a walk over every match */
+        pgr_sb_printf(&sql, "SELECT e.id, %s FROM json_each($%d) AS tk CROSS JOIN %s WHERE e.id = "
+                            "tk.value AND %s%s%s",
+                      rel_expr, ids_param, b.from.data, b.where.data, after ? " AND " : "",
+                      after ? keyset.data : "");
+        /* the filters alone: the WHERE without the match (the condition
+         * add_search wrote), over the works table */
+        pgr_sb fsql = {0};
+        char cond[64];
+        snprintf(cond, sizeof cond, fts->cond, b.rel_param);
+        const char *at = strstr(b.where.data, cond);
+        if (at && strcmp(b.where.data, cond) != 0)
+            pgr_sb_printf(&fsql, "SELECT e.id FROM json_each($%d) AS tk CROSS JOIN %s e WHERE "
+                                 "e.id = tk.value AND %.*s1 = 1%s",
+                          ids_param, tables[q->entity], (int)(at - b.where.data), b.where.data,
+                          at + strlen(cond));
+        pgr_id *tk_ids = NULL;
+        double *tk_scores = NULL;
+        size_t tk_n = 0;
+        topk_verify_ctx vc = {.s = s, .b = &b, .sql = sql.data, .ids_param = ids_param,
+                              .sql_filters = fsql.len ? fsql.data : NULL};
+        pgr_topk_after after_at = {0};
+        if (after) {
+            after_at.score = keys_after_score;
+            after_at.id = keys_after_id;
+        }
+        int t = -1;
+        if (!pgr_sb_ok(&sql) || !pgr_sb_ok(&fsql) || (at == NULL))
+            at ? OOM(err) : pgr_errf(err, PGR_EINTERNAL, "list: search condition not found");
+        else if (!(tk_ids = malloc(topk_k * sizeof *tk_ids)) ||
+                 !(tk_scores = malloc(topk_k * sizeof *tk_scores)))
+            OOM(err);
+        else
+            t = pgr_topk_works(s, b.p[b.rel_param - 1].s, topk_k, after ? &after_at : NULL,
+                               topk_verify, &vc, tk_ids, tk_scores, &tk_n, err);
+        pgr_sb_free(&vc.json);
+        pgr_sb_free(&fsql);
+        pgr_sb_reset(&sql);
+        if (t == 1) {
+            size_t off = q->cursor ? 0 : (size_t)(page - 1) * per_page;
+            for (size_t i = off; i < tk_n && n < per_page; i++) {
+                ids[n] = tk_ids[i];
+                rels[n++] = tk_scores[i];
+            }
+            more = tk_n > off + (size_t)per_page;
+            if (n)
+                lastkeys = json_pack("[f]", rels[n - 1]);
+            topk_done = 1;
+        }
+        free(tk_ids);
+        free(tk_scores);
+        if (t < 0) {
+            pgr_sb_free(&keyset);
+            goto cleanup;
+        }
+    }
+    if (topk_done) {
+        pgr_sb_free(&keyset);
+        goto rows_done;
+    }
     /* SELECT e.id, keys... FROM ... WHERE ... ORDER BY ... LIMIT n+1 [OFFSET] */
     pgr_sb_puts(&sql, "SELECT e.id");
     for (size_t i = 0; i < nk; i++)
@@ -990,8 +1106,6 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
     if (b.rel_param)
         pgr_sb_printf(&sql, ", %s", rel_expr);
     pgr_sb_printf(&sql, " FROM %s WHERE %s", b.from.data, b.where.data);
-    if (windowed)
-        pgr_sb_printf(&sql, " AND %s >= $%d", fts->id, window_param);
     if (after)
         pgr_sb_printf(&sql, " AND %s", keyset.data);
     pgr_sb_free(&keyset);
@@ -1020,10 +1134,6 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
     results = json_array();
     /* rows first (ids and keys), entities after: the statement must be reset
      * before other statements run on PostgreSQL's single result */
-    pgr_id ids[201];
-    double rels[201];
-    json_t *lastkeys = NULL;
-    int n = 0, r, more = 0;
     while ((r = pgr_step(st, err)) == 1) {
         if (n == per_page) {
             more = 1;
@@ -1049,6 +1159,13 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
     pgr_reset(st);
     if (r < 0) {
         json_decref(lastkeys);
+        goto cleanup;
+    }
+rows_done:
+    tr_rank = pgr_now_us();
+    if (!results && !(results = json_array())) {
+        json_decref(lastkeys);
+        OOM(err);
         goto cleanup;
     }
     /* the page's entities, then the texts snippets are cut from */
@@ -1088,6 +1205,11 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
         json_decref(texts[i]);
         json_array_append_new(results, o);
     }
+    tr_ent = pgr_now_us();
+    if (getenv("PGR_LIST_TRACE"))
+        fprintf(stderr, "list: probe %.2f ms, rank %.2f ms (%s), page %.2f ms\n",
+                (double)(tr_probe - tr0) / 1e3, (double)(tr_rank - tr_probe) / 1e3,
+                topk_done ? "top-k" : "all", (double)(tr_ent - tr_rank) / 1e3);
     meta = json_pack("{sIsbsos i}", "count", (json_int_t)count, "count_exact", count_exact,
                      "page", q->cursor ? json_null() : json_integer(page), "per_page", per_page);
     if (q->cursor && more && lastkeys) {

@@ -93,17 +93,23 @@ static void pgr_rank(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_cont
     sqlite3_result_double(ctx, score);
 }
 
-/* Registers pgr_rank with this connection's FTS5. */
-static int register_rank(sqlite3 *db)
+fts5_api *pgr_sqlite_fts5(void *sqlite_db)
 {
     fts5_api *api = NULL;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
-        return -1;
+    if (sqlite3_prepare_v2(sqlite_db, "SELECT fts5(?1)", -1, &st, NULL) != SQLITE_OK)
+        return NULL;
     sqlite3_bind_pointer(st, 1, (void *)&api, "fts5_api_ptr", NULL);
     sqlite3_step(st);
     sqlite3_finalize(st);
-    if (!api || api->iVersion < 2)
+    return api && api->iVersion >= 2 ? api : NULL;
+}
+
+/* Registers pgr_rank with this connection's FTS5. */
+static int register_rank(sqlite3 *db)
+{
+    fts5_api *api = pgr_sqlite_fts5(db);
+    if (!api)
         return -1;
     return api->xCreateFunction(api, "pgr_rank", NULL, pgr_rank, NULL) == SQLITE_OK ? 0 : -1;
 }

@@ -1613,7 +1613,11 @@ static int fts_refresh(pgr_store *s, int kind, const pgr_id *ids, size_t n, pgr_
             for (int k = 0; fr && k < 3; k++)
                 if (fr->off[k] != (size_t)-1)
                     x[k] = buf.data + fr->off[k];
-            rc = fts_put(s, del, put, id, id > max, x[0], x[1], x[2], err);
+            /* the search index's lists hold the old text's weights (search_topk.c) */
+            if (kind == 0)
+                rc = pgr_topk_dirty(s, id, err);
+            if (rc == 0)
+                rc = fts_put(s, del, put, id, id > max, x[0], x[1], x[2], err);
         }
         free(rows);
         pgr_sb_free(&buf);

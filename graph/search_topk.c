@@ -1,0 +1,1176 @@
+/* Exact top-k search of works on SQLite (see store_impl.h, "top-k").
+ *
+ * Why: ranking a search by relevance with FTS5 scores every match, and a
+ * common word matches a third of a million-work graph (hundreds of ms per
+ * request). Here the best k are found by the threshold algorithm (Fagin's
+ * TA) over impact-ordered lists, and the answer is the same as ranking every
+ * match:
+ *
+ * - The index (pgr_search_index_build): for every term in more than
+ *   TOPK_RARE works, the TOPK_LMAX works where the term weighs most, by its
+ *   pgr_rank impact g(f, dl) (bm25's saturation, store_sqlite.c) computed
+ *   with the corpus' mean row length A0 at build time, best first, plus the
+ *   term's floor: the highest impact of a work left out of its list.
+ * - A query reads each term's list in order (sorted access); every work it
+ *   meets is scored at once from its stored text, tokenized with the FTS5
+ *   table's own tokenizer (random access): s_C, the sum over the query's
+ *   phrases of g(phrase hits, dl), which is what pgr_rank computes and so an
+ *   upper bound of it whatever the expression. A work not met yet scores at
+ *   most T = sum over phrases of the lowest of its terms' next unread
+ *   impacts (the floor when a list is read to its end), times
+ *   lambda = max(1, A/A0) for the mean length A of now (g at A is at most
+ *   g at A0 times A/A0 when A > A0).
+ * - Candidates whose s_C can reach the current k-th result are verified by
+ *   the caller's SQL (the request's filters and MATCH, pgr_rank's exact
+ *   score): the scores returned are FTS5's own. It stops when the k-th
+ *   verified score is above T and above every unverified candidate's s_C.
+ * - Works written after the build (search_dirty, kept by the full-text
+ *   writer) are scored from their text and are always candidates; their
+ *   list entries are ignored. Terms in at most TOPK_RARE works have no
+ *   list: their works come from FTS5 itself. When a bound cannot be proven
+ *   within the budgets, the caller ranks every match (the same answer,
+ *   slower). */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/store_impl.h"
+
+#define OOM(err) pgr_errf(err, PGR_ENOMEM, "out of memory")
+#define TOPK_RARE 64      /* terms in at most this many works get no list */
+#define TOPK_LMAX 16384   /* entries per list */
+#define TOPK_MAX_TERMS 32 /* the query language's word limit */
+#define TOPK_MAX_RARE_DOCS 4096
+#define TOPK_MAX_DIRTY 1024
+#define TOPK_MAX_RA 60000    /* works scored from their text per query */
+#define TOPK_MAX_VERIFY 4096 /* works verified per query */
+#define TOPK_FIRST_BATCH 32  /* list entries per term in the first round; doubles */
+
+static const double K1 = 1.2, B = 0.75;
+/* works_fts columns title, abstract, authors: the weights store_query.c
+ * gives pgr_rank */
+static const double COL_W[3] = {10.0, 1.0, 4.0};
+
+typedef struct pgr_topk {
+    int state; /* 0 unknown, 1 no index, 2 index present */
+    fts5_tokenizer tk;
+    Fts5Tokenizer *tok;
+    sqlite3_stmt *text; /* a work's three columns */
+    sqlite3_stmt *q_term, *q_prefix, *q_rare, *q_info, *q_dirty, *q_totals;
+} pgr_topk;
+
+#define DB(s) ((sqlite3 *)(s)->conn)
+
+/* g: pgr_rank's per-phrase term, f column-weighted hits, dl tokens in the row. */
+static double impact(double f, double dl, double avgdl)
+{
+    double norm = K1 * (1 - B + B * dl / avgdl);
+    return f * (K1 + 1) / (f + norm);
+}
+
+/* ---- the tokenizer of works_fts (schema/sqlite/001_graph.sql) ---- */
+static int topk_init(pgr_store *s, pgr_err *err)
+{
+    if (s->topk && s->topk->tok)
+        return 0;
+    if (!s->topk && !(s->topk = calloc(1, sizeof *s->topk)))
+        return OOM(err);
+    fts5_api *api = pgr_sqlite_fts5(DB(s));
+    void *ud = NULL;
+    const char *args[] = {"remove_diacritics", "2"};
+    if (!api || api->xFindTokenizer(api, "unicode61", &ud, &s->topk->tk) != SQLITE_OK ||
+        s->topk->tk.xCreate(ud, args, 2, &s->topk->tok) != SQLITE_OK) {
+        s->topk->tok = NULL;
+        return pgr_errf(err, PGR_EDB, "search index: FTS5's unicode61 tokenizer is unavailable");
+    }
+    return 0;
+}
+
+void pgr_topk_free(pgr_store *s)
+{
+    if (!s->topk)
+        return;
+    if (s->topk->tok)
+        s->topk->tk.xDelete(s->topk->tok);
+    sqlite3_finalize(s->topk->text);
+    sqlite3_finalize(s->topk->q_term);
+    sqlite3_finalize(s->topk->q_prefix);
+    sqlite3_finalize(s->topk->q_rare);
+    sqlite3_finalize(s->topk->q_info);
+    sqlite3_finalize(s->topk->q_dirty);
+    sqlite3_finalize(s->topk->q_totals);
+    free(s->topk);
+    s->topk = NULL;
+}
+
+/* rows and tokens of works_fts: FTS5's "averages" record (id 1 of the data
+ * table: varint row count, then a varint token total per column), the
+ * figures pgr_rank reads through xRowCount and xColumnTotalSize. */
+static int fts_totals(pgr_store *s, double *rows, double *tokens, pgr_err *err)
+{
+    sqlite3_stmt **pst = &s->topk->q_totals, *st;
+    *rows = *tokens = 0;
+    if (!*pst && sqlite3_prepare_v3(DB(s), "SELECT block FROM works_fts_data WHERE id = 1", -1,
+                                    SQLITE_PREPARE_PERSISTENT, pst, NULL) != SQLITE_OK)
+        return pgr_errf(err, PGR_EDB, "search index: %s", sqlite3_errmsg(DB(s)));
+    st = *pst;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_blob(st, 0);
+        int n = sqlite3_column_bytes(st, 0), at = 0;
+        for (int field = 0; field < 4 && at < n; field++) {
+            uint64_t v = 0;
+            int i = 0;
+            /* SQLite's varint: 7 bits a byte, high bit = more, 9th byte whole */
+            for (; i < 9 && at < n; i++) {
+                unsigned char c = p[at++];
+                if (i == 8) {
+                    v = (v << 8) | c;
+                    break;
+                }
+                v = (v << 7) | (c & 0x7f);
+                if (!(c & 0x80))
+                    break;
+            }
+            if (field == 0)
+                *rows = (double)v;
+            else
+                *tokens += (double)v;
+        }
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* ---- tokenizing a row ---- */
+typedef struct qterm_t {
+    const char *text;
+    int len, prefix;
+} qterm_t;
+
+typedef struct qphrase {
+    int n;                      /* terms */
+    int term[TOPK_MAX_TERMS];   /* indexes into terms[] */
+    int scored;                 /* 0: a NOT'd single phrase of a pure AND query */
+} qphrase;
+
+typedef struct tok_ctx {
+    const qterm_t *terms;
+    int n_terms;
+    const qphrase *ph;
+    int n_ph;
+    int col, dl, pos;
+    uint64_t ring[TOPK_MAX_TERMS]; /* term masks of the last tokens */
+    double f[TOPK_MAX_TERMS];      /* per phrase: column-weighted hits */
+} tok_ctx;
+
+static int on_token(void *ctx, int tflags, const char *tok, int n, int start, int end)
+{
+    (void)start;
+    (void)end;
+    tok_ctx *c = ctx;
+    if (tflags & FTS5_TOKEN_COLOCATED) /* not counted in FTS5's row size either */
+        return SQLITE_OK;
+    c->dl++;
+    uint64_t mask = 0;
+    for (int i = 0; i < c->n_terms; i++) {
+        const qterm_t *t = &c->terms[i];
+        if ((n == t->len || (t->prefix && n > t->len)) && !memcmp(tok, t->text, (size_t)t->len))
+            mask |= 1ULL << i;
+    }
+    c->ring[c->pos % TOPK_MAX_TERMS] = mask;
+    c->pos++;
+    if (!mask)
+        return SQLITE_OK;
+    for (int p = 0; p < c->n_ph; p++) {
+        const qphrase *ph = &c->ph[p];
+        if (ph->n > c->pos)
+            continue;
+        int ok = 1;
+        for (int j = 0; j < ph->n && ok; j++) {
+            int at = c->pos - ph->n + j;
+            ok = (c->ring[at % TOPK_MAX_TERMS] >> ph->term[j]) & 1;
+        }
+        if (ok)
+            c->f[p] += COL_W[c->col];
+    }
+    return SQLITE_OK;
+}
+
+/* s_C of one work from its stored text; *found = 0 when it has no row. */
+static int score_row(pgr_store *s, pgr_id id, tok_ctx *c, double avgdl, double *score,
+                     int *found, pgr_err *err)
+{
+    pgr_topk *t = s->topk;
+    if (!t->text && sqlite3_prepare_v3(DB(s),
+                                       "SELECT c0, c1, c2 FROM works_fts_content WHERE id = ?1",
+                                       -1, SQLITE_PREPARE_PERSISTENT, &t->text, NULL) != SQLITE_OK)
+        return pgr_errf(err, PGR_EDB, "search: %s", sqlite3_errmsg(DB(s)));
+    sqlite3_bind_int64(t->text, 1, id);
+    int rc = sqlite3_step(t->text);
+    *found = rc == SQLITE_ROW;
+    *score = 0;
+    if (rc == SQLITE_ROW) {
+        c->dl = 0;
+        for (int p = 0; p < c->n_ph; p++)
+            c->f[p] = 0;
+        for (int col = 0; col < 3; col++) {
+            const char *text = (const char *)sqlite3_column_text(t->text, col);
+            int n = sqlite3_column_bytes(t->text, col);
+            c->col = col;
+            c->pos = 0; /* phrases do not cross columns */
+            if (text && n > 0 &&
+                t->tk.xTokenize(t->tok, c, FTS5_TOKENIZE_DOCUMENT, text, n, on_token) != SQLITE_OK)
+                break;
+        }
+        /* in phrase order, as pgr_rank sums (its zero terms add nothing) */
+        for (int p = 0; p < c->n_ph; p++)
+            if (c->f[p] > 0 && c->ph[p].scored)
+                *score += impact(c->f[p], c->dl, avgdl);
+        rc = sqlite3_step(t->text);
+    }
+    sqlite3_reset(t->text);
+    if (rc != SQLITE_DONE)
+        return pgr_errf(err, PGR_EDB, "search: reading work %lld: %s", (long long)id,
+                        sqlite3_errmsg(DB(s)));
+    return 0;
+}
+
+/* ---- the index ---- */
+static const char *const index_ddl =
+    "CREATE TABLE IF NOT EXISTS search_info (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "rows REAL NOT NULL, tokens REAL NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS search_lists (term TEXT PRIMARY KEY, df INTEGER NOT NULL, "
+    "floor REAL NOT NULL, list BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS search_dirty (id INTEGER PRIMARY KEY);"
+    "DELETE FROM search_info; DELETE FROM search_lists; DELETE FROM search_dirty;";
+
+typedef struct bterm { /* a common term while building */
+    char *text;
+    int len;
+    int64_t df;
+    float *imp; /* min-heap on (imp, then higher doc first out) */
+    uint32_t *doc;
+    int n, cap;
+    double floor;
+    uint32_t stamp; /* last doc counted */
+    double f;
+} bterm;
+
+typedef struct build_ctx {
+    bterm *t;
+    size_t n, hcap;
+    int *hash; /* open addressing: index + 1, 0 empty */
+    int col, dl;
+    uint32_t doc;
+    int *touched;
+    size_t n_touched, cap_touched;
+    int oom;
+} build_ctx;
+
+static uint64_t hash_bytes(const char *p, int n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int find_term(const build_ctx *b, const char *p, int n)
+{
+    for (size_t i = hash_bytes(p, n) & (b->hcap - 1);; i = (i + 1) & (b->hcap - 1)) {
+        int k = b->hash[i];
+        if (!k)
+            return -1;
+        if (b->t[k - 1].len == n && !memcmp(b->t[k - 1].text, p, (size_t)n))
+            return k - 1;
+    }
+}
+
+static int on_build_token(void *ctx, int tflags, const char *tok, int n, int start, int end)
+{
+    (void)start;
+    (void)end;
+    build_ctx *b = ctx;
+    if (tflags & FTS5_TOKEN_COLOCATED)
+        return SQLITE_OK;
+    b->dl++;
+    int k = find_term(b, tok, n);
+    if (k < 0)
+        return SQLITE_OK;
+    bterm *t = &b->t[k];
+    if (t->stamp != b->doc) {
+        if (b->n_touched == b->cap_touched) {
+            size_t cap = b->cap_touched ? b->cap_touched * 2 : 64;
+            int *v = realloc(b->touched, cap * sizeof *v);
+            if (!v) {
+                b->oom = 1;
+                return SQLITE_NOMEM;
+            }
+            b->touched = v;
+            b->cap_touched = cap;
+        }
+        b->touched[b->n_touched++] = k;
+        t->stamp = b->doc;
+        t->f = 0;
+    }
+    t->f += COL_W[b->col];
+    return SQLITE_OK;
+}
+
+/* heap order: lower impact first; among equals the higher doc leaves first */
+static int heap_less(const bterm *t, int i, int j)
+{
+    return t->imp[i] < t->imp[j] || (t->imp[i] == t->imp[j] && t->doc[i] > t->doc[j]);
+}
+
+static void heap_swap(bterm *t, int i, int j)
+{
+    float fi = t->imp[i];
+    uint32_t di = t->doc[i];
+    t->imp[i] = t->imp[j];
+    t->doc[i] = t->doc[j];
+    t->imp[j] = fi;
+    t->doc[j] = di;
+}
+
+static void heap_down(bterm *t, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < t->n && heap_less(t, l, m))
+            m = l;
+        if (r < t->n && heap_less(t, r, m))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(t, i, m);
+        i = m;
+    }
+}
+
+/* impacts are stored as floats rounded up: a stored bound never undershoots */
+static float up_float(double x)
+{
+    float f = (float)x;
+    return (double)f < x ? nextafterf(f, INFINITY) : f;
+}
+
+static int heap_push(bterm *t, float imp, uint32_t doc)
+{
+    if (t->n < t->cap) {
+        int i = t->n++;
+        t->imp[i] = imp;
+        t->doc[i] = doc;
+        while (i > 0 && heap_less(t, i, (i - 1) / 2)) {
+            heap_swap(t, i, (i - 1) / 2);
+            i = (i - 1) / 2;
+        }
+        return 0;
+    }
+    if (imp <= t->imp[0]) {
+        if (imp > t->floor)
+            t->floor = imp;
+        return 0;
+    }
+    if (t->imp[0] > t->floor)
+        t->floor = t->imp[0];
+    t->imp[0] = imp;
+    t->doc[0] = doc;
+    heap_down(t, 0);
+    return 0;
+}
+
+static int cmp_entry_desc(const void *a, const void *b)
+{
+    const unsigned char *x = a, *y = b;
+    float fx, fy;
+    uint32_t dx, dy;
+    memcpy(&dx, x, 4);
+    memcpy(&fx, x + 4, 4);
+    memcpy(&dy, y, 4);
+    memcpy(&fy, y + 4, 4);
+    if (fx != fy)
+        return fx > fy ? -1 : 1;
+    return dx < dy ? -1 : dx > dy;
+}
+
+static int sq(pgr_store *s, int rc, const char *what, pgr_err *err)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return 0;
+    return pgr_errf(err, PGR_EDB, "search index: %s: %s", what, sqlite3_errmsg(DB(s)));
+}
+
+static int build(pgr_store *s, pgr_err *err)
+{
+    build_ctx b = {0};
+    sqlite3_stmt *st = NULL, *ins = NULL;
+    unsigned char *blob = NULL;
+    int rc = -1;
+    double rows = 0, tokens = 0;
+    if (topk_init(s, err) != 0 || s->be->exec(s, "search_index_ddl", index_ddl, err) != 0 ||
+        /* one b-tree per term: a read of a term's doclist is one seek */
+        s->be->exec(s, "search_index_optimize",
+                    "INSERT INTO works_fts (works_fts) VALUES ('optimize')", err) != 0 ||
+        fts_totals(s, &rows, &tokens, err) != 0)
+        goto cleanup;
+    if (rows < 1 || tokens < 1) {
+        rc = 0; /* no works: no lists, every query falls back to FTS5 */
+        goto info;
+    }
+    const double avgdl = tokens / rows;
+    /* the common terms and their document frequencies */
+    if (s->be->exec(s, "search_index_vocab",
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.pgr_works_vocab USING "
+                    "fts5vocab(main, works_fts, row)",
+                    err) != 0)
+        goto cleanup;
+    /* every term: the rare ones are written at once with an empty list (a
+     * query takes their works from FTS5), so that a query knows every term
+     * of the build without walking FTS5's vocabulary */
+    if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT term, doc FROM temp.pgr_works_vocab", -1, &st,
+                                 NULL),
+           "vocabulary", err) ||
+        sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_lists (term, df, floor, list) "
+                                        "VALUES (?1, ?2, 0, x'')",
+                                 -1, &ins, NULL),
+           "vocabulary", err))
+        goto cleanup;
+    const int rare = s->topk_rare > 0 ? s->topk_rare : TOPK_RARE;
+    const int lmax = s->topk_list_len > 0 ? s->topk_list_len : TOPK_LMAX;
+    size_t cap = 0;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(st, 1) <= rare) {
+            sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(st, 0),
+                              sqlite3_column_bytes(st, 0), SQLITE_TRANSIENT);
+            sqlite3_bind_int64(ins, 2, sqlite3_column_int64(st, 1));
+            int w = sqlite3_step(ins);
+            sqlite3_reset(ins);
+            if (sq(s, w, "vocabulary", err))
+                goto cleanup;
+            continue;
+        }
+        if (b.n == cap) {
+            cap = cap ? cap * 2 : 256;
+            bterm *v = realloc(b.t, cap * sizeof *v);
+            if (!v) {
+                OOM(err);
+                goto cleanup;
+            }
+            b.t = v;
+        }
+        bterm *t = &b.t[b.n];
+        memset(t, 0, sizeof *t);
+        t->len = sqlite3_column_bytes(st, 0);
+        t->df = sqlite3_column_int64(st, 1);
+        t->text = malloc((size_t)t->len + 1);
+        if (!t->text) {
+            OOM(err);
+            goto cleanup;
+        }
+        memcpy(t->text, sqlite3_column_text(st, 0), (size_t)t->len);
+        t->text[t->len] = 0;
+        t->cap = t->df < lmax ? (int)t->df : lmax;
+        t->imp = malloc((size_t)t->cap * sizeof *t->imp);
+        t->doc = malloc((size_t)t->cap * sizeof *t->doc);
+        b.n++;
+        if (!t->imp || !t->doc) {
+            OOM(err);
+            goto cleanup;
+        }
+    }
+    if (sq(s, r, "vocabulary", err))
+        goto cleanup;
+    sqlite3_finalize(st);
+    st = NULL;
+    for (b.hcap = 16; b.hcap < 2 * b.n + 2; b.hcap *= 2)
+        ;
+    if (!(b.hash = calloc(b.hcap, sizeof *b.hash))) {
+        OOM(err);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < b.n; i++) {
+        size_t h = hash_bytes(b.t[i].text, b.t[i].len) & (b.hcap - 1);
+        while (b.hash[h])
+            h = (h + 1) & (b.hcap - 1);
+        b.hash[h] = (int)i + 1;
+    }
+    /* one pass over the rows, in id order */
+    if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT id, c0, c1, c2 FROM works_fts_content ORDER BY id",
+                                 -1, &st, NULL),
+           "rows", err))
+        goto cleanup;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        sqlite3_int64 id = sqlite3_column_int64(st, 0);
+        if (id <= 0 || id > (sqlite3_int64)UINT32_MAX) {
+            pgr_errf(err, PGR_EINVAL, "search index: work id %lld does not fit 32 bits",
+                     (long long)id);
+            goto cleanup;
+        }
+        b.doc = (uint32_t)id;
+        b.dl = 0;
+        b.n_touched = 0;
+        for (int col = 0; col < 3; col++) {
+            const char *text = (const char *)sqlite3_column_text(st, col + 1);
+            int n = sqlite3_column_bytes(st, col + 1);
+            b.col = col;
+            if (text && n > 0)
+                s->topk->tk.xTokenize(s->topk->tok, &b, FTS5_TOKENIZE_DOCUMENT, text, n,
+                                      on_build_token);
+            if (b.oom) {
+                OOM(err);
+                goto cleanup;
+            }
+        }
+        for (size_t i = 0; i < b.n_touched; i++) {
+            bterm *t = &b.t[b.touched[i]];
+            heap_push(t, up_float(impact(t->f, b.dl, avgdl)), b.doc);
+        }
+    }
+    if (sq(s, r, "rows", err))
+        goto cleanup;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_lists (term, df, floor, list) "
+                                        "VALUES (?1, ?2, ?3, ?4)",
+                                 -1, &st, NULL),
+           "lists", err))
+        goto cleanup;
+    for (size_t i = 0; i < b.n; i++) {
+        bterm *t = &b.t[i];
+        unsigned char *v = realloc(blob, (size_t)(t->n ? t->n : 1) * 8);
+        if (!v) {
+            OOM(err);
+            goto cleanup;
+        }
+        blob = v;
+        for (int k = 0; k < t->n; k++) {
+            memcpy(blob + 8 * k, &t->doc[k], 4);
+            memcpy(blob + 8 * k + 4, &t->imp[k], 4);
+        }
+        qsort(blob, (size_t)t->n, 8, cmp_entry_desc);
+        sqlite3_bind_text(st, 1, t->text, t->len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, t->df);
+        sqlite3_bind_double(st, 3, t->floor);
+        sqlite3_bind_blob(st, 4, blob, t->n * 8, SQLITE_STATIC);
+        r = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (sq(s, r, "lists", err))
+            goto cleanup;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+info:
+    if (sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_info (id, rows, tokens) VALUES (1, ?1, ?2)",
+                                 -1, &st, NULL),
+           "info", err))
+        goto cleanup;
+    sqlite3_bind_double(st, 1, rows);
+    sqlite3_bind_double(st, 2, tokens);
+    if (sq(s, sqlite3_step(st), "info", err))
+        goto cleanup;
+    s->topk->state = 2;
+    s->wrote = 1;
+    rc = 0;
+cleanup:
+    sqlite3_finalize(st);
+    sqlite3_finalize(ins);
+    for (size_t i = 0; i < b.n; i++) {
+        free(b.t[i].text);
+        free(b.t[i].imp);
+        free(b.t[i].doc);
+    }
+    free(b.t);
+    free(b.hash);
+    free(b.touched);
+    free(blob);
+    return rc;
+}
+
+void pgr_search_index_params(pgr_store *s, int list_len, int rare)
+{
+    s->topk_list_len = list_len > 0 && list_len <= 1 << 24 ? list_len : 0;
+    s->topk_rare = rare > 0 && rare <= TOPK_MAX_RARE_DOCS ? rare : 0;
+}
+
+long pgr_search_topk_answered(const pgr_store *s) { return s->topk_answered; }
+
+int pgr_search_index_build(pgr_store *s, pgr_err *err)
+{
+    if (strcmp(s->be->name, "sqlite") != 0)
+        return 0; /* PostgreSQL ranks with its GIN index and ts_rank */
+    int own;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    return pgr_tx_leave(s, own, build(s, err), err);
+}
+
+/* Is there an index whose lists must learn of rewritten works? */
+static int index_state(pgr_store *s, pgr_err *err)
+{
+    if (s->topk && s->topk->state)
+        return s->topk->state;
+    if (!s->topk && !(s->topk = calloc(1, sizeof *s->topk)))
+        return OOM(err);
+    sqlite3_stmt *st = NULL;
+    if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT 1 FROM sqlite_master WHERE name = 'search_info'",
+                                 -1, &st, NULL),
+           "lookup", err))
+        return -1;
+    s->topk->state = sqlite3_step(st) == SQLITE_ROW ? 2 : 1;
+    sqlite3_finalize(st);
+    return s->topk->state;
+}
+
+int pgr_topk_dirty(pgr_store *s, pgr_id work, pgr_err *err)
+{
+    if (strcmp(s->be->name, "sqlite") != 0)
+        return 0;
+    int state = index_state(s, err);
+    if (state != 2)
+        return state < 0 ? -1 : 0;
+    pgr_stmt *st = pgr_st_dyn(s, "search_dirty",
+                              "INSERT INTO search_dirty (id) VALUES ($1) ON CONFLICT DO NOTHING", err);
+    if (!st)
+        return -1;
+    pgr_bind_int(st, 1, work);
+    return pgr_exec_st(st, err);
+}
+
+/* ---- a query ---- */
+typedef struct tlist { /* one stored list being read */
+    int term;
+    unsigned char *e; /* entries: u32 doc, f32 impact */
+    int n, pos;
+    double floor;
+} tlist;
+
+typedef struct cand {
+    pgr_id id;
+    double sc;    /* s_C, inflated: an upper bound of the exact score */
+    int verified; /* 0 no, 1 matches (score exact), 2 does not match */
+    double score;
+} cand;
+
+/* Queries whose match and score this file computes exactly as FTS5 does:
+ * AND of phrases (NOT'd single phrases allowed) and flat OR of phrases. In
+ * those, a matching row's phrases are reported by FTS5 exactly when the row
+ * holds them; with OR above AND, or NOT in an OR query, a phrase's iterator
+ * may stand elsewhere (its hits not counted), so FTS5 scores those. */
+enum { Q_FTS5 = 0, Q_AND, Q_OR };
+
+typedef struct topk_run {
+    pgr_store *s;
+    tok_ctx tc;
+    double avgdl, lambda;
+    tlist lists[4 * TOPK_MAX_TERMS];
+    int n_lists;
+    cand *c;
+    size_t n_c, cap_c;
+    /* ids seen: open addressing on id, value = index + 1 */
+    size_t *seen;
+    size_t seen_cap;
+    pgr_idset dirty;
+    size_t n_ra, n_verified;
+    int kind; /* Q_* */
+    const pgr_topk_after *after;
+} topk_run;
+
+#define INFLATE(x) ((x) * (1 + 1e-9) + 1e-12)
+
+static size_t *seen_slot(topk_run *r, pgr_id id)
+{
+    size_t i = ((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 20;
+    for (i &= r->seen_cap - 1;; i = (i + 1) & (r->seen_cap - 1))
+        if (!r->seen[i] || r->c[r->seen[i] - 1].id == id)
+            return &r->seen[i];
+}
+
+static int seen_grow(topk_run *r)
+{
+    size_t cap = r->seen_cap ? r->seen_cap * 2 : 1024;
+    size_t *old = r->seen, old_cap = r->seen_cap;
+    if (!(r->seen = calloc(cap, sizeof *r->seen))) {
+        r->seen = old;
+        return -1;
+    }
+    r->seen_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i])
+            *seen_slot(r, r->c[old[i] - 1].id) = old[i];
+    free(old);
+    return 0;
+}
+
+/* Scores a work once from its text and makes it a candidate. */
+static int meet(topk_run *r, pgr_id id, pgr_err *err)
+{
+    if (2 * (r->n_c + 1) > r->seen_cap && seen_grow(r) != 0)
+        return OOM(err);
+    size_t *slot = seen_slot(r, id);
+    if (*slot)
+        return 0;
+    if (r->n_c == r->cap_c) {
+        size_t cap = r->cap_c ? r->cap_c * 2 : 256;
+        cand *v = realloc(r->c, cap * sizeof *v);
+        if (!v)
+            return OOM(err);
+        r->c = v;
+        r->cap_c = cap;
+    }
+    double sc = 0;
+    int found = 0;
+    if (score_row(r->s, id, &r->tc, r->avgdl, &sc, &found, err) != 0)
+        return -1;
+    r->n_ra++;
+    cand *c = &r->c[r->n_c];
+    *c = (cand){.id = id, .sc = INFLATE(sc), .verified = found ? 0 : 2, .score = sc};
+    if (found && r->kind != Q_FTS5) {
+        /* the match, decided here; the caller's SQL checks only filters */
+        int match = r->kind == Q_AND;
+        for (int p = 0; p < r->tc.n_ph; p++) {
+            int has = r->tc.f[p] > 0;
+            if (r->kind == Q_OR)
+                match |= has;
+            else
+                match &= r->tc.ph[p].scored ? has : !has;
+        }
+        const pgr_topk_after *a = r->after;
+        if (a && !(sc < a->score || (sc == a->score && id > a->id)))
+            match = 0; /* at or before the cursor */
+        if (!match)
+            c->verified = 2;
+    }
+    *slot = ++r->n_c;
+    return 0;
+}
+
+/* FTS5 query-tokenizer callback: appends a term to the phrase being parsed
+ * (each phrase word is its own term: one may be a prefix, another not). */
+typedef struct qparse {
+    qterm_t *terms;
+    int n_terms;
+    char *buf;
+    size_t used, cap;
+    qphrase *x;
+    int fail;
+} qparse;
+
+static int on_query_token(void *ctx, int tflags, const char *tok, int n, int start, int end)
+{
+    (void)start;
+    (void)end;
+    qparse *q = ctx;
+    if (tflags & FTS5_TOKEN_COLOCATED)
+        return SQLITE_OK;
+    if (q->n_terms >= TOPK_MAX_TERMS || q->x->n >= TOPK_MAX_TERMS || n <= 0 ||
+        q->used + (size_t)n + 1 > q->cap) {
+        q->fail = 1;
+        return SQLITE_OK;
+    }
+    char *copy = q->buf + q->used;
+    memcpy(copy, tok, (size_t)n);
+    copy[n] = 0;
+    q->used += (size_t)n + 1;
+    qterm_t *t = &q->terms[q->n_terms];
+    t->text = copy;
+    t->len = n;
+    t->prefix = 0;
+    q->x->term[q->x->n++] = q->n_terms++;
+    return SQLITE_OK;
+}
+
+/* The query's phrases and terms, from the FTS5 expression pgr_fts_parse
+ * wrote: "a" AND ("b" OR "c"*) NOT "d". 0 = usable, 1 = not ours (anything
+ * else: column filters, NEAR, more terms than the masks hold). A phrase
+ * right after NOT in a query without OR holds no hits in a matching row (it
+ * adds nothing to the score); any other NOT'd phrase may (FTS5 reports a
+ * phrase's hits in any row where its own iterator stands), so it counts. */
+static int parse_query(pgr_store *s, const char *fts5, qparse *q, qphrase *ph, int *n_ph,
+                       int *kind)
+{
+    int neg_next = 0, has_or = strstr(fts5, " OR ") != NULL;
+    *n_ph = 0;
+    if (kind) {
+        int has_and = strstr(fts5, " AND ") != NULL, has_not = strstr(fts5, " NOT ") != NULL;
+        *kind = !has_or ? (strstr(fts5, "NOT (") ? Q_FTS5 : Q_AND)
+                        : (!has_and && !has_not ? Q_OR : Q_FTS5);
+    }
+    for (const char *p = fts5; *p;) {
+        if (*p == ' ' || *p == '(' || *p == ')') {
+            if (*p == '(')
+                neg_next = 0;
+            p++;
+        } else if (!strncmp(p, "AND ", 4)) {
+            p += 4;
+        } else if (!strncmp(p, "OR ", 3)) {
+            p += 3;
+        } else if (!strncmp(p, "NOT ", 4)) {
+            neg_next = 1;
+            p += 4;
+        } else if (*p == '"') {
+            const char *e = strchr(p + 1, '"'); /* pgr_fts_parse quotes no quote */
+            if (!e || *n_ph >= TOPK_MAX_TERMS)
+                return 1;
+            int prefix = e[1] == '*';
+            qphrase *x = &ph[(*n_ph)++];
+            x->n = 0;
+            x->scored = !(neg_next && !has_or);
+            neg_next = 0;
+            q->x = x;
+            if (s->topk->tk.xTokenize(s->topk->tok, q,
+                                      FTS5_TOKENIZE_QUERY | (prefix ? FTS5_TOKENIZE_PREFIX : 0),
+                                      p + 1, (int)(e - p - 1), on_query_token) != SQLITE_OK ||
+                q->fail)
+                return 1;
+            if (x->n == 0) /* FTS5 drops an empty phrase */
+                (*n_ph)--;
+            else if (prefix)
+                q->terms[x->term[x->n - 1]].prefix = 1;
+            p = e + 1 + prefix;
+        } else {
+            return 1;
+        }
+    }
+    return *n_ph ? 0 : 1;
+}
+
+/* Loads the lists of term t (a prefix: of every term of the build it
+ * starts). A rare term's works (no list) are met at once, from FTS5; a term
+ * the build did not see is only in works written since (met already).
+ * 1 = too many works or lists. */
+static int load_term(topk_run *r, const qterm_t *t, int ti, size_t *rare_docs, pgr_err *err)
+{
+    pgr_topk *k = r->s->topk;
+    char hi[1024];
+    int rc = 0, step;
+    if (t->len + 1 > (int)sizeof hi)
+        return 1;
+    /* the first string after every one starting with the prefix (bytewise) */
+    memcpy(hi, t->text, (size_t)t->len);
+    int hl = t->len;
+    while (hl > 0 && (unsigned char)hi[hl - 1] == 0xff)
+        hl--;
+    if (t->prefix && hl == 0)
+        return 1;
+    if (t->prefix)
+        hi[hl - 1] = (char)((unsigned char)hi[hl - 1] + 1);
+    sqlite3_stmt **pst = t->prefix ? &k->q_prefix : &k->q_term;
+    if (!*pst &&
+        sq(r->s, sqlite3_prepare_v3(DB(r->s),
+                                    t->prefix ? "SELECT term, floor, list FROM search_lists WHERE "
+                                                "term >= ?1 AND term < ?2"
+                                              : "SELECT term, floor, list FROM search_lists WHERE "
+                                                "term = ?1",
+                                    -1, SQLITE_PREPARE_PERSISTENT, pst, NULL),
+           "lists", err))
+        return -1;
+    if (!k->q_rare &&
+        sq(r->s, sqlite3_prepare_v3(DB(r->s), "SELECT rowid FROM works_fts WHERE works_fts MATCH ?1",
+                                    -1, SQLITE_PREPARE_PERSISTENT, &k->q_rare, NULL),
+           "rare", err))
+        return -1;
+    sqlite3_stmt *st = *pst;
+    sqlite3_bind_text(st, 1, t->text, t->len, SQLITE_STATIC);
+    if (t->prefix)
+        sqlite3_bind_text(st, 2, hi, hl, SQLITE_STATIC);
+    pgr_sb m = {0};
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        int bytes = sqlite3_column_bytes(st, 2);
+        if (bytes == 0) {
+            /* rare: its works straight from FTS5 */
+            pgr_sb_reset(&m);
+            pgr_sb_putc(&m, '"');
+            pgr_sb_append(&m, (const char *)sqlite3_column_text(st, 0),
+                          (size_t)sqlite3_column_bytes(st, 0));
+            pgr_sb_putc(&m, '"');
+            if (!pgr_sb_ok(&m)) {
+                rc = OOM(err);
+                break;
+            }
+            sqlite3_bind_text(k->q_rare, 1, m.data, (int)m.len, SQLITE_STATIC);
+            int s2;
+            while (rc == 0 && (s2 = sqlite3_step(k->q_rare)) == SQLITE_ROW) {
+                if (++*rare_docs > TOPK_MAX_RARE_DOCS)
+                    rc = 1;
+                else
+                    rc = meet(r, sqlite3_column_int64(k->q_rare, 0), err);
+            }
+            if (rc == 0 && s2 != SQLITE_DONE)
+                rc = sq(r->s, s2, "rare", err);
+            sqlite3_reset(k->q_rare);
+            continue;
+        }
+        if (r->n_lists >= (int)(sizeof r->lists / sizeof r->lists[0])) {
+            rc = 1;
+            break;
+        }
+        tlist *l = &r->lists[r->n_lists];
+        l->term = ti;
+        l->n = bytes / 8;
+        l->pos = 0;
+        l->floor = sqlite3_column_double(st, 1);
+        if (!(l->e = malloc((size_t)bytes))) {
+            rc = OOM(err);
+            break;
+        }
+        memcpy(l->e, sqlite3_column_blob(st, 2), (size_t)bytes);
+        r->n_lists++;
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = sq(r->s, step, "lists", err);
+    sqlite3_reset(st);
+    pgr_sb_free(&m);
+    return rc;
+}
+
+/* T: the most a work not met yet can score. */
+static double bound_unseen(const topk_run *r, const qphrase *ph, int n_ph)
+{
+    /* a prefix term has a list per term it starts, and its hits add up in
+     * one phrase: with u_t bounding g(f_t, dl) for the same row,
+     * f_t <= n u_t / (K1 + 1 - u_t) (n: the row's length norm), so
+     * g(sum f_t) <= (K1 + 1) C / (C + 1) with C = sum u_t / (K1 + 1 - u_t),
+     * whatever n is; tighter than the sum of the u_t */
+    double term_ub[TOPK_MAX_TERMS] = {0}, term_c[TOPK_MAX_TERMS] = {0};
+    for (int i = 0; i < r->n_lists; i++) {
+        const tlist *l = &r->lists[i];
+        double next = l->floor;
+        if (l->pos < l->n) {
+            float f;
+            memcpy(&f, l->e + 8 * l->pos + 4, 4);
+            next = f;
+        }
+        double u = next * r->lambda;
+        term_ub[l->term] += u;
+        term_c[l->term] = u < K1 + 1 && term_c[l->term] < INFINITY
+                              ? term_c[l->term] + u / (K1 + 1 - u)
+                              : INFINITY;
+    }
+    for (int t = 0; t < TOPK_MAX_TERMS; t++) {
+        double sat = term_c[t] < INFINITY ? (K1 + 1) * term_c[t] / (term_c[t] + 1) : INFINITY;
+        if (sat < term_ub[t])
+            term_ub[t] = sat;
+    }
+    double t = 0;
+    for (int p = 0; p < n_ph; p++) {
+        if (!ph[p].scored)
+            continue;
+        double m = INFINITY;
+        for (int j = 0; j < ph[p].n; j++)
+            if (term_ub[ph[p].term[j]] < m)
+                m = term_ub[ph[p].term[j]];
+        t += m;
+    }
+    return INFLATE(t);
+}
+
+static int cmp_double_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x > y ? -1 : x < y;
+}
+
+static int cmp_verified(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->verified != y->verified)
+        return x->verified == 1 ? -1 : y->verified == 1 ? 1 : 0;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_after *after,
+                   pgr_topk_verify verify, void *vctx, pgr_id *ids, double *scores, size_t *n_out,
+                   pgr_err *err)
+{
+    *n_out = 0;
+    if (strcmp(s->be->name, "sqlite") != 0 || k == 0 || s->topk_off)
+        return 0;
+    int state = index_state(s, err);
+    if (state != 2)
+        return state < 0 ? -1 : 0;
+    if (topk_init(s, err) != 0)
+        return -1;
+    topk_run r = {.s = s};
+    qterm_t terms[TOPK_MAX_TERMS];
+    qphrase ph[TOPK_MAX_TERMS];
+    char buf[2048];
+    qparse q = {.terms = terms, .buf = buf, .cap = sizeof buf};
+    int n_ph = 0, rc = 0;
+    pgr_id *batch = NULL;
+    double *bscore = NULL;
+    pgr_id *bok = NULL;
+    double *ok_scores = NULL;
+    size_t cap_ok = 0;
+    if (parse_query(s, fts5, &q, ph, &n_ph, &r.kind) != 0)
+        return 0;
+    r.after = after;
+    r.tc.terms = terms;
+    r.tc.n_terms = q.n_terms;
+    r.tc.ph = ph;
+    r.tc.n_ph = n_ph;
+    /* the mean row length now and at the build */
+    double rows0 = 0, tokens0 = 0, rows = 0, tokens = 0;
+    pgr_topk *tk = s->topk;
+    if (!tk->q_info && sq(s, sqlite3_prepare_v3(DB(s), "SELECT rows, tokens FROM search_info", -1,
+                                                SQLITE_PREPARE_PERSISTENT, &tk->q_info, NULL),
+                          "info", err))
+        return -1;
+    if (sqlite3_step(tk->q_info) == SQLITE_ROW) {
+        rows0 = sqlite3_column_double(tk->q_info, 0);
+        tokens0 = sqlite3_column_double(tk->q_info, 1);
+    }
+    sqlite3_reset(tk->q_info);
+    if (fts_totals(s, &rows, &tokens, err) != 0)
+        return -1;
+    if (rows0 < 1 || tokens0 < 1 || rows < 1 || tokens < 1)
+        return 0;
+    r.avgdl = tokens / rows;
+    r.lambda = r.avgdl > tokens0 / rows0 ? r.avgdl / (tokens0 / rows0) : 1.0;
+    /* works rewritten since the build: met first, their list entries skipped */
+    if (!tk->q_dirty &&
+        sq(s, sqlite3_prepare_v3(DB(s), "SELECT id FROM search_dirty LIMIT ?1", -1,
+                                 SQLITE_PREPARE_PERSISTENT, &tk->q_dirty, NULL),
+           "dirty", err))
+        return -1;
+    sqlite3_bind_int(tk->q_dirty, 1, TOPK_MAX_DIRTY + 1);
+    while (sqlite3_step(tk->q_dirty) == SQLITE_ROW)
+        if (pgr_idset_add(&r.dirty, sqlite3_column_int64(tk->q_dirty, 0)) != 0) {
+            rc = OOM(err);
+            break;
+        }
+    sqlite3_reset(tk->q_dirty);
+    if (rc == 0 && r.dirty.n > TOPK_MAX_DIRTY)
+        rc = 1;
+    pgr_idset_sort(&r.dirty);
+    for (size_t i = 0; rc == 0 && i < r.dirty.n; i++)
+        rc = meet(&r, r.dirty.v[i], err);
+    size_t rare_docs = 0;
+    for (int i = 0; rc == 0 && i < q.n_terms; i++)
+        rc = load_term(&r, &terms[i], i, &rare_docs, err);
+    if (rc == 0 && (!(batch = malloc(TOPK_MAX_VERIFY * sizeof *batch)) ||
+                    !(bscore = malloc(TOPK_MAX_VERIFY * sizeof *bscore)) ||
+                    !(bok = malloc(TOPK_MAX_VERIFY * sizeof *bok))))
+        rc = OOM(err);
+    int step_n = TOPK_FIRST_BATCH, done = 0;
+    while (rc == 0 && !done) {
+        /* sorted access: the next step_n entries of every list */
+        int more = 0;
+        for (int i = 0; rc == 0 && i < r.n_lists; i++) {
+            tlist *l = &r.lists[i];
+            int end = l->pos + step_n < l->n ? l->pos + step_n : l->n;
+            for (; rc == 0 && l->pos < end; l->pos++) {
+                uint32_t d;
+                memcpy(&d, l->e + 8 * l->pos, 4);
+                if (!pgr_idset_has(&r.dirty, d))
+                    rc = meet(&r, d, err);
+            }
+            more |= l->pos < l->n;
+        }
+        if (rc != 0)
+            break;
+        if (r.n_ra > TOPK_MAX_RA) {
+            rc = 1;
+            break;
+        }
+        step_n *= 2;
+        double T = bound_unseen(&r, ph, n_ph);
+        /* verify what can still reach the k best: first everything above T
+         * (and the k-th verified), then decide */
+        for (;;) {
+            double theta = -INFINITY;
+            size_t n_ok = 0;
+            if (r.n_c > cap_ok) {
+                double *v = realloc(ok_scores, r.n_c * sizeof *v);
+                if (!v) {
+                    rc = OOM(err);
+                    break;
+                }
+                ok_scores = v;
+                cap_ok = r.n_c;
+            }
+            for (size_t i = 0; i < r.n_c; i++)
+                if (r.c[i].verified == 1)
+                    ok_scores[n_ok++] = r.c[i].score;
+            if (n_ok >= k) {
+                qsort(ok_scores, n_ok, sizeof *ok_scores, cmp_double_desc);
+                theta = ok_scores[k - 1];
+            }
+            double need = theta > T ? theta : T;
+            size_t nb = 0;
+            for (size_t i = 0; i < r.n_c && nb < TOPK_MAX_VERIFY; i++)
+                if (r.c[i].verified == 0 && r.c[i].sc >= need)
+                    batch[nb++] = r.c[i].id;
+            if (nb == 0) {
+                if (n_ok >= k && theta > T)
+                    done = 1;
+                break;
+            }
+            if (r.kind == Q_FTS5 && r.n_verified + nb > TOPK_MAX_VERIFY) {
+                rc = 1;
+                break;
+            }
+            size_t n_match = 0;
+            int full = r.kind == Q_FTS5;
+            if (verify(vctx, full, batch, nb, bok, bscore, &n_match, err) != 0) {
+                rc = -1;
+                break;
+            }
+            r.n_verified += nb;
+            for (size_t i = 0; i < nb; i++)
+                r.c[*seen_slot(&r, batch[i]) - 1].verified = 2;
+            for (size_t i = 0; i < n_match; i++) {
+                size_t *slot = seen_slot(&r, bok[i]);
+                if (*slot) {
+                    r.c[*slot - 1].verified = 1;
+                    if (full) /* FTS5's score; else ours, computed as pgr_rank does */
+                        r.c[*slot - 1].score = bscore[i];
+                }
+            }
+        }
+        if (rc != 0 || done)
+            break;
+        if (!more) {
+            /* every list read to its end: what is left is bounded by the
+             * floors; nothing above them unverified (the loop above) */
+            if (T <= INFLATE(0))
+                done = 1; /* complete lists: every match was met */
+            else
+                rc = 1; /* unlisted works may score up to T: not provable */
+        }
+    }
+    if (rc == 0 && done) {
+        qsort(r.c, r.n_c, sizeof *r.c, cmp_verified);
+        size_t n = 0;
+        while (n < r.n_c && n < k && r.c[n].verified == 1) {
+            ids[n] = r.c[n].id;
+            scores[n] = r.c[n].score;
+            n++;
+        }
+        *n_out = n;
+        s->topk_answered++;
+        if (getenv("PGR_TOPK_TRACE"))
+            fprintf(stderr, "topk: %s: k=%zu lists=%d met=%zu verified=%zu depth=%d -> %zu\n",
+                    fts5, k, r.n_lists, r.n_ra, r.n_verified, step_n / 2, n);
+    } else if (rc == 1 && getenv("PGR_TOPK_TRACE")) {
+        fprintf(stderr, "topk: %s: k=%zu fallback (met=%zu verified=%zu)\n", fts5, k, r.n_ra,
+                r.n_verified);
+    }
+    for (int i = 0; i < r.n_lists; i++)
+        free(r.lists[i].e);
+    free(r.c);
+    free(r.seen);
+    pgr_idset_free(&r.dirty);
+    free(batch);
+    free(bscore);
+    free(bok);
+    free(ok_scores);
+    if (rc < 0)
+        return -1;
+    return rc == 0 && done ? 1 : 0;
+}
