@@ -133,6 +133,14 @@ static pgr_sb *row(pgr_store *s, int t, pgr_err *err)
                      bulk_names[t]);
             return NULL;
         }
+        /* SQLite's default 64 MiB page cache holds the works indexes (random
+         * keys: titles, arXiv ids) up to about 200k works; beyond, every
+         * insert reads and writes back pages it just evicted, and 1M works
+         * took an hour instead of minutes. A bulk load is a one-shot
+         * process: the cache it grows dies with the connection. */
+        if (!strcmp(s->be->name, "sqlite") &&
+            s->be->exec(s, "bulk_cache", "PRAGMA cache_size=-1048576", err) != 0)
+            return NULL;
         s->bulk = calloc(1, sizeof *s->bulk);
         if (!s->bulk) {
             OOM(err);

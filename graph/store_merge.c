@@ -1,5 +1,6 @@
 /* Author merges (recorded, reversible) and the computed metrics. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -501,6 +502,19 @@ static int recount(pgr_store *s, int stmt, pgr_idset *set, pgr_err *err)
     return 0;
 }
 
+/* With PGR_STEP_TIMES set, each metrics step's wall time goes to stderr
+ * (bench gen and ingest on large graphs: which step to make faster).
+ * Returns 0 so that it chains inside the steps' || list. */
+static int step_time(const char *step)
+{
+    static uint64_t t0;
+    uint64_t now = pgr_now_us();
+    if (step && getenv("PGR_STEP_TIMES"))
+        fprintf(stderr, "metrics: %-24s %8.3f s\n", step, (double)(now - t0) / 1e6);
+    t0 = now;
+    return 0;
+}
+
 /* The authors (every unmerged one when `every`) go into pgr_tmp_ids and each
  * step runs once over all of them. The steps and their order are those of a
  * per-author recompute: citation counts of their works first, then their
@@ -540,18 +554,21 @@ static int recompute(pgr_store *s, const pgr_id *authors, size_t n, int every, p
     }
     for (size_t i = 0; i < ids.n; i++)
         f[i].id = ids.v[i];
+    step_time(NULL);
     if (!(st = pgr_st(s, ST_MX_CITED_SYNC, err)) || pgr_exec_st(st, err) != 0 ||
-        author_figures(s, f, ids.n, err) != 0 || author_figures_store(s, f, ids.n, err) != 0 ||
+        step_time("cited_by_count") || author_figures(s, f, ids.n, err) != 0 ||
+        step_time("author figures") || author_figures_store(s, f, ids.n, err) != 0 ||
+        step_time("author figures stored") ||
         collect_ids(s, ST_MX_TOPIC_IDS, &topics, err) != 0 ||
         !(st = pgr_st(s, ST_MX_TOPICS_CLEAR, err)) || pgr_exec_st(st, err) != 0 ||
         !(st = pgr_st(s, ST_MX_TOPICS_FILL, err)) || pgr_exec_st(st, err) != 0 ||
-        collect_ids(s, ST_MX_TOPIC_IDS, &topics, err) != 0 ||
+        step_time("author topics") || collect_ids(s, ST_MX_TOPIC_IDS, &topics, err) != 0 ||
         collect_ids(s, ST_MX_VENUE_IDS, &venues, err) != 0 ||
-        collect_ids(s, ST_MX_INST_IDS, &insts, err) != 0)
+        collect_ids(s, ST_MX_INST_IDS, &insts, err) != 0 || step_time("touched ids"))
         goto cleanup;
-    if (recount(s, ST_TOPIC_COUNTS, &topics, err) != 0 ||
-        recount(s, ST_VENUE_COUNTS, &venues, err) != 0 ||
-        recount(s, ST_INST_COUNTS, &insts, err) != 0)
+    if (recount(s, ST_TOPIC_COUNTS, &topics, err) != 0 || step_time("topic counts") ||
+        recount(s, ST_VENUE_COUNTS, &venues, err) != 0 || step_time("venue counts") ||
+        recount(s, ST_INST_COUNTS, &insts, err) != 0 || step_time("institution counts"))
         goto cleanup;
     s->wrote = 1;
     s->dirty_cited.n = 0;

@@ -149,7 +149,7 @@ static void lower_ascii(char *s)
 int api_gen_graph(pgr_store *s, const api_gen_opts *o, pgr_err *err)
 {
     int rc = -1, in_tx = 0;
-    uint64_t st = o->seed ? o->seed : 1;
+    uint64_t st = o->seed ? o->seed : 1, t_start = pgr_now_us();
     pgr_id topic_ids[N_TOPICS], inst_ids[N_INST];
     pgr_sb title = {0}, abstract = {0}, name = {0}, norm = {0};
     if (o->works <= 0 || o->authors <= 0 || o->works > 100000000 || o->authors > 100000000)
@@ -263,16 +263,24 @@ int api_gen_graph(pgr_store *s, const api_gen_opts *o, pgr_err *err)
                 goto cleanup;
         }
         if (o->progress && (i + 1) % 100000 == 0)
-            fprintf(stderr, "bench gen: %ld/%ld works\n", i + 1, o->works);
+            fprintf(stderr, "bench gen: %ld/%ld works (%.1f s)\n", i + 1, o->works,
+                    (double)(pgr_now_us() - t_start) / 1e6);
     }
     if (o->progress)
-        fprintf(stderr, "bench gen: full text\n");
+        fprintf(stderr, "bench gen: full text (%.1f s)\n",
+                (double)(pgr_now_us() - t_start) / 1e6);
     if (pgr_bulk_finish(s, err) < 0 || pgr_commit(s, err) < 0)
         goto cleanup;
     in_tx = 0;
     if (o->progress)
-        fprintf(stderr, "bench gen: recomputing metrics\n");
+        fprintf(stderr, "bench gen: recomputing metrics (%.1f s)\n",
+                (double)(pgr_now_us() - t_start) / 1e6);
     if (pgr_metrics_recompute(s, NULL, 0, err) < 0)
+        goto cleanup;
+    if (o->progress)
+        fprintf(stderr, "bench gen: search index (%.1f s)\n",
+                (double)(pgr_now_us() - t_start) / 1e6);
+    if (pgr_search_index_build(s, err) < 0)
         goto cleanup;
     rc = 0;
     goto cleanup;
@@ -307,12 +315,13 @@ int api_gen_main(int argc, char **argv)
         {"authors", required_argument, NULL, 'a'},
         {"seed", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},
+        {"search-index", no_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *db = PGR_DEFAULT_DB;
     api_gen_opts o = {.works = 1000, .authors = 400, .seed = 1, .progress = 1};
-    int ok = 1, c;
+    int ok = 1, c, index_only = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -331,12 +340,17 @@ int api_gen_main(int argc, char **argv)
         case 'q':
             o.progress = 0;
             break;
+        case 'i':
+            index_only = 1;
+            break;
         case 'h':
             printf("usage: peergraph bench gen [--db URL] [--works N] [--authors M] [--seed S] "
                    "[--quiet]\n"
+                   "       peergraph bench gen [--db URL] --search-index\n"
                    "Writes a synthetic graph (deterministic for a seed) into the database:\n"
                    "the data of the HTTP benchmarks and of the API tests. Defaults: %s,\n"
-                   "1000 works, 400 authors, seed 1.\n",
+                   "1000 works, 400 authors, seed 1. --search-index only (re)builds the\n"
+                   "top-k search index of the graph already there (SQLite).\n",
                    PGR_DEFAULT_DB);
             return 0;
         default:
@@ -355,13 +369,15 @@ int api_gen_main(int argc, char **argv)
         return 2;
     }
     uint64_t t0 = pgr_now_us();
-    int rc = api_gen_graph(s, &o, &err);
+    int rc = index_only ? pgr_search_index_build(s, &err) : api_gen_graph(s, &o, &err);
     pgr_store_close(s);
     if (rc < 0) {
         fprintf(stderr, "peergraph bench gen: %s\n", err.msg);
         return 1;
     }
-    if (o.progress)
+    if (o.progress && index_only)
+        fprintf(stderr, "bench gen: search index in %.1f s\n", (double)(pgr_now_us() - t0) / 1e6);
+    else if (o.progress)
         fprintf(stderr, "bench gen: %ld works, %ld authors in %.1f s\n", o.works, o.authors,
                 (double)(pgr_now_us() - t0) / 1e6);
     return 0;
