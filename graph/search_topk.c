@@ -58,7 +58,7 @@ typedef struct pgr_topk {
     fts5_tokenizer tk;
     Fts5Tokenizer *tok;
     sqlite3_stmt *text; /* a work's three columns */
-    sqlite3_stmt *q_term, *q_prefix, *q_rare, *q_info, *q_dirty, *q_totals;
+    sqlite3_stmt *q_term, *q_prefix, *q_rare, *q_info, *q_dirty, *q_totals, *q_df;
 } pgr_topk;
 
 #define DB(s) ((sqlite3 *)(s)->conn)
@@ -101,6 +101,7 @@ void pgr_topk_free(pgr_store *s)
     sqlite3_finalize(s->topk->q_info);
     sqlite3_finalize(s->topk->q_dirty);
     sqlite3_finalize(s->topk->q_totals);
+    sqlite3_finalize(s->topk->q_df);
     free(s->topk);
     s->topk = NULL;
 }
@@ -646,12 +647,19 @@ typedef struct tlist { /* one stored list being read */
     unsigned char *e; /* entries: u32 doc, f32 impact */
     int n, pos;
     double floor;
+    /* every entry by doc (open addressing; doc 0 = empty): a work met in
+     * another list learns its impact here, or that it is at most the floor */
+    uint32_t *hdoc;
+    float *himp;
+    size_t hcap;
 } tlist;
 
 typedef struct cand {
     pgr_id id;
-    double sc;    /* s_C, inflated: an upper bound of the exact score */
-    int verified; /* 0 no, 1 matches (score exact), 2 does not match */
+    double sc; /* an upper bound of the exact score: from the lists' impacts
+                * until the text is read (state 3), then s_C, inflated */
+    int verified; /* 0 scored, not verified; 1 matches (score exact); 2 does
+                   * not match; 3 not scored yet */
     double score;
 } cand;
 
@@ -705,8 +713,64 @@ static int seen_grow(topk_run *r)
     return 0;
 }
 
-/* Scores a work once from its text and makes it a candidate. */
-static int meet(topk_run *r, pgr_id id, pgr_err *err)
+static int list_hash(tlist *l)
+{
+    size_t cap = 16;
+    while (cap < 2 * (size_t)l->n + 2)
+        cap *= 2;
+    if (!(l->hdoc = calloc(cap, sizeof *l->hdoc)) || !(l->himp = malloc(cap * sizeof *l->himp)))
+        return -1;
+    l->hcap = cap;
+    for (int i = 0; i < l->n; i++) {
+        uint32_t d;
+        memcpy(&d, l->e + 8 * i, 4);
+        size_t h = (d * 0x9e3779b1u) & (cap - 1);
+        while (l->hdoc[h] && l->hdoc[h] != d)
+            h = (h + 1) & (cap - 1);
+        l->hdoc[h] = d;
+        memcpy(&l->himp[h], l->e + 8 * i + 4, 4);
+    }
+    return 0;
+}
+
+/* The most work d can score by the lists alone: in each list its impact
+ * (list `known`: known_imp), or the list's floor when it is not in it. */
+static double bound_with(const topk_run *r, uint32_t d, int unseen, int known, double known_imp);
+
+/* Reads a candidate's text: s_C and, for the queries decided here, whether
+ * it matches and its exact score. */
+static int score_cand(topk_run *r, cand *c, pgr_err *err)
+{
+    double sc = 0;
+    int found = 0;
+    if (score_row(r->s, c->id, &r->tc, r->avgdl, &sc, &found, err) != 0)
+        return -1;
+    r->n_ra++;
+    c->sc = INFLATE(sc);
+    c->score = sc;
+    c->verified = found ? 0 : 2;
+    if (found && r->kind != Q_FTS5) {
+        /* the match, decided here; the caller's SQL checks only filters */
+        int match = r->kind == Q_AND;
+        for (int p = 0; p < r->tc.n_ph; p++) {
+            int has = r->tc.f[p] > 0;
+            if (r->kind == Q_OR)
+                match |= has;
+            else
+                match &= r->tc.ph[p].scored ? has : !has;
+        }
+        const pgr_topk_after *a = r->after;
+        if (a && !(sc < a->score || (sc == a->score && c->id > a->id)))
+            match = 0; /* at or before the cursor */
+        if (!match)
+            c->verified = 2;
+    }
+    return 0;
+}
+
+/* Makes a work a candidate (once). ub < 0: read its text now (rewritten
+ * works, works of rare terms); else ub bounds its score until it is read. */
+static int meet(topk_run *r, pgr_id id, double ub, pgr_err *err)
 {
     if (2 * (r->n_c + 1) > r->seen_cap && seen_grow(r) != 0)
         return OOM(err);
@@ -721,31 +785,10 @@ static int meet(topk_run *r, pgr_id id, pgr_err *err)
         r->c = v;
         r->cap_c = cap;
     }
-    double sc = 0;
-    int found = 0;
-    if (score_row(r->s, id, &r->tc, r->avgdl, &sc, &found, err) != 0)
-        return -1;
-    r->n_ra++;
     cand *c = &r->c[r->n_c];
-    *c = (cand){.id = id, .sc = INFLATE(sc), .verified = found ? 0 : 2, .score = sc};
-    if (found && r->kind != Q_FTS5) {
-        /* the match, decided here; the caller's SQL checks only filters */
-        int match = r->kind == Q_AND;
-        for (int p = 0; p < r->tc.n_ph; p++) {
-            int has = r->tc.f[p] > 0;
-            if (r->kind == Q_OR)
-                match |= has;
-            else
-                match &= r->tc.ph[p].scored ? has : !has;
-        }
-        const pgr_topk_after *a = r->after;
-        if (a && !(sc < a->score || (sc == a->score && id > a->id)))
-            match = 0; /* at or before the cursor */
-        if (!match)
-            c->verified = 2;
-    }
+    *c = (cand){.id = id, .sc = INFLATE(ub), .verified = 3};
     *slot = ++r->n_c;
-    return 0;
+    return ub < 0 ? score_cand(r, c, err) : 0;
 }
 
 /* FTS5 query-tokenizer callback: appends a term to the phrase being parsed
@@ -897,7 +940,7 @@ static int load_term(topk_run *r, const qterm_t *t, int ti, size_t *rare_docs, p
                 if (++*rare_docs > TOPK_MAX_RARE_DOCS)
                     rc = 1;
                 else
-                    rc = meet(r, sqlite3_column_int64(k->q_rare, 0), err);
+                    rc = meet(r, sqlite3_column_int64(k->q_rare, 0), -1, err);
             }
             if (rc == 0 && s2 != SQLITE_DONE)
                 rc = sq(r->s, s2, "rare", err);
@@ -927,8 +970,8 @@ static int load_term(topk_run *r, const qterm_t *t, int ti, size_t *rare_docs, p
     return rc;
 }
 
-/* T: the most a work not met yet can score. */
-static double bound_unseen(const topk_run *r, const qphrase *ph, int n_ph)
+/* unseen: a work not met yet, bounded by each list's next unread impact */
+static double bound_with(const topk_run *r, uint32_t d, int unseen, int known, double known_imp)
 {
     /* a prefix term has a list per term it starts, and its hits add up in
      * one phrase: with u_t bounding g(f_t, dl) for the same row,
@@ -939,10 +982,20 @@ static double bound_unseen(const topk_run *r, const qphrase *ph, int n_ph)
     for (int i = 0; i < r->n_lists; i++) {
         const tlist *l = &r->lists[i];
         double next = l->floor;
-        if (l->pos < l->n) {
-            float f;
-            memcpy(&f, l->e + 8 * l->pos + 4, 4);
-            next = f;
+        if (unseen) {
+            if (l->pos < l->n) {
+                float f;
+                memcpy(&f, l->e + 8 * l->pos + 4, 4);
+                next = f;
+            }
+        } else if (i == known) {
+            next = known_imp;
+        } else if (l->hcap) {
+            size_t h = (d * 0x9e3779b1u) & (l->hcap - 1);
+            while (l->hdoc[h] && l->hdoc[h] != d)
+                h = (h + 1) & (l->hcap - 1);
+            if (l->hdoc[h] == d)
+                next = l->himp[h];
         }
         double u = next * r->lambda;
         term_ub[l->term] += u;
@@ -956,17 +1009,20 @@ static double bound_unseen(const topk_run *r, const qphrase *ph, int n_ph)
             term_ub[t] = sat;
     }
     double t = 0;
-    for (int p = 0; p < n_ph; p++) {
-        if (!ph[p].scored)
+    for (int p = 0; p < r->tc.n_ph; p++) {
+        if (!r->tc.ph[p].scored)
             continue;
         double m = INFINITY;
-        for (int j = 0; j < ph[p].n; j++)
-            if (term_ub[ph[p].term[j]] < m)
-                m = term_ub[ph[p].term[j]];
+        for (int j = 0; j < r->tc.ph[p].n; j++)
+            if (term_ub[r->tc.ph[p].term[j]] < m)
+                m = term_ub[r->tc.ph[p].term[j]];
         t += m;
     }
     return INFLATE(t);
 }
+
+/* T: the most a work not met yet can score. */
+static double bound_unseen(const topk_run *r) { return bound_with(r, 0, 1, -1, 0); }
 
 static int cmp_double_desc(const void *a, const void *b)
 {
@@ -1049,10 +1105,13 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
         rc = 1;
     pgr_idset_sort(&r.dirty);
     for (size_t i = 0; rc == 0 && i < r.dirty.n; i++)
-        rc = meet(&r, r.dirty.v[i], err);
+        rc = meet(&r, r.dirty.v[i], -1, err);
     size_t rare_docs = 0;
     for (int i = 0; rc == 0 && i < q.n_terms; i++)
         rc = load_term(&r, &terms[i], i, &rare_docs, err);
+    for (int i = 0; rc == 0 && r.n_lists > 1 && i < r.n_lists; i++)
+        if (list_hash(&r.lists[i]) != 0)
+            rc = OOM(err);
     if (rc == 0 && (!(batch = malloc(TOPK_MAX_VERIFY * sizeof *batch)) ||
                     !(bscore = malloc(TOPK_MAX_VERIFY * sizeof *bscore)) ||
                     !(bok = malloc(TOPK_MAX_VERIFY * sizeof *bok))))
@@ -1066,9 +1125,11 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
             int end = l->pos + step_n < l->n ? l->pos + step_n : l->n;
             for (; rc == 0 && l->pos < end; l->pos++) {
                 uint32_t d;
+                float imp;
                 memcpy(&d, l->e + 8 * l->pos, 4);
+                memcpy(&imp, l->e + 8 * l->pos + 4, 4);
                 if (!pgr_idset_has(&r.dirty, d))
-                    rc = meet(&r, d, err);
+                    rc = meet(&r, d, bound_with(&r, d, 0, i, imp), err);
             }
             more |= l->pos < l->n;
         }
@@ -1079,7 +1140,7 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
             break;
         }
         step_n *= 2;
-        double T = bound_unseen(&r, ph, n_ph);
+        double T = bound_unseen(&r);
         /* verify what can still reach the k best: first everything above T
          * (and the k-th verified), then decide */
         for (;;) {
@@ -1102,11 +1163,24 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
                 theta = ok_scores[k - 1];
             }
             double need = theta > T ? theta : T;
+            /* first read the texts of those the lists cannot rule out */
+            int scored = 0;
+            for (size_t i = 0; rc == 0 && i < r.n_c; i++)
+                if (r.c[i].verified == 3 && r.c[i].sc >= need) {
+                    rc = score_cand(&r, &r.c[i], err);
+                    scored = 1;
+                }
+            if (rc != 0 || r.n_ra > TOPK_MAX_RA) {
+                rc = rc ? rc : 1;
+                break;
+            }
             size_t nb = 0;
             for (size_t i = 0; i < r.n_c && nb < TOPK_MAX_VERIFY; i++)
                 if (r.c[i].verified == 0 && r.c[i].sc >= need)
                     batch[nb++] = r.c[i].id;
             if (nb == 0) {
+                if (scored)
+                    continue; /* theta may have moved */
                 if (n_ok >= k && theta > T)
                     done = 1;
                 break;
@@ -1161,8 +1235,11 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
         fprintf(stderr, "topk: %s: k=%zu fallback (met=%zu verified=%zu)\n", fts5, k, r.n_ra,
                 r.n_verified);
     }
-    for (int i = 0; i < r.n_lists; i++)
+    for (int i = 0; i < r.n_lists; i++) {
         free(r.lists[i].e);
+        free(r.lists[i].hdoc);
+        free(r.lists[i].himp);
+    }
     free(r.c);
     free(r.seen);
     pgr_idset_free(&r.dirty);
@@ -1173,4 +1250,78 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
     if (rc < 0)
         return -1;
     return rc == 0 && done ? 1 : 0;
+}
+
+/* A works search's match count estimated from the index's document
+ * frequencies, terms taken as independent: for the queries whose exact
+ * count FTS5 makes costly (a prefix term builds the merged list of every
+ * term it starts, whatever the LIMIT). 1 = *est set, 0 = no estimate. */
+int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, pgr_err *err)
+{
+    if (strcmp(s->be->name, "sqlite") != 0 || s->topk_off)
+        return 0;
+    int state = index_state(s, err);
+    if (state != 2)
+        return state < 0 ? -1 : 0;
+    if (topk_init(s, err) != 0)
+        return -1;
+    qterm_t terms[TOPK_MAX_TERMS];
+    qphrase ph[TOPK_MAX_TERMS];
+    char buf[2048];
+    qparse q = {.terms = terms, .buf = buf, .cap = sizeof buf};
+    int n_ph = 0, kind = Q_FTS5;
+    if (parse_query(s, fts5, &q, ph, &n_ph, &kind) != 0 || kind == Q_FTS5)
+        return 0;
+    double rows = 0, tokens = 0;
+    if (fts_totals(s, &rows, &tokens, err) != 0)
+        return -1;
+    if (rows < 1)
+        return 0;
+    pgr_topk *k = s->topk;
+    if (!k->q_df &&
+        sq(s, sqlite3_prepare_v3(DB(s), "SELECT df FROM search_lists WHERE term >= ?1 AND term < ?2",
+                                 -1, SQLITE_PREPARE_PERSISTENT, &k->q_df, NULL),
+           "count", err))
+        return -1;
+    /* the share of works each phrase is in */
+    double share_all = 1, none_all = 1;
+    for (int p = 0; p < n_ph; p++) {
+        if (ph[p].n != 1)
+            return 0; /* a phrase of several words: no frequency to go by */
+        const qterm_t *t = &terms[ph[p].term[0]];
+        char hi[1024];
+        if (t->len + 2 > (int)sizeof hi)
+            return 0;
+        memcpy(hi, t->text, (size_t)t->len);
+        int hl = t->len;
+        if (t->prefix) {
+            while (hl > 0 && (unsigned char)hi[hl - 1] == 0xff)
+                hl--;
+            if (hl == 0)
+                return 0;
+            hi[hl - 1] = (char)((unsigned char)hi[hl - 1] + 1);
+        } else {
+            hi[hl++] = 0; /* the term itself: [t, t "\0") */
+        }
+        sqlite3_bind_text(k->q_df, 1, t->text, t->len, SQLITE_STATIC);
+        sqlite3_bind_text(k->q_df, 2, hi, hl, SQLITE_STATIC);
+        double absent = 1;
+        int step;
+        while ((step = sqlite3_step(k->q_df)) == SQLITE_ROW) {
+            double df = (double)sqlite3_column_int64(k->q_df, 0);
+            absent *= df >= rows ? 0 : 1 - df / rows;
+        }
+        sqlite3_reset(k->q_df);
+        if (sq(s, step, "count", err))
+            return -1;
+        if (kind == Q_OR)
+            none_all *= absent;
+        else if (ph[p].scored)
+            share_all *= 1 - absent;
+        else
+            share_all *= absent;
+    }
+    double e = rows * (kind == Q_OR ? 1 - none_all : share_all);
+    *est = (int64_t)(e + 0.5);
+    return 1;
 }

@@ -284,6 +284,9 @@ typedef struct pgr_topk_after { /* a cursor: results after (score, id) */
 int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_after *after,
                    pgr_topk_verify verify, void *ctx, pgr_id *ids, double *scores, size_t *n_out,
                    pgr_err *err);
+/* 1 with *est: the match count of a works search estimated from the
+ * index (no filters), 0: no estimate (no index, a query it cannot read). */
+int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, pgr_err *err);
 /* A work's full text was rewritten: its list entries are stale. */
 int pgr_topk_dirty(pgr_store *s, pgr_id work, pgr_err *err);
 void pgr_topk_free(pgr_store *s);
