@@ -1004,7 +1004,7 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
             count_exact = 0;
         }
     }
-probed:
+probed:;
     /* keyset: (k1 > v1) OR (k1 = v1 AND ((k2 > v2) OR (k2 = v2 AND id > vid))) */
     pgr_sb keyset = {0};
     if (after) {
