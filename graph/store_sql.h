@@ -300,8 +300,7 @@
       "t.id = s.author_id)")                                                                  \
     X(ST_MX_CITES, "metrics_cites",                                                           \
       "SELECT a.author_id, w.cited_by_count FROM pgr_tmp_ids t JOIN authorships a ON "        \
-      "a.author_id = t.id JOIN works w ON w.id = a.work_id ORDER BY a.author_id, "            \
-      "w.cited_by_count DESC")                                                                \
+      "a.author_id = t.id JOIN works w ON w.id = a.work_id ORDER BY a.author_id")             \
     X(ST_MX_COAUTHORS, "metrics_coauthors",                                                   \
       "SELECT a.author_id, COUNT(DISTINCT b.author_id) FROM pgr_tmp_ids t JOIN authorships a " \
       "ON a.author_id = t.id JOIN authorships b ON b.work_id = a.work_id AND b.author_id <> " \
