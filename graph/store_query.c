@@ -1093,6 +1093,8 @@ probed:;
                                topk_verify, &vc, tk_ids, tk_scores, &tk_n, err);
         pgr_sb_free(&vc.json);
         pgr_sb_free(&fsql);
+        /* the main query binds every parameter: not the freed id list */
+        b.p[ids_param - 1].s = "[]";
         pgr_sb_reset(&sql);
         if (t == 1) {
             size_t off = q->cursor ? 0 : (size_t)(page - 1) * per_page;
