@@ -59,6 +59,10 @@ typedef struct pgr_topk {
     Fts5Tokenizer *tok;
     sqlite3_stmt *text; /* a work's three columns */
     sqlite3_stmt *q_term, *q_prefix, *q_rare, *q_info, *q_dirty, *q_totals, *q_df;
+    /* a query's buffers, kept for the next one on this connection: fresh
+     * allocations of this size cost page faults and heap consolidation
+     * every request (a quarter of a one-word search's CPU) */
+    struct topk_keep *keep;
 } pgr_topk;
 
 #define DB(s) ((sqlite3 *)(s)->conn)
@@ -88,6 +92,8 @@ static int topk_init(pgr_store *s, pgr_err *err)
     return 0;
 }
 
+static void keep_release(pgr_topk *t);
+
 void pgr_topk_free(pgr_store *s)
 {
     if (!s->topk)
@@ -102,6 +108,7 @@ void pgr_topk_free(pgr_store *s)
     sqlite3_finalize(s->topk->q_dirty);
     sqlite3_finalize(s->topk->q_totals);
     sqlite3_finalize(s->topk->q_df);
+    keep_release(s->topk);
     free(s->topk);
     s->topk = NULL;
 }
@@ -199,6 +206,43 @@ static int on_token(void *ctx, int tflags, const char *tok, int n, int start, in
     return SQLITE_OK;
 }
 
+/* unicode61 on ASCII text: a token is a run of letters and digits, folded
+ * to lower case; every other ASCII byte separates (fts5_tokenize.c's
+ * aAsciiTokenChar). Text with other bytes goes to FTS5's tokenizer. Reading
+ * a work's text is most of a search's time; this is 4x faster per row. */
+static int ascii_tokenize(tok_ctx *c, const char *text, int n)
+{
+    char tok[64]; /* is_ascii checked that every token fits */
+    int len = 0;
+    for (int i = 0; i <= n; i++) {
+        unsigned char ch = i < n ? (unsigned char)text[i] : ' ';
+        int alnum = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+        if (alnum && len < (int)sizeof tok) {
+            tok[len++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+            continue;
+        }
+        if (len)
+            on_token(c, 0, tok, len, 0, 0);
+        len = 0;
+    }
+    return SQLITE_OK;
+}
+
+/* ASCII, and no token longer than ascii_tokenize's buffer */
+static int is_ascii(const char *text, int n)
+{
+    int run = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch >= 0x80)
+            return 0;
+        run = (ch >= '0' && ch <= '9') || ((ch | 32) >= 'a' && (ch | 32) <= 'z') ? run + 1 : 0;
+        if (run > 64)
+            return 0;
+    }
+    return 1;
+}
+
 /* s_C of one work from its stored text; *found = 0 when it has no row. */
 static int score_row(pgr_store *s, pgr_id id, tok_ctx *c, double avgdl, double *score,
                      int *found, pgr_err *err)
@@ -222,7 +266,9 @@ static int score_row(pgr_store *s, pgr_id id, tok_ctx *c, double avgdl, double *
             c->col = col;
             c->pos = 0; /* phrases do not cross columns */
             if (text && n > 0 &&
-                t->tk.xTokenize(t->tok, c, FTS5_TOKENIZE_DOCUMENT, text, n, on_token) != SQLITE_OK)
+                (is_ascii(text, n) ? ascii_tokenize(c, text, n)
+                                   : t->tk.xTokenize(t->tok, c, FTS5_TOKENIZE_DOCUMENT, text, n,
+                                                     on_token)) != SQLITE_OK)
                 break;
         }
         /* in phrase order, as pgr_rank sums (its zero terms add nothing) */
@@ -651,7 +697,8 @@ typedef struct tlist { /* one stored list being read */
      * another list learns its impact here, or that it is at most the floor */
     uint32_t *hdoc;
     float *himp;
-    size_t hcap;
+    size_t hcap;            /* 0: no table built for this query */
+    size_t ecap, hbuf;      /* allocated: entry bytes, table slots */
 } tlist;
 
 typedef struct cand {
@@ -685,7 +732,79 @@ typedef struct topk_run {
     size_t n_ra, n_verified;
     int kind; /* Q_* */
     const pgr_topk_after *after;
+    pgr_id *batch, *bok;
+    double *bscore, *ok_scores;
+    size_t cap_ok;
 } topk_run;
+
+struct topk_keep {
+    topk_run r; /* only its buffers and their sizes */
+};
+
+/* Takes the kept buffers (lists, candidates, table, batches) into r. */
+static void keep_take(pgr_topk *t, topk_run *r)
+{
+    if (!t->keep)
+        return;
+    topk_run *k = &t->keep->r;
+    for (size_t i = 0; i < sizeof r->lists / sizeof r->lists[0]; i++) {
+        tlist *l = &r->lists[i], *kl = &k->lists[i];
+        l->e = kl->e;
+        l->ecap = kl->ecap;
+        l->hdoc = kl->hdoc;
+        l->himp = kl->himp;
+        l->hbuf = kl->hbuf;
+    }
+    r->c = k->c;
+    r->cap_c = k->cap_c;
+    r->seen = k->seen;
+    r->seen_cap = k->seen_cap;
+    if (r->seen)
+        memset(r->seen, 0, r->seen_cap * sizeof *r->seen);
+    r->batch = k->batch;
+    r->bok = k->bok;
+    r->bscore = k->bscore;
+    r->ok_scores = k->ok_scores;
+    r->cap_ok = k->cap_ok;
+    free(t->keep);
+    t->keep = NULL;
+}
+
+static void keep_free(topk_run *r);
+
+/* Gives r's buffers back for the next query (or frees them). */
+static void keep_give(pgr_topk *t, topk_run *r)
+{
+    if (!t->keep && (t->keep = calloc(1, sizeof *t->keep))) {
+        t->keep->r = *r;
+        return;
+    }
+    keep_free(r);
+}
+
+static void keep_release(pgr_topk *t)
+{
+    if (!t->keep)
+        return;
+    keep_free(&t->keep->r);
+    free(t->keep);
+    t->keep = NULL;
+}
+
+static void keep_free(topk_run *r)
+{
+    for (size_t i = 0; i < sizeof r->lists / sizeof r->lists[0]; i++) {
+        free(r->lists[i].e);
+        free(r->lists[i].hdoc);
+        free(r->lists[i].himp);
+    }
+    free(r->c);
+    free(r->seen);
+    free(r->batch);
+    free(r->bok);
+    free(r->bscore);
+    free(r->ok_scores);
+}
 
 #define INFLATE(x) ((x) * (1 + 1e-9) + 1e-12)
 
@@ -718,9 +837,19 @@ static int list_hash(tlist *l)
     size_t cap = 16;
     while (cap < 2 * (size_t)l->n + 2)
         cap *= 2;
-    if (!(l->hdoc = calloc(cap, sizeof *l->hdoc)) || !(l->himp = malloc(cap * sizeof *l->himp)))
-        return -1;
+    if (cap > l->hbuf) {
+        uint32_t *d = realloc(l->hdoc, cap * sizeof *d);
+        if (d)
+            l->hdoc = d;
+        float *f = d ? realloc(l->himp, cap * sizeof *f) : NULL;
+        if (f)
+            l->himp = f;
+        if (!d || !f)
+            return -1;
+        l->hbuf = cap;
+    }
     l->hcap = cap;
+    memset(l->hdoc, 0, cap * sizeof *l->hdoc);
     for (int i = 0; i < l->n; i++) {
         uint32_t d;
         memcpy(&d, l->e + 8 * i, 4);
@@ -956,9 +1085,14 @@ static int load_term(topk_run *r, const qterm_t *t, int ti, size_t *rare_docs, p
         l->n = bytes / 8;
         l->pos = 0;
         l->floor = sqlite3_column_double(st, 1);
-        if (!(l->e = malloc((size_t)bytes))) {
-            rc = OOM(err);
-            break;
+        if ((size_t)bytes > l->ecap) {
+            unsigned char *v = realloc(l->e, (size_t)bytes);
+            if (!v) {
+                rc = OOM(err);
+                break;
+            }
+            l->e = v;
+            l->ecap = (size_t)bytes;
         }
         memcpy(l->e, sqlite3_column_blob(st, 2), (size_t)bytes);
         r->n_lists++;
@@ -1058,11 +1192,6 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
     char buf[2048];
     qparse q = {.terms = terms, .buf = buf, .cap = sizeof buf};
     int n_ph = 0, rc = 0;
-    pgr_id *batch = NULL;
-    double *bscore = NULL;
-    pgr_id *bok = NULL;
-    double *ok_scores = NULL;
-    size_t cap_ok = 0;
     if (parse_query(s, fts5, &q, ph, &n_ph, &r.kind) != 0)
         return 0;
     r.after = after;
@@ -1088,6 +1217,7 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
         return 0;
     r.avgdl = tokens / rows;
     r.lambda = r.avgdl > tokens0 / rows0 ? r.avgdl / (tokens0 / rows0) : 1.0;
+    keep_take(tk, &r); /* given back at the end, whatever happens */
     /* works rewritten since the build: met first, their list entries skipped */
     if (!tk->q_dirty &&
         sq(s, sqlite3_prepare_v3(DB(s), "SELECT id FROM search_dirty LIMIT ?1", -1,
@@ -1112,10 +1242,13 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
     for (int i = 0; rc == 0 && r.n_lists > 1 && i < r.n_lists; i++)
         if (list_hash(&r.lists[i]) != 0)
             rc = OOM(err);
-    if (rc == 0 && (!(batch = malloc(TOPK_MAX_VERIFY * sizeof *batch)) ||
-                    !(bscore = malloc(TOPK_MAX_VERIFY * sizeof *bscore)) ||
-                    !(bok = malloc(TOPK_MAX_VERIFY * sizeof *bok))))
+    if (rc == 0 && !r.batch &&
+        (!(r.batch = malloc(TOPK_MAX_VERIFY * sizeof *r.batch)) ||
+         !(r.bscore = malloc(TOPK_MAX_VERIFY * sizeof *r.bscore)) ||
+         !(r.bok = malloc(TOPK_MAX_VERIFY * sizeof *r.bok))))
         rc = OOM(err);
+    pgr_id *batch = r.batch, *bok = r.bok;
+    double *bscore = r.bscore;
     int step_n = TOPK_FIRST_BATCH, done = 0;
     while (rc == 0 && !done) {
         /* sorted access: the next step_n entries of every list */
@@ -1146,21 +1279,21 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
         for (;;) {
             double theta = -INFINITY;
             size_t n_ok = 0;
-            if (r.n_c > cap_ok) {
-                double *v = realloc(ok_scores, r.n_c * sizeof *v);
+            if (r.n_c > r.cap_ok) {
+                double *v = realloc(r.ok_scores, r.n_c * sizeof *v);
                 if (!v) {
                     rc = OOM(err);
                     break;
                 }
-                ok_scores = v;
-                cap_ok = r.n_c;
+                r.ok_scores = v;
+                r.cap_ok = r.n_c;
             }
             for (size_t i = 0; i < r.n_c; i++)
                 if (r.c[i].verified == 1)
-                    ok_scores[n_ok++] = r.c[i].score;
+                    r.ok_scores[n_ok++] = r.c[i].score;
             if (n_ok >= k) {
-                qsort(ok_scores, n_ok, sizeof *ok_scores, cmp_double_desc);
-                theta = ok_scores[k - 1];
+                qsort(r.ok_scores, n_ok, sizeof *r.ok_scores, cmp_double_desc);
+                theta = r.ok_scores[k - 1];
             }
             double need = theta > T ? theta : T;
             /* first read the texts of those the lists cannot rule out */
@@ -1235,18 +1368,8 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
         fprintf(stderr, "topk: %s: k=%zu fallback (met=%zu verified=%zu)\n", fts5, k, r.n_ra,
                 r.n_verified);
     }
-    for (int i = 0; i < r.n_lists; i++) {
-        free(r.lists[i].e);
-        free(r.lists[i].hdoc);
-        free(r.lists[i].himp);
-    }
-    free(r.c);
-    free(r.seen);
     pgr_idset_free(&r.dirty);
-    free(batch);
-    free(bscore);
-    free(bok);
-    free(ok_scores);
+    keep_give(s->topk, &r);
     if (rc < 0)
         return -1;
     return rc == 0 && done ? 1 : 0;
