@@ -1150,6 +1150,11 @@ static double bound_with(const topk_run *r, uint32_t d, int unseen, int known, d
         for (int j = 0; j < r->tc.ph[p].n; j++)
             if (term_ub[r->tc.ph[p].term[j]] < m)
                 m = term_ub[r->tc.ph[p].term[j]];
+        /* every work holding this phrase has been met (its lists are read
+         * to a zero floor, or it has none: rare or new words): in an AND
+         * query no other work can match */
+        if (m <= 0 && r->kind == Q_AND)
+            return INFLATE(0);
         t += m;
     }
     return INFLATE(t);
