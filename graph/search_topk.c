@@ -1357,7 +1357,8 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
         }
     }
     if (rc == 0 && done) {
-        qsort(r.c, r.n_c, sizeof *r.c, cmp_verified);
+        if (r.n_c) /* (qsort's array may not be NULL, even empty) */
+            qsort(r.c, r.n_c, sizeof *r.c, cmp_verified);
         size_t n = 0;
         while (n < r.n_c && n < k && r.c[n].verified == 1) {
             ids[n] = r.c[n].id;
