@@ -229,13 +229,10 @@ void pgr_sb_free(pgr_sb *sb)
 }
 
 /* ---- files ---- */
-int pgr_read_file(const char *path, char **data, size_t *len, pgr_err *err)
+int pgr_read_stream(FILE *f, const char *name, char **data, size_t *len, pgr_err *err)
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pgr_errf(err, PGR_EIO, "%s: %s", path, strerror(errno));
     pgr_sb sb = {0};
     char buf[65536];
     size_t n;
@@ -245,15 +242,25 @@ int pgr_read_file(const char *path, char **data, size_t *len, pgr_err *err)
     fclose(f);
     if (rerr) {
         pgr_sb_free(&sb);
-        return pgr_errf(err, PGR_EIO, "%s: read error", path);
+        return pgr_errf(err, PGR_EIO, "%s: read error", name);
     }
     if (!pgr_sb_ok(&sb)) {
         pgr_sb_free(&sb);
-        return pgr_errf(err, PGR_ENOMEM, "%s: out of memory reading file", path);
+        return pgr_errf(err, PGR_ENOMEM, "%s: out of memory reading file", name);
     }
     *len = sb.len;
     *data = pgr_sb_steal(&sb);
     return 0;
+}
+
+int pgr_read_file(const char *path, char **data, size_t *len, pgr_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pgr_errf(err, PGR_EIO, "%s: %s", path, strerror(errno));
+    return pgr_read_stream(f, path, data, len, err);
 }
 
 uint64_t pgr_now_us(void)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- errors --------------------------------------------------------------
  * Functions that can fail return 0 on success and -1 on failure, filling a
@@ -84,6 +85,9 @@ void pgr_sb_reset(pgr_sb *sb);  /* len = 0, keeps memory */
 void pgr_sb_free(pgr_sb *sb);
 
 /* ---- files ---------------------------------------------------------------- */
+/* Reads f to its end into a malloc'd buffer (NUL-terminated, *len excludes it)
+ * and closes f, also on error; name is what messages call it. */
+int pgr_read_stream(FILE *f, const char *name, char **data, size_t *len, pgr_err *err);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated, *len excludes it). */
 int pgr_read_file(const char *path, char **data, size_t *len, pgr_err *err);
 

@@ -595,11 +595,19 @@ int pgr_adapter_load(const char *path, const pgr_model *m, const char *model_sha
         return pgr_errf(err, PGR_EIO, "%s: %s", path, strerror(e));
     }
     if (!S_ISREG(sb.st_mode) || sb.st_size < 8 || (uint64_t)sb.st_size > SIZE_MAX / 2) {
-        /* not mappable as an adapter: read it, and let the parser say why */
-        close(fd);
+        /* not mappable as an adapter: read it, and let the parser say why.
+         * Read through the descriptor already open: reopening a FIFO or a
+         * device would lose what the first open was given (a writer that
+         * saw its reader go away gets SIGPIPE). */
+        FILE *f = fdopen(fd, "rb");
+        if (!f) {
+            int e = errno;
+            close(fd);
+            return pgr_errf(err, PGR_EIO, "%s: %s", path, strerror(e));
+        }
         char *data;
         size_t n;
-        if (pgr_read_file(path, &data, &n, err) != 0)
+        if (pgr_read_stream(f, path, &data, &n, err) != 0)
             return -1;
         int rc = parse_impl(data, n, NULL, path, m, model_sha256, out, err);
         free(data);
