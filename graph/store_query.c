@@ -824,6 +824,23 @@ static int topk_verify(void *ctx, int full, const pgr_id *ids, size_t n, pgr_id 
     return r < 0 ? -1 : 0;
 }
 
+/* The FROM and WHERE of a list query over b->e: the entity's table, live
+ * authors only, the request's filters and its search. */
+static int qb_start(qb *b, const pgr_query *q)
+{
+    pgr_sb_printf(&b->from, "%s e", tables[b->e]);
+    if (b->e == PGR_AUTHORS)
+        pgr_sb_puts(&b->where, "e.merged_into IS NULL");
+    for (size_t i = 0; i < q->n_filters; i++)
+        if (add_filter(b, &q->filters[i]) != 0)
+            return -1;
+    if (q->search && *q->search && add_search(b, "search", q->search) != 0)
+        return -1;
+    if (!b->where.len)
+        pgr_sb_puts(&b->where, "1 = 1");
+    return 0;
+}
+
 int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
 {
     *out = NULL;
@@ -842,17 +859,8 @@ int pgr_list(pgr_store *s, const pgr_query *q, json_t **out, pgr_err *err)
     pgr_sb sql = {0};
     char *cursor_json = NULL;
     int rc = -1;
-    pgr_sb_printf(&b.from, "%s e", tables[q->entity]);
-    if (q->entity == PGR_AUTHORS) {
-        pgr_sb_puts(&b.where, "e.merged_into IS NULL");
-    }
-    for (size_t i = 0; i < q->n_filters; i++)
-        if (add_filter(&b, &q->filters[i]) != 0)
-            goto cleanup;
-    if (q->search && *q->search && add_search(&b, "search", q->search) != 0)
+    if (qb_start(&b, q) != 0)
         goto cleanup;
-    if (!b.where.len)
-        pgr_sb_puts(&b.where, "1 = 1");
     if (!pgr_sb_ok(&b.from) || !pgr_sb_ok(&b.where)) {
         OOM(err);
         goto cleanup;
@@ -1515,14 +1523,8 @@ int pgr_list_facets(pgr_store *s, const pgr_query *q, long top, json_t **out, pg
     int64_t(*years)[2] = NULL;
     int rc = -1, r;
     json_t *res = NULL;
-    pgr_sb_printf(&b.from, "%s e", tables[PGR_WORKS]);
-    for (size_t i = 0; i < q->n_filters; i++)
-        if (add_filter(&b, &q->filters[i]) != 0)
-            goto cleanup;
-    if (q->search && *q->search && add_search(&b, "search", q->search) != 0)
+    if (qb_start(&b, q) != 0)
         goto cleanup;
-    if (!b.where.len)
-        pgr_sb_puts(&b.where, "1 = 1");
     const fts_sql *fts = !strcmp(s->be->name, "sqlite") ? &fts_sqlite[0] : &fts_pg[0];
     const char *idx = b.rel_param ? fts->id : "e.id", *from = b.from.data;
     char only[64];
