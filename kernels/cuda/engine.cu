@@ -154,7 +154,11 @@ static int mat_upload(pgr_cuda_engine *ce, const pgr_wmat *w, uint8_t **p, dmat 
     d->type = w->type, d->rows = w->rows, d->cols = w->cols, d->row_bytes = w->row_bytes;
     d->raw = *p;
     d->bf16 = NULL;
-    CU_TRY(cudaMemcpy(*p, w->data, raw, cudaMemcpyHostToDevice));
+    /* On ce->st, not the legacy stream: a pageable cudaMemcpy may return
+     * before its DMA lands, and the legacy stream does not order a
+     * non-blocking stream's dequantisation after it (seen on an H100: the
+     * bf16 copies were partly stale, cuBLAS logits off by 20-60). */
+    CU_TRY(cudaMemcpyAsync(*p, w->data, raw, cudaMemcpyHostToDevice, ce->st));
     *p += align_up(raw);
     if (ce->gemm_mode != GEMM_QUANT) {
         if (w->type == PGR_KT_BF16) {
@@ -209,14 +213,14 @@ static int weights_upload(pgr_cuda_engine *ce, pgr_err *err)
                            &ce->mats[(size_t)l * PGR_SITE_RESID + s], err))
                 goto cleanup;
     ce->norms = (float *)p;
-    CU_TRY(cudaMemcpy(ce->norms, pgr_model_norm(ce->m, -1, 0), (size_t)c->dim * sizeof(float),
-                      cudaMemcpyHostToDevice));
+    CU_TRY(cudaMemcpyAsync(ce->norms, pgr_model_norm(ce->m, -1, 0), (size_t)c->dim * sizeof(float),
+                           cudaMemcpyHostToDevice, ce->st));
     for (int l = 0; l < c->n_layer; l++)
         for (int w = 0; w < 2; w++)
-            CU_TRY(cudaMemcpy(ce->norms + (size_t)(1 + 2 * l + w) * c->dim,
-                              pgr_model_norm(ce->m, l, w), (size_t)c->dim * sizeof(float),
-                              cudaMemcpyHostToDevice));
-    CU_TRY(cudaStreamSynchronize(ce->st)); /* the dequantisations */
+            CU_TRY(cudaMemcpyAsync(ce->norms + (size_t)(1 + 2 * l + w) * c->dim,
+                                   pgr_model_norm(ce->m, l, w), (size_t)c->dim * sizeof(float),
+                                   cudaMemcpyHostToDevice, ce->st));
+    CU_TRY(cudaStreamSynchronize(ce->st)); /* the copies and dequantisations */
     ce->stats.weight_bytes = total;
     return 0;
 cleanup:
@@ -257,8 +261,10 @@ extern "C" int pgr_cuda_engine_new(const pgr_model *m, pgr_cuda_engine **out, pg
         goto cleanup;
     CU_TRY(cudaMalloc((void **)&ce->d_lora_tabs, N_SLOTS * sizeof(pgr_cu_lora *)));
     CU_TRY(cudaMalloc((void **)&ce->d_reft_tabs, N_SLOTS * sizeof(pgr_cu_reft *)));
-    CU_TRY(cudaMemset(ce->d_lora_tabs, 0, N_SLOTS * sizeof(pgr_cu_lora *)));
-    CU_TRY(cudaMemset(ce->d_reft_tabs, 0, N_SLOTS * sizeof(pgr_cu_reft *)));
+    /* memsets on ce->st too: the legacy stream does not order them before
+     * ce->st's kernels */
+    CU_TRY(cudaMemsetAsync(ce->d_lora_tabs, 0, N_SLOTS * sizeof(pgr_cu_lora *), ce->st));
+    CU_TRY(cudaMemsetAsync(ce->d_reft_tabs, 0, N_SLOTS * sizeof(pgr_cu_reft *), ce->st));
     *out = ce;
     return 0;
 cleanup:
@@ -464,8 +470,8 @@ static int kv_bind(pgr_cuda_engine *ce, const pgr_cuda_batch *b, pgr_err *err)
     ce->kv_uid = 0;
     CU_TRY(cudaMalloc((void **)&ce->kc, total));
     CU_TRY(cudaMalloc((void **)&ce->vc, total));
-    CU_TRY(cudaMemset(ce->kc, 0, total));
-    CU_TRY(cudaMemset(ce->vc, 0, total));
+    CU_TRY(cudaMemsetAsync(ce->kc, 0, total, ce->st));
+    CU_TRY(cudaMemsetAsync(ce->vc, 0, total, ce->st));
     ce->kv_uid = b->kv_uid, ce->kv_blocks = b->kv_blocks, ce->kv_bs = b->block_size;
     ce->kv_layer = per_layer;
     return 0;

@@ -25,7 +25,10 @@
 #include "inference/adapter.h"
 #include "inference/model.h"
 
-#define MODEL "models/smollm2-135m-instruct-q4_1.gguf"
+/* PEERGRAPH_TEST_MODEL names another file: the GPU machine gets a shorter
+ * copy (tests/gpu_model.py), since the device tool cannot carry 98 MB. */
+#define MODEL (getenv("PEERGRAPH_TEST_MODEL") ? getenv("PEERGRAPH_TEST_MODEL") \
+                                              : "models/smollm2-135m-instruct-q4_1.gguf")
 
 static pgr_model *model;
 static int V;
@@ -56,6 +59,19 @@ static void make_prompt(int32_t *ids, int n, unsigned seed)
         seed = seed * 1103515245u + 12345u;
         ids[i] = 200 + (int32_t)((seed >> 8) % 20000u);
     }
+}
+
+/* A layer list written for SmolLM2's 30 blocks, scaled to the loaded model's
+ * depth: "%a-%b" / "%a,%b" with a, b as thirtieths of n_layer (a shorter model
+ * from tests/gpu_model.py keeps the same shape of spec). */
+static const char *layers_of(char *buf, size_t n, int a, int b, char sep)
+{
+    int L = pgr_model_config(model)->n_layer;
+    int la = a * L / 30, lb = b * L / 30;
+    if (lb <= la)
+        lb = la + 1 < L ? la + 1 : la;
+    snprintf(buf, n, "%d%c%d", la, sep, lb);
+    return buf;
 }
 
 static pgr_adapter *random_adapter(int method, const char *targets, const char *layers,
@@ -165,7 +181,8 @@ static void test_device_names(void)
     }
 }
 
-/* fp32 kernels everywhere: the same greedy tokens as the CPU. */
+/* fp32 kernels everywhere: the same greedy tokens as the CPU (up to a near
+ * tie). */
 static void test_greedy_quant(void)
 {
     NEED_CUDA();
@@ -182,15 +199,42 @@ static void test_greedy_quant(void)
         CHECK(run_one(cpu, NULL, 0, ids, lens[p], n_gen, g_cpu, 0, lc, &err) == 0);
         CHECK_MSG(run_one(gpu, NULL, 0, ids, lens[p], n_gen, g_gpu, 0, lgp, &err) == 0, "%s",
                   err.msg);
-        double worst = 0;
-        for (size_t i = 0; i < (size_t)V; i++)
-            worst = fmax(worst, fabs((double)lc[i] - lgp[i]));
-        fprintf(stderr, "    prompt %d (%d tokens): max |logit diff| at the prompt %.4f\n", p,
-                lens[p], worst);
-        CHECK_MSG(worst < 0.5, "prefill logits differ by %g", worst);
-        for (int i = 0; i < n_gen; i++)
-            CHECK_MSG(g_cpu[i] == g_gpu[i], "prompt %d token %d: cpu %d, cuda %d", p, i, g_cpu[i],
-                      g_gpu[i]);
+        /* The CPU rounds activations to Q8 for its quantised dot products,
+         * qmatvec keeps them fp32: on the H100 (SmolLM2, 8 blocks) the
+         * prompt's logits differed by 0.7-0.8% RMS, at most 1.1% of the
+         * largest logit. A wrong kernel or a stale weight gives tens of
+         * percent (seen: 20-60 on logits of 50 before weights_upload
+         * ordered its copies on the engine's stream). */
+        double worst = 0, big = 0, d2 = 0, a2 = 0;
+        for (size_t i = 0; i < (size_t)V; i++) {
+            const double d = (double)lc[i] - lgp[i];
+            worst = fmax(worst, fabs(d));
+            big = fmax(big, fabs((double)lc[i]));
+            d2 += d * d, a2 += (double)lc[i] * lc[i];
+        }
+        fprintf(stderr,
+                "    prompt %d (%d tokens): max |logit diff| at the prompt %.4f (largest logit "
+                "%.1f), relative RMS %.4f\n",
+                p, lens[p], worst, big, sqrt(d2 / a2));
+        CHECK_MSG(worst < 0.03 * big && d2 < 0.02 * 0.02 * a2,
+                  "prefill logits differ by %g (largest %g), relative RMS %g", worst, big,
+                  sqrt(d2 / a2));
+        /* Greedy ids equal up to the first near tie of the CPU's logits
+         * (top two closer than the 3% bound above): there the two numerics
+         * may pick differently and the sequences part legitimately. */
+        int same = 0;
+        for (int i = 0; i < n_gen; i++) {
+            const float m = margin(lc + (size_t)i * V, V);
+            if (g_cpu[i] != g_gpu[i] && m < 0.03 * big) {
+                fprintf(stderr, "    prompt %d: near tie at token %d (margin %.3f): stop\n", p, i,
+                        (double)m);
+                break;
+            }
+            CHECK_MSG(g_cpu[i] == g_gpu[i], "prompt %d token %d: cpu %d, cuda %d (margin %.3f)", p,
+                      i, g_cpu[i], g_gpu[i], (double)m);
+            same++;
+        }
+        CHECK_MSG(same >= 3, "prompt %d: only %d tokens before a near tie", p, same);
         free(lc), free(lgp);
     }
     pgr_engine_free(cpu);
@@ -242,10 +286,12 @@ static void test_adapters_both_modes(void)
     LOAD_MODEL();
     pgr_err err = {0};
     pgr_engine *cpu = NULL, *gpu = cuda_engine("quant", &err);
+    char spec_[32];
     pgr_adapter *ads[3] = {
         random_adapter(PGR_AD_LORA, "q,k,v,o,gate,up,down", "all", "f7+l7", 16, 11),
         random_adapter(PGR_AD_LOREFT, "resid", "0-3", "f7+l7", 8, 12),
-        random_adapter(PGR_AD_DIREFT, "resid", "5,10", "all", 4, 13)};
+        random_adapter(PGR_AD_DIREFT, "resid", layers_of(spec_, sizeof spec_, 5, 10, ','), "all", 4,
+                       13)};
     const int n = 30, n_gen = 12;
     int32_t ids[30], base[12];
     CHECK_MSG(gpu != NULL, "cuda engine: %s", err.msg);
@@ -284,7 +330,9 @@ static void batched_vs_single(int all_prefill_mode)
     pgr_engine *gpu = cuda_engine("quant", &err);
     enum { NS = 5, NG = 10 };
     pgr_adapter *la = random_adapter(PGR_AD_LORA, "q,v,o,down", "all", "f7+l7", 16, 21);
-    pgr_adapter *lb = random_adapter(PGR_AD_LORA, "k,gate,up", "0-15", "f7+l7", 8, 22);
+    char spec_[32];
+    pgr_adapter *lb =
+        random_adapter(PGR_AD_LORA, "k,gate,up", layers_of(spec_, sizeof spec_, 0, 15, '-'), "f7+l7", 8, 22);
     pgr_adapter *rf = random_adapter(PGR_AD_LOREFT, "resid", "2,4,6", "f3+l3", 8, 23);
     const pgr_adapter *ad[NS] = {la, lb, rf, NULL, la};
     int mode[NS] = {PGR_AD_PREFILL, PGR_AD_ALL, PGR_AD_ALL, PGR_AD_ALL, PGR_AD_ALL};
