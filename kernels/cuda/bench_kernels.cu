@@ -337,11 +337,11 @@ int run_all(bench &b, const pgr_model_cfg *c, int lora_rank, int n_ad, pgr_err *
                   err))
             goto cleanup;
     }
-    /* adapters: SGMV (8 adapters x 64 prefill tokens), BGMV (n_ad decode
+    /* adapters: SGMV (8 adapters x 512 prefill tokens), BGMV (n_ad decode
      * tokens, each its own adapter), LoReFT per token; the q projection's
      * shape (dim -> q_dim) and gate's (dim -> ffn) */
     {
-        const int r = lora_rank, seg = 64, nseg = 8, nt = nseg * seg;
+        const int r = lora_rank, seg = 512, nseg = 8, nt = nseg * seg; /* G3: 512-token chunks */
         std::vector<int32_t> st(nseg + 1), tok(nt), sl(nseg), slot(n_ad);
         for (int g = 0; g <= nseg; g++)
             st[g] = g * seg;
@@ -371,7 +371,7 @@ int run_all(bench &b, const pgr_model_cfg *c, int lora_rank, int n_ad, pgr_err *
             if (timed(b, "lora_sgmv", shape,
                       nseg * per_ad + (double)nt * dim * 4 + 2.0 * nt * out * 4,
                       2.0 * nt * r * (dim + out), 0,
-                      [&] { return pgr_cu_lora_sgmv(x, dim, y, out, nseg, d_st, d_tok, d_sl, tabs,
+                      [&] { return pgr_cu_lora_sgmv(x, dim, y, out, nseg, seg, d_st, d_tok, d_sl, tabs,
                                                     0, r, tmp, b.st, err); },
                       err))
                 goto cleanup;

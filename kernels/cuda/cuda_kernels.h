@@ -102,9 +102,10 @@ int pgr_cu_lora_bgmv(const float *d_x, int in_dim, float *d_y, int out_dim, int 
                      int max_rank, void *stream, pgr_err *err);
 /* Segmented (SGMV, prefill): segment g is tokens d_seg_tok[d_seg_start[g] ..
  * d_seg_start[g+1]) of adapter slot d_seg_slot[g]; the shrink writes d_tmp
- * (n_seg_tok, max_rank), the expand adds into d_y. */
+ * (n_seg_tok, max_rank), the expand adds into d_y. max_seg_len: the longest
+ * segment's token count (the grid is sized by it); max_rank at most 256. */
 int pgr_cu_lora_sgmv(const float *d_x, int in_dim, float *d_y, int out_dim, int n_seg,
-                     const int32_t *d_seg_start, const int32_t *d_seg_tok,
+                     int max_seg_len, const int32_t *d_seg_start, const int32_t *d_seg_tok,
                      const int32_t *d_seg_slot, const pgr_cu_lora *const *d_tabs, int site_idx,
                      int max_rank, float *d_tmp, void *stream, pgr_err *err);
 

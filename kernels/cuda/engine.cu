@@ -670,6 +670,7 @@ cleanup:
 /* The adapter work of one step (NULL pointers: none). */
 typedef struct step_ad {
     int n_seg, n_seg_tok;   /* SGMV segments and their tokens */
+    int max_seg_len;        /* the longest segment's tokens */
     int n_bgmv;             /* LoRA tokens for BGMV */
     int max_rank;           /* over the step's adapters */
     const uint8_t *need;    /* (n_layer, N_SITES) some token's adapter acts here */
@@ -725,7 +726,8 @@ static int lora(pgr_cuda_engine *ce, const step_ad *ad, int n, int l, int site, 
                                        k, ad->max_rank, ce->st, err))
         return -1;
     if (ad->n_seg)
-        return pgr_cu_lora_sgmv(in, in_dim, out, out_dim, ad->n_seg, ad->d_seg_start,
+        return pgr_cu_lora_sgmv(in, in_dim, out, out_dim, ad->n_seg, ad->max_seg_len,
+                                ad->d_seg_start,
                                 ad->d_seg_tok, ad->d_seg_slot, ce->d_lora_tabs, k, ad->max_rank,
                                 ce->ltmp, ce->st, err);
     return 0;
@@ -1002,6 +1004,10 @@ static int forward_step(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_
     } else {
         ad.n_seg = plan.n_seg;
         ad.n_seg_tok = plan.n_seg_tok;
+        ad.max_seg_len = 0;
+        for (int g = 0; g < plan.n_seg; g++)
+            if (h_seg_start[g + 1] - h_seg_start[g] > ad.max_seg_len)
+                ad.max_seg_len = h_seg_start[g + 1] - h_seg_start[g];
         ad.n_bgmv = plan.n_bgmv;
         ad.max_rank = max_rank > 0 ? max_rank : 1;
         ad.need = need;

@@ -425,13 +425,12 @@ static void test_gemm_bf16(void)
 }
 
 /* Two sequences with scattered block tables: a prefill chunk of each, then
- * one decode token of each; kv_store must be bit-exact, attention within
+ * one decode token of each (nh query heads over nkv kv heads of hd dims); kv_store must be bit-exact, attention within
  * the fp16 tolerance of the reference. */
-static void test_kv_attention(void)
+static void kv_attention_case(int nh, int nkv, int hd)
 {
-    NEED_CUDA();
     pgr_err err = {0};
-    const int bs = 16, nblk = 64, kvd = NKV * HD, qd = NH * HD;
+    const int bs = 16, nblk = 64, kvd = nkv * hd, qd = nh * hd;
     const size_t cache_h = (size_t)nblk * bs * kvd;
     int32_t tabA[8] = {5, 60, 2, 33, 9, 0, 0, 0}, tabB[8] = {41, 7, 12, 0, 0, 0, 0, 0};
     /* step 1: A positions 0..39, B positions 0..20; step 2: A 40, B 21 */
@@ -480,10 +479,10 @@ static void test_kv_attention(void)
         TRY(pgr_cu_kv_store(dkc, dvc, dptr(&dk), dptr(&dv), n, dptr(&dpos),
                             dptr(&dtoff), dptr(&dtabs), bs, kvd, NULL, &err));
         TRY(pgr_cu_attention(dptr(&dq), dptr(&dout), n, dptr(&dpos), dptr(&dtoff), dptr(&dtabs),
-                             dkc, dvc, bs, NH, NKV, HD, 0.125f, NULL, &err));
+                             dkc, dvc, bs, nh, nkv, hd, 0.125f, NULL, &err));
         TRY(pgr_cu_sync(&err));
         pgr_kernels_ref()->kv_store(ctx, kc, vc, k, v, n, pos, tables, bs, kvd);
-        pgr_kernels_ref()->attention(ctx, q, ref, n, pos, tables, kc, vc, bs, NH, NKV, HD,
+        pgr_kernels_ref()->attention(ctx, q, ref, n, pos, tables, kc, vc, bs, nh, nkv, hd,
                                      0.125f);
         TRY(pgr_cu_d2h(gkc, dkc, cache_h * 2, &err));
         TRY(pgr_cu_d2h(gvc, dvc, cache_h * 2, &err));
@@ -495,7 +494,7 @@ static void test_kv_attention(void)
         }
         CHECK_MSG(unwritten(got, (size_t)n * qd) == 0, "attention: outputs unwritten");
         CHECK_MSG(compare("attention", got, ref, (size_t)n * qd, 2e-3, 1e-2) == 0,
-                  "attention step %d", step);
+                  "attention step %d (%d/%d heads of %d)", step, nh, nkv, hd);
     }
     /* padding tokens (pos -1) write zeros and touch no cache entry */
     {
@@ -504,7 +503,7 @@ static void test_kv_attention(void)
         TRY(pgr_cu_kv_store(dkc, dvc, dptr(&dk), dptr(&dv), 2, dptr(&dpos),
                             dptr(&dtoff), dptr(&dtabs), bs, kvd, NULL, &err));
         TRY(pgr_cu_attention(dptr(&dq), dptr(&dout), 2, dptr(&dpos), dptr(&dtoff), dptr(&dtabs),
-                             dkc, dvc, bs, NH, NKV, HD, 0.125f, NULL, &err));
+                             dkc, dvc, bs, nh, nkv, hd, 0.125f, NULL, &err));
         TRY(pgr_cu_sync(&err));
         TRY(pgr_cu_d2h(gkc, dkc, cache_h * 2, &err));
         TRY(pgr_cu_d2h(got, dptr(&dout), 2 * qd * 4, &err));
@@ -519,112 +518,188 @@ static void test_kv_attention(void)
     free(kc), free(vc), free(gkc), free(gvc), free(q), free(k), free(v), free(ref), free(got);
 }
 
-/* Three LoRA adapters at one site (q: in DIM, out NH*HD), 12 tokens with
- * slots (-1 = none); BGMV and SGMV both against a double reference, and
- * untouched rows bitwise unchanged. */
-static void test_lora(void)
+/* The grouped kernel's shapes (SmolLM2: 3 query heads a kv head, 64 dims;
+ * Llama-3.1-8B: 4 of 128; 8 of 256) and the general kernel's (5 of 96). */
+static void test_kv_attention(void)
 {
     NEED_CUDA();
-    pgr_err err = {0};
-    enum { NA = 3, NT = 12 };
-    const int in = DIM, out = NH * HD, ranks[NA] = {8, 16, 4}, max_rank = 16;
-    const float scales[NA] = {2.0f, 0.5f, 4.0f};
-    const int32_t slot[NT] = {0, 0, 0, 1, 1, -1, 2, 0, 1, -1, 2, 2};
-    float *A[NA], *B[NA], *Bt[NA];
-    void *dA[NA], *dBt[NA];
-    pgr_cu_lora desc[NA];
-    void *ddesc[NA], *dtabs = NULL;
-    float *x = malloc((size_t)NT * in * 4), *y = malloc((size_t)NT * out * 4),
-          *ref = malloc((size_t)NT * out * 4), *got = malloc((size_t)NT * out * 4);
-    fill(x, (size_t)NT * in, 1.0f);
-    fill(y, (size_t)NT * out, 1.0f);
-    for (int a = 0; a < NA; a++) {
+    kv_attention_case(NH, NKV, HD);
+    kv_attention_case(32, 8, 128);
+    kv_attention_case(8, 1, 256);
+    kv_attention_case(10, 2, 96);
+}
+
+/* Uploads na LoRA adapters (A (rank, in), Bt (rank, out) on the host) and
+ * their descriptor table: dtabs[a] points to adapter a's one site. */
+static int lora_upload(int na, const int *ranks, const float *scales, int in, int out,
+                       float *const *A, float *const *Bt, void **dA, void **dBt, void **ddesc,
+                       void **dtabs, pgr_err *err)
+{
+    for (int a = 0; a < na; a++) {
         const int r = ranks[a];
-        A[a] = malloc((size_t)r * in * 4), B[a] = malloc((size_t)out * r * 4);
-        Bt[a] = malloc((size_t)out * r * 4);
-        fill(A[a], (size_t)r * in, 0.05f);
-        fill(B[a], (size_t)out * r, 0.05f);
-        for (int o = 0; o < out; o++)
-            for (int j = 0; j < r; j++)
-                Bt[a][(size_t)j * out + o] = B[a][(size_t)o * r + j];
-        TRY(pgr_cu_malloc(&dA[a], (size_t)r * in * 4, &err));
-        TRY(pgr_cu_malloc(&dBt[a], (size_t)r * out * 4, &err));
-        TRY(pgr_cu_h2d(dA[a], A[a], (size_t)r * in * 4, &err));
-        TRY(pgr_cu_h2d(dBt[a], Bt[a], (size_t)r * out * 4, &err));
-        desc[a] = (pgr_cu_lora){dA[a], dBt[a], r, scales[a]};
-        TRY(pgr_cu_malloc(&ddesc[a], sizeof desc[a], &err));
-        TRY(pgr_cu_h2d(ddesc[a], &desc[a], sizeof desc[a], &err));
+        pgr_cu_lora desc;
+        if (pgr_cu_malloc(&dA[a], (size_t)r * in * 4, err) ||
+            pgr_cu_malloc(&dBt[a], (size_t)r * out * 4, err) ||
+            pgr_cu_h2d(dA[a], A[a], (size_t)r * in * 4, err) ||
+            pgr_cu_h2d(dBt[a], Bt[a], (size_t)r * out * 4, err))
+            return -1;
+        desc = (pgr_cu_lora){dA[a], dBt[a], r, scales[a]};
+        if (pgr_cu_malloc(&ddesc[a], sizeof desc, err) ||
+            pgr_cu_h2d(ddesc[a], &desc, sizeof desc, err))
+            return -1;
     }
-    TRY(pgr_cu_malloc(&dtabs, sizeof ddesc, &err));
-    TRY(pgr_cu_h2d(dtabs, ddesc, sizeof ddesc, &err));
-    memcpy(ref, y, (size_t)NT * out * 4);
-    for (int t = 0; t < NT; t++) {
+    if (pgr_cu_malloc(dtabs, (size_t)na * sizeof(void *), err) ||
+        pgr_cu_h2d(*dtabs, ddesc, (size_t)na * sizeof(void *), err))
+        return -1;
+    return 0;
+}
+
+static void lora_free(int na, void **dA, void **dBt, void **ddesc, void *dtabs)
+{
+    for (int a = 0; a < na; a++)
+        pgr_cu_free(dA[a]), pgr_cu_free(dBt[a]), pgr_cu_free(ddesc[a]);
+    pgr_cu_free(dtabs);
+}
+
+/* The double-precision reference: ref[t] += scale (x[t] . A^T) . Bt for
+ * each token t with slot[t] >= 0 (ref holds y on entry). */
+static void lora_ref(int nt, const int32_t *slot, const int *ranks, const float *scales, int in,
+                     int out, const float *x, float *const *A, float *const *Bt, float *ref)
+{
+    for (int t = 0; t < nt; t++) {
         const int a = slot[t];
+        double v[64];
         if (a < 0)
             continue;
-        double v[16];
         for (int j = 0; j < ranks[a]; j++) {
-            double s = 0;
+            double sum = 0;
             for (int i = 0; i < in; i++)
-                s += (double)x[(size_t)t * in + i] * A[a][(size_t)j * in + i];
-            v[j] = scales[a] * s;
+                sum += (double)x[(size_t)t * in + i] * A[a][(size_t)j * in + i];
+            v[j] = scales[a] * sum;
         }
         for (int o = 0; o < out; o++) {
-            double s = 0;
+            double sum = 0;
             for (int j = 0; j < ranks[a]; j++)
-                s += v[j] * B[a][(size_t)o * ranks[a] + j];
-            ref[(size_t)t * out + o] += (float)s;
+                sum += v[j] * Bt[a][(size_t)j * out + o];
+            ref[(size_t)t * out + o] += (float)sum;
         }
     }
-    /* segments: tokens grouped by slot, batch order inside */
-    int32_t seg_start[NA + 1], seg_tok[NT], seg_slot[NA];
-    int n_act = 0, n_seg = 0;
-    for (int a = 0; a < NA; a++) {
-        seg_start[n_seg] = n_act;
-        seg_slot[n_seg++] = a;
-        for (int t = 0; t < NT; t++)
+}
+
+/* SGMV segments: tokens grouped by slot (one segment per adapter, batch
+ * order inside). Returns the segmented tokens; *max_len the longest. */
+static int lora_segments(int na, int nt, const int32_t *slot, int32_t *seg_start,
+                         int32_t *seg_tok, int32_t *seg_slot, int *max_len)
+{
+    int n_act = 0;
+    *max_len = 0;
+    for (int a = 0; a < na; a++) {
+        seg_start[a] = n_act;
+        seg_slot[a] = a;
+        for (int t = 0; t < nt; t++)
             if (slot[t] == a)
                 seg_tok[n_act++] = t;
+        if (n_act - seg_start[a] > *max_len)
+            *max_len = n_act - seg_start[a];
     }
-    seg_start[n_seg] = n_act;
+    seg_start[na] = n_act;
+    return n_act;
+}
+
+/* na LoRA adapters at one site, nt tokens with slots (-1 = none): BGMV (when
+ * bgmv) and SGMV against a double reference, untouched rows bitwise
+ * unchanged. */
+static void lora_case(const char *name, int na, int nt, int in, int out, const int *ranks,
+                      const float *scales, const int32_t *slot, int bgmv)
+{
+    pgr_err err = {0};
+    int max_rank = 0, max_len, n_act;
+    float *A[8], *Bt[8];
+    void *dA[8] = {0}, *dBt[8] = {0}, *ddesc[8] = {0}, *dtabs = NULL;
+    float *x = malloc((size_t)nt * in * 4), *y = malloc((size_t)nt * out * 4),
+          *ref = malloc((size_t)nt * out * 4), *got = malloc((size_t)nt * out * 4);
+    int32_t *seg_start = malloc((size_t)(na + 1) * 4), *seg_tok = malloc((size_t)nt * 4),
+            *seg_slot = malloc((size_t)na * 4);
     dbuf dx, dy, dslot, dss, dst, dsl, dtmp;
-    TRY(dbuf_new(&dx, (size_t)NT * in * 4, &err));
-    TRY(dbuf_new(&dy, (size_t)NT * out * 4, &err));
-    TRY(dbuf_new(&dslot, sizeof slot, &err));
-    TRY(dbuf_new(&dss, sizeof seg_start, &err));
-    TRY(dbuf_new(&dst, sizeof seg_tok, &err));
-    TRY(dbuf_new(&dsl, sizeof seg_slot, &err));
+    fill(x, (size_t)nt * in, 1.0f);
+    fill(y, (size_t)nt * out, 1.0f);
+    for (int i = 0; i < na; i++) {
+        const int r = ranks[i];
+        max_rank = r > max_rank ? r : max_rank;
+        A[i] = malloc((size_t)r * in * 4), Bt[i] = malloc((size_t)r * out * 4);
+        fill(A[i], (size_t)r * in, 0.05f);
+        fill(Bt[i], (size_t)r * out, 0.05f);
+    }
+    TRY(lora_upload(na, ranks, scales, in, out, A, Bt, dA, dBt, ddesc, &dtabs, &err));
+    memcpy(ref, y, (size_t)nt * out * 4);
+    lora_ref(nt, slot, ranks, scales, in, out, x, A, Bt, ref);
+    n_act = lora_segments(na, nt, slot, seg_start, seg_tok, seg_slot, &max_len);
+    TRY(dbuf_new(&dx, (size_t)nt * in * 4, &err));
+    TRY(dbuf_new(&dy, (size_t)nt * out * 4, &err));
+    TRY(dbuf_new(&dslot, (size_t)nt * 4, &err));
+    TRY(dbuf_new(&dss, (size_t)(na + 1) * 4, &err));
+    TRY(dbuf_new(&dst, (size_t)nt * 4, &err));
+    TRY(dbuf_new(&dsl, (size_t)na * 4, &err));
     TRY(dbuf_new(&dtmp, (size_t)n_act * max_rank * 4, &err));
     TRY(dbuf_put(&dx, x, &err));
     TRY(dbuf_put(&dslot, slot, &err));
     TRY(dbuf_put(&dss, seg_start, &err));
     TRY(dbuf_put(&dst, seg_tok, &err));
     TRY(dbuf_put(&dsl, seg_slot, &err));
-    for (int variant = 0; variant < 2; variant++) {
+    for (int variant = bgmv ? 0 : 1; variant < 2; variant++) {
         TRY(dbuf_put(&dy, y, &err));
         if (variant == 0)
-            TRY(pgr_cu_lora_bgmv(dptr(&dx), in, dptr(&dy), out, NT, dptr(&dslot), dtabs, 0,
+            TRY(pgr_cu_lora_bgmv(dptr(&dx), in, dptr(&dy), out, nt, dptr(&dslot), dtabs, 0,
                                  max_rank, NULL, &err));
         else
-            TRY(pgr_cu_lora_sgmv(dptr(&dx), in, dptr(&dy), out, n_seg, dptr(&dss), dptr(&dst),
-                                 dptr(&dsl), dtabs, 0, max_rank, dptr(&dtmp), NULL, &err));
+            TRY(pgr_cu_lora_sgmv(dptr(&dx), in, dptr(&dy), out, na, max_len, dptr(&dss),
+                                 dptr(&dst), dptr(&dsl), dtabs, 0, max_rank, dptr(&dtmp), NULL,
+                                 &err));
         TRY(pgr_cu_sync(&err));
-        GET_OUT(dy, got, (size_t)NT * out);
-        CHECK_MSG(compare(variant ? "sgmv" : "bgmv", got, ref, (size_t)NT * out, 1e-5, 1e-4) == 0,
-                  "%s", variant ? "sgmv" : "bgmv");
-        for (int t = 0; t < NT; t++)
+        GET_OUT(dy, got, (size_t)nt * out);
+        CHECK_MSG(compare(variant ? "sgmv" : "bgmv", got, ref, (size_t)nt * out, 1e-5, 1e-4) == 0,
+                  "%s: %s", name, variant ? "sgmv" : "bgmv");
+        for (int t = 0; t < nt; t++)
             if (slot[t] < 0)
                 CHECK_MSG(memcmp(got + (size_t)t * out, y + (size_t)t * out, out * 4) == 0,
-                          "token %d has no adapter but changed", t);
+                          "%s: token %d has no adapter but changed", name, t);
     }
+    /* rank over the limit: refused, nothing launched */
+    CHECK(pgr_cu_lora_sgmv(dptr(&dx), in, dptr(&dy), out, na, max_len, dptr(&dss), dptr(&dst),
+                           dptr(&dsl), dtabs, 0, 257, dptr(&dtmp), NULL, &err) == -1);
+    CHECK_INT(err.code, PGR_EINVAL);
     dbuf_free(&dx), dbuf_free(&dy), dbuf_free(&dslot), dbuf_free(&dss), dbuf_free(&dst);
     dbuf_free(&dsl), dbuf_free(&dtmp);
-    for (int a = 0; a < NA; a++) {
-        pgr_cu_free(dA[a]), pgr_cu_free(dBt[a]), pgr_cu_free(ddesc[a]);
-        free(A[a]), free(B[a]), free(Bt[a]);
-    }
-    pgr_cu_free(dtabs);
-    free(x), free(y), free(ref), free(got);
+    lora_free(na, dA, dBt, ddesc, dtabs);
+    for (int i = 0; i < na; i++)
+        free(A[i]), free(Bt[i]);
+    free(x), free(y), free(ref), free(got), free(seg_start), free(seg_tok), free(seg_slot);
+}
+
+/* Three adapters at the q projection's shape (in DIM, out NH*HD), 12
+ * tokens: BGMV and SGMV. */
+static void test_lora(void)
+{
+    NEED_CUDA();
+    const int ranks[3] = {8, 16, 4};
+    const float scales[3] = {2.0f, 0.5f, 4.0f};
+    const int32_t slot[12] = {0, 0, 0, 1, 1, -1, 2, 0, 1, -1, 2, 2};
+    lora_case("q shape", 3, 12, DIM, NH * HD, ranks, scales, slot, 1);
+}
+
+/* SGMV's tiled path: segments longer than a tile (32 tokens) and of one
+ * token, ranks over one 16-rank chunk and not a multiple of it, input and
+ * output widths that are not multiples of the 128-column stage or of 256;
+ * tokens interleaved across segments, some without an adapter. */
+static void test_sgmv_tiles(void)
+{
+    NEED_CUDA();
+    const int ranks[3] = {40, 16, 3};
+    const float scales[3] = {0.5f, 2.0f, 1.0f};
+    int32_t slot[150];
+    for (int t = 0; t < 150; t++) /* 0: 97 tokens (4 tiles), 1: 50 (2), 2: one, -1: two */
+        slot[t] = t == 77 ? 2 : t == 5 || t == 6 ? -1 : t % 3 == 1 ? 1 : 0;
+    lora_case("tiles", 3, 150, 200, 300, ranks, scales, slot, 0);
 }
 
 /* LoReFT (rank 4) and DiReFT (rank 8) on the residual stream. */
@@ -799,6 +874,7 @@ SKIPPED_TEST(test_qmatvec)
 SKIPPED_TEST(test_gemm_bf16)
 SKIPPED_TEST(test_kv_attention)
 SKIPPED_TEST(test_lora)
+SKIPPED_TEST(test_sgmv_tiles)
 SKIPPED_TEST(test_reft)
 SKIPPED_TEST(test_argmax_sample)
 #endif /* PEERGRAPH_CUDA */
@@ -828,6 +904,7 @@ int main(void)
     RUN(test_gemm_bf16);
     RUN(test_kv_attention);
     RUN(test_lora);
+    RUN(test_sgmv_tiles);
     RUN(test_reft);
     RUN(test_argmax_sample);
     return check_summary("test_cuda_kernels");
