@@ -690,10 +690,13 @@ static int matmul(pgr_cuda_engine *ce, int n_mats, const dmat *const *w, const f
 {
     int converted = 0;
     for (int i = 0; i < n_mats; i++) {
-        const int quantised = w[i]->type == PGR_KT_Q4_0 || w[i]->type == PGR_KT_Q4_1 ||
-                              w[i]->type == PGR_KT_Q8_0;
-        const int use_quant = ce->gemm_mode == GEMM_QUANT ||
-                              (ce->gemm_mode == GEMM_AUTO && quantised && n <= 8) || !w[i]->bf16;
+        /* auto = cuBLAS on the bf16 copy at every batch size: on an H100
+         * (G4, 2026-11-23) cuBLAS read a (14336, 4096) bf16 matrix for one
+         * token in 55 us, qmatvec the Q4_0 one in 259 us (1.1 GB/s of its
+         * 4x fewer bytes), and 8 tokens in 56 vs 1894 us. qmatvec stays for
+         * quant mode (fp32 activations: the CPU's numerics) and weights
+         * without a bf16 copy. */
+        const int use_quant = ce->gemm_mode == GEMM_QUANT || !w[i]->bf16;
         if (use_quant) {
             if (pgr_cu_qmatvec(w[i]->type, w[i]->raw, w[i]->row_bytes, w[i]->rows, w[i]->cols, x,
                                y[i], n, ce->st, err))
