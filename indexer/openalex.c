@@ -222,10 +222,14 @@ static int topic_levels(ix_jctx *c, json_t *e, ix_topic_ref *t)
     return c->failed ? -1 : 0;
 }
 
-/* topics [{id, display_name, score|count}] -> ix_topic_ref[]; for authors the
- * score is count / works_count (share of the author's works in the topic). */
-static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, long works_count, const ix_topic_ref **out,
-                  size_t *n)
+/* A list of topics or concepts [{id, display_name, <score_key>, count}] ->
+ * ix_topic_ref[]: the source's figures as given (score within 0..score_max,
+ * NAN when absent; count -1 when absent), nothing derived from them. Used for
+ * a work's "topics" (score 0..1), an author's "topics" (count: the author's
+ * works with the topic), "topic_share" (value) and "x_concepts" (score 0..100).
+ * what names the field in messages. */
+static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, const char *what, const char *score_key,
+                  double score_max, const ix_topic_ref **out, size_t *n)
 {
     size_t cnt = json_array_size(arr);
     *out = NULL;
@@ -233,7 +237,7 @@ static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, long works_count, const
     if (!cnt)
         return 0;
     if (cnt > 10000)
-        return ix_jfail(c, "topics: %zu entries", cnt);
+        return ix_jfail(c, "%s: %zu entries", what, cnt);
     ix_topic_ref *t = pgr_arena_calloc(a, cnt, sizeof *t);
     if (!t)
         return ix_jfail(c, "out of memory");
@@ -241,21 +245,20 @@ static int topics(ix_jctx *c, pgr_arena *a, json_t *arr, long works_count, const
     for (size_t i = 0; i < cnt; i++) {
         json_t *e = json_array_get(arr, i);
         if (!json_is_object(e))
-            return ix_jfail(c, "topics[%zu]: expected an object", i);
+            return ix_jfail(c, "%s[%zu]: expected an object", what, i);
         const char *id = short_id(a, ix_jstr(c, e, "id"));
         const char *name = ix_jstr(c, e, "display_name");
-        double score = ix_jreal(c, e, "score", 0, 1, NAN);
+        double score = ix_jreal(c, e, score_key, 0, score_max, NAN);
         long count = ix_jint(c, e, "count", 0, 1000000000L, -1);
         if (c->failed)
             return -1;
         if (!id)
             continue;
-        if (isnan(score) && count >= 0 && works_count > 0)
-            score = count >= works_count ? 1.0 : (double)count / (double)works_count;
         t[k].scheme = "openalex";
         t[k].code = id;
         t[k].name = name;
         t[k].score = score;
+        t[k].count = count;
         if (topic_levels(c, e, &t[k]) < 0)
             return -1;
         k++;
@@ -436,7 +439,7 @@ static int parse_work(ix_jctx *c, oa_state *st, json_t *o, long position)
     w.references = rv;
     w.n_references = kr;
     if (counts(c, a, cby, &w.counts_by_year, &w.n_counts_by_year) ||
-        topics(c, a, tops, -1, &w.topics, &w.n_topics))
+        topics(c, a, tops, "topics", "score", 1, &w.topics, &w.n_topics))
         return -1;
     st->works++;
     return st->sink->work ? st->sink->work(st->sink->ctx, &w, c->err) : 0;
@@ -448,6 +451,7 @@ static int parse_author(ix_jctx *c, oa_state *st, json_t *o)
     ix_author x;
     memset(&x, 0, sizeof x);
     x.openalex_id = short_id(a, ix_jstr(c, o, "id"));
+    x.line = c->line;
     const char *dn = ix_jstr(c, o, "display_name");
     x.orcid = short_orcid(ix_jstr(c, o, "orcid"));
     x.works_count = ix_jint(c, o, "works_count", 0, 100000000L, -1);
@@ -460,6 +464,8 @@ static int parse_author(ix_jctx *c, oa_state *st, json_t *o)
     json_t *lki1 = ix_jobj(c, o, "last_known_institution"); /* pre-2024 API */
     json_t *cby = ix_jarr(c, o, "counts_by_year");
     json_t *tops = ix_jarr(c, o, "topics");
+    json_t *share = ix_jarr(c, o, "topic_share");
+    json_t *concepts = ix_jarr(c, o, "x_concepts");
     if (c->failed)
         return -1;
     /* The tombstone OpenAlex leaves for a removed profile. */
@@ -500,7 +506,9 @@ static int parse_author(ix_jctx *c, oa_state *st, json_t *o)
         }
     }
     if (counts(c, a, cby, &x.counts_by_year, &x.n_counts_by_year) ||
-        topics(c, a, tops, x.works_count, &x.topics, &x.n_topics))
+        topics(c, a, tops, "topics", "score", 1, &x.topics, &x.n_topics) ||
+        topics(c, a, share, "topic_share", "value", 1, &x.topic_share, &x.n_topic_share) ||
+        topics(c, a, concepts, "x_concepts", "score", 100, &x.concepts, &x.n_concepts))
         return -1;
     st->authors++;
     return st->sink->author ? st->sink->author(st->sink->ctx, &x, c->err) : 0;

@@ -30,7 +30,11 @@ typedef struct ix_topic_ref {
     const char *scheme;       /* "arxiv" (cs.CL), "openalex" (T11636), "s2" (field of study), "site" */
     const char *code;         /* "cs.CL", "T11636", "Computer Science", "CL" (site short code) */
     const char *name;         /* display name when given */
-    double score;             /* weight 0..1, NAN when not given */
+    double score;             /* weight 0..1, NAN when not given (OpenAlex
+                               * x_concepts: their 0..100 score as given) */
+    long count;               /* the source's count (OpenAlex author topics: the
+                               * author's works with the topic); -1 when not
+                               * given; read only from author records */
     /* OpenAlex topics: description (topic objects) and the display names of
      * their subfield, field and domain; NULL when not given */
     const char *description, *subfield, *field, *domain;
@@ -90,8 +94,16 @@ typedef struct ix_author {
     long h_index, i10_index;        /* -1 if not given */
     const ix_year_count *counts_by_year;
     size_t n_counts_by_year;
+    /* What the source says of the author's topics, kept as its claims:
+     * topics (OpenAlex "topics": count), topic_share ("topic_share": score =
+     * its value) and concepts ("x_concepts": score 0..100, codes "C..."). */
     const ix_topic_ref *topics;
     size_t n_topics;
+    const ix_topic_ref *topic_share;
+    size_t n_topic_share;
+    const ix_topic_ref *concepts;
+    size_t n_concepts;
+    long line;                      /* line (or record number) where it starts, 0 if n/a */
 } ix_author;
 
 /* A figure a profile page reports about its owner, kept as that page's claim. */

@@ -131,6 +131,8 @@ static int md_author(void *ctx, const ix_author *x, pgr_err *err)
     o->institution_ror = md_dup(a, x->institution_ror);
     o->counts_by_year = md_dup_counts(a, x->counts_by_year, x->n_counts_by_year);
     o->topics = md_dup_topics(a, x->topics, x->n_topics);
+    o->topic_share = md_dup_topics(a, x->topic_share, x->n_topic_share);
+    o->concepts = md_dup_topics(a, x->concepts, x->n_concepts);
     return 0;
 }
 

@@ -33,11 +33,25 @@ static void test_author_object(void)
     CHECK_INT(a->counts_by_year[0].cited_by_count, 80);
     CHECK_INT(a->counts_by_year[13].year, 2012);
     CHECK_INT(a->counts_by_year[13].works_count, 10);
-    CHECK(a->n_topics >= 2);
+    /* the source's figures as given, nothing derived: topics carry counts,
+     * topic_share its values, x_concepts their 0..100 scores */
+    CHECK_INT(a->n_topics, 25);
     CHECK_STR(a->topics[0].scheme, "openalex");
     CHECK_STR(a->topics[0].code, "T10102");
     CHECK_STR(a->topics[0].name, "scientometrics and bibliometrics research");
-    CHECK_NEAR(a->topics[0].score, 23.0 / 62.0, 1e-9); /* count / works_count */
+    CHECK_INT(a->topics[0].count, 23);
+    CHECK(isnan(a->topics[0].score));
+    CHECK_STR(a->topics[0].field, "Decision Sciences");
+    CHECK_STR(a->topics[24].code, "T11704");
+    CHECK_INT(a->topics[24].count, 1);
+    CHECK_INT(a->n_topic_share, 25);
+    CHECK_STR(a->topic_share[0].code, "T13976");
+    CHECK_NEAR(a->topic_share[0].score, 0.0003116, 1e-12);
+    CHECK_INT(a->topic_share[0].count, -1);
+    CHECK_INT(a->n_concepts, 19);
+    CHECK_STR(a->concepts[0].code, "C41008148");
+    CHECK_STR(a->concepts[0].name, "Computer science");
+    CHECK_NEAR(a->concepts[0].score, 95.2, 1e-9);
     md_free(&s);
 }
 
