@@ -301,6 +301,26 @@ int pgr_author_counts_put(pgr_store *s, pgr_id src, pgr_id author, int year, lon
 int pgr_claim_put(pgr_store *s, pgr_id src, pgr_id author, const char *name, const char *text,
                   double value, const char *capture_date, pgr_err *err);
 
+/* An author's topic as source src reported it (an OpenAlex author object's
+ * topics, topic_share, x_concepts): the source's claim, kept apart from the
+ * computed author topics (author_topic_claims; API: source_claims[].topics).
+ * record: the author record in the source, by its id there ("openalex:A...");
+ * list: the source's field ("topics", "topic_share", "x_concepts"); rank: the
+ * 1-based place in that list; count (-1) and score (NAN) as given, or not
+ * given. Keyed by (src, record, list, topic); deleted with src's facts and
+ * re-pointed by author merges. Queued on PostgreSQL. */
+typedef struct pgr_topic_claim {
+    const char *record;
+    pgr_id author; /* 0: none */
+    const char *list;
+    pgr_id topic;
+    int rank;
+    long count;
+    double score;
+    const char *capture_date;
+} pgr_topic_claim;
+int pgr_author_topic_claim_put(pgr_store *s, pgr_id src, const pgr_topic_claim *c, pgr_err *err);
+
 /* Which author a profile page belongs to (one owner per page). method:
  * "header", "inferred", "override". runner_up: name of the next candidate or
  * NULL, with its confidence (NAN if none). */
@@ -431,8 +451,9 @@ int pgr_resolve_id(pgr_store *s, pgr_entity e, const char *id, pgr_id *out, pgr_
  *   computed{works_count,cited_by_count,h_index,i10_index,coauthor_count,
  *   topic_shares[{id,display_name,count,share}]}, counts_by_year
  *   [{year,works_count,cited_by_count}], topics[{id,display_name,count}],
- *   last_known_institutions[], source_claims[{source_id,uri,capture_date,
- *   claims{name:{text,value}}}], owner_of[{source_id,uri,method,confidence,
+ *   last_known_institutions[], source_claims[{source_id,uri,format,capture_date,
+ *   claims{name:{text,value}}, topics[{id,display_name,scheme,code,record,list,
+ *   rank,count,score}] (only where the source reported topics)}], owner_of[{source_id,uri,method,confidence,
  *   runner_up,runner_up_confidence,evidence}], merged_from[ids].
  * Topic: id, display_name, scheme, code, works_count, cited_by_count.
  * Source: id, display_name, works_count, cited_by_count.

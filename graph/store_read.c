@@ -544,6 +544,55 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
 
 static int author_years(pgr_store *s, prefetch *pf, pgr_id id, json_t **out, pgr_err *err);
 
+/* The topics each source reported for the author (author_topic_claims), as
+ * "topics" of that source's source_claims entry: the entry the page claims
+ * made, or a new one in source order. They stay the source's figures, apart
+ * from the computed topic_shares. */
+static int author_topic_claims(pgr_store *s, prefetch *pf, pgr_id id, json_t *arr, pgr_err *err)
+{
+    pgr_stmt *st = pf_get(s, pf, ST_GET_AUTHOR_TOPIC_CLAIMS, id, err);
+    if (!st)
+        return -1;
+    json_t *cur = NULL;
+    pgr_id cur_src = 0;
+    int rc;
+    FOR_ROWS(st, rc)
+    {
+        pgr_id src = pgr_col_int(st, 0);
+        if (!cur || src != cur_src) {
+            size_t i, at = json_array_size(arr);
+            json_t *e;
+            cur = NULL;
+            json_array_foreach(arr, i, e)
+            {
+                json_int_t sid = json_integer_value(json_object_get(e, "source_id"));
+                if (sid == (json_int_t)src) {
+                    cur = e;
+                    break;
+                }
+                if (sid > (json_int_t)src && at == json_array_size(arr))
+                    at = i;
+            }
+            if (!cur) {
+                cur = json_pack("{sIsososos{}}", "source_id", (json_int_t)src, "uri", j_text(st, 1),
+                                "format", j_text(st, 2), "capture_date", j_text(st, 3), "claims");
+                json_array_insert_new(arr, at, cur);
+            }
+            if (pgr_col_text(st, 9))
+                json_object_set_new(cur, "capture_date", j_text(st, 9));
+            json_object_set_new(cur, "topics", json_array());
+            cur_src = src;
+        }
+        json_array_append_new(json_object_get(cur, "topics"),
+                              json_pack("{sososososososososo}", "id", pgr_key_json(PGR_TOPICS, pgr_col_int(st, 10)),
+                                        "display_name", j_text(st, 11), "scheme", j_text(st, 12), "code",
+                                        j_text(st, 13), "record", j_text(st, 4), "list", j_text(st, 5),
+                                        "rank", j_int(st, 6), "count", j_int(st, 7), "score", j_real(st, 8)));
+    }
+    pgr_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
 static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
 {
     prefetch pf = {0};
@@ -561,8 +610,10 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
         ids[n++] = ST_GET_AUTHOR_REPORTED_YEARS;
     if (want(sl, "last_known_institutions"))
         ids[n++] = ST_GET_AUTHOR_INSTS;
-    if (want(sl, "source_claims"))
+    if (want(sl, "source_claims")) {
         ids[n++] = ST_GET_AUTHOR_CLAIMS;
+        ids[n++] = ST_GET_AUTHOR_TOPIC_CLAIMS;
+    }
     if (want(sl, "owner_of"))
         ids[n++] = ST_GET_AUTHOR_OWNED;
     if (want(sl, "merged_from"))
@@ -697,7 +748,7 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
         }
         pgr_reset(st);
         json_object_set_new(o, "source_claims", arr);
-        if (rc < 0)
+        if (rc < 0 || author_topic_claims(s, &pf, id, arr, err) != 0)
             goto fail;
     }
     if (want(sl, "owner_of")) {

@@ -38,6 +38,8 @@
       "SELECT s.author_id FROM provenance p JOIN authorships s ON s.id = p.fact_id "          \
       "WHERE p.source_id = $1 AND p.kind = 3 UNION "                                          \
       "SELECT author_id FROM claims WHERE source_id = $1 AND author_id IS NOT NULL UNION "    \
+      "SELECT author_id FROM author_topic_claims WHERE source_id = $1 AND author_id IS NOT "  \
+      "NULL UNION "                                                                           \
       "SELECT author_id FROM ownership WHERE source_id = $1")                                 \
     PGR_DEL_FACT(X, ST_DEL_AUTHOR_COUNTS, "delete_author_counts", "author_counts", "9")       \
     PGR_DEL_FACT(X, ST_DEL_WORK_COUNTS, "delete_work_counts", "work_counts", "8")             \
@@ -57,6 +59,8 @@
     X(ST_DEL_PROV, "delete_provenance", "DELETE FROM provenance WHERE source_id = $1")        \
     X(ST_DEL_CLAIMS, "delete_claims", "DELETE FROM claims WHERE source_id = $1")              \
     X(ST_DEL_OWNERSHIP, "delete_ownership", "DELETE FROM ownership WHERE source_id = $1")     \
+    X(ST_DEL_TOPIC_CLAIMS, "delete_topic_claims",                                             \
+      "DELETE FROM author_topic_claims WHERE source_id = $1")                                 \
     /* ---- works ---- */                                                                     \
     X(ST_WORK_BY_ARXIV, "work_by_arxiv", "SELECT id FROM works WHERE arxiv_id = $1")          \
     X(ST_WORK_BY_DOI, "work_by_doi", "SELECT id FROM works WHERE doi = $1")                   \
@@ -201,6 +205,12 @@
       "($1, $2, $3, $4, $5, $6) ON CONFLICT (source_id, name) DO UPDATE SET author_id = "     \
       "excluded.author_id, text = excluded.text, value = excluded.value, capture_date = "     \
       "excluded.capture_date")                                                                \
+    X(ST_TOPIC_CLAIM_PUT, "topic_claim_put",                                                  \
+      "INSERT INTO author_topic_claims (source_id, record, author_id, list, topic_id, rank, "  \
+      "count, score, capture_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT "  \
+      "(source_id, record, list, topic_id) DO UPDATE SET author_id = excluded.author_id, "   \
+      "rank = excluded.rank, count = excluded.count, score = excluded.score, capture_date = " \
+      "excluded.capture_date")                                                                \
     X(ST_OWNERSHIP_PUT, "ownership_put",                                                      \
       "INSERT INTO ownership (source_id, author_id, method, confidence, runner_up, "          \
       "runner_up_confidence, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT "      \
@@ -285,6 +295,7 @@
     PGR_MOVE(X, CLAIMS, "claims", "10")                                                       \
     PGR_MOVE(X, OWNERSHIP_ROWS, "ownership", "11")                                            \
     PGR_MOVE(X, ADAPTERS, "adapters", "13")                                                   \
+    PGR_MOVE(X, TOPIC_CLAIMS, "author_topic_claims", "14")                                    \
     /* ---- metrics ---- */                                                                   \
     X(ST_ALL_AUTHORS, "all_authors",                                                          \
       "SELECT id FROM authors WHERE merged_into IS NULL ORDER BY id")                         \
@@ -403,6 +414,11 @@
       "SELECT d.id, d.uri, d.format, d.capture_date, c.name, c.text, c.value, "              \
       "c.capture_date FROM claims c JOIN source_docs d ON d.id = c.source_id WHERE "          \
       "c.author_id = $1 ORDER BY d.id, c.name")                                               \
+    X(ST_GET_AUTHOR_TOPIC_CLAIMS, "get_author_topic_claims",                                  \
+      "SELECT d.id, d.uri, d.format, d.capture_date, c.record, c.list, c.rank, c.count, "    \
+      "c.score, c.capture_date, t.id, t.display_name, t.scheme, t.code FROM "               \
+      "author_topic_claims c JOIN source_docs d ON d.id = c.source_id JOIN topics t ON t.id " \
+      "= c.topic_id WHERE c.author_id = $1 ORDER BY d.id, c.record, c.list, c.rank, t.id")   \
     X(ST_GET_AUTHOR_OWNED, "get_author_owned",                                                \
       "SELECT d.id, d.uri, d.format, d.capture_date, o.method, o.confidence, o.runner_up, "   \
       "o.runner_up_confidence, o.evidence FROM ownership o JOIN source_docs d ON d.id = "     \

@@ -324,7 +324,7 @@ int pgr_source_delete_facts(pgr_store *s, pgr_id src, pgr_err *err)
                                 ST_DEL_WORK_COUNTS,     ST_DEL_AUTHOR_INSTS, ST_DEL_AUTHOR_NAMES,
                                 ST_DEL_CITATIONS,       ST_DEL_WORK_TOPICS,  ST_DEL_AUTHORSHIPS,
                                 ST_DEL_WORKS,           ST_DEL_AUTHORS,      ST_DEL_PROV,
-                                ST_DEL_CLAIMS,          ST_DEL_OWNERSHIP};
+                                ST_DEL_CLAIMS,          ST_DEL_OWNERSHIP,    ST_DEL_TOPIC_CLAIMS};
     int own, rc = 0;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
@@ -1385,6 +1385,32 @@ int pgr_claim_put(pgr_store *s, pgr_id src, pgr_id author, const char *name, con
         pgr_bind_text(st, 6, capture_date);
     }
     return plain_done(s, st, own, err);
+}
+
+int pgr_author_topic_claim_put(pgr_store *s, pgr_id src, const pgr_topic_claim *c, pgr_err *err)
+{
+    if (src <= 0 || !c->record || !c->list || c->topic <= 0 || c->rank < 1)
+        return pgr_errf(err, PGR_EINVAL,
+                        "author_topic_claim_put: a source, record, list, topic and rank are required");
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_TOPIC_CLAIM_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, src);
+        pgr_bind_text(st, 2, c->record);
+        pgr_bind_id(st, 3, c->author);
+        pgr_bind_text(st, 4, c->list);
+        pgr_bind_int(st, 5, c->topic);
+        pgr_bind_int(st, 6, c->rank);
+        pgr_bind_optint(st, 7, c->count);
+        pgr_bind_double(st, 8, c->score);
+        pgr_bind_text(st, 9, c->capture_date);
+        /* nothing is read back: PostgreSQL sends it with the next round trip */
+        rc = pgr_exec_queued(st, err);
+        s->wrote = 1;
+    }
+    return pgr_tx_leave(s, own, rc, err);
 }
 
 int pgr_ownership_put(pgr_store *s, pgr_id src, pgr_id author, const char *method,

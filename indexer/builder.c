@@ -938,6 +938,58 @@ cleanup:
     return rc;
 }
 
+/* What an author record says of the author's topics (OpenAlex topics with
+ * their counts, topic_share, x_concepts) is that source's claim: stored with
+ * the source's figures under the record's own id, never folded into the
+ * computed author topics. */
+static int author_topic_claims(ix_builder *b, const ix_author *a, pgr_id aid, pgr_err *err)
+{
+    static const char *const lists[] = {"topics", "topic_share", "x_concepts"};
+    const ix_topic_ref *tl[3] = {a->topics, a->topic_share, a->concepts};
+    size_t tn[3] = {a->n_topics, a->n_topic_share, a->n_concepts};
+    if (!tn[0] && !tn[1] && !tn[2])
+        return 0;
+    /* the record as the source identifies it: its first id, else its name */
+    pgr_sb record = {0};
+    int rc = -1;
+    const char *const pre[] = {"openalex:", "orcid:", "s2:", "name:"};
+    const char *const val[] = {a->openalex_id, a->orcid, a->s2_id, a->display_name};
+    for (int k = 0; k < 4 && !record.len; k++)
+        if (val[k] && *val[k]) {
+            pgr_sb_puts(&record, pre[k]);
+            pgr_sb_puts(&record, val[k]);
+        }
+    if (!pgr_sb_ok(&record)) {
+        rc = oom(err);
+        goto cleanup;
+    }
+    for (int l = 0; l < 3; l++) {
+        for (size_t i = 0; i < tn[l]; i++) {
+            const ix_topic_ref *t = &tl[l][i];
+            if (!t->scheme || !t->code || !*t->code)
+                continue;
+            pgr_topic_claim c = {.record = record.data,
+                                 .author = aid,
+                                 .list = lists[l],
+                                 .rank = (int)i + 1,
+                                 .count = t->count,
+                                 .score = t->score,
+                                 .capture_date = b->capture_date};
+            if (topic_id(b, t->scheme, t->code, t->name, &c.topic, err) < 0 ||
+                pgr_topic_describe(b->s, c.topic, t->description, t->subfield, t->field,
+                                   t->domain, err) < 0 ||
+                pgr_author_topic_claim_put(b->s, b->src, &c, err) < 0) {
+                pgr_err_prefix(err, "%s[%zu] %s", lists[l], i, t->code);
+                goto cleanup;
+            }
+        }
+    }
+    rc = 0;
+cleanup:
+    pgr_sb_free(&record);
+    return rc;
+}
+
 static int sink_author(void *ctx, const ix_author *a, pgr_err *err)
 {
     ix_builder *b = ctx;
@@ -999,6 +1051,8 @@ static int sink_author(void *ctx, const ix_author *a, pgr_err *err)
                                   yc->cited_by_count, err) < 0)
             goto cleanup;
     }
+    if (author_topic_claims(b, a, aid, err) < 0)
+        goto cleanup;
     rc = 0;
 cleanup:
     free(norm);
