@@ -538,6 +538,45 @@ int pgr_search_index_build(pgr_store *s, pgr_err *err);
 void pgr_search_index_params(pgr_store *s, int list_len, int rare);
 long pgr_search_topk_answered(const pgr_store *s);
 
+/* Bringing the top-k search index up to date after writes (the end of an
+ * ingest run). Works written since the build are listed in search_dirty;
+ * past 1024 of them a search ranks every match again, so a nightly writer
+ * must not leave them there.
+ *   AUTO     build when there is no index (and the graph has works), rebuild
+ *            when the changed works are many (PGR_SEARCH_REBUILD_SHARE of the
+ *            graph) or the mean text length drifted (bounds loosen), else
+ *            refresh; nothing when nothing changed
+ *   REFRESH  refresh the changed works' entries (build when there is none)
+ *   REBUILD  build from scratch
+ *   SKIP     nothing (the changed works stay in search_dirty)
+ * The refresh is exact: a changed work's entries are rewritten from its
+ * text with the build's mean length, entries that fall under a list's floor
+ * stay out of it, a list cut back to its length raises its floor, and its
+ * new words are recorded as words without a list (their works come from
+ * FTS5). Stale entries of words a work no longer holds stay: they only
+ * overstate its bound. One transaction (the caller's, if one is open).
+ * PostgreSQL: nothing to do (action PGR_SEARCH_NA). */
+enum { PGR_SEARCH_AUTO = 0, PGR_SEARCH_REFRESH, PGR_SEARCH_REBUILD, PGR_SEARCH_SKIP };
+enum {
+    PGR_SEARCH_NA = 0,   /* PostgreSQL */
+    PGR_SEARCH_CURRENT,  /* nothing had changed */
+    PGR_SEARCH_SKIPPED,  /* SKIP */
+    PGR_SEARCH_EMPTY,    /* no works: no index to build */
+    PGR_SEARCH_REFRESHED,
+    PGR_SEARCH_BUILT,    /* there was none */
+    PGR_SEARCH_REBUILT,
+};
+typedef struct pgr_search_update {
+    int action;      /* PGR_SEARCH_NA .. */
+    long changed;    /* works in search_dirty before */
+    long works;      /* works in the graph (FTS5 rows) */
+    double seconds;
+} pgr_search_update;
+#define PGR_SEARCH_REBUILD_SHARE 0.25
+int pgr_search_index_update(pgr_store *s, int mode, pgr_search_update *out, pgr_err *err);
+/* "refreshed", "built", ...: for summaries */
+const char *pgr_search_action_name(int action);
+
 /* Up to 10 entries whose name starts with (or has a word starting with) q:
  * [{"id", "display_name", "hint", "works_count", "cited_by_count"}], best
  * first (most cited, then name). hint: works' first author, authors' last

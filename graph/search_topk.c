@@ -291,7 +291,11 @@ static const char *const index_ddl =
     "CREATE TABLE IF NOT EXISTS search_lists (term TEXT PRIMARY KEY, df INTEGER NOT NULL, "
     "floor REAL NOT NULL, list BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS search_dirty (id INTEGER PRIMARY KEY);"
-    "DELETE FROM search_info; DELETE FROM search_lists; DELETE FROM search_dirty;";
+    /* the build's list length: a refresh cuts lists back to it */
+    "CREATE TABLE IF NOT EXISTS search_params (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "list_len INTEGER NOT NULL, rare INTEGER NOT NULL);"
+    "DELETE FROM search_info; DELETE FROM search_lists; DELETE FROM search_dirty;"
+    "DELETE FROM search_params;";
 
 typedef struct bterm { /* a common term while building */
     char *text;
@@ -618,6 +622,17 @@ info:
     sqlite3_bind_double(st, 1, rows);
     sqlite3_bind_double(st, 2, tokens);
     if (sq(s, sqlite3_step(st), "info", err))
+        goto cleanup;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_params (id, list_len, rare) "
+                                        "VALUES (1, ?1, ?2)",
+                                 -1, &st, NULL),
+           "params", err))
+        goto cleanup;
+    sqlite3_bind_int(st, 1, s->topk_list_len > 0 ? s->topk_list_len : TOPK_LMAX);
+    sqlite3_bind_int(st, 2, s->topk_rare > 0 ? s->topk_rare : TOPK_RARE);
+    if (sq(s, sqlite3_step(st), "params", err))
         goto cleanup;
     s->topk->state = 2;
     s->wrote = 1;
@@ -1453,4 +1468,457 @@ int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, pgr_er
     double e = rows * (kind == Q_OR ? 1 - none_all : share_all);
     *est = (int64_t)(e + 0.5);
     return 1;
+}
+
+/* ---- bringing the index up to date (pgr_search_index_update) ----
+ * Why incremental: a nightly ingest changes a few thousand works of a
+ * graph of a million; a rebuild reads every text (minutes), a refresh only
+ * the changed ones and the lists of their words. What keeps it exact (the
+ * query's invariants, see the top of this file): every list is sorted best
+ * first and no entry is under its floor; a work not in a term's list and
+ * not dirty weighs at most the floor there; every word of the graph has a
+ * row (an empty list: its works come from FTS5). So a changed work's
+ * entries are replaced by its impacts now (at the build's mean length A0,
+ * like every other entry), those not above the floor are left out, a list
+ * longer than the build's length is cut back and the floor raised to the
+ * best entry cut, and a word the build did not see gets an empty list. An
+ * entry of a word the work no longer holds may stay: its stored impact
+ * overstates the true one (0), which only makes the work a candidate that
+ * its text then rules out. */
+typedef struct rterm { /* a word of the changed works' texts */
+    char *text;
+    int len;
+    uint32_t stamp; /* last doc counted */
+    double f;
+    uint32_t *doc; /* (doc, impact at A0), in doc order */
+    float *imp;
+    int n, cap;
+} rterm;
+
+typedef struct refresh_ctx {
+    rterm *t;
+    size_t n, cap;
+    int *hash; /* open addressing: index + 1, 0 empty */
+    size_t hcap;
+    int col, dl;
+    uint32_t doc;
+    int *touched;
+    size_t n_touched, cap_touched;
+    int oom;
+} refresh_ctx;
+
+static int refresh_rehash(refresh_ctx *c)
+{
+    size_t cap = c->hcap ? c->hcap * 2 : 1024;
+    int *h = calloc(cap, sizeof *h);
+    if (!h)
+        return -1;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t j = hash_bytes(c->t[i].text, c->t[i].len) & (cap - 1);
+        while (h[j])
+            j = (j + 1) & (cap - 1);
+        h[j] = (int)i + 1;
+    }
+    free(c->hash);
+    c->hash = h;
+    c->hcap = cap;
+    return 0;
+}
+
+/* the index of word p[0..n), added when new; -1 out of memory */
+static int refresh_term(refresh_ctx *c, const char *p, int n)
+{
+    if (2 * (c->n + 1) > c->hcap && refresh_rehash(c) != 0)
+        return -1;
+    size_t j = hash_bytes(p, n) & (c->hcap - 1);
+    for (; c->hash[j]; j = (j + 1) & (c->hcap - 1)) {
+        const rterm *t = &c->t[c->hash[j] - 1];
+        if (t->len == n && !memcmp(t->text, p, (size_t)n))
+            return c->hash[j] - 1;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        rterm *v = realloc(c->t, cap * sizeof *v);
+        if (!v)
+            return -1;
+        c->t = v;
+        c->cap = cap;
+    }
+    rterm *t = &c->t[c->n];
+    memset(t, 0, sizeof *t);
+    if (!(t->text = malloc((size_t)n + 1)))
+        return -1;
+    memcpy(t->text, p, (size_t)n);
+    t->text[n] = 0;
+    t->len = n;
+    c->hash[j] = (int)++c->n;
+    return (int)c->n - 1;
+}
+
+static int on_refresh_token(void *ctx, int tflags, const char *tok, int n, int start, int end)
+{
+    (void)start;
+    (void)end;
+    refresh_ctx *c = ctx;
+    if (tflags & FTS5_TOKEN_COLOCATED) /* as the build and FTS5's row size */
+        return SQLITE_OK;
+    c->dl++;
+    if (n <= 0)
+        return SQLITE_OK;
+    int k = refresh_term(c, tok, n);
+    if (k < 0) {
+        c->oom = 1;
+        return SQLITE_NOMEM;
+    }
+    rterm *t = &c->t[k];
+    if (t->stamp != c->doc) {
+        if (c->n_touched == c->cap_touched) {
+            size_t cap = c->cap_touched ? c->cap_touched * 2 : 64;
+            int *v = realloc(c->touched, cap * sizeof *v);
+            if (!v) {
+                c->oom = 1;
+                return SQLITE_NOMEM;
+            }
+            c->touched = v;
+            c->cap_touched = cap;
+        }
+        c->touched[c->n_touched++] = k;
+        t->stamp = c->doc;
+        t->f = 0;
+    }
+    t->f += COL_W[c->col];
+    return SQLITE_OK;
+}
+
+static int rterm_push(rterm *t, uint32_t doc, float imp)
+{
+    if (t->n == t->cap) {
+        int cap = t->cap ? t->cap * 2 : 4;
+        uint32_t *d = realloc(t->doc, (size_t)cap * sizeof *d);
+        if (d)
+            t->doc = d;
+        float *f = d ? realloc(t->imp, (size_t)cap * sizeof *f) : NULL;
+        if (f)
+            t->imp = f;
+        if (!d || !f)
+            return -1;
+        t->cap = cap;
+    }
+    t->doc[t->n] = doc;
+    t->imp[t->n] = imp;
+    t->n++;
+    return 0;
+}
+
+/* One word's list: the changed works' entries out, their new ones in. */
+static int refresh_list(pgr_store *s, sqlite3_stmt *upd, const rterm *t, const pgr_idset *dirty,
+                        double floor, const unsigned char *old, int bytes, int lmax,
+                        unsigned char **buf, size_t *buf_cap, pgr_err *err)
+{
+    if (bytes % 8)
+        return pgr_errf(err, PGR_EDB, "search index: the list of \"%s\" is %d bytes, not "
+                                      "a multiple of 8", t->text, bytes);
+    size_t n_old = (size_t)bytes / 8, need = (n_old + (size_t)t->n) * 8 + 8;
+    if (need > *buf_cap) {
+        unsigned char *v = realloc(*buf, need);
+        if (!v)
+            return OOM(err);
+        *buf = v;
+        *buf_cap = need;
+    }
+    unsigned char *e = *buf;
+    size_t n = 0;
+    int changed = 0;
+    for (size_t i = 0; i < n_old; i++) {
+        uint32_t d;
+        memcpy(&d, old + 8 * i, 4);
+        if (pgr_idset_has(dirty, d)) {
+            changed = 1;
+            continue;
+        }
+        memcpy(e + 8 * n++, old + 8 * i, 8);
+    }
+    for (int i = 0; i < t->n; i++) {
+        if (!(t->imp[i] > floor))
+            continue; /* it weighs at most the floor: it stays out */
+        memcpy(e + 8 * n, &t->doc[i], 4);
+        memcpy(e + 8 * n + 4, &t->imp[i], 4);
+        n++;
+        changed = 1;
+    }
+    if (!changed)
+        return 0;
+    if (n > 1)
+        qsort(e, n, 8, cmp_entry_desc);
+    if (lmax > 0 && n > (size_t)lmax) {
+        float cut; /* the best entry cut: every work left out weighs at most that */
+        memcpy(&cut, e + 8 * (size_t)lmax + 4, 4);
+        if (cut > floor)
+            floor = cut;
+        n = (size_t)lmax;
+    }
+    sqlite3_bind_double(upd, 1, floor);
+    sqlite3_bind_blob(upd, 2, e, (int)(n * 8), SQLITE_STATIC);
+    sqlite3_bind_text(upd, 3, t->text, t->len, SQLITE_STATIC);
+    int r = sqlite3_step(upd);
+    sqlite3_reset(upd);
+    return sq(s, r, "refresh", err);
+}
+
+static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
+{
+    refresh_ctx c = {0};
+    pgr_idset dirty = {0};
+    sqlite3_stmt *st = NULL, *text = NULL, *get = NULL, *upd = NULL, *add = NULL;
+    unsigned char *buf = NULL, *old = NULL;
+    size_t buf_cap = 0, old_cap = 0;
+    int rc = -1, r, lmax = TOPK_LMAX;
+    const double avgdl0 = tokens0 / rows0;
+    if (topk_init(s, err) != 0)
+        return -1;
+    /* the build's list length (an index of before search_params: the default) */
+    if (sqlite3_prepare_v2(DB(s), "SELECT list_len FROM search_params", -1, &st, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0)
+            lmax = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    st = NULL;
+    if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT id FROM search_dirty", -1, &st, NULL), "dirty",
+           err))
+        goto cleanup;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        if (pgr_idset_add(&dirty, sqlite3_column_int64(st, 0)) != 0) {
+            OOM(err);
+            goto cleanup;
+        }
+    if (sq(s, r, "dirty", err))
+        goto cleanup;
+    sqlite3_finalize(st);
+    st = NULL;
+    pgr_idset_sort(&dirty);
+    /* the changed works' words and impacts, from their text as it is now */
+    if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT c0, c1, c2 FROM works_fts_content WHERE id = ?1",
+                                 -1, &text, NULL),
+           "rows", err))
+        goto cleanup;
+    for (size_t i = 0; i < dirty.n; i++) {
+        pgr_id id = dirty.v[i];
+        if (id <= 0 || id > (pgr_id)UINT32_MAX) {
+            pgr_errf(err, PGR_EINVAL, "search index: work id %lld does not fit 32 bits",
+                     (long long)id);
+            goto cleanup;
+        }
+        sqlite3_bind_int64(text, 1, id);
+        r = sqlite3_step(text);
+        if (r == SQLITE_ROW) { /* no row: deleted, its entries just go */
+            c.doc = (uint32_t)id;
+            c.dl = 0;
+            c.n_touched = 0;
+            for (int col = 0; col < 3; col++) {
+                const char *x = (const char *)sqlite3_column_text(text, col);
+                int n = sqlite3_column_bytes(text, col);
+                c.col = col;
+                if (x && n > 0)
+                    s->topk->tk.xTokenize(s->topk->tok, &c, FTS5_TOKENIZE_DOCUMENT, x, n,
+                                          on_refresh_token);
+                if (c.oom) {
+                    OOM(err);
+                    goto cleanup;
+                }
+            }
+            for (size_t j = 0; j < c.n_touched; j++) {
+                rterm *t = &c.t[c.touched[j]];
+                if (rterm_push(t, c.doc, up_float(impact(t->f, c.dl, avgdl0))) != 0) {
+                    OOM(err);
+                    goto cleanup;
+                }
+            }
+            r = sqlite3_step(text);
+        }
+        sqlite3_reset(text);
+        if (sq(s, r, "rows", err))
+            goto cleanup;
+    }
+    /* each word's row: its list rewritten, or an empty list for a new word */
+    if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT floor, list FROM search_lists WHERE term = ?1",
+                                 -1, &get, NULL),
+           "refresh", err) ||
+        sq(s, sqlite3_prepare_v2(DB(s), "UPDATE search_lists SET floor = ?1, list = ?2 "
+                                        "WHERE term = ?3",
+                                 -1, &upd, NULL),
+           "refresh", err) ||
+        sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_lists (term, df, floor, list) "
+                                        "VALUES (?1, ?2, 0, x'')",
+                                 -1, &add, NULL),
+           "refresh", err))
+        goto cleanup;
+    for (size_t i = 0; i < c.n; i++) {
+        const rterm *t = &c.t[i];
+        sqlite3_bind_text(get, 1, t->text, t->len, SQLITE_STATIC);
+        r = sqlite3_step(get);
+        if (r == SQLITE_ROW) {
+            /* (term is the key: one row) copied out before the row is rewritten */
+            int bytes = sqlite3_column_bytes(get, 1);
+            double floor = sqlite3_column_double(get, 0);
+            if ((size_t)bytes > old_cap) {
+                unsigned char *v = realloc(old, (size_t)bytes);
+                if (!v) {
+                    sqlite3_reset(get);
+                    OOM(err);
+                    goto cleanup;
+                }
+                old = v;
+                old_cap = (size_t)bytes;
+            }
+            if (bytes > 0)
+                memcpy(old, sqlite3_column_blob(get, 1), (size_t)bytes);
+            sqlite3_reset(get);
+            r = SQLITE_DONE;
+            /* an empty list: a word without one, its works come from FTS5 */
+            if (bytes > 0 && refresh_list(s, upd, t, &dirty, floor, old, bytes, lmax, &buf,
+                                          &buf_cap, err) != 0)
+                goto cleanup;
+        } else if (r == SQLITE_DONE) {
+            /* a word the build did not see: a query must learn that it is
+             * in works other than the dirty ones (they will not be) */
+            sqlite3_bind_text(add, 1, t->text, t->len, SQLITE_STATIC);
+            sqlite3_bind_int64(add, 2, t->n);
+            int w = sqlite3_step(add);
+            sqlite3_reset(add);
+            if (sq(s, w, "refresh", err)) {
+                sqlite3_reset(get);
+                goto cleanup;
+            }
+        }
+        sqlite3_reset(get);
+        if (sq(s, r, "refresh", err))
+            goto cleanup;
+    }
+    if (s->be->exec(s, "search_index_clean", "DELETE FROM search_dirty", err) != 0)
+        goto cleanup;
+    s->wrote = 1;
+    rc = 0;
+cleanup:
+    sqlite3_finalize(st);
+    sqlite3_finalize(text);
+    sqlite3_finalize(get);
+    sqlite3_finalize(upd);
+    sqlite3_finalize(add);
+    for (size_t i = 0; i < c.n; i++) {
+        free(c.t[i].text);
+        free(c.t[i].doc);
+        free(c.t[i].imp);
+    }
+    free(c.t);
+    free(c.hash);
+    free(c.touched);
+    free(buf);
+    free(old);
+    pgr_idset_free(&dirty);
+    return rc;
+}
+
+const char *pgr_search_action_name(int action)
+{
+    switch (action) {
+    case PGR_SEARCH_CURRENT: return "current";
+    case PGR_SEARCH_SKIPPED: return "skipped";
+    case PGR_SEARCH_EMPTY: return "none (no works)";
+    case PGR_SEARCH_REFRESHED: return "refreshed";
+    case PGR_SEARCH_BUILT: return "built";
+    case PGR_SEARCH_REBUILT: return "rebuilt";
+    default: return "not used (PostgreSQL)";
+    }
+}
+
+/* the mean row length may grow this much before bounds (scaled by A/A0)
+ * are loose enough to want a rebuild */
+#define TOPK_DRIFT 1.25
+
+/* A build with the last build's list length and rare limit, unless this
+ * connection was given its own (pgr_search_index_params). */
+static int build_again(pgr_store *s, int state, pgr_err *err)
+{
+    int len = s->topk_list_len, rare = s->topk_rare, rc;
+    sqlite3_stmt *st = NULL;
+    if (state == 2 && !len && !rare &&
+        sqlite3_prepare_v2(DB(s), "SELECT list_len, rare FROM search_params", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        pgr_search_index_params(s, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+    sqlite3_finalize(st);
+    rc = build(s, err);
+    s->topk_list_len = len;
+    s->topk_rare = rare;
+    return rc;
+}
+
+static int update(pgr_store *s, int mode, pgr_search_update *o, pgr_err *err)
+{
+    double rows = 0, tokens = 0, rows0 = 0, tokens0 = 0;
+    int state = index_state(s, err);
+    if (state < 0 || topk_init(s, err) != 0 || fts_totals(s, &rows, &tokens, err) != 0)
+        return -1;
+    o->works = (long)rows;
+    if (state == 2) {
+        sqlite3_stmt *st = NULL;
+        if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT rows, tokens, (SELECT count(*) FROM "
+                                            "search_dirty) FROM search_info",
+                                     -1, &st, NULL),
+               "info", err))
+            return -1;
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            rows0 = sqlite3_column_double(st, 0);
+            tokens0 = sqlite3_column_double(st, 1);
+            o->changed = (long)sqlite3_column_int64(st, 2);
+        }
+        sqlite3_finalize(st);
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            return sq(s, r, "info", err);
+    }
+    /* an index built over no works has no mean length to refresh with */
+    int usable = state == 2 && rows0 >= 1 && tokens0 >= 1;
+    if (mode == PGR_SEARCH_SKIP) {
+        o->action = PGR_SEARCH_SKIPPED;
+        return 0;
+    }
+    if (mode == PGR_SEARCH_REBUILD || !usable) {
+        if (!usable && (rows < 1 || tokens < 1) && mode != PGR_SEARCH_REBUILD) {
+            o->action = PGR_SEARCH_EMPTY;
+            return 0;
+        }
+        o->action = usable ? PGR_SEARCH_REBUILT : PGR_SEARCH_BUILT;
+        return build_again(s, state, err);
+    }
+    if (o->changed == 0) {
+        o->action = PGR_SEARCH_CURRENT;
+        return 0;
+    }
+    double drift = rows >= 1 ? (tokens / rows) / (tokens0 / rows0) : 1;
+    if (mode == PGR_SEARCH_AUTO &&
+        ((double)o->changed > PGR_SEARCH_REBUILD_SHARE * rows || drift > TOPK_DRIFT)) {
+        o->action = PGR_SEARCH_REBUILT;
+        return build_again(s, state, err);
+    }
+    o->action = PGR_SEARCH_REFRESHED;
+    return refresh(s, rows0, tokens0, err);
+}
+
+int pgr_search_index_update(pgr_store *s, int mode, pgr_search_update *out, pgr_err *err)
+{
+    pgr_search_update o = {0};
+    uint64_t t0 = pgr_now_us();
+    int rc = 0;
+    if (strcmp(s->be->name, "sqlite") == 0) {
+        int own;
+        if (pgr_tx_enter(s, &own, err) != 0)
+            return -1;
+        rc = pgr_tx_leave(s, own, update(s, mode, &o, err), err);
+    }
+    o.seconds = (double)(pgr_now_us() - t0) / 1e6;
+    if (out)
+        *out = o;
+    return rc;
 }
