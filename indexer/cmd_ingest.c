@@ -45,6 +45,12 @@ static void usage(FILE *out)
             "                    many works as the graph has is loaded with the graph's\n"
             "                    sort/filter indexes dropped and rebuilt before its commit;\n"
             "                    always: every file so; never: none. The graph is the same.\n"
+            "  --search-index MODE\n"
+            "                    the top-k search index after the files (SQLite):\n"
+            "                    auto (default): build it when there is none, refresh the\n"
+            "                    works changed since it was built, rebuild when they are a\n"
+            "                    quarter of the graph or more; refresh; rebuild; skip (a\n"
+            "                    search ranks every match once 1024 works are changed)\n"
             "  --list-formats    print the formats this binary reads and exit\n"
             "  -q, --quiet       no progress bar even on a terminal\n"
             "  -h, --help        this help\n"
@@ -52,7 +58,9 @@ static void usage(FILE *out)
             "output: one line per rejected file on stderr (\"peergraph ingest: PATH: reason\",\n"
             "with line or byte offset), then one summary line on stdout:\n"
             "  ingest: files N (ingested N, unchanged N, rejected N), records N, works added N,\n"
-            "  updated N, authors added N, merges N, errors N, S.SS s\n"
+            "  updated N, authors added N, merges N, errors N, search index ACTION, S.SS s\n"
+            "(ACTION: current, refreshed (N works, S.SS s), built/rebuilt (N works, S.SS s),\n"
+            "skipped (N changed works); absent on PostgreSQL)\n"
             "A progress bar is drawn on stderr only when it is a terminal.\n"
             "\n"
             "exit status: 0 all files ingested or unchanged; 1 some files rejected (the\n"
@@ -162,6 +170,7 @@ int ix_ingest_paths(const ix_ingest_opts *o, char *const *paths, size_t n_paths,
     path_list pl = {0};
     int rc = 2, errors = 0;
     pgr_id run_id = 0;
+    pgr_search_update su = {.action = PGR_SEARCH_NA};
     uint64_t t0 = pgr_now_us();
     int tty = !o->quiet && isatty(2);
 
@@ -239,6 +248,15 @@ int ix_ingest_paths(const ix_ingest_opts *o, char *const *paths, size_t n_paths,
         fprintf(stderr, "peergraph ingest: finishing the run: %s\n", err.msg);
         errors++;
     }
+    /* after the last file's commit, in a transaction of its own: a failure
+     * leaves the index as it was (with its changed works listed: searches
+     * stay exact, slower) and the ingested files in */
+    pgr_err_clear(&err);
+    if (pgr_search_index_update(s, o->search_index, &su, &err) < 0) {
+        fprintf(stderr, "peergraph ingest: search index: %s\n", err.msg);
+        su.action = -1;
+        errors++;
+    }
     if (errors)
         rc = 1;
 cleanup:;
@@ -246,26 +264,39 @@ cleanup:;
     if (b) {
         const ix_stats *st = ix_builder_stats(b);
         /* rejected = every file that failed: unreadable, or rolled back */
-        char summary[512];
+        char summary[640], sidx[160] = "";
+        const char *act = su.action < 0 ? "failed" : pgr_search_action_name(su.action);
+        if (su.action == PGR_SEARCH_REFRESHED || su.action == PGR_SEARCH_BUILT ||
+            su.action == PGR_SEARCH_REBUILT)
+            snprintf(sidx, sizeof sidx, ", search index %s (%ld works, %.2f s)", act,
+                     su.action == PGR_SEARCH_REFRESHED ? su.changed : su.works, su.seconds);
+        else if (su.action == PGR_SEARCH_SKIPPED)
+            snprintf(sidx, sizeof sidx, ", search index skipped (%ld changed works)", su.changed);
+        else if (su.action != PGR_SEARCH_NA)
+            snprintf(sidx, sizeof sidx, ", search index %s", act);
         snprintf(summary, sizeof summary,
                  "{\"files\":%zu,\"ingested\":%ld,\"unchanged\":%ld,\"rejected\":%d,"
                  "\"records\":%ld,\"works_added\":%ld,\"works_updated\":%ld,"
-                 "\"authors_added\":%ld,\"merges\":%ld,\"errors\":%d,\"seconds\":%.3f}",
+                 "\"authors_added\":%ld,\"merges\":%ld,\"errors\":%d,"
+                 "\"search_index\":\"%s\",\"search_changed\":%ld,\"search_seconds\":%.3f,"
+                 "\"seconds\":%.3f}",
                  pl.n, st->files_ingested, st->files_unchanged, errors, st->records,
                  st->works_added, st->works_updated, st->authors_added, st->merges, errors,
-                 secs);
+                 act, su.changed, su.seconds, secs);
         pgr_err e2 = {0};
         if (pgr_run_finish(s, run_id, errors ? "partial" : "ok", summary, &e2) < 0)
             fprintf(stderr, "peergraph ingest: recording the run: %s\n", e2.msg);
         if (!o->no_summary)
             printf("ingest: files %zu (ingested %ld, unchanged %ld, rejected %d), records %ld, "
-                   "works added %ld, updated %ld, authors added %ld, merges %ld, errors %d, "
+                   "works added %ld, updated %ld, authors added %ld, merges %ld, errors %d%s, "
                    "%.2f s\n",
                    pl.n, st->files_ingested, st->files_unchanged, errors, st->records,
                    st->works_added, st->works_updated, st->authors_added, st->merges, errors,
-                   secs);
+                   sidx, secs);
         if (stats_out)
             *stats_out = *st;
+        if (o->search_out)
+            *o->search_out = su;
     }
     if (seconds)
         *seconds = secs;
@@ -315,6 +346,7 @@ int cmd_ingest(int argc, char **argv)
         {"wait", no_argument, NULL, 'w'},          {"unmerge", required_argument, NULL, 'u'},
         {"list-formats", no_argument, NULL, 'L'},  {"quiet", no_argument, NULL, 'q'},
         {"no-keywords", no_argument, NULL, 'K'},   {"bulk", required_argument, NULL, 'B'},
+        {"search-index", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     ix_ingest_opts o = {.db = PGR_DEFAULT_DB};
@@ -341,6 +373,22 @@ int cmd_ingest(int argc, char **argv)
                 o.bulk = IX_BULK_NEVER;
             else {
                 fprintf(stderr, "peergraph ingest: --bulk auto|always|never, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'S':
+            if (!strcmp(optarg, "auto"))
+                o.search_index = PGR_SEARCH_AUTO;
+            else if (!strcmp(optarg, "refresh"))
+                o.search_index = PGR_SEARCH_REFRESH;
+            else if (!strcmp(optarg, "rebuild"))
+                o.search_index = PGR_SEARCH_REBUILD;
+            else if (!strcmp(optarg, "skip"))
+                o.search_index = PGR_SEARCH_SKIP;
+            else {
+                fprintf(stderr,
+                        "peergraph ingest: --search-index auto|refresh|rebuild|skip, not '%s'\n",
+                        optarg);
                 return 2;
             }
             break;

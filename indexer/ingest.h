@@ -17,6 +17,8 @@ typedef struct ix_ingest_opts {
     int no_summary;      /* do not print the summary line */
     int no_keywords;     /* skip the corpus-wide keyword topics step */
     int bulk;            /* IX_BULK_* (builder.h): 0 = auto */
+    int search_index;    /* PGR_SEARCH_AUTO ... (graph.h): the top-k index after the files */
+    pgr_search_update *search_out; /* what that step did, or NULL */
 } ix_ingest_opts;
 
 /* Runs one ingest; returns the exit code (0, 1, 2) and fills *stats and

@@ -215,6 +215,39 @@ def test_unknown_and_binary_files_rejected(db):
     shutil.rmtree(d)
 
 
+def test_search_index_after_ingest(db, tmp_path):
+    """The nightly run leaves the top-k search index current (SQLite): built
+    when missing, refreshed for the changed works, and says so."""
+    papers = lambda lo, hi, word: "".join(
+        snapshot_line(i, f"Sparse {word} graphs number {i}", [f"Ann{i} Search", "Bo Index"])
+        for i in range(lo, hi))
+    one = write(tmp_path / "in" / "a.jsonl", papers(1, 40, "attention"))
+    p = ingest(db.url, one, check=0)
+    if db.backend == "postgres":  # ts_rank over its GIN index: nothing to keep
+        assert "search index" not in p.stdout, p.stdout
+        return
+    assert "search index built (39 works, " in p.stdout, p.stdout
+    assert db.one("SELECT rows FROM search_info") == "39.0"
+    p = ingest(db.url, one, check=0)
+    assert "search index current," in p.stdout, p.stdout
+    two = write(tmp_path / "in" / "b.jsonl", papers(40, 45, "retrieval"))
+    p = ingest(db.url, two, check=0)
+    assert "search index refreshed (" in p.stdout, p.stdout
+    assert db.one("SELECT COUNT(*) FROM search_dirty") == "0"
+    # a word the build never saw is recorded (its works come from FTS5)
+    assert db.one("SELECT COUNT(*) FROM search_lists WHERE term = 'retrieval'") == "1"
+    three = write(tmp_path / "in" / "c.jsonl", papers(45, 50, "kernels"))
+    p = ingest(db.url, "--search-index", "skip", three, check=0)
+    assert "search index skipped (" in p.stdout, p.stdout
+    assert int(db.one("SELECT COUNT(*) FROM search_dirty")) >= 5
+    p = ingest(db.url, "--search-index", "rebuild", three, check=0)
+    assert "search index rebuilt (49 works, " in p.stdout, p.stdout
+    assert db.one("SELECT COUNT(*) FROM search_dirty") == "0"
+    assert '"search_index":"rebuilt"' in db.one(
+        "SELECT summary FROM ingest_runs ORDER BY id DESC LIMIT 1")
+    assert ingest(db.url, "--search-index", "sometimes", three).returncode == 2
+
+
 def test_usage_and_unreachable_database():
     assert ingest("sqlite:/nonexistent-dir/x.db", "/etc/hostname").returncode == 2
     assert subprocess.run([BIN, "ingest"], capture_output=True).returncode == 2
@@ -222,7 +255,8 @@ def test_usage_and_unreachable_database():
                           capture_output=True).returncode == 2
     h = subprocess.run([BIN, "ingest", "--help"], capture_output=True, text=True)
     assert h.returncode == 0
-    for opt in ("--db", "--format", "--owner", "--as-of", "--wait", "--unmerge", "exit status"):
+    for opt in ("--db", "--format", "--owner", "--as-of", "--wait", "--unmerge", "--search-index",
+                "exit status"):
         assert opt in h.stdout
 
 
