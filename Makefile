@@ -68,9 +68,18 @@ NVCCFLAGS  := -O2 -std=c++17 -I. -ccbin gcc --compiler-options -Wall,-Wextra,-We
               -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
               -Wno-deprecated-gpu-targets -Werror all-warnings -DPEERGRAPH_CUDA -MMD -MP
 CFLAGS     += -DPEERGRAPH_CUDA -I$(CUDA_HOME)/include
-LDLIBS     += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+NVCCFLAGS  += -Xcompiler -fPIC
+CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+# The binary opens the backend on first use (kernels/cuda/cuda_dl.c): it
+# links no CUDA library, exports its symbols for the backend's, and carries
+# the whole library so that every symbol the backend needs is there.
+CUDA_LIB   := $(BUILD)/libpeergraph-cuda.so
+BIN_LIBS   := -rdynamic -Wl,--whole-archive $(BUILD)/libpeergraph.a -Wl,--no-whole-archive -ldl
 else
 CUDA_OBJS  :=
+CUDA_LDLIBS :=
+CUDA_LIB   :=
+BIN_LIBS   := $(BUILD)/libpeergraph.a
 endif
 
 BIN        := $(BUILD)/peergraph
@@ -81,7 +90,7 @@ TEST_SUPPORT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SUPPORT_SRCS))
 
 .PHONY: test-cuda all run test test-unit asan deps model venv fuzz bench bench-http clean migrate ingest-samples serve check-cuda
 
-all: $(BIN) $(TEST_BINS) peergraph
+all: $(BIN) $(CUDA_LIB) $(TEST_BINS) peergraph
 
 ifeq ($(NVCC),)
 check-cuda:
@@ -95,10 +104,17 @@ endif
 peergraph: $(BIN)
 	$(Q)if [ "$(SANITIZER)" = "" ]; then ln -sf $(BIN) peergraph; fi
 
-# The CUDA objects come before the library: they use its symbols (errors, adapters).
-$(BIN): $(BUILD)/main.o $(BUILD)/libpeergraph.a $(CUDA_OBJS) | check-cuda
+$(BIN): $(BUILD)/main.o $(BUILD)/libpeergraph.a | check-cuda $(CUDA_LIB)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(BUILD)/main.o $(CUDA_OBJS) $(BUILD)/libpeergraph.a $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(BUILD)/main.o $(BIN_LIBS) $(LDLIBS)
+
+# The CUDA backend as the binary loads it: the .cu objects with cudart and
+# cuBLAS; their references to libpeergraph resolve against the binary.
+# -Bsymbolic: the library's calls to its own entry points stay inside it
+# (the binary defines the same names, as the loader's stand-ins).
+$(CUDA_LIB): $(CUDA_OBJS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) -shared -Wl,-Bsymbolic -o $@ $(CUDA_OBJS) $(CUDA_LDLIBS)
 
 $(BUILD)/libpeergraph.a: $(LIB_OBJS)
 	@echo "  AR      $@"
@@ -125,10 +141,13 @@ $(BUILD)/kernels/cuda/%.o: kernels/cuda/%.cu
 	@echo "  NVCC    $<"
 	$(Q)$(NVCC) $(NVCCFLAGS) -c -o $@ $<
 
+# Tests link the CUDA objects themselves (the kernel tests call them): the
+# CUDA objects come before the library, whose loader stand-ins
+# (cuda_dl.o) are then never pulled in.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpeergraph.a $(TEST_SUPPORT_OBJS) $(CUDA_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(CUDA_OBJS) $(BUILD)/libpeergraph.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(CUDA_OBJS) $(BUILD)/libpeergraph.a $(LDLIBS) $(CUDA_LDLIBS)
 
 # ---------------------------------------------------------------------------
 # Fuzzing: each tests/fuzz/fuzz_*.c is a libFuzzer target linked against the

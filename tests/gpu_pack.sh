@@ -4,6 +4,7 @@
 # but none of our libraries (libmicrohttpd, jansson, sqlite3, libpq,
 # libxml2, ...) and no network, and one call carries at most 64 MiB, so:
 #   .gpu/bins.tar.xz   the release binaries built here (nvcc 13, sm_90 + PTX)
+#                      and the CUDA backend library the binary opens
 #   .gpu/libs.tar.xz   their shared libraries except glibc's and CUDA's
 #   .gpu/model.gguf    SmolLM2 cut to 8 blocks with a Q4_1 embedding
 #                      (tests/gpu_model.py; 37 MB instead of 98)
@@ -17,7 +18,7 @@ grep -qx '/.gpu/' "$(git rev-parse --git-dir)/info/exclude" 2>/dev/null ||
     echo '/.gpu/' >>"$(git rev-parse --git-dir)/info/exclude"
 make -j"$(nproc)" all
 B=build/release
-BINS="$B/peergraph $B/tests/test_cuda_kernels $B/tests/test_cuda_engine $B/tests/test_lora_plan $B/tests/test_bench_gpu"
+BINS="$B/peergraph $B/libpeergraph-cuda.so $B/tests/test_cuda_kernels $B/tests/test_cuda_engine $B/tests/test_lora_plan $B/tests/test_bench_gpu"
 tar cJf .gpu/bins.tar.xz $BINS
 rm -rf .gpu/gl && mkdir -p .gpu/gl
 for b in $BINS; do ldd "$b"; done | awk '/=> \//{print $3}' | sort -u |

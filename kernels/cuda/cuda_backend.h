@@ -33,10 +33,10 @@ typedef struct pgr_cuda_engine pgr_cuda_engine;
 
 /* Uploads the model's weights (the model is borrowed: free the engine
  * first). Options from the environment, read once here:
- *   PEERGRAPH_CUDA_GEMM    auto (default: our quantised kernel for batches
- *                          of <= 8 tokens, cuBLAS bf16 above) | cublas | quant
- *                          (quant: our fp32-activation kernel everywhere,
- *                          closest to the CPU numerics)
+ *   PEERGRAPH_CUDA_GEMM    auto (default) = cublas: cuBLAS on bf16 copies of
+ *                          the weights at every batch size | quant: our
+ *                          fp32-activation kernel on the quantised blocks
+ *                          everywhere (closest to the CPU numerics)
  *   PEERGRAPH_CUDA_GRAPHS  1 (default) | 0: CUDA graphs for adapter-free steps
  *   PEERGRAPH_CUDA_ADAPTER_MIB  device adapter pool budget (default 1024)
  *   PEERGRAPH_CUDA_SGMV_MIN  LoRA tokens of one adapter in a step from which

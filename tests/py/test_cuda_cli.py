@@ -85,3 +85,42 @@ def test_cuda_generate_matches_cpu():
     assert cpu.returncode == 0, cpu.stderr
     assert gpu.returncode == 0, gpu.stderr
     assert gpu.stdout == cpu.stdout
+
+
+def cuda_library():
+    lib = os.path.join(os.path.dirname(os.path.realpath(BIN)), "libpeergraph-cuda.so")
+    return lib if os.path.exists(lib) else None
+
+
+def test_binary_links_no_cuda_library():
+    """The binary opens the CUDA backend only when asked (kernels/cuda/cuda_dl.c):
+    a CPU process maps neither libcudart nor libcublas (they cost ~150 MiB of
+    resident memory at start), and `--device cuda` loads them."""
+    if not cuda_library():
+        pytest.skip("no CUDA backend library in this build (no nvcc)")
+    out = subprocess.run(["ldd", BIN], capture_output=True, text=True, check=True).stdout
+    for lib in ("libcudart", "libcublas"):
+        assert lib not in out, out
+    # the dynamic loader lists every object it opens (LD_DEBUG=files): a CPU
+    # command opens no CUDA library, `--device cuda` opens the backend's
+    db = "sqlite:" + os.path.join(os.environ.get("PEERGRAPH_TEST_TMP", "/tmp"),
+                                  "cuda-dl-%d.db" % os.getpid())
+    r = run(BIN, "migrate", "--db", db, env={"LD_DEBUG": "files"})
+    assert r.returncode == 0, r.stderr
+    opened = r.stderr.decode()
+    assert "file=libjansson" in opened  # the trace is there
+    assert "libcudart" not in opened and "libpeergraph-cuda" not in opened
+    r = run(BIN, "generate", "--device", "cuda", "--prompt", "x", env={"LD_DEBUG": "files"})
+    opened = r.stderr.decode()
+    assert "libpeergraph-cuda.so" in opened and "libcudart" in opened, opened[-2000:]
+
+
+def test_missing_cuda_library_is_a_clear_error():
+    if not cuda_library():
+        pytest.skip("no CUDA backend library in this build (no nvcc)")
+    for cmd in (["generate", "--prompt", "x"], ["bench", "gpu", "--only", "g4"]):
+        r = run(BIN, *cmd, *(["--device", "cuda"] if cmd[0] != "bench" else []),
+                env={"PEERGRAPH_CUDA_LIB": "/nonexistent/libpeergraph-cuda.so"})
+        assert r.returncode == 2, (cmd, r.returncode, r.stderr)
+        err = r.stderr.decode()
+        assert "CUDA backend library not loaded: /nonexistent/libpeergraph-cuda.so" in err, err
