@@ -606,6 +606,38 @@ int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, si
                      int page, int per_page, const char *const *select, size_t n_select,
                      json_t **out, pgr_err *err);
 
+/* The same page of an author's works as pgr_author_works, as plain structs
+ * for a page to render (no OpenAlex-shaped JSON to build, read and free):
+ * only what a works list shows. Strings live in the caller's arena; NULL
+ * where the field is unknown. authors in printed order (name: the author's
+ * display name, else the name as printed), topics most relevant first. */
+typedef struct pgr_brief_author {
+    pgr_id id;
+    const char *name;
+} pgr_brief_author;
+typedef struct pgr_brief_topic {
+    pgr_id id;
+    const char *name, *code;
+} pgr_brief_topic;
+typedef struct pgr_work_brief {
+    pgr_id id;
+    const char *title, *date, *type, *abstract, *authors_truncated; /* title: NULL unknown */
+    const char *venue;   /* NULL when the work has no venue */
+    int64_t year;        /* 0 when unknown */
+    int64_t cited_by_count;
+    int has_code;        /* 1 yes, 0 no or unknown */
+    pgr_brief_author *authors;
+    size_t n_authors;
+    pgr_brief_topic *topics;
+    size_t n_topics;
+} pgr_work_brief;
+/* *works: *n_works entries (the page, in order) in arena; *count: all of the
+ * author's works. Errors as pgr_author_works. */
+int pgr_author_works_brief(pgr_store *s, const char *author, const pgr_sort *sorts,
+                           size_t n_sorts, int page, int per_page, pgr_arena *arena,
+                           pgr_work_brief **works, size_t *n_works, int64_t *count,
+                           pgr_err *err);
+
 /* The author's neighbourhood for the graph view, bounded so that a request
  * costs the same for any author (docs/api.md). depth 1: the author, their
  * PGR_GRAPH_MAX_WORKS most cited works, the PGR_GRAPH_MAX_COAUTHORS authors

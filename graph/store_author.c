@@ -212,19 +212,20 @@ static const struct {
     {"title", "e.norm_title"},
 };
 
-int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, size_t n_sorts,
-                     int page, int per_page, const char *const *select, size_t n_select,
-                     json_t **out, pgr_err *err)
+/* The page's work ids (at most per_page, in the page's order) and the
+ * author's count of works; the checks common to both readers of a page. */
+static int author_page_ids(pgr_store *s, const char *author, const pgr_sort *sorts,
+                           size_t n_sorts, int page, int per_page, pgr_id ids[200], int *n_ids,
+                           int64_t *count, pgr_err *err)
 {
-    *out = NULL;
+    *n_ids = 0;
+    *count = 0;
     if (per_page < 1 || per_page > 200)
         return pgr_errf(err, PGR_EINVAL, "per_page: %d is not in 1..200", per_page);
     if (page < 1 || (int64_t)page * per_page > 1000000)
         return pgr_errf(err, PGR_EINVAL, "page: %d is out of range", page);
     if (n_sorts > 4)
         return pgr_errf(err, PGR_EINVAL, "sort: at most 4 keys");
-    if (select && pgr_select_check(PGR_WORKS, select, n_select, err) != 0)
-        return -1;
     pgr_id a;
     if (pgr_resolve_id(s, PGR_AUTHORS, author, &a, err) != 0 ||
         pgr_author_resolve(s, a, &a, err) != 0)
@@ -245,12 +246,7 @@ int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, si
         pgr_sb_printf(&sql, "%s %s, ", expr, sorts[i].desc ? "DESC" : "ASC");
     }
     pgr_sb_puts(&sql, "e.id ASC LIMIT $2 OFFSET $3");
-    int rc = -1, r;
-    json_t *results = NULL;
-    json_t **objs = NULL;
-    pgr_id ids[200];
-    int n = 0;
-    int64_t count = 0;
+    int rc = -1, r, n = 0;
     pgr_stmt *sts[2] = {NULL, NULL};
     if (!pgr_sb_ok(&sql)) {
         OOM(err);
@@ -264,19 +260,39 @@ int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, si
     pgr_bind_int(sts[1], 2, per_page);
     pgr_bind_int(sts[1], 3, (int64_t)(page - 1) * per_page);
     if (pgr_batch(s, sts, 2, err) != 0)
-        goto reset;
+        goto cleanup;
     if ((r = pgr_step(sts[0], err)) < 0)
-        goto reset;
-    count = r ? pgr_col_int(sts[0], 0) : 0;
+        goto cleanup;
+    *count = r ? pgr_col_int(sts[0], 0) : 0;
     while (n < per_page && (r = pgr_step(sts[1], err)) == 1)
         ids[n++] = pgr_col_int(sts[1], 0);
     if (r < 0)
-        goto reset;
-    pgr_reset(sts[0]);
-    pgr_reset(sts[1]);
-    sts[0] = sts[1] = NULL;
-    objs = calloc(n ? (size_t)n : 1, sizeof *objs);
-    results = json_array();
+        goto cleanup;
+    *n_ids = n;
+    rc = 0;
+cleanup:
+    for (int k = 0; k < 2; k++)
+        if (sts[k])
+            pgr_reset(sts[k]);
+    pgr_sb_free(&sql);
+    return rc;
+}
+
+int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, size_t n_sorts,
+                     int page, int per_page, const char *const *select, size_t n_select,
+                     json_t **out, pgr_err *err)
+{
+    *out = NULL;
+    if (select && pgr_select_check(PGR_WORKS, select, n_select, err) != 0)
+        return -1;
+    pgr_id ids[200];
+    int n = 0;
+    int64_t count = 0;
+    if (author_page_ids(s, author, sorts, n_sorts, page, per_page, ids, &n, &count, err) != 0)
+        return -1;
+    int rc = -1;
+    json_t **objs = calloc(n ? (size_t)n : 1, sizeof *objs);
+    json_t *results = json_array();
     if (!objs || !results) {
         OOM(err);
         goto cleanup;
@@ -289,14 +305,166 @@ int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, si
     *out = json_pack("{s:{s:I, s:b, s:i, s:i}, s:O}", "meta", "count", (json_int_t)count,
                      "count_exact", 1, "page", page, "per_page", per_page, "results", results);
     rc = *out ? 0 : OOM(err);
-    goto cleanup;
-reset:
-    for (int k = 0; k < 2; k++)
-        if (sts[k])
-            pgr_reset(sts[k]);
 cleanup:
     free(objs);
     json_decref(results);
-    pgr_sb_free(&sql);
+    return rc;
+}
+
+/* The brief page's three reads, over the page's ids: the works (with the
+ * venue's name), their authors in printed order, their topics most relevant
+ * first. The same joins and orders as pgr_entities_json's parts
+ * (store_read.c) without the columns a list does not show. */
+enum { BR_WORK, BR_AUTHORS, BR_TOPICS, BR_N };
+static const char *const brief_sql[BR_N] = {
+    "SELECT w.id, w.title, w.year, w.date, w.type, w.venue_id, v.display_name, w.abstract, "
+    "w.authors_truncated, w.cited_by_count, w.has_code FROM works w LEFT JOIN venues v ON "
+    "v.id = w.venue_id WHERE w.id IN %s",
+    "SELECT s.work_id, s.author_id, a.display_name, s.raw_name FROM authorships s JOIN authors a "
+    "ON a.id = s.author_id WHERE s.work_id IN %s ORDER BY s.work_id, s.position, s.author_id",
+    "SELECT wt.work_id, t.id, t.display_name, t.code FROM work_topics wt JOIN topics t ON t.id = "
+    "wt.topic_id WHERE wt.work_id IN %s ORDER BY wt.work_id, wt.weight DESC NULLS LAST, t.id",
+};
+static const char *const brief_names[BR_N] = {"brief_works", "brief_authors", "brief_topics"};
+
+/* The page entry of work id (ids are few: a linear scan is the cheapest). */
+static pgr_work_brief *brief_of(pgr_work_brief *w, size_t n, pgr_id id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (w[i].id == id)
+            return &w[i];
+    return NULL;
+}
+
+/* NULL stays NULL (unknown), else a copy in the arena; *oom set on failure. */
+static const char *brief_str(pgr_arena *arena, const char *v, int *oom)
+{
+    if (!v)
+        return NULL;
+    char *c = pgr_arena_strdup(arena, v);
+    if (!c)
+        *oom = 1;
+    return c;
+}
+
+int pgr_author_works_brief(pgr_store *s, const char *author, const pgr_sort *sorts,
+                           size_t n_sorts, int page, int per_page, pgr_arena *arena,
+                           pgr_work_brief **works, size_t *n_works, int64_t *count,
+                           pgr_err *err)
+{
+    *works = NULL;
+    *n_works = 0;
+    pgr_id ids[200];
+    int n = 0;
+    if (author_page_ids(s, author, sorts, n_sorts, page, per_page, ids, &n, count, err) != 0)
+        return -1;
+    if (!n)
+        return 0;
+    int rc = -1, r, oom = 0, np = 0;
+    pgr_sb list = {0};
+    pgr_stmt *sts[BR_N];
+    /* per work: authors and topics counted in a first pass would need a
+     * second read; rows are appended to growable arrays instead */
+    size_t *cap_a = calloc((size_t)n, sizeof *cap_a), *cap_t = calloc((size_t)n, sizeof *cap_t);
+    unsigned char *seen = calloc((size_t)n, 1);
+    pgr_work_brief *w = pgr_arena_calloc(arena, (size_t)n, sizeof *w);
+    if (!w || !cap_a || !cap_t || !seen) {
+        OOM(err);
+        goto cleanup;
+    }
+    for (int i = 0; i < n; i++)
+        w[i].id = ids[i];
+    pgr_ids_param(s, ids, (size_t)n, &list);
+    if (!pgr_sb_ok(&list)) {
+        OOM(err);
+        goto cleanup;
+    }
+    for (; np < BR_N; np++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, brief_sql[np], pgr_ids_sql(s));
+        if (!(sts[np] = pgr_st_dyn(s, brief_names[np], sql, err)))
+            goto reset;
+        pgr_bind_text(sts[np], 1, list.data);
+    }
+    if (pgr_batch(s, sts, BR_N, err) != 0)
+        goto reset;
+    int found = 0;
+    while ((r = pgr_step(sts[BR_WORK], err)) == 1) {
+        pgr_work_brief *b = brief_of(w, (size_t)n, pgr_col_int(sts[BR_WORK], 0));
+        if (!b || seen[b - w])
+            continue;
+        seen[b - w] = 1;
+        pgr_stmt *st = sts[BR_WORK];
+        b->title = brief_str(arena, pgr_col_text(st, 1), &oom);
+        b->year = pgr_col_null(st, 2) ? 0 : pgr_col_int(st, 2);
+        b->date = brief_str(arena, pgr_col_text(st, 3), &oom);
+        b->type = brief_str(arena, pgr_col_text(st, 4), &oom);
+        b->venue = pgr_col_null(st, 5) ? NULL : brief_str(arena, pgr_col_text(st, 6), &oom);
+        b->abstract = brief_str(arena, pgr_col_text(st, 7), &oom);
+        b->authors_truncated = brief_str(arena, pgr_col_text(st, 8), &oom);
+        b->cited_by_count = pgr_col_int(st, 9);
+        b->has_code = !pgr_col_null(st, 10) && pgr_col_int(st, 10) != 0;
+        found++;
+    }
+    if (r < 0)
+        goto reset;
+    for (int k = BR_AUTHORS; k <= BR_TOPICS; k++) {
+        pgr_stmt *st = sts[k];
+        while ((r = pgr_step(st, err)) == 1) {
+            pgr_work_brief *b = brief_of(w, (size_t)n, pgr_col_int(st, 0));
+            if (!b)
+                continue;
+            size_t *cap = k == BR_AUTHORS ? &cap_a[b - w] : &cap_t[b - w];
+            size_t have = k == BR_AUTHORS ? b->n_authors : b->n_topics;
+            size_t elem = k == BR_AUTHORS ? sizeof *b->authors : sizeof *b->topics;
+            void **arr = k == BR_AUTHORS ? (void **)&b->authors : (void **)&b->topics;
+            if (have == *cap) { /* grow in the arena: the old block is simply left */
+                size_t nc = *cap ? *cap * 2 : 8;
+                void *g = pgr_arena_calloc(arena, nc, elem);
+                if (!g) {
+                    oom = 1;
+                    break;
+                }
+                if (have)
+                    memcpy(g, *arr, have * elem);
+                *arr = g;
+                *cap = nc;
+            }
+            if (k == BR_AUTHORS) {
+                const char *name = pgr_col_text(st, 2) ? pgr_col_text(st, 2) : pgr_col_text(st, 3);
+                b->authors[b->n_authors++] =
+                    (pgr_brief_author){pgr_col_int(st, 1), brief_str(arena, name, &oom)};
+            } else {
+                b->topics[b->n_topics++] =
+                    (pgr_brief_topic){pgr_col_int(st, 1), brief_str(arena, pgr_col_text(st, 2), &oom),
+                                      brief_str(arena, pgr_col_text(st, 3), &oom)};
+            }
+        }
+        if (r < 0)
+            goto reset;
+    }
+    if (oom) {
+        OOM(err);
+        goto reset;
+    }
+    /* works deleted between the statements are skipped, as pgr_list does */
+    if (found < n) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (seen[i])
+                w[m++] = w[i];
+        n = m;
+    }
+    *works = w;
+    *n_works = (size_t)n;
+    rc = 0;
+reset:
+    for (int k = 0; k < np; k++)
+        pgr_reset(sts[k]);
+cleanup:
+    free(cap_a);
+    free(cap_t);
+    free(seen);
+    pgr_sb_free(&list);
     return rc;
 }

@@ -169,6 +169,64 @@ static json_t *work_items(json_t *results, const char *owner, tmpl_trust *trust)
     return out;
 }
 
+/* A short id ("A12") of an entity, as the API's ids end. */
+static json_t *short_id_json(pgr_entity e, pgr_id id)
+{
+    char k[32];
+    snprintf(k, sizeof k, "%c%lld", pgr_entity_letter(e), (long long)id);
+    return json_string(k);
+}
+
+static json_t *str_or_null(const char *v)
+{
+    return v ? json_string(v) : json_null();
+}
+
+/* work_item's fields from a brief row (the profile page's list): the same
+ * values, without building the API's work object first. */
+static json_t *brief_item(const pgr_work_brief *b, pgr_id owner)
+{
+    json_t *authors = json_array();
+    for (size_t i = 0; i < b->n_authors; i++) {
+        const pgr_brief_author *a = &b->authors[i];
+        json_t *e = json_object();
+        json_object_set_new_nocheck(e, "id", short_id_json(PGR_AUTHORS, a->id));
+        json_object_set_new_nocheck(e, "name", json_string(a->name ? a->name : "?"));
+        json_object_set_new_nocheck(e, "is_owner", json_boolean(a->id == owner));
+        json_object_set_new_nocheck(e, "last", json_boolean(i + 1 == b->n_authors));
+        json_array_append_new(authors, e);
+    }
+    json_t *topics = json_array();
+    for (size_t i = 0; i < b->n_topics; i++) {
+        const pgr_brief_topic *t = &b->topics[i];
+        if (!t->name)
+            continue;
+        json_t *e = json_object();
+        json_object_set_new_nocheck(e, "id", short_id_json(PGR_TOPICS, t->id));
+        json_object_set_new_nocheck(e, "name", json_string(t->name));
+        json_object_set_new_nocheck(e, "code", json_string(t->code ? t->code : ""));
+        json_array_append_new(topics, e);
+    }
+    json_t *item = json_object();
+    json_object_set_new_nocheck(item, "id", short_id_json(PGR_WORKS, b->id));
+    json_object_set_new_nocheck(item, "title", json_string(b->title ? b->title : "(untitled)"));
+    json_object_set_new_nocheck(item, "authors", authors);
+    json_object_set_new_nocheck(item, "topics", topics);
+    json_object_set_new_nocheck(item, "venue", str_or_null(b->venue));
+    json_object_set_new_nocheck(item, "date", str_or_null(b->date));
+    json_object_set_new_nocheck(item, "type", str_or_null(b->type));
+    json_object_set_new_nocheck(item, "has_code", json_boolean(b->has_code));
+    json_object_set_new_nocheck(item, "cited_by_count", json_integer(b->cited_by_count));
+    json_object_set_new_nocheck(item, "abstract", str_or_null(b->abstract));
+    json_object_set_new_nocheck(item, "authors_truncated", str_or_null(b->authors_truncated));
+    json_object_set_new_nocheck(item, "year", b->year > 0 ? json_integer(b->year) : json_null());
+    json_object_set_new_nocheck(
+        item, "cites_word", json_string(plural(b->cited_by_count, "citation", "citations")));
+    json_object_set_new_nocheck(item, "title_html", json_null());
+    json_object_set_new_nocheck(item, "snippet_html", json_null());
+    return item;
+}
+
 static json_t *author_items(json_t *results)
 {
     json_t *out = json_array();
@@ -580,13 +638,13 @@ static void graph_add_edge(json_t *g, const char *a, const char *b, const char *
     json_array_append_new(json_object_get(g, "edges"), e);
 }
 
-static json_t *build_graph(const char *self, const char *name, json_t *author, json_t *works,
-                           json_t *co)
+static json_t *build_graph(const char *self, pgr_id self_id, const char *name, json_t *author,
+                           const pgr_work_brief *works, size_t n_works, json_t *co)
 {
     json_t *g = json_pack("{s:[], s:[], s:b}", "nodes", "edges", "truncated", 0);
     json_t *seen = json_object(), *coset = json_object();
     size_t i, j, n_topics = 0;
-    json_t *v, *x;
+    json_t *v;
     graph_add_node(g, seen, self, "author", name);
     json_array_foreach(co, i, v)
     {
@@ -594,29 +652,29 @@ static json_t *build_graph(const char *self, const char *name, json_t *author, j
         graph_add_node(g, seen, cid, "author", jstr(v, "display_name"));
         json_object_set_new(coset, cid, json_true());
     }
-    json_array_foreach(works, i, v)
-    {
+    for (i = 0; i < n_works; i++) {
         if (i >= GRAPH_MAX_WORKS) {
             json_object_set_new(g, "truncated", json_true());
             break;
         }
-        const char *wid = page_short_id(jstr(v, "id") ? jstr(v, "id") : "");
-        graph_add_node(g, seen, wid, "work", jstr(v, "display_name"));
-        json_array_foreach(json_object_get(v, "authorships"), j, x)
-        {
-            const char *aid = jstr(json_object_get(x, "author"), "id");
-            aid = aid ? page_short_id(aid) : "";
-            if (!strcmp(aid, self) || json_object_get(coset, aid))
+        const pgr_work_brief *w = &works[i];
+        char wid[32];
+        snprintf(wid, sizeof wid, "W%lld", (long long)w->id);
+        graph_add_node(g, seen, wid, "work", w->title);
+        for (j = 0; j < w->n_authors; j++) {
+            char aid[32];
+            snprintf(aid, sizeof aid, "A%lld", (long long)w->authors[j].id);
+            if (w->authors[j].id == self_id || json_object_get(coset, aid))
                 graph_add_edge(g, aid, wid, "authorship");
         }
-        json_array_foreach(json_object_get(v, "topics"), j, x)
-        {
-            const char *tid = page_short_id(jstr(x, "id") ? jstr(x, "id") : "");
+        for (j = 0; j < w->n_topics; j++) {
+            char tid[32];
+            snprintf(tid, sizeof tid, "T%lld", (long long)w->topics[j].id);
             if (!json_object_get(seen, tid) && n_topics >= GRAPH_MAX_TOPICS)
                 continue;
             if (!json_object_get(seen, tid))
                 n_topics++;
-            graph_add_node(g, seen, tid, "topic", jstr(x, "display_name"));
+            graph_add_node(g, seen, tid, "topic", w->topics[j].name);
             graph_add_edge(g, wid, tid, "topic");
         }
     }
@@ -711,7 +769,7 @@ void page_author(srv_request *req)
     pgr_store *st = page_store(req);
     if (!st)
         return;
-    json_t *author = NULL, *works = NULL, *co = NULL, *graph = NULL, *d = NULL;
+    json_t *author = NULL, *co = NULL, *graph = NULL, *d = NULL;
     tmpl_trust trust_v = {0}, *trust = &trust_v;
     pgr_err err = {0};
     uint64_t t0 = pgr_now_us();
@@ -739,10 +797,14 @@ void page_author(srv_request *req)
                                             : (pgr_sort){"cited_by_count", 1};
     pgr_sort srt2[2] = {srt, {"publication_date", 1}};
     /* the works page from the author's authorships (pgr_list's author
-     * filter, same order and fields, at a third of the cost) */
-    if (pgr_author_works(st, id, srt2, strcmp(sort, "date") ? 2 : 1, page,
-                         PROFILE_WORKS_PER_PAGE, work_list_fields, N_WORK_LIST_FIELDS, &works,
-                         &err) != 0 ||
+     * filter, same order), read as plain rows: the list and the graph take
+     * their fields from them without building API work objects */
+    pgr_work_brief *briefs = NULL;
+    size_t n_briefs = 0;
+    int64_t count = 0;
+    if (pgr_author_works_brief(st, id, srt2, strcmp(sort, "date") ? 2 : 1, page,
+                               PROFILE_WORKS_PER_PAGE, srv_arena(req), &briefs, &n_briefs, &count,
+                               &err) != 0 ||
         pgr_author_coauthors(st, id, 12, &co, &err) != 0) {
         srv_note_db_time(req, pgr_now_us() - t0);
         page_store_error(req, &err, "author page");
@@ -810,11 +872,15 @@ void page_author(srv_request *req)
                         json_boolean(json_array_size(json_object_get(chart, "years")) > 0));
     json_decref(chart);
 
-    graph = build_graph(id, name, author, json_object_get(works, "results"), co);
+    /* id is the canonical short key, "A<n>" */
+    pgr_id self_id = id[0] == 'A' ? strtoll(id + 1, NULL, 10) : 0;
+    graph = build_graph(id, self_id, name, author, briefs, n_briefs, co);
     graph_data(graph, id, d, trust);
 
-    long long count = jint(json_object_get(works, "meta"), "count");
-    json_object_set_new(d, "works", work_items(json_object_get(works, "results"), id, NULL));
+    json_t *items = json_array();
+    for (size_t k = 0; k < n_briefs; k++)
+        json_array_append_new(items, brief_item(&briefs[k], self_id));
+    json_object_set_new(d, "works", items);
     json_object_set_new(d, "works_total", json_integer(count));
     json_object_set_new(d, "sort_citations", json_boolean(!strcmp(sort, "citations")));
     json_object_set_new(d, "sort_date", json_boolean(!strcmp(sort, "date")));
@@ -834,7 +900,6 @@ done:
     tmpl_trust_free(trust); /* a no-op after page_render */
     json_decref(d);
     json_decref(author);
-    json_decref(works);
     json_decref(co);
     json_decref(graph);
 }
