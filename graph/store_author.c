@@ -20,18 +20,29 @@
 
 #define OOM(err) pgr_errf(err, PGR_ENOMEM, "out of memory")
 
-static int cmp_id(const void *x, const void *y)
+/* Sorts ids ascending: LSD radix on the bytes of the key (sign bit flipped,
+ * so negative ids order first), skipping bytes every id shares. A profile
+ * ranks ~2,500 co-author ids per view; qsort's comparator calls were 1.5 M
+ * instructions of it, this is a few passes over the array. tmp: n entries. */
+static void radix_sort_ids(pgr_id *ids, pgr_id *tmp, size_t n)
 {
-    pgr_id a = *(const pgr_id *)x, b = *(const pgr_id *)y;
-    return a < b ? -1 : a > b;
-}
-
-static int cmp_count_desc(const void *x, const void *y)
-{
-    const pgr_coauthor *a = x, *b = y;
-    if (a->n != b->n)
-        return a->n > b->n ? -1 : 1;
-    return a->id < b->id ? -1 : a->id > b->id;
+    pgr_id *src = ids, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[(((uint64_t)src[i] ^ (1ULL << 63)) >> shift & 0xff) + 1]++;
+        if (count[(((uint64_t)src[0] ^ (1ULL << 63)) >> shift & 0xff) + 1] == n)
+            continue; /* one value of this byte: the pass would keep the order */
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++)
+            dst[count[((uint64_t)src[i] ^ (1ULL << 63)) >> shift & 0xff]++] = src[i];
+        pgr_id *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != ids)
+        memcpy(ids, src, n * sizeof *ids);
 }
 
 int pgr_rank_ids(pgr_id *ids, size_t n, pgr_coauthor **out, size_t *n_out)
@@ -40,11 +51,19 @@ int pgr_rank_ids(pgr_id *ids, size_t n, pgr_coauthor **out, size_t *n_out)
     *n_out = 0;
     if (!n)
         return 0;
-    qsort(ids, n, sizeof *ids, cmp_id);
-    /* run lengths: at most n distinct ids */
-    pgr_coauthor *c = malloc(n * sizeof *c);
-    if (!c)
+    size_t bytes;
+    if (!pgr_mul_ok(n, sizeof(pgr_coauthor), &bytes))
         return -1;
+    /* run lengths: at most n distinct ids; c doubles as the sort's scratch */
+    pgr_coauthor *c = malloc(bytes), *r = malloc(bytes);
+    size_t *start = calloc(n + 2, sizeof *start);
+    if (!c || !r || !start) {
+        free(c);
+        free(r);
+        free(start);
+        return -1;
+    }
+    radix_sort_ids(ids, (pgr_id *)(void *)r, n); /* r holds n pairs: room for n ids */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (m && c[m - 1].id == ids[i])
@@ -52,8 +71,17 @@ int pgr_rank_ids(pgr_id *ids, size_t n, pgr_coauthor **out, size_t *n_out)
         else
             c[m++] = (pgr_coauthor){ids[i], 1};
     }
-    qsort(c, m, sizeof *c, cmp_count_desc);
-    *out = c;
+    /* most frequent first, ties by id: a stable counting sort by count
+     * (counts are 1..n) over pairs already in id order */
+    for (size_t i = 0; i < m; i++)
+        start[n - (size_t)c[i].n + 1]++;
+    for (size_t k = 0; k <= n; k++)
+        start[k + 1] += start[k];
+    for (size_t i = 0; i < m; i++)
+        r[start[n - (size_t)c[i].n]++] = c[i];
+    free(c);
+    free(start);
+    *out = r;
     *n_out = m;
     return 0;
 }
