@@ -378,15 +378,17 @@ json_t *page_json_script(tmpl_trust *trust, const json_t *value)
     /* ENSURE_ASCII already turns U+2028/9 into \u escapes; '<' '>' '&' only
      * occur inside strings, where \u003c etc. mean the same */
     pgr_sb sb = {0};
-    for (const char *p = text; *p; p++) {
-        if (*p == '<')
-            pgr_sb_puts(&sb, "\\u003c");
-        else if (*p == '>')
-            pgr_sb_puts(&sb, "\\u003e");
-        else if (*p == '&')
-            pgr_sb_puts(&sb, "\\u0026");
-        else
-            pgr_sb_putc(&sb, *p);
+    /* runs without those three characters are copied whole: a profile's
+     * graph JSON is thousands of characters, and a call per character was
+     * a quarter of this function */
+    for (const char *p = text; *p;) {
+        size_t run = strcspn(p, "<>&");
+        pgr_sb_append(&sb, p, run);
+        p += run;
+        if (!*p)
+            break;
+        pgr_sb_puts(&sb, *p == '<' ? "\\u003c" : *p == '>' ? "\\u003e" : "\\u0026");
+        p++;
     }
     free(text);
     json_t *j = pgr_sb_ok(&sb) ? tmpl_safe(trust, sb.data ? sb.data : "") : NULL;
