@@ -632,11 +632,13 @@ typedef struct pgr_work_brief {
     size_t n_topics;
 } pgr_work_brief;
 /* *works: *n_works entries (the page, in order) in arena; *count: all of the
- * author's works. Errors as pgr_author_works. */
+ * author's works; counts_by_year (optional): the author's, as pgr_get's field
+ * (its works per year counted in the pass that orders the page). Errors as
+ * pgr_author_works. */
 int pgr_author_works_brief(pgr_store *s, const char *author, const pgr_sort *sorts,
                            size_t n_sorts, int page, int per_page, pgr_arena *arena,
                            pgr_work_brief **works, size_t *n_works, int64_t *count,
-                           pgr_err *err);
+                           json_t **counts_by_year, pgr_err *err);
 
 /* The author's neighbourhood for the graph view, bounded so that a request
  * costs the same for any author (docs/api.md). depth 1: the author, their

@@ -241,13 +241,21 @@ static const struct {
 };
 
 /* The page's work ids (at most per_page, in the page's order) and the
- * author's count of works; the checks common to both readers of a page. */
+ * author's count of works; the checks common to both readers of a page.
+ * years (optional, room for years_cap): the author's works per publication
+ * year, counted in the same pass: the statement then returns every work in
+ * the page's order with its year, and the page is the window of it (one read
+ * of each work instead of one for the order and one for the counts). *a:
+ * the author, resolved. */
 static int author_page_ids(pgr_store *s, const char *author, const pgr_sort *sorts,
                            size_t n_sorts, int page, int per_page, pgr_id ids[200], int *n_ids,
-                           int64_t *count, pgr_err *err)
+                           int64_t *count, pgr_year_count *years, size_t *n_years,
+                           size_t years_cap, pgr_id *a_out, pgr_err *err)
 {
     *n_ids = 0;
     *count = 0;
+    if (n_years)
+        *n_years = 0;
     if (per_page < 1 || per_page > 200)
         return pgr_errf(err, PGR_EINVAL, "per_page: %d is not in 1..200", per_page);
     if (page < 1 || (int64_t)page * per_page > 1000000)
@@ -259,8 +267,10 @@ static int author_page_ids(pgr_store *s, const char *author, const pgr_sort *sor
         pgr_author_resolve(s, a, &a, err) != 0)
         return -1;
     pgr_sb sql = {0};
-    pgr_sb_puts(&sql, "SELECT e.id FROM authorships x JOIN works e ON e.id = x.work_id "
-                      "WHERE x.author_id = $1 ORDER BY ");
+    pgr_sb_puts(&sql, years ? "SELECT e.id, e.year FROM authorships x JOIN works e ON e.id = "
+                              "x.work_id WHERE x.author_id = $1 ORDER BY "
+                            : "SELECT e.id FROM authorships x JOIN works e ON e.id = x.work_id "
+                              "WHERE x.author_id = $1 ORDER BY ");
     for (size_t i = 0; i < n_sorts; i++) {
         const char *expr = NULL;
         for (size_t k = 0; k < sizeof work_sorts / sizeof work_sorts[0] && !expr; k++)
@@ -273,8 +283,9 @@ static int author_page_ids(pgr_store *s, const char *author, const pgr_sort *sor
         }
         pgr_sb_printf(&sql, "%s %s, ", expr, sorts[i].desc ? "DESC" : "ASC");
     }
-    pgr_sb_puts(&sql, "e.id ASC LIMIT $2 OFFSET $3");
+    pgr_sb_puts(&sql, years ? "e.id ASC" : "e.id ASC LIMIT $2 OFFSET $3");
     int rc = -1, r, n = 0;
+    int64_t off = (int64_t)(page - 1) * per_page;
     pgr_stmt *sts[2] = {NULL, NULL};
     if (!pgr_sb_ok(&sql)) {
         OOM(err);
@@ -285,17 +296,38 @@ static int author_page_ids(pgr_store *s, const char *author, const pgr_sort *sor
         goto cleanup;
     pgr_bind_int(sts[0], 1, a);
     pgr_bind_int(sts[1], 1, a);
-    pgr_bind_int(sts[1], 2, per_page);
-    pgr_bind_int(sts[1], 3, (int64_t)(page - 1) * per_page);
+    if (!years) {
+        pgr_bind_int(sts[1], 2, per_page);
+        pgr_bind_int(sts[1], 3, off);
+    }
     if (pgr_batch(s, sts, 2, err) != 0)
         goto cleanup;
     if ((r = pgr_step(sts[0], err)) < 0)
         goto cleanup;
     *count = r ? pgr_col_int(sts[0], 0) : 0;
-    while (n < per_page && (r = pgr_step(sts[1], err)) == 1)
-        ids[n++] = pgr_col_int(sts[1], 0);
+    if (!years) {
+        while (n < per_page && (r = pgr_step(sts[1], err)) == 1)
+            ids[n++] = pgr_col_int(sts[1], 0);
+    } else {
+        for (int64_t row = 0; (r = pgr_step(sts[1], err)) == 1; row++) {
+            if (row >= off && n < per_page)
+                ids[n++] = pgr_col_int(sts[1], 0);
+            if (pgr_col_null(sts[1], 1))
+                continue;
+            int64_t y = pgr_col_int(sts[1], 1);
+            size_t i = 0;
+            while (i < *n_years && years[i].year != y)
+                i++;
+            if (i == *n_years && i < years_cap)
+                years[(*n_years)++] = (pgr_year_count){y, 0, 0};
+            if (i < *n_years)
+                years[i].works++;
+        }
+    }
     if (r < 0)
         goto cleanup;
+    if (a_out)
+        *a_out = a;
     *n_ids = n;
     rc = 0;
 cleanup:
@@ -316,7 +348,8 @@ int pgr_author_works(pgr_store *s, const char *author, const pgr_sort *sorts, si
     pgr_id ids[200];
     int n = 0;
     int64_t count = 0;
-    if (author_page_ids(s, author, sorts, n_sorts, page, per_page, ids, &n, &count, err) != 0)
+    if (author_page_ids(s, author, sorts, n_sorts, page, per_page, ids, &n, &count, NULL, NULL, 0,
+                        NULL, err) != 0)
         return -1;
     int rc = -1;
     json_t **objs = calloc(n ? (size_t)n : 1, sizeof *objs);
@@ -378,13 +411,21 @@ static const char *brief_str(pgr_arena *arena, const char *v, int *oom)
 int pgr_author_works_brief(pgr_store *s, const char *author, const pgr_sort *sorts,
                            size_t n_sorts, int page, int per_page, pgr_arena *arena,
                            pgr_work_brief **works, size_t *n_works, int64_t *count,
-                           pgr_err *err)
+                           json_t **counts_by_year, pgr_err *err)
 {
     *works = NULL;
     *n_works = 0;
-    pgr_id ids[200];
+    if (counts_by_year)
+        *counts_by_year = NULL;
+    pgr_id ids[200], a = 0;
     int n = 0;
-    if (author_page_ids(s, author, sorts, n_sorts, page, per_page, ids, &n, count, err) != 0)
+    pgr_year_count years[512];
+    size_t ny = 0;
+    if (author_page_ids(s, author, sorts, n_sorts, page, per_page, ids, &n, count,
+                        counts_by_year ? years : NULL, &ny, sizeof years / sizeof years[0], &a,
+                        err) != 0)
+        return -1;
+    if (counts_by_year && pgr_author_years_with(s, a, years, ny, counts_by_year, err) != 0)
         return -1;
     if (!n)
         return 0;
@@ -490,6 +531,10 @@ reset:
     for (int k = 0; k < np; k++)
         pgr_reset(sts[k]);
 cleanup:
+    if (rc != 0 && counts_by_year) {
+        json_decref(*counts_by_year);
+        *counts_by_year = NULL;
+    }
     free(cap_a);
     free(cap_t);
     free(seen);

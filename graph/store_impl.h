@@ -94,6 +94,16 @@ int pgr_coauthor_counts(pgr_store *s, pgr_id author, pgr_coauthor **out, size_t 
  * frequent first, ties by id (malloc'd). -1 when out of memory. */
 int pgr_rank_ids(pgr_id *ids, size_t n, pgr_coauthor **out, size_t *n_out);
 
+/* An author's counts_by_year as pgr_get builds it, from the works per year
+ * the caller already counted (year set once; works summed) and the citations
+ * per year that sources reported (read here): the profile page counts its
+ * works per year in the same pass that orders them (store_author.c). */
+typedef struct pgr_year_count {
+    int64_t year, works, cites;
+} pgr_year_count;
+int pgr_author_years_with(pgr_store *s, pgr_id id, const pgr_year_count *works, size_t n_works,
+                          json_t **out, pgr_err *err);
+
 #define PGR_DYN_CACHE 48
 
 struct pgr_store {

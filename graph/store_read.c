@@ -1042,83 +1042,84 @@ int pgr_get(pgr_store *s, pgr_entity e, const char *id, const char *const *selec
 }
 
 /* ---- per-author extras ---- */
+/* Adds n to year's entry of y (*ny entries, at most cap years kept). */
+static void year_add(pgr_year_count *y, size_t *ny, size_t cap, int64_t year, int64_t works,
+                     int64_t cites)
+{
+    size_t i = 0;
+    while (i < *ny && y[i].year != year)
+        i++;
+    if (i == *ny) {
+        if (*ny == cap)
+            return;
+        y[(*ny)++] = (pgr_year_count){year, 0, 0};
+    }
+    y[i].works += works;
+    y[i].cites += cites;
+}
+
+static int years_merge(pgr_store *s, prefetch *pf, pgr_id id, const pgr_year_count *works,
+                       size_t n_works, json_t **out, pgr_err *err)
+{
+    *out = NULL;
+    /* works_count by publication year (computed) merged with the citations
+     * per year that sources reported for the author's works, years descending */
+    pgr_year_count years[512];
+    size_t ny = 0, cap = sizeof years / sizeof years[0];
+    for (size_t i = 0; i < n_works; i++)
+        year_add(years, &ny, cap, works[i].year, works[i].works, 0);
+    pgr_stmt *st = pf_get(s, pf, ST_GET_AUTHOR_CITE_YEARS, id, err);
+    if (!st)
+        return -1;
+    int rc;
+    FOR_ROWS(st, rc)
+    year_add(years, &ny, cap, pgr_col_int(st, 0), 0, pgr_col_int(st, 1));
+    pgr_reset(st);
+    if (rc < 0)
+        return -1;
+    for (size_t i = 1; i < ny; i++)
+        for (size_t j = i; j > 0 && years[j - 1].year < years[j].year; j--) {
+            pgr_year_count t = years[j];
+            years[j] = years[j - 1];
+            years[j - 1] = t;
+        }
+    json_t *arr = json_array();
+    if (!arr)
+        return OOM(err);
+    for (size_t i = 0; i < ny; i++) {
+        json_t *e = json_object();
+        json_object_set_new_nocheck(e, "year", json_integer(years[i].year));
+        json_object_set_new_nocheck(e, "works_count", json_integer(years[i].works));
+        json_object_set_new_nocheck(e, "cited_by_count", json_integer(years[i].cites));
+        json_array_append_new(arr, e);
+    }
+    *out = arr;
+    return 0;
+}
+
 /* An author's counts by year; pf may hold the two statements prefetched. */
 static int author_years(pgr_store *s, prefetch *pf, pgr_id id, json_t **out, pgr_err *err)
 {
     *out = NULL;
-    pgr_stmt *st;
+    pgr_year_count works[512];
+    size_t nw = 0;
     int rc;
-    json_t *arr = json_array();
-    if (!arr)
-        return OOM(err);
-    /* works_count by publication year (computed) merged with the citations
-     * per year that sources reported for the author's works, years descending */
-    json_t *cites = json_object();
-    if (!(st = pf_get(s, pf, ST_GET_AUTHOR_CITE_YEARS, id, err))) {
-        json_decref(cites);
-        goto fail;
-    }
+    pgr_stmt *st = pf_get(s, pf, ST_GET_AUTHOR_YEARS, id, err);
+    if (!st)
+        return -1;
     FOR_ROWS(st, rc)
-    {
-        char y[24];
-        snprintf(y, sizeof y, "%lld", (long long)pgr_col_int(st, 0));
-        json_object_set_new(cites, y, json_integer(pgr_col_int(st, 1)));
-    }
+    year_add(works, &nw, sizeof works / sizeof works[0], pgr_col_int(st, 0), pgr_col_int(st, 1),
+             0);
     pgr_reset(st);
-    if (rc < 0 || !(st = pf_get(s, pf, ST_GET_AUTHOR_YEARS, id, err))) {
-        json_decref(cites);
-        goto fail;
-    }
-    json_t *works = json_object();
-    FOR_ROWS(st, rc)
-    {
-        char y[24];
-        snprintf(y, sizeof y, "%lld", (long long)pgr_col_int(st, 0));
-        json_object_set_new(works, y, json_integer(pgr_col_int(st, 1)));
-    }
-    pgr_reset(st);
-    if (rc < 0) {
-        json_decref(cites);
-        json_decref(works);
-        goto fail;
-    }
-    /* union of years, descending */
-    long years[512];
-    size_t ny = 0;
-    const char *k;
-    json_t *v;
-    json_t *both[2] = {works, cites};
-    for (int b = 0; b < 2; b++)
-        json_object_foreach(both[b], k, v)
-        {
-            long y = strtol(k, NULL, 10);
-            size_t i = 0;
-            while (i < ny && years[i] != y)
-                i++;
-            if (i == ny && ny < sizeof years / sizeof years[0])
-                years[ny++] = y;
-        }
-    for (size_t i = 1; i < ny; i++)
-        for (size_t j = i; j > 0 && years[j - 1] < years[j]; j--) {
-            long t = years[j];
-            years[j] = years[j - 1];
-            years[j - 1] = t;
-        }
-    for (size_t i = 0; i < ny; i++) {
-        char y[24];
-        snprintf(y, sizeof y, "%ld", years[i]);
-        json_t *w = json_object_get(works, y), *c = json_object_get(cites, y);
-        json_array_append_new(arr, json_pack("{sIsIsI}", "year", (json_int_t)years[i], "works_count",
-                                             w ? json_integer_value(w) : 0, "cited_by_count",
-                                             c ? json_integer_value(c) : 0));
-    }
-    json_decref(works);
-    json_decref(cites);
-    *out = arr;
-    return 0;
-fail:
-    json_decref(arr);
-    return -1;
+    if (rc < 0)
+        return -1;
+    return years_merge(s, pf, id, works, nw, out, err);
+}
+
+int pgr_author_years_with(pgr_store *s, pgr_id id, const pgr_year_count *works, size_t n_works,
+                          json_t **out, pgr_err *err)
+{
+    return years_merge(s, NULL, id, works, n_works, out, err);
 }
 
 int pgr_counts_by_year_id(pgr_store *s, pgr_entity e, pgr_id id, json_t **out, pgr_err *err)

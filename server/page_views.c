@@ -769,7 +769,7 @@ void page_author(srv_request *req)
     pgr_store *st = page_store(req);
     if (!st)
         return;
-    json_t *author = NULL, *co = NULL, *graph = NULL, *d = NULL;
+    json_t *author = NULL, *co = NULL, *cby = NULL, *graph = NULL, *d = NULL;
     tmpl_trust trust_v = {0}, *trust = &trust_v;
     pgr_err err = {0};
     uint64_t t0 = pgr_now_us();
@@ -782,7 +782,13 @@ void page_author(srv_request *req)
         srv_note_db_time(req, pgr_now_us() - t0);
         return;
     }
-    if (pgr_get(st, PGR_AUTHORS, idp, NULL, 0, &author, &err) != 0) {
+    /* every field the page shows but counts_by_year, which the works page
+     * read below counts in its pass over the author's works */
+    static const char *const author_fields[] = {
+        "id",       "display_name", "display_name_alternatives", "last_known_institutions",
+        "computed", "source_claims", "owner_of"};
+    if (pgr_get(st, PGR_AUTHORS, idp, author_fields,
+                sizeof author_fields / sizeof author_fields[0], &author, &err) != 0) {
         srv_note_db_time(req, pgr_now_us() - t0);
         if (err.code == PGR_ENOTFOUND || err.code == PGR_EINVAL)
             page_error(req, 404, "Author not found", "There is no author %s in this graph.", idp);
@@ -804,7 +810,7 @@ void page_author(srv_request *req)
     int64_t count = 0;
     if (pgr_author_works_brief(st, id, srt2, strcmp(sort, "date") ? 2 : 1, page,
                                PROFILE_WORKS_PER_PAGE, srv_arena(req), &briefs, &n_briefs, &count,
-                               &err) != 0 ||
+                               &cby, &err) != 0 ||
         pgr_author_coauthors(st, id, 12, &co, &err) != 0) {
         srv_note_db_time(req, pgr_now_us() - t0);
         page_store_error(req, &err, "author page");
@@ -864,7 +870,7 @@ void page_author(srv_request *req)
     /* the summary panel streams only when a model is loaded */
     json_object_set_new(d, "inference", json_boolean(infer_sched() != NULL));
 
-    json_t *chart = chart_data(json_object_get(author, "counts_by_year"));
+    json_t *chart = chart_data(cby);
     json_object_set(d, "chart_rows", json_object_get(chart, "rows"));
     json_object_del(chart, "rows");
     json_object_set_new(d, "chart_json", page_json_script(trust, chart));
@@ -900,6 +906,7 @@ done:
     tmpl_trust_free(trust); /* a no-op after page_render */
     json_decref(d);
     json_decref(author);
+    json_decref(cby);
     json_decref(co);
     json_decref(graph);
 }

@@ -1258,9 +1258,19 @@ static void test_author_page_reads(void)
                 pgr_work_brief *br = NULL;
                 size_t nbr = 0;
                 int64_t bcount = -1;
+                json_t *cby = NULL, *full = NULL;
                 CHECK_INT(pgr_author_works_brief(GS, key, sorts[k].s, sorts[k].n, page, 3, &arena,
-                                                 &br, &nbr, &bcount, &err),
+                                                 &br, &nbr, &bcount, &cby, &err),
                           0);
+                /* counts by year from the page's pass equal pgr_get's */
+                CHECK_INT(pgr_get(GS, PGR_AUTHORS, key, NULL, 0, &full, &err), 0);
+                CHECK(json_array_size(cby) > 0);
+                if (!json_equal(cby, json_object_get(full, "counts_by_year"))) {
+                    mismatched++;
+                    fprintf(stderr, "    %s: counts_by_year differ\n", key);
+                }
+                json_decref(cby);
+                json_decref(full);
                 if (!brief_equals(br, nbr, json_object_get(got, "results")) ||
                     bcount != json_integer_value(
                                   json_object_get(json_object_get(got, "meta"), "count"))) {
@@ -1328,10 +1338,13 @@ static void test_author_page_reads(void)
     pgr_work_brief *br = NULL;
     size_t nbr = 0;
     int64_t bcount = 0;
+    json_t *cby = NULL;
     CHECK(pgr_author_works_brief(GS, "A999999", by_date, 1, 1, 10, &arena, &br, &nbr, &bcount,
-                                 &err) != 0);
+                                 &cby, &err) != 0);
     CHECK_INT(err.code, PGR_ENOTFOUND);
-    CHECK(pgr_author_works_brief(GS, "A1", bad, 1, 1, 10, &arena, &br, &nbr, &bcount, &err) != 0);
+    CHECK(cby == NULL);
+    CHECK(pgr_author_works_brief(GS, "A1", bad, 1, 1, 10, &arena, &br, &nbr, &bcount, NULL,
+                                 &err) != 0);
     CHECK_INT(err.code, PGR_EINVAL);
     pgr_arena_free(&arena);
 }
