@@ -543,9 +543,11 @@ long pgr_search_topk_answered(const pgr_store *s);
  * past 1024 of them a search ranks every match again, so a nightly writer
  * must not leave them there.
  *   AUTO     build when there is no index (and the graph has works), rebuild
- *            when the changed works are many (PGR_SEARCH_REBUILD_SHARE of the
- *            graph) or the mean text length drifted (bounds loosen), else
- *            refresh; nothing when nothing changed
+ *            when the works changed since the build (refreshed or not) are
+ *            PGR_SEARCH_REBUILD_SHARE of the graph, or the mean text length
+ *            grew by more than 1% (every bound is scaled by it: searches
+ *            read many more texts), else refresh; nothing when nothing
+ *            changed
  *   REFRESH  refresh the changed works' entries (build when there is none)
  *   REBUILD  build from scratch
  *   SKIP     nothing (the changed works stay in search_dirty)
@@ -569,6 +571,8 @@ enum {
 typedef struct pgr_search_update {
     int action;      /* PGR_SEARCH_NA .. */
     long changed;    /* works in search_dirty before */
+    long refreshed;  /* works refreshed since the last build, before */
+    double drift;    /* mean text length now / at the build (0: not known) */
     long works;      /* works in the graph (FTS5 rows) */
     double seconds;
 } pgr_search_update;

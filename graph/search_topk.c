@@ -285,6 +285,12 @@ static int score_row(pgr_store *s, pgr_id id, tok_ctx *c, double avgdl, double *
 }
 
 /* ---- the index ---- */
+/* since the build: works refreshed, and the highest work id covered (the
+ * works above it are new: their words' document frequencies go up) */
+#define REFRESHES_DDL                                                                           \
+    "CREATE TABLE IF NOT EXISTS search_refreshes (id INTEGER PRIMARY KEY CHECK (id = 1), "      \
+    "changed INTEGER NOT NULL, max_id INTEGER);"
+
 static const char *const index_ddl =
     "CREATE TABLE IF NOT EXISTS search_info (id INTEGER PRIMARY KEY CHECK (id = 1), "
     "rows REAL NOT NULL, tokens REAL NOT NULL);"
@@ -295,7 +301,7 @@ static const char *const index_ddl =
     "CREATE TABLE IF NOT EXISTS search_params (id INTEGER PRIMARY KEY CHECK (id = 1), "
     "list_len INTEGER NOT NULL, rare INTEGER NOT NULL);"
     "DELETE FROM search_info; DELETE FROM search_lists; DELETE FROM search_dirty;"
-    "DELETE FROM search_params;";
+    "DELETE FROM search_params;" REFRESHES_DDL "DELETE FROM search_refreshes;";
 
 typedef struct bterm { /* a common term while building */
     char *text;
@@ -632,7 +638,11 @@ info:
         goto cleanup;
     sqlite3_bind_int(st, 1, s->topk_list_len > 0 ? s->topk_list_len : TOPK_LMAX);
     sqlite3_bind_int(st, 2, s->topk_rare > 0 ? s->topk_rare : TOPK_RARE);
-    if (sq(s, sqlite3_step(st), "params", err))
+    if (sq(s, sqlite3_step(st), "params", err) ||
+        s->be->exec(s, "search_index_refreshes",
+                    "INSERT INTO search_refreshes (id, changed, max_id) "
+                    "SELECT 1, 0, max(id) FROM works_fts_content",
+                    err) != 0)
         goto cleanup;
     s->topk->state = 2;
     s->wrote = 1;
@@ -1493,6 +1503,7 @@ typedef struct rterm { /* a word of the changed works' texts */
     uint32_t *doc; /* (doc, impact at A0), in doc order */
     float *imp;
     int n, cap;
+    int n_new; /* of those, works new since the last build or refresh */
 } rterm;
 
 typedef struct refresh_ctx {
@@ -1669,13 +1680,22 @@ static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
 {
     refresh_ctx c = {0};
     pgr_idset dirty = {0};
-    sqlite3_stmt *st = NULL, *text = NULL, *get = NULL, *upd = NULL, *add = NULL;
+    sqlite3_stmt *st = NULL, *text = NULL, *get = NULL, *upd = NULL, *add = NULL, *dfs = NULL;
     unsigned char *buf = NULL, *old = NULL;
     size_t buf_cap = 0, old_cap = 0;
     int rc = -1, r, lmax = TOPK_LMAX;
     const double avgdl0 = tokens0 / rows0;
-    if (topk_init(s, err) != 0)
+    sqlite3_int64 max_id = -1; /* -1: unknown (an index of before search_refreshes) */
+    if (topk_init(s, err) != 0 ||
+        s->be->exec(s, "search_index_refreshes", REFRESHES_DDL, err) != 0)
         return -1;
+    if (sqlite3_prepare_v2(DB(s), "SELECT max_id FROM search_refreshes", -1, &st, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+            max_id = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    st = NULL;
     /* the build's list length (an index of before search_params: the default) */
     if (sqlite3_prepare_v2(DB(s), "SELECT list_len FROM search_params", -1, &st, NULL) ==
         SQLITE_OK) {
@@ -1733,6 +1753,7 @@ static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
                     OOM(err);
                     goto cleanup;
                 }
+                t->n_new += max_id >= 0 && id > max_id;
             }
             r = sqlite3_step(text);
         }
@@ -1751,6 +1772,9 @@ static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
         sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_lists (term, df, floor, list) "
                                         "VALUES (?1, ?2, 0, x'')",
                                  -1, &add, NULL),
+           "refresh", err) ||
+        sq(s, sqlite3_prepare_v2(DB(s), "UPDATE search_lists SET df = df + ?1 WHERE term = ?2",
+                                 -1, &dfs, NULL),
            "refresh", err))
         goto cleanup;
     for (size_t i = 0; i < c.n; i++) {
@@ -1779,6 +1803,16 @@ static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
             if (bytes > 0 && refresh_list(s, upd, t, &dirty, floor, old, bytes, lmax, &buf,
                                           &buf_cap, err) != 0)
                 goto cleanup;
+            /* document frequencies (the count estimates): the new works' words;
+             * a rewritten work's words are taken as unchanged */
+            if (t->n_new > 0) {
+                sqlite3_bind_int(dfs, 1, t->n_new);
+                sqlite3_bind_text(dfs, 2, t->text, t->len, SQLITE_STATIC);
+                int w = sqlite3_step(dfs);
+                sqlite3_reset(dfs);
+                if (sq(s, w, "refresh", err))
+                    goto cleanup;
+            }
         } else if (r == SQLITE_DONE) {
             /* a word the build did not see: a query must learn that it is
              * in works other than the dirty ones (they will not be) */
@@ -1797,6 +1831,17 @@ static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
     }
     if (s->be->exec(s, "search_index_clean", "DELETE FROM search_dirty", err) != 0)
         goto cleanup;
+    sqlite3_finalize(st);
+    if (sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_refreshes (id, changed, max_id) "
+                                        "SELECT 1, ?1, max(id) FROM works_fts_content WHERE true "
+                                        "ON CONFLICT (id) DO UPDATE SET changed = changed + ?1, "
+                                        "max_id = excluded.max_id",
+                                 -1, &st, NULL),
+           "refresh", err))
+        goto cleanup;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)dirty.n);
+    if (sq(s, sqlite3_step(st), "refresh", err))
+        goto cleanup;
     s->wrote = 1;
     rc = 0;
 cleanup:
@@ -1805,6 +1850,7 @@ cleanup:
     sqlite3_finalize(get);
     sqlite3_finalize(upd);
     sqlite3_finalize(add);
+    sqlite3_finalize(dfs);
     for (size_t i = 0; i < c.n; i++) {
         free(c.t[i].text);
         free(c.t[i].doc);
@@ -1832,9 +1878,12 @@ const char *pgr_search_action_name(int action)
     }
 }
 
-/* the mean row length may grow this much before bounds (scaled by A/A0)
- * are loose enough to want a rebuild */
-#define TOPK_DRIFT 1.25
+/* the mean row length may grow this much since the build before a rebuild:
+ * a query scales every bound by A/A0, and the best scores of a common word
+ * lie close together, so a little looseness reads many more texts (on a
+ * 100k-work graph, the H2-like mix read 1.9x the texts at 1.01, 18x at
+ * 1.02, 49x at 1.04; docs/benchmarks.md) */
+#define TOPK_DRIFT 1.01
 
 /* A build with the last build's list length and rare limit, unless this
  * connection was given its own (pgr_search_index_params). */
@@ -1877,6 +1926,13 @@ static int update(pgr_store *s, int mode, pgr_search_update *o, pgr_err *err)
         sqlite3_finalize(st);
         if (r != SQLITE_ROW && r != SQLITE_DONE)
             return sq(s, r, "info", err);
+        /* works refreshed since the build (none recorded before search_refreshes) */
+        if (sqlite3_prepare_v2(DB(s), "SELECT changed FROM search_refreshes", -1, &st, NULL) ==
+            SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                o->refreshed = (long)sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
     }
     /* an index built over no works has no mean length to refresh with */
     int usable = state == 2 && rows0 >= 1 && tokens0 >= 1;
@@ -1897,8 +1953,14 @@ static int update(pgr_store *s, int mode, pgr_search_update *o, pgr_err *err)
         return 0;
     }
     double drift = rows >= 1 ? (tokens / rows) / (tokens0 / rows0) : 1;
+    /* refreshed works since the build count too: their words' lists are
+     * exact, but a word that was rare then has no list however common it
+     * got (its works come from FTS5, up to a budget), and counts of a
+     * rewritten work's words are not updated */
+    o->drift = drift;
     if (mode == PGR_SEARCH_AUTO &&
-        ((double)o->changed > PGR_SEARCH_REBUILD_SHARE * rows || drift > TOPK_DRIFT)) {
+        ((double)(o->changed + o->refreshed) > PGR_SEARCH_REBUILD_SHARE * rows ||
+         drift > TOPK_DRIFT)) {
         o->action = PGR_SEARCH_REBUILT;
         return build_again(s, state, err);
     }

@@ -70,19 +70,21 @@ static int all_same(const char *when)
     return answered;
 }
 
-static long dirty_count(void)
+/* one number read with plain SQLite (not through the store) */
+static long raw_count(const char *sql)
 {
     sqlite3 *db = NULL;
     long n = -1;
     sqlite3_stmt *st = NULL;
     if (sqlite3_open_v2(URL + 7, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT count(*) FROM search_dirty", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         n = (long)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(db);
     return n;
 }
+
+static long dirty_count(void) { return raw_count("SELECT count(*) FROM search_dirty"); }
 
 static int write_corpus(const char *path, uint64_t seed, size_t first, size_t n, int retitle)
 {
@@ -131,15 +133,17 @@ static void test_refresh_after_ingest(void)
         SKIP("%s", why);
     URL = url;
     const char *tmp = getenv("PEERGRAPH_TEST_TMP");
-    char a[600], b[600], c[600], d[600];
+    char a[600], b[600], c[600], d[600], e[600];
     snprintf(a, sizeof a, "%s/sidx-%d-a.jsonl", tmp ? tmp : "/tmp", (int)getpid());
     snprintf(b, sizeof b, "%s/sidx-%d-b.jsonl", tmp ? tmp : "/tmp", (int)getpid());
     snprintf(c, sizeof c, "%s/sidx-%d-c.jsonl", tmp ? tmp : "/tmp", (int)getpid());
     snprintf(d, sizeof d, "%s/sidx-%d-d.jsonl", tmp ? tmp : "/tmp", (int)getpid());
+    snprintf(e, sizeof e, "%s/sidx-%d-e.jsonl", tmp ? tmp : "/tmp", (int)getpid());
     CHECK(write_corpus(a, 1, 0, 1200, 0) == 0);
     CHECK(write_corpus(b, 1, 1200, 1100, 0) == 0); /* new papers */
     CHECK(write_corpus(c, 1, 0, 300, 1) == 0);     /* a's first 300, retitled */
     CHECK(write_corpus(d, 1, 2300, 40, 0) == 0);
+    CHECK(write_corpus(e, 1, 2340, 40, 0) == 0);
 
     /* a graph that never had an index gets one from its first ingest */
     pgr_search_update su = {0};
@@ -178,15 +182,24 @@ static void test_refresh_after_ingest(void)
     CHECK_MSG(top && strstr(top, "|300"), "zyxwvut graph: %s", top ? top : "-");
     free(top);
 
-    /* a small night: auto refreshes (a few changed works of the graph) */
+    /* the next night: the works refreshed since the build are a large share
+     * of the graph (words rare at the build may be common now): auto rebuilds */
     CHECK_INT(ingest(d, PGR_SEARCH_AUTO, &su), 0);
-    CHECK_MSG(su.action == PGR_SEARCH_REFRESHED, "small ingest: %s",
+    CHECK_MSG(su.action == PGR_SEARCH_REBUILT, "after a large refresh: %s",
               pgr_search_action_name(su.action));
+    CHECK_INT(su.refreshed, changed);
+    /* a small night: auto refreshes; new works' words count in the
+     * document frequencies (count estimates) as in FTS5 */
+    CHECK_INT(ingest(e, PGR_SEARCH_AUTO, &su), 0);
+    CHECK_MSG(su.action == PGR_SEARCH_REFRESHED, "small ingest: %s (drift %g)",
+              pgr_search_action_name(su.action), su.drift);
     CHECK(su.changed >= 40 && su.changed < 600);
     CHECK_INT(dirty_count(), 0);
+    CHECK_INT(raw_count("SELECT df FROM search_lists WHERE term = 'learning'"),
+              raw_count("SELECT count(*) FROM works_fts WHERE works_fts MATCH 'learning'"));
     CHECK_MSG(all_same("after a small refresh") >= (int)NQ, "the top-k path answered too few");
     /* nothing changed: nothing to do */
-    CHECK_INT(ingest(d, PGR_SEARCH_AUTO, &su), 0);
+    CHECK_INT(ingest(e, PGR_SEARCH_AUTO, &su), 0);
     CHECK_INT(su.action, PGR_SEARCH_CURRENT);
     /* a large share changed: auto rebuilds, with the same answers */
     CHECK_INT(write_corpus(c, 1, 0, 900, 1), 0);
@@ -200,6 +213,7 @@ static void test_refresh_after_ingest(void)
     unlink(b);
     unlink(c);
     unlink(d);
+    unlink(e);
     free(url);
 }
 
