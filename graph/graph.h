@@ -83,6 +83,14 @@ int pgr_commit(pgr_store *s, pgr_err *err);
 int pgr_rollback(pgr_store *s, pgr_err *err);
 int pgr_in_transaction(const pgr_store *s);
 
+/* Names the place in the input that the writes which follow come from
+ * ("line 12", "line 1: record 3"), or clears it (NULL); the caller sets it per
+ * record. A database error of a write names that place first. On PostgreSQL,
+ * where writes are queued and fail at a later round trip (at the next read or
+ * at commit), each queued write keeps the place it was queued at, and its
+ * error names that place, not the one current when the result came back. */
+void pgr_set_place(pgr_store *s, const char *place);
+
 /* A hint for one large write into a graph that is small beside it (the
  * indexer's big files into a fresh graph): inside the open transaction, drops
  * the secondary indexes that nothing written or read during an ingest uses

@@ -69,15 +69,28 @@ void pgr_idset_free(pgr_idset *set)
 }
 
 /* ---- errors ---- */
-int pgr_db_err(pgr_store *s, pgr_err *err, int code, const char *stmt, const char *msg)
+int pgr_db_err_at(pgr_store *s, pgr_err *err, int code, const char *place, const char *stmt,
+                  const char *msg)
 {
     char m[900];
     snprintf(m, sizeof m, "%s", msg ? msg : "unknown error");
     size_t n = strlen(m);
     while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
         m[--n] = '\0'; /* libpq messages end in newlines */
-    return pgr_errf(err, code, "%s: %s: %s", s && s->be ? s->be->name : "db",
-                    stmt ? stmt : "?", m);
+    int has_place = place && *place;
+    return pgr_errf(err, code, "%s%s%s: %s: %s", has_place ? place : "", has_place ? ": " : "",
+                    s && s->be ? s->be->name : "db", stmt ? stmt : "?", m);
+}
+
+int pgr_db_err(pgr_store *s, pgr_err *err, int code, const char *stmt, const char *msg)
+{
+    return pgr_db_err_at(s, err, code, s ? s->place : NULL, stmt, msg);
+}
+
+void pgr_set_place(pgr_store *s, const char *place)
+{
+    /* a place is short ("line 123456: record 78"); a longer one is cut */
+    snprintf(s->place, sizeof s->place, "%s", place ? place : "");
 }
 
 /* ---- SQL dialect ---- */

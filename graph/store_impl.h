@@ -149,6 +149,8 @@ struct pgr_store {
     struct pgr_keyset *keys;
     /* Writes queued by the backend (pgr_backend.queue), owned by it. */
     void *pend;
+    /* The input place of the current writes (pgr_set_place), "" = none. */
+    char place[64];
     /* pgr_list_limits (0: the defaults of store_query.c) */
     long count_cap;
     int topk_off; /* rank every match, never the top-k path (tests compare) */
@@ -204,9 +206,14 @@ int64_t pgr_col_int(pgr_stmt *st, int col);
 double pgr_col_double(pgr_stmt *st, int col); /* NAN for NULL */
 const char *pgr_col_text(pgr_stmt *st, int col);
 
-/* Error from a backend: "<backend>: <statement>: <message>". SQL errors map to
+/* Error from a backend: "<place>: <backend>: <statement>: <message>", the
+ * place being s->place (pgr_set_place; left out when none). SQL errors map to
  * PGR_EDB, constraint violations to PGR_ECONFLICT, locks to PGR_EBUSY. */
 int pgr_db_err(pgr_store *s, pgr_err *err, int code, const char *stmt, const char *msg);
+/* The same for a write made at another place (a queued write): place may be
+ * NULL or "" (none). */
+int pgr_db_err_at(pgr_store *s, pgr_err *err, int code, const char *place, const char *stmt,
+                  const char *msg);
 
 /* Rewrites $N placeholders to ?N and drops ::type casts outside quotes
  * (SQLite's dialect). Returns malloc'd text. */

@@ -31,11 +31,13 @@ typedef struct pend_entry {
     pgr_stmt *st;
     int n;
     size_t off[PGR_MAX_PARAMS]; /* into buf; (size_t)-1 = NULL */
+    size_t place;               /* s->place when it was queued: into buf; -1 = none */
 } pend_entry;
 typedef struct pg_pend {
     pend_entry *e;
     size_t n, cap;
-    pgr_sb buf; /* the parameters' text, NUL-terminated */
+    pgr_sb buf;        /* the parameters' text and the places, NUL-terminated */
+    size_t last_place; /* the place the last entry copied (shared while it holds); -1 = none */
 } pg_pend;
 #define PEND(s) ((pg_pend *)(s)->pend)
 static int pend_flush(pgr_store *s, pgr_stmt **sts, int n, pgr_err *err);
@@ -49,7 +51,10 @@ static void quiet_notices(void *arg, const char *msg)
     (void)msg; /* "extension already exists" and the like: not errors */
 }
 
-static int pg_result_err(pgr_store *s, pgr_err *err, const char *name, PGresult *res)
+/* place: where the failed statement came from (s->place, or a queued
+ * write's own). */
+static int pg_result_err_at(pgr_store *s, pgr_err *err, const char *place, const char *name,
+                            PGresult *res)
 {
     int code = PGR_EDB;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -61,7 +66,12 @@ static int pg_result_err(pgr_store *s, pgr_err *err, const char *name, PGresult 
     const char *msg = res ? PQresultErrorMessage(res) : NULL;
     if (!msg || !*msg)
         msg = PQerrorMessage(CONN(s));
-    return pgr_db_err(s, err, code, name, msg);
+    return pgr_db_err_at(s, err, code, place, name, msg);
+}
+
+static int pg_result_err(pgr_store *s, pgr_err *err, const char *name, PGresult *res)
+{
+    return pg_result_err_at(s, err, s->place, name, res);
 }
 
 static int pg_connect(pgr_store *s, const char *url, pgr_err *err)
@@ -232,13 +242,21 @@ static int pg_step(pgr_stmt *st, pgr_err *err)
  * every 8 * PEND_CHUNK): a write costs no round trip of its own. The server
  * runs them in order before that statement, so every read sees every earlier
  * write. A failing write is reported at the next round trip, naming its
- * statement; the transaction is then aborted, as after any failed write. */
+ * statement and the input place it was queued at (pgr_set_place), which is
+ * not the place current by then; the transaction is then aborted, as after
+ * any failed write. */
+
+static const char *pend_place(const pg_pend *pd, const pend_entry *e)
+{
+    return e->place == (size_t)-1 ? NULL : pd->buf.data + e->place;
+}
 
 static void pend_clear(pgr_store *s)
 {
     if (!s->pend)
         return;
     PEND(s)->n = 0;
+    PEND(s)->last_place = (size_t)-1;
     pgr_sb_reset(&PEND(s)->buf);
 }
 
@@ -279,7 +297,8 @@ static int pg_pipeline(pgr_store *s, size_t *from, pgr_stmt **sts, int n, pgr_er
         for (int i = 0; i < e->n; i++)
             values[i] = e->off[i] == (size_t)-1 ? NULL : pd->buf.data + e->off[i];
         if (!PQsendQueryPrepared(c, e->st->pg_name, e->n, values, NULL, NULL, 0))
-            rc = pgr_db_err(s, err, PGR_EDB, e->st->name, PQerrorMessage(c));
+            rc = pgr_db_err_at(s, err, PGR_EDB, pend_place(pd, e), e->st->name,
+                               PQerrorMessage(c));
         else
             sent_p++;
     }
@@ -296,10 +315,12 @@ static int pg_pipeline(pgr_store *s, size_t *from, pgr_stmt **sts, int n, pgr_er
     for (size_t k = 0; k < sent_p + (size_t)sent; k++) {
         int is_st = k >= sent_p;
         pgr_stmt *st = is_st ? sts[k - sent_p] : pd->e[first + k].st;
+        /* a queued write names the place it was queued at */
+        const char *place = is_st ? s->place : pend_place(pd, &pd->e[first + k]);
         PGresult *r = PQgetResult(c);
         if (!r) {
             if (rc == 0)
-                rc = pgr_db_err(s, err, PGR_EDB, st->name, PQerrorMessage(c));
+                rc = pgr_db_err_at(s, err, PGR_EDB, place, st->name, PQerrorMessage(c));
             continue;
         }
         if (is_st && rc == 0) {
@@ -308,7 +329,7 @@ static int pg_pipeline(pgr_store *s, size_t *from, pgr_stmt **sts, int n, pgr_er
         } else {
             ExecStatusType t = PQresultStatus(r);
             if (rc == 0 && t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK)
-                rc = pg_result_err(s, err, st->name, r);
+                rc = pg_result_err_at(s, err, place, st->name, r);
             PQclear(r);
         }
         PGresult *end;
@@ -353,8 +374,11 @@ static int pend_flush(pgr_store *s, pgr_stmt **sts, int n, pgr_err *err)
 static int pg_queue(pgr_stmt *st, pgr_err *err)
 {
     pgr_store *s = st->s;
-    if (!s->pend && !(s->pend = calloc(1, sizeof(pg_pend))))
-        return pgr_errf(err, PGR_ENOMEM, "postgres: %s: out of memory", st->name);
+    if (!s->pend) {
+        if (!(s->pend = calloc(1, sizeof(pg_pend))))
+            return pgr_errf(err, PGR_ENOMEM, "postgres: %s: out of memory", st->name);
+        PEND(s)->last_place = (size_t)-1;
+    }
     pg_pend *pd = PEND(s);
     Oid types[PGR_MAX_PARAMS];
     const char *values[PGR_MAX_PARAMS];
@@ -379,6 +403,16 @@ static int pg_queue(pgr_stmt *st, pgr_err *err)
             e->off[i] = pd->buf.len;
             pgr_sb_append(&pd->buf, values[i], strlen(values[i]) + 1);
         }
+    }
+    /* the place, copied once for the run of writes made at it */
+    e->place = (size_t)-1;
+    if (s->place[0]) {
+        if (pd->last_place == (size_t)-1 || !pd->buf.data ||
+            strcmp(pd->buf.data + pd->last_place, s->place)) {
+            pd->last_place = pd->buf.len;
+            pgr_sb_append(&pd->buf, s->place, strlen(s->place) + 1);
+        }
+        e->place = pd->last_place;
     }
     if (!pgr_sb_ok(&pd->buf))
         return pgr_errf(err, PGR_ENOMEM, "postgres: %s: out of memory", st->name);

@@ -1,7 +1,8 @@
 /* Queued writes and client-side ids on PostgreSQL (graph/store_pg.c,
  * pgr_exec_queued, store_write.c next_id): a queued write is seen by the
  * next read of the same transaction, a failing one is reported (naming its
- * statement) at that read and the transaction rolls back whole, and the ids
+ * statement and the input place it was queued at, pgr_set_place) at that
+ * read or at commit and the transaction rolls back whole, and the ids
  * handed out by the client leave the identity sequences where nextval would
  * have. SQLite runs the same calls at once; both answer alike. */
 #include <libpq-fe.h>
@@ -111,12 +112,21 @@ static void test_failed_queued_write_reported_and_rolled_back(void)
     pgr_id a = 0;
     CHECK_INT(new_author(s, "ada lovelace", &a), 0);
     /* an authorship of a work that does not exist: a foreign key violation
-     * the server only sees when the queue goes out */
+     * the server only sees when the queue goes out; it is queued while the
+     * input is at line 6 and its result comes back while it is at line 9 */
+    pgr_set_place(s, "line 6");
     int put = pgr_authorship_put(s, 0, 987654, a, 1, "Ada", NULL, 0, &err);
+    pgr_set_place(s, "line 7");
+    CHECK_INT(put == 0 ? pgr_author_add_variant(s, 0, a, "A. Lovelace", "a lovelace", &err) : put,
+              0);
+    pgr_set_place(s, "line 9");
     pgr_id w = 0;
     int read = put == 0 ? pgr_work_find(s, PGR_KEY_ARXIV, "2001.00001", &w, &err) : put;
     CHECK_INT(read, -1);
     CHECK_MSG(strstr(err.msg, "authorship_put") != NULL, "error names the write: %s", err.msg);
+    /* and the place it was queued at, not the place current by then */
+    CHECK_MSG(!strncmp(err.msg, "line 6: ", 8), "error names line 6 first: %s", err.msg);
+    CHECK_MSG(!strstr(err.msg, "line 9") && !strstr(err.msg, "line 7"), "%s", err.msg);
     CHECK_INT(pgr_rollback(s, NULL), 0);
     CHECK_INT(pg_int("SELECT COUNT(*) FROM authors"), 0);
     /* the store goes on working */
@@ -129,9 +139,44 @@ static void test_failed_queued_write_reported_and_rolled_back(void)
     pg_drop();
 }
 
+/* A queued write that fails only when commit sends the queue still names the
+ * place it was queued at; writes queued with no place name none. */
+static void test_failed_queued_write_at_commit_names_its_place(void)
+{
+    int r = pg_db();
+    if (r == 1)
+        SKIP("PEERGRAPH_TEST_PG not set");
+    CHECK(r == 0);
+    pgr_store *s = NULL;
+    pgr_err err = {0};
+    CHECK_MSG(pgr_store_open(url_, &s, &err) == 0, "open: %s", err.msg);
+    CHECK_INT(pgr_begin(s, &err), 0);
+    pgr_id a = 0;
+    CHECK_INT(new_author(s, "ada lovelace", &a), 0);
+    pgr_set_place(s, "line 1: record 3");
+    CHECK_INT(pgr_authorship_put(s, 0, 987654, a, 1, "Ada", NULL, 0, &err), 0);
+    pgr_set_place(s, "line 1: record 4");
+    CHECK_INT(pgr_author_add_variant(s, 0, a, "A. Lovelace", "a lovelace", &err), 0);
+    pgr_set_place(s, NULL);
+    CHECK_INT(pgr_commit(s, &err), -1);
+    CHECK_MSG(!strncmp(err.msg, "line 1: record 3: postgres: authorship_put", 42), "%s", err.msg);
+    CHECK_INT(pgr_rollback(s, NULL), 0);
+    CHECK_INT(pg_int("SELECT COUNT(*) FROM authors"), 0);
+    /* no place set: the error says the write and no place */
+    CHECK_INT(pgr_begin(s, &err), 0);
+    CHECK_INT(new_author(s, "alan turing", &a), 0);
+    CHECK_INT(pgr_authorship_put(s, 0, 987654, a, 1, "Alan", NULL, 0, &err), 0);
+    CHECK_INT(pgr_commit(s, &err), -1);
+    CHECK_MSG(!strncmp(err.msg, "postgres: authorship_put", 24), "%s", err.msg);
+    CHECK_INT(pgr_rollback(s, NULL), 0);
+    pgr_store_close(s);
+    pg_drop();
+}
+
 int main(void)
 {
     RUN(test_queued_write_seen_by_next_read);
     RUN(test_failed_queued_write_reported_and_rolled_back);
+    RUN(test_failed_queued_write_at_commit_names_its_place);
     return check_summary("test_store_queue");
 }
