@@ -772,6 +772,23 @@ cleanup:
     return rc;
 }
 
+/* Names the record the next writes come from, so that a write that fails
+ * (on PostgreSQL possibly at a later record's round trip, or at commit)
+ * names it: "line 12", "line 1: record 3" (3rd entry of a listing). */
+static void set_place(ix_builder *b, long line, long position)
+{
+    char place[64];
+    if (line > 0 && position > 0)
+        snprintf(place, sizeof place, "line %ld: record %ld", line, position);
+    else if (line > 0)
+        snprintf(place, sizeof place, "line %ld", line);
+    else if (position > 0)
+        snprintf(place, sizeof place, "record %ld", position);
+    else
+        place[0] = '\0';
+    pgr_set_place(b->s, place[0] ? place : NULL);
+}
+
 static int sink_work(void *ctx, const ix_work *w, pgr_err *err)
 {
     ix_builder *b = ctx;
@@ -782,6 +799,7 @@ static int sink_work(void *ctx, const ix_work *w, pgr_err *err)
     pgr_sb *tk = &b->k1;
     size_t n = w->n_authors;
 
+    set_place(b, w->line, w->position);
     if (!w->title || !*w->title)
         return pgr_errf(err, PGR_EINVAL, "line %ld: work without a title", w->line);
     pgr_sb_reset(tk);
@@ -995,6 +1013,7 @@ static int sink_author(void *ctx, const ix_author *a, pgr_err *err)
     ix_builder *b = ctx;
     int rc = -1;
     char *norm = NULL;
+    set_place(b, a->line, a->position);
     if (!a->display_name || !*a->display_name)
         return pgr_errf(err, PGR_EINVAL, "author record without a name");
     norm = name_key(a->display_name, err);
@@ -1064,6 +1083,7 @@ cleanup:
 static int sink_topic(void *ctx, const ix_topic_ref *t, pgr_err *err)
 {
     ix_builder *b = ctx;
+    pgr_set_place(b->s, NULL); /* topic objects carry no line */
     if (!t->scheme || !t->code || !*t->code)
         return pgr_errf(err, PGR_EINVAL, "topic record without an id");
     pgr_id tid;
@@ -1203,7 +1223,7 @@ cleanup:
     free(cands);
     free(wids);
     free(named.v);
-    if (rc < 0)
+    if (rc < 0 && strncmp(err->msg, "page owner", 10)) /* store errors name it already */
         pgr_err_prefix(err, "page owner");
     return rc;
 }
@@ -1230,6 +1250,7 @@ int ix_builder_source_begin(ix_builder *b, const char *uri, const char *format,
         return pgr_errf(err, PGR_EINVAL, "%s: capture date \"%s\" is not YYYY-MM-DD", uri,
                         capture_date ? capture_date : "");
     file_reset(b);
+    pgr_set_place(b->s, NULL); /* a place is per record of the file */
     b->uri = strdup(uri);
     if (!b->uri)
         return oom(err);
@@ -1268,8 +1289,12 @@ int ix_builder_source_end(ix_builder *b, int ok, pgr_err *err)
 {
     if (!b->open)
         return pgr_errf(err, PGR_EINVAL, "no source is open");
+    pgr_set_place(b->s, "page owner"); /* finish_owner's writes */
     if (ok && finish_owner(b, err) < 0)
         ok = 0;
+    /* what commit writes (full text, ids) belongs to no one record; queued
+     * writes keep their own places */
+    pgr_set_place(b->s, NULL);
     if (ok && pgr_commit(b->s, err) < 0)
         ok = 0;
     if (!ok) {

@@ -445,13 +445,14 @@ static int parse_work(ix_jctx *c, oa_state *st, json_t *o, long position)
     return st->sink->work ? st->sink->work(st->sink->ctx, &w, c->err) : 0;
 }
 
-static int parse_author(ix_jctx *c, oa_state *st, json_t *o)
+static int parse_author(ix_jctx *c, oa_state *st, json_t *o, long position)
 {
     pgr_arena *a = &st->a;
     ix_author x;
     memset(&x, 0, sizeof x);
     x.openalex_id = short_id(a, ix_jstr(c, o, "id"));
     x.line = c->line;
+    x.position = position;
     const char *dn = ix_jstr(c, o, "display_name");
     x.orcid = short_orcid(ix_jstr(c, o, "orcid"));
     x.works_count = ix_jint(c, o, "works_count", 0, 100000000L, -1);
@@ -540,7 +541,7 @@ static int parse_entity(ix_jctx *c, oa_state *st, json_t *o, long position)
     if (k == 'W')
         rc = parse_work(c, st, o, position);
     else if (k == 'A')
-        rc = parse_author(c, st, o);
+        rc = parse_author(c, st, o, position);
     else if (k == 'T')
         rc = parse_topic(c, st, o);
     else {

@@ -104,6 +104,7 @@ typedef struct ix_author {
     const ix_topic_ref *concepts;
     size_t n_concepts;
     long line;                      /* line (or record number) where it starts, 0 if n/a */
+    long position;                  /* 1-based place in a listing (results[]), 0 if n/a */
 } ix_author;
 
 /* A figure a profile page reports about its owner, kept as that page's claim. */

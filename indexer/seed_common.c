@@ -971,7 +971,10 @@ int sd_finish(pgr_arena *a, const ix_input *in, const sd_result *r, const ix_sin
             if (err) {
                 if (!err->msg[0])
                     pgr_errf(err, PGR_EINTERNAL, "the sink refused the entry");
-                pgr_err_prefix(err, "line %ld", r->works[i].line);
+                /* a store error names the entry's line itself, or, for a
+                 * queued PostgreSQL write, the earlier entry that made it */
+                if (strncmp(err->msg, "line ", 5))
+                    pgr_err_prefix(err, "line %ld", r->works[i].line);
             }
             return -1;
         }
