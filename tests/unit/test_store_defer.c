@@ -1,12 +1,12 @@
 /* pgr_defer_indexes: the secondary indexes a large load drops inside its
  * transaction come back exactly (same CREATE INDEX text) on commit, and a
  * rollback restores them with the data; PostgreSQL is left alone. */
-#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include "graph/graph.h"
 #include "tests/check.h"
+#include "tests/support/graphgen.h"
 
 static char path[256];
 
@@ -132,22 +132,10 @@ static void test_commit_recreates(void)
 
 static void test_postgres_is_left_alone(void)
 {
-    const char *pg = getenv("PEERGRAPH_TEST_PG");
-    if (!pg || !*pg)
-        SKIP("PEERGRAPH_TEST_PG not set");
-    /* a database of its own on the test server */
-    char name[64], sql[128], url[600];
-    snprintf(name, sizeof name, "pgr_defer_%d", (int)getpid());
-    PGconn *c = PQconnectdb(pg);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    PGresult *r = PQexec(c, sql);
-    int created = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    PQfinish(c);
-    CHECK(created);
-    const char *scheme = strstr(pg, "://");
-    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-    snprintf(url, sizeof url, "%.*s/%s", (int)(slash ? slash - pg : (long)strlen(pg)), pg, name);
+    const char *why = NULL;
+    char *url = gg_fresh_db(GG_PG, "defer", &why); /* a database of its own */
+    if (!url)
+        SKIP("%s", why);
     pgr_store *s = NULL;
     pgr_err err = {0};
     int n = -1, opened = pgr_store_open(url, &s, &err) == 0;
@@ -157,12 +145,9 @@ static void test_postgres_is_left_alone(void)
         pgr_rollback(s, NULL);
     }
     pgr_store_close(s);
-    c = PQconnectdb(pg);
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
-    PQclear(PQexec(c, sql));
-    PQfinish(c);
     CHECK_MSG(opened, "open %s: %s", url, err.msg);
     CHECK_INT(n, 0);
+    free(url);
 }
 
 int main(void)
@@ -170,5 +155,6 @@ int main(void)
     RUN(test_rollback_restores);
     RUN(test_commit_recreates);
     RUN(test_postgres_is_left_alone);
+    gg_cleanup();
     return check_summary("test_store_defer");
 }

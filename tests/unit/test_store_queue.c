@@ -10,40 +10,20 @@
 
 #include "graph/graph.h"
 #include "tests/check.h"
+#include "tests/support/graphgen.h"
 
-static char url_[600], name_[64];
+static char *url_; /* this test's database (gg_fresh_db) */
 
-/* A database of its own on the test server; 0 ok, 1 no server. */
-static int pg_db(void)
-{
-    const char *pg = getenv("PEERGRAPH_TEST_PG");
-    if (!pg || !*pg)
-        return 1;
-    static int seq;
-    snprintf(name_, sizeof name_, "pgr_queue_%d_%d", (int)getpid(), ++seq);
-    PGconn *c = PQconnectdb(pg);
-    char sql[128];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name_);
-    PGresult *r = PQexec(c, sql);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    PQfinish(c);
-    if (!ok)
-        return -1;
-    const char *scheme = strstr(pg, "://");
-    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-    snprintf(url_, sizeof url_, "%.*s/%s", (int)(slash ? slash - pg : (long)strlen(pg)), pg, name_);
-    return 0;
-}
-
-static void pg_drop(void)
-{
-    PGconn *c = PQconnectdb(getenv("PEERGRAPH_TEST_PG"));
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name_);
-    PQclear(PQexec(c, sql));
-    PQfinish(c);
-}
+/* Opens a store on a fresh PostgreSQL database of the test's own; skips
+ * without PEERGRAPH_TEST_PG. */
+#define OPEN_PG(name, s, err)                                                              \
+    do {                                                                                   \
+        const char *why_ = NULL;                                                           \
+        free(url_);                                                                        \
+        if (!(url_ = gg_fresh_db(GG_PG, name, &why_)))                                     \
+            SKIP("%s", why_);                                                              \
+        CHECK_MSG(pgr_store_open(url_, &(s), &(err)) == 0, "open: %s", (err).msg);        \
+    } while (0)
 
 /* One integer from a SQL query on the test database (-1 on error). */
 static long long pg_int(const char *sql)
@@ -67,13 +47,9 @@ static int new_author(pgr_store *s, const char *name, pgr_id *id)
 
 static void test_queued_write_seen_by_next_read(void)
 {
-    int r = pg_db();
-    if (r == 1)
-        SKIP("PEERGRAPH_TEST_PG not set");
-    CHECK(r == 0);
     pgr_store *s = NULL;
     pgr_err err = {0};
-    CHECK_MSG(pgr_store_open(url_, &s, &err) == 0, "open: %s", err.msg);
+    OPEN_PG("queue_read", s, err);
     CHECK_INT(pgr_begin(s, &err), 0);
     pgr_id a1 = 0, a2 = 0;
     CHECK_INT(new_author(s, "ada lovelace", &a1), 0);
@@ -96,18 +72,13 @@ static void test_queued_write_seen_by_next_read(void)
     CHECK_INT(new_author(s, "grace hopper", &a3), 0);
     CHECK_INT(a3, a2 + 2);
     pgr_store_close(s);
-    pg_drop();
 }
 
 static void test_failed_queued_write_reported_and_rolled_back(void)
 {
-    int r = pg_db();
-    if (r == 1)
-        SKIP("PEERGRAPH_TEST_PG not set");
-    CHECK(r == 0);
     pgr_store *s = NULL;
     pgr_err err = {0};
-    CHECK_MSG(pgr_store_open(url_, &s, &err) == 0, "open: %s", err.msg);
+    OPEN_PG("queue_fail", s, err);
     CHECK_INT(pgr_begin(s, &err), 0);
     pgr_id a = 0;
     CHECK_INT(new_author(s, "ada lovelace", &a), 0);
@@ -136,20 +107,15 @@ static void test_failed_queued_write_reported_and_rolled_back(void)
     CHECK_INT(pgr_commit(s, &e2), 0);
     CHECK_INT(pg_int("SELECT COUNT(*) FROM authors"), 1);
     pgr_store_close(s);
-    pg_drop();
 }
 
 /* A queued write that fails only when commit sends the queue still names the
  * place it was queued at; writes queued with no place name none. */
 static void test_failed_queued_write_at_commit_names_its_place(void)
 {
-    int r = pg_db();
-    if (r == 1)
-        SKIP("PEERGRAPH_TEST_PG not set");
-    CHECK(r == 0);
     pgr_store *s = NULL;
     pgr_err err = {0};
-    CHECK_MSG(pgr_store_open(url_, &s, &err) == 0, "open: %s", err.msg);
+    OPEN_PG("queue_commit", s, err);
     CHECK_INT(pgr_begin(s, &err), 0);
     pgr_id a = 0;
     CHECK_INT(new_author(s, "ada lovelace", &a), 0);
@@ -170,7 +136,6 @@ static void test_failed_queued_write_at_commit_names_its_place(void)
     CHECK_MSG(!strncmp(err.msg, "postgres: authorship_put", 24), "%s", err.msg);
     CHECK_INT(pgr_rollback(s, NULL), 0);
     pgr_store_close(s);
-    pg_drop();
 }
 
 int main(void)
@@ -178,5 +143,7 @@ int main(void)
     RUN(test_queued_write_seen_by_next_read);
     RUN(test_failed_queued_write_reported_and_rolled_back);
     RUN(test_failed_queued_write_at_commit_names_its_place);
+    gg_cleanup();
+    free(url_);
     return check_summary("test_store_queue");
 }
