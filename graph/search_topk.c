@@ -326,17 +326,25 @@ typedef struct build_ctx {
     int oom;
 } build_ctx;
 
-static uint64_t hash_bytes(const char *p, int n)
+/* Appends word k to a pass's list of the words its current document holds
+ * (the build's and the refresh's counting alike); -1 out of memory. */
+static int touched_push(int **v, size_t *n, size_t *cap, int k)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (int i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        int *nv = realloc(*v, c * sizeof *nv);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = k;
+    return 0;
 }
 
 static int find_term(const build_ctx *b, const char *p, int n)
 {
-    for (size_t i = hash_bytes(p, n) & (b->hcap - 1);; i = (i + 1) & (b->hcap - 1)) {
+    for (size_t i = pgr_fnv1a(p, (size_t)n) & (b->hcap - 1);; i = (i + 1) & (b->hcap - 1)) {
         int k = b->hash[i];
         if (!k)
             return -1;
@@ -358,17 +366,10 @@ static int on_build_token(void *ctx, int tflags, const char *tok, int n, int sta
         return SQLITE_OK;
     bterm *t = &b->t[k];
     if (t->stamp != b->doc) {
-        if (b->n_touched == b->cap_touched) {
-            size_t cap = b->cap_touched ? b->cap_touched * 2 : 64;
-            int *v = realloc(b->touched, cap * sizeof *v);
-            if (!v) {
-                b->oom = 1;
-                return SQLITE_NOMEM;
-            }
-            b->touched = v;
-            b->cap_touched = cap;
+        if (touched_push(&b->touched, &b->n_touched, &b->cap_touched, k) != 0) {
+            b->oom = 1;
+            return SQLITE_NOMEM;
         }
-        b->touched[b->n_touched++] = k;
         t->stamp = b->doc;
         t->f = 0;
     }
@@ -550,7 +551,7 @@ static int build(pgr_store *s, pgr_err *err)
         goto cleanup;
     }
     for (size_t i = 0; i < b.n; i++) {
-        size_t h = hash_bytes(b.t[i].text, b.t[i].len) & (b.hcap - 1);
+        size_t h = pgr_fnv1a(b.t[i].text, (size_t)b.t[i].len) & (b.hcap - 1);
         while (b.hash[h])
             h = (h + 1) & (b.hcap - 1);
         b.hash[h] = (int)i + 1;
@@ -1525,7 +1526,7 @@ static int refresh_rehash(refresh_ctx *c)
     if (!h)
         return -1;
     for (size_t i = 0; i < c->n; i++) {
-        size_t j = hash_bytes(c->t[i].text, c->t[i].len) & (cap - 1);
+        size_t j = pgr_fnv1a(c->t[i].text, (size_t)c->t[i].len) & (cap - 1);
         while (h[j])
             j = (j + 1) & (cap - 1);
         h[j] = (int)i + 1;
@@ -1541,7 +1542,7 @@ static int refresh_term(refresh_ctx *c, const char *p, int n)
 {
     if (2 * (c->n + 1) > c->hcap && refresh_rehash(c) != 0)
         return -1;
-    size_t j = hash_bytes(p, n) & (c->hcap - 1);
+    size_t j = pgr_fnv1a(p, (size_t)n) & (c->hcap - 1);
     for (; c->hash[j]; j = (j + 1) & (c->hcap - 1)) {
         const rterm *t = &c->t[c->hash[j] - 1];
         if (t->len == n && !memcmp(t->text, p, (size_t)n))
@@ -1583,17 +1584,10 @@ static int on_refresh_token(void *ctx, int tflags, const char *tok, int n, int s
     }
     rterm *t = &c->t[k];
     if (t->stamp != c->doc) {
-        if (c->n_touched == c->cap_touched) {
-            size_t cap = c->cap_touched ? c->cap_touched * 2 : 64;
-            int *v = realloc(c->touched, cap * sizeof *v);
-            if (!v) {
-                c->oom = 1;
-                return SQLITE_NOMEM;
-            }
-            c->touched = v;
-            c->cap_touched = cap;
+        if (touched_push(&c->touched, &c->n_touched, &c->cap_touched, k) != 0) {
+            c->oom = 1;
+            return SQLITE_NOMEM;
         }
-        c->touched[c->n_touched++] = k;
         t->stamp = c->doc;
         t->f = 0;
     }

@@ -465,14 +465,6 @@ typedef struct pgr_keyset {
     size_t n, cap;
 } pgr_keyset;
 
-static uint64_t key_hash(const char *k)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211ull;
-    return h;
-}
-
 void pgr_keys_forget(pgr_store *s)
 {
     if (s->keys) {
@@ -487,7 +479,7 @@ void pgr_keys_forget(pgr_store *s)
 
 static char **key_slot(pgr_keyset *ks, const char *k)
 {
-    for (size_t j = key_hash(k) & (ks->cap - 1);; j = (j + 1) & (ks->cap - 1))
+    for (size_t j = pgr_fnv1a(k, strlen(k)) & (ks->cap - 1);; j = (j + 1) & (ks->cap - 1))
         if (!ks->slot[j] || !strcmp(ks->slot[j], k))
             return &ks->slot[j];
 }
