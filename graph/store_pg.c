@@ -192,6 +192,15 @@ static int pg_ensure_prepared(pgr_stmt *st, const Oid *types, pgr_err *err)
     return 0;
 }
 
+/* The statement's parameters as text (values point into bufs or its own
+ * strings), prepared on the server the first time; -1 with err. */
+static int pg_bind(pgr_stmt *st, Oid *types, const char **values, char (*bufs)[32],
+                   pgr_err *err)
+{
+    pg_params(st, types, values, bufs);
+    return pg_ensure_prepared(st, types, err);
+}
+
 /* Takes a finished execution's result into st; -1 (err set) if it failed. */
 static int pg_take(pgr_stmt *st, PGresult *r, pgr_err *err)
 {
@@ -222,8 +231,7 @@ static int pg_step(pgr_stmt *st, pgr_err *err)
         Oid types[PGR_MAX_PARAMS];
         const char *values[PGR_MAX_PARAMS];
         char bufs[PGR_MAX_PARAMS][32];
-        pg_params(st, types, values, bufs);
-        if (pg_ensure_prepared(st, types, err) != 0)
+        if (pg_bind(st, types, values, bufs, err) != 0)
             return -1;
         PGresult *r = PQexecPrepared(CONN(s), st->pg_name, st->n_params, values, NULL, NULL, 0);
         if (pg_take(st, r, err) != 0)
@@ -284,8 +292,7 @@ static int pg_pipeline(pgr_store *s, size_t *from, pgr_stmt **sts, int n, pgr_er
     const char *values[PGR_MAX_PARAMS];
     char bufs[PGR_MAX_PARAMS][32];
     for (int i = 0; i < n; i++) {
-        pg_params(sts[i], types, values, bufs);
-        if (pg_ensure_prepared(sts[i], types, err) != 0)
+        if (pg_bind(sts[i], types, values, bufs, err) != 0)
             return -1;
     }
     if (!PQenterPipelineMode(c))
@@ -383,8 +390,7 @@ static int pg_queue(pgr_stmt *st, pgr_err *err)
     Oid types[PGR_MAX_PARAMS];
     const char *values[PGR_MAX_PARAMS];
     char bufs[PGR_MAX_PARAMS][32];
-    pg_params(st, types, values, bufs);
-    if (pg_ensure_prepared(st, types, err) != 0)
+    if (pg_bind(st, types, values, bufs, err) != 0)
         return -1;
     if (pd->n == pd->cap) {
         size_t cap = pd->cap ? pd->cap * 2 : 1024;
