@@ -338,6 +338,23 @@ static int unmerge(const char *db, const char *id_text)
     return rc;
 }
 
+/* An option that takes one of n names: *out = vals[i] for names[i]; else
+ * the usage error (the names listed) and -1. */
+static int pick_option(const char *opt, const char *arg, const char *const *names,
+                       const int *vals, int n, int *out)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(arg, names[i])) {
+            *out = vals[i];
+            return 0;
+        }
+    fprintf(stderr, "peergraph ingest: %s ", opt);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", i ? "|" : "", names[i]);
+    fprintf(stderr, ", not '%s'\n", arg);
+    return -1;
+}
+
 int cmd_ingest(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -364,34 +381,21 @@ int cmd_ingest(int argc, char **argv)
         case 'u': unmerge_id = optarg; break;
         case 'q': o.quiet = 1; break;
         case 'K': o.no_keywords = 1; break;
-        case 'B':
-            if (!strcmp(optarg, "auto"))
-                o.bulk = IX_BULK_AUTO;
-            else if (!strcmp(optarg, "always"))
-                o.bulk = IX_BULK_ALWAYS;
-            else if (!strcmp(optarg, "never"))
-                o.bulk = IX_BULK_NEVER;
-            else {
-                fprintf(stderr, "peergraph ingest: --bulk auto|always|never, not '%s'\n", optarg);
+        case 'B': {
+            static const char *const names[] = {"auto", "always", "never"};
+            static const int vals[] = {IX_BULK_AUTO, IX_BULK_ALWAYS, IX_BULK_NEVER};
+            if (pick_option("--bulk", optarg, names, vals, 3, &o.bulk) != 0)
                 return 2;
-            }
             break;
-        case 'S':
-            if (!strcmp(optarg, "auto"))
-                o.search_index = PGR_SEARCH_AUTO;
-            else if (!strcmp(optarg, "refresh"))
-                o.search_index = PGR_SEARCH_REFRESH;
-            else if (!strcmp(optarg, "rebuild"))
-                o.search_index = PGR_SEARCH_REBUILD;
-            else if (!strcmp(optarg, "skip"))
-                o.search_index = PGR_SEARCH_SKIP;
-            else {
-                fprintf(stderr,
-                        "peergraph ingest: --search-index auto|refresh|rebuild|skip, not '%s'\n",
-                        optarg);
+        }
+        case 'S': {
+            static const char *const names[] = {"auto", "refresh", "rebuild", "skip"};
+            static const int vals[] = {PGR_SEARCH_AUTO, PGR_SEARCH_REFRESH, PGR_SEARCH_REBUILD,
+                                       PGR_SEARCH_SKIP};
+            if (pick_option("--search-index", optarg, names, vals, 4, &o.search_index) != 0)
                 return 2;
-            }
             break;
+        }
         case 'L':
             for (const ix_format *f = ix_formats; f->name; f++)
                 printf("%-20s %s\n", f->name, f->description ? f->description : "");
