@@ -842,6 +842,26 @@ cleanup:
     return -1;
 }
 
+/* Queues the copy of the first n rows of the logits (or, with ids, of their
+ * argmax taken on the device) into the pinned host buffers; the caller
+ * synchronises the stream before reading them. */
+static int fetch_rows(pgr_cuda_engine *ce, int n, int ids, pgr_err *err)
+{
+    const int V = ce->c.vocab;
+    if (ids) {
+        if (pgr_cu_argmax(ce->logits, n, V, ce->d_ids, ce->st, err))
+            return -1;
+        CU_TRY(cudaMemcpyAsync(ce->h_ids, ce->d_ids, (size_t)n * sizeof(int32_t),
+                               cudaMemcpyDeviceToHost, ce->st));
+    } else {
+        CU_TRY(cudaMemcpyAsync(ce->h_logits, ce->logits, (size_t)n * V * sizeof(float),
+                               cudaMemcpyDeviceToHost, ce->st));
+    }
+    return 0;
+cleanup:
+    return -1;
+}
+
 /* A step; the wanted tokens' logits into logits, or (ids non-NULL) their
  * argmax, taken on the device, into ids. */
 static int forward_step(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_hooks *hooks,
@@ -986,15 +1006,8 @@ static int forward_step(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_
         }
         /* rows 0..n-1 of the logits (or of their argmax); pick the wanted
          * ones on the host */
-        if (ids) {
-            if (pgr_cu_argmax(ce->logits, n, V, ce->d_ids, ce->st, err))
-                goto cleanup;
-            CU_TRY(cudaMemcpyAsync(ce->h_ids, ce->d_ids, (size_t)n * sizeof(int32_t),
-                                   cudaMemcpyDeviceToHost, ce->st));
-        } else {
-            CU_TRY(cudaMemcpyAsync(ce->h_logits, ce->logits, (size_t)n * V * sizeof(float),
-                                   cudaMemcpyDeviceToHost, ce->st));
-        }
+        if (fetch_rows(ce, n, ids != NULL, err))
+            goto cleanup;
         CU_TRY(cudaStreamSynchronize(ce->st));
         for (int t = 0, i = 0; t < n; t++)
             if (b->want_logits ? b->want_logits[t] != 0 : t == n - 1) {
@@ -1024,15 +1037,8 @@ static int forward_step(pgr_cuda_engine *ce, const pgr_cuda_batch *b, const pgr_
         if (nw > 0) {
             if (run_head(ce, nw, ce->d_meta + o_rows, err))
                 goto cleanup;
-            if (ids) {
-                if (pgr_cu_argmax(ce->logits, nw, V, ce->d_ids, ce->st, err))
-                    goto cleanup;
-                CU_TRY(cudaMemcpyAsync(ce->h_ids, ce->d_ids, (size_t)nw * sizeof(int32_t),
-                                       cudaMemcpyDeviceToHost, ce->st));
-            } else {
-                CU_TRY(cudaMemcpyAsync(ce->h_logits, ce->logits, (size_t)nw * V * sizeof(float),
-                                       cudaMemcpyDeviceToHost, ce->st));
-            }
+            if (fetch_rows(ce, nw, ids != NULL, err))
+                goto cleanup;
         }
         CU_TRY(cudaStreamSynchronize(ce->st));
         if (nw > 0 && ids)
