@@ -361,6 +361,16 @@ int gpu_bench_main(int argc, char **argv)
     }
     printf("device %s; copy bandwidth %.1f GB/s; weights %.2f GB; median of %d runs of %d steps\n",
            dev, bw / 1e9, wbytes / 1e9, reps, steps);
+    {
+        /* which decode projections the engine's start-up timing gave to
+         * gemv_bf16 (bit group * 4 + class; PEERGRAPH_CUDA_GEMV) */
+        pgr_cuda_stats st;
+        pgr_cuda_stats_get(pgr_engine_cuda(e), &st);
+        printf("{\"bench\":\"G1-gemv\",\"device\":\"%s\",\"gemv_mask\":\"0x%05x\","
+               "\"gemv\":\"%s\"}\n",
+               dev, (unsigned)st.gemv_mask,
+               getenv("PEERGRAPH_CUDA_GEMV") ? getenv("PEERGRAPH_CUDA_GEMV") : "auto");
+    }
     pgr_engine_free(e); /* G3's scheduler makes its own engine: free the device memory */
     e = NULL;
 g3:

@@ -72,6 +72,9 @@ quick() {
 bench() {
   TAILN=40 step g4 100 $BIN bench gpu --only g4
   step g1g2 200 $BIN bench gpu --only g1,g2 --reps 3
+  # the same G1 with cuBLAS alone: what gemv_bf16 and the fused residual
+  # adds bring, measured in the same session
+  step g1-cublas 100 env PEERGRAPH_CUDA_GEMV=off $BIN bench gpu --only g1 --reps 3
 }
 
 g3() {

@@ -268,7 +268,31 @@ int run_all(bench &b, const pgr_model_cfg *c, int lora_rank, int n_ad, pgr_err *
                       err))
                 goto cleanup;
         }
-    for (int n : {1, 16, 256, 4096}) {
+    for (int n : {1, 2, 4, 8}) {
+        /* the small-batch decode kernel on the same bf16 matrix, fp32 x */
+        pgr_cu_gemv_mat gm = {wbf, y, ffn};
+        snprintf(shape, sizeof shape, "bf16 W (%d, %d), %d tokens", ffn, dim, n);
+        if (timed(b, "gemv_bf16", shape,
+                  (double)ffn * dim * 2 + (double)n * dim * 4 + (double)n * ffn * 4,
+                  2.0 * ffn * dim * n, 0,
+                  [&] { return pgr_cu_gemv_bf16(&gm, 1, dim, x, n, 0, b.st, err); }, err))
+            goto cleanup;
+    }
+    {
+        /* q, k, v of a layer in one launch (the engine's decode step) */
+        /* three disjoint row ranges of the (ffn, dim) matrix, so that no
+         * weight byte is read twice */
+        pgr_cu_gemv_mat gm[3] = {{wbf, y, qd},
+                                 {wbf + (size_t)qd * dim, y + qd, kvd},
+                                 {wbf + (size_t)(qd + kvd) * dim, y + qd + kvd, kvd}};
+        const double rows = (double)qd + 2.0 * kvd;
+        snprintf(shape, sizeof shape, "q,k,v bf16 (%d + 2 x %d, %d), 1 token", qd, kvd, dim);
+        if (qd + 2 * kvd <= ffn &&
+            timed(b, "gemv_bf16", shape, rows * dim * 2 + dim * 4.0 + rows * 4, 2.0 * rows * dim,
+                  0, [&] { return pgr_cu_gemv_bf16(gm, 3, dim, x, 1, 0, b.st, err); }, err))
+            goto cleanup;
+    }
+    for (int n : {1, 8, 16, 256, 4096}) {
         snprintf(shape, sizeof shape, "bf16 W (%d, %d), %d tokens", ffn, dim, n);
         if (timed(b, "gemm_bf16 (cuBLAS)", shape,
                   (double)ffn * dim * 2 + (double)n * dim * 2 + (double)n * ffn * 4,

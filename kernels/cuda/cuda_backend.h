@@ -37,6 +37,10 @@ typedef struct pgr_cuda_engine pgr_cuda_engine;
  *                          the weights at every batch size | quant: our
  *                          fp32-activation kernel on the quantised blocks
  *                          everywhere (closest to the CPU numerics)
+ *   PEERGRAPH_CUDA_GEMV    auto (default): at 1..8 tokens, per projection
+ *                          group, our bf16 matrix-vector kernel (gemv_bf16.cu)
+ *                          where it timed faster than cuBLAS when the engine
+ *                          started | on: wherever it applies | off: never
  *   PEERGRAPH_CUDA_GRAPHS  1 (default) | 0: CUDA graphs for adapter-free steps
  *   PEERGRAPH_CUDA_ADAPTER_MIB  device adapter pool budget (default 1024)
  *   PEERGRAPH_CUDA_SGMV_MIN  LoRA tokens of one adapter in a step from which
@@ -103,7 +107,9 @@ int pgr_cuda_kernel_bench(const pgr_model_cfg *cfg, int reps, int lora_rank, int
 /* Counters for tests and benchmarks. */
 typedef struct pgr_cuda_stats {
     uint64_t steps, graph_steps, graph_captures, adapter_uploads, adapter_evictions;
-    uint64_t gemm_cublas, gemm_quant; /* matrix products by path */
+    uint64_t gemm_cublas, gemm_quant, gemm_gemv; /* matrix products by path */
+    uint32_t gemv_mask; /* bit group * 4 + class: gemv_bf16 chosen (engine.cu: groups qkv, o,
+                           gate/up, down, output; classes 1, 2, 3-4, 5-8 tokens) */
     uint64_t lora_sgmv_tokens, lora_bgmv_tokens; /* LoRA tokens by kernel (lora_plan.h) */
     size_t weight_bytes, kv_bytes, adapter_bytes;
 } pgr_cuda_stats;

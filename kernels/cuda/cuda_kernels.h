@@ -33,7 +33,7 @@ int pgr_cu_d2h(void *h, const void *d, size_t bytes, pgr_err *err);
 int pgr_cu_memset(void *d, int byte, size_t bytes, pgr_err *err);
 int pgr_cu_sync(pgr_err *err); /* device synchronise: reports execution errors */
 
-/* ---- weights (dequant.cu, embed.cu, qmatvec.cu, gemm.cu) ---- */
+/* ---- weights (dequant.cu, embed.cu, qmatvec.cu, gemm.cu, gemv_bf16.cu) ---- */
 /* Is this weight type handled by the device kernels? */
 int pgr_cu_type_ok(int type);
 /* d_out (rows, cols) bf16 = dequantised d_w (rows, row_bytes). cols % 32 == 0. */
@@ -56,6 +56,24 @@ void pgr_cu_blas_free(pgr_cu_blas *b);
  * fp32 accumulation (cublasGemmEx). */
 int pgr_cu_gemm_bf16(pgr_cu_blas *b, const uint16_t *d_w, int rows, int cols,
                      const uint16_t *d_x, float *d_y, int n_tok, pgr_err *err);
+/* The same, adding into d_y when accumulate != 0 (beta = 1). */
+int pgr_cu_gemm_bf16_acc(pgr_cu_blas *b, const uint16_t *d_w, int rows, int cols,
+                         const uint16_t *d_x, float *d_y, int n_tok, int accumulate,
+                         pgr_err *err);
+
+/* Small-batch decode (gemv_bf16.cu): for each of n_mats (1..GV_MAX_MATS)
+ * bf16 matrices W_i (rows_i, cols) sharing the float32 input d_x (n_tok,
+ * cols), y_i (n_tok, rows_i) = d_x · W_i^T, or y_i += that when accumulate.
+ * n_tok 1..GV_MAX_TOK, cols a multiple of 8, W_i and d_x 16-byte aligned. */
+#define GV_MAX_MATS 3
+#define GV_MAX_TOK 8
+typedef struct pgr_cu_gemv_mat {
+    const uint16_t *w; /* (rows, cols) bf16, device */
+    float *y;          /* (n_tok, rows), device */
+    int rows;
+} pgr_cu_gemv_mat;
+int pgr_cu_gemv_bf16(const pgr_cu_gemv_mat *mats, int n_mats, int cols, const float *d_x,
+                     int n_tok, int accumulate, void *stream, pgr_err *err);
 
 /* ---- element-wise and small ops (elementwise.cu, rmsnorm.cu, rope.cu, swiglu.cu) ---- */
 int pgr_cu_rmsnorm(const float *d_x, const float *d_w, float *d_out, int n_tok, int dim,

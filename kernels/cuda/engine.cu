@@ -16,8 +16,8 @@
  * Per step the host packs token ids, positions, block tables, adapter slots
  * and segments into one pinned buffer and uploads it with one copy.
  *
- * Not yet run on a GPU (docs/cuda.md): written to be checked by
- * tests/unit/test_cuda_*.c on the first machine that has one. */
+ * Checked on an H100 (2026-11-23) by tests/unit/test_cuda_*.c against the
+ * CPU engine; docs/cuda.md says what changed since and has not run there. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +37,11 @@ extern "C" {
 #define ALIGN 256
 
 enum { GEMM_AUTO = 0, GEMM_CUBLAS = 1, GEMM_QUANT = 2 };
+enum { GEMV_AUTO = 0, GEMV_ON = 1, GEMV_OFF = 2 };
+/* Projection groups (one matmul() call each): the small-batch kernel is
+ * chosen per group and batch-size class (gemv_class). */
+enum { G_QKV, G_O, G_GATEUP, G_DOWN, G_OUT, N_GROUPS };
+#define N_GV_CLASSES 4 /* 1, 2, 3-4, 5-8 tokens */
 
 typedef struct dmat {
     int type, rows, cols;
@@ -59,6 +64,8 @@ struct pgr_cuda_engine {
     pgr_model_cfg c;
     int q_dim, kv_dim, wide, widest;
     int gemm_mode, use_graphs;
+    int gemv_mode;
+    uint8_t gemv_use[N_GROUPS][N_GV_CLASSES]; /* 1: gemv_bf16, 0: cuBLAS */
     int sgmv_min; /* LoRA groups of at least this many tokens go to SGMV */
     cudaStream_t st;
     pgr_cu_blas *blas;
@@ -227,10 +234,120 @@ cleanup:
     return -1;
 }
 
+/* Chooses, per projection group and batch-size class, between cuBLAS (with
+ * its to_bf16 conversion of x) and gemv_bf16, by timing both on this
+ * device on the group's own matrices of layer 0 (every layer has the same
+ * shapes) and of the output projection: 1 warm-up and 5 timed runs each,
+ * the fastest run of each kept. PEERGRAPH_CUDA_GEMV=on takes gemv_bf16
+ * wherever it applies (tests), off never. */
+static int gemv_calibrate(pgr_cuda_engine *ce, pgr_err *err)
+{
+    static const int cls_tok[N_GV_CLASSES] = {1, 2, 4, 8};
+    const dmat *W = ce->mats; /* layer 0 */
+    const dmat *grp[N_GROUPS][GV_MAX_MATS] = {
+        {&W[PGR_SITE_Q], &W[PGR_SITE_K], &W[PGR_SITE_V]},
+        {&W[PGR_SITE_O], NULL, NULL},
+        {&W[PGR_SITE_GATE], &W[PGR_SITE_UP], NULL},
+        {&W[PGR_SITE_DOWN], NULL, NULL},
+        {&ce->out, NULL, NULL}};
+    static const int n_mats[N_GROUPS] = {3, 1, 2, 1, 1};
+    static const int accumulate[N_GROUPS] = {0, 1, 0, 1, 0};
+    size_t max_cols = 0, max_rows = 0;
+    float *x = NULL, *y = NULL;
+    uint16_t *xbf = NULL;
+    cudaEvent_t ev[3] = {NULL, NULL, NULL};
+    int ok[N_GROUPS];
+    memset(ce->gemv_use, 0, sizeof ce->gemv_use);
+    ce->stats.gemv_mask = 0;
+    if (ce->gemm_mode == GEMM_QUANT || ce->gemv_mode == GEMV_OFF || ce->c.n_layer < 1)
+        return 0;
+    for (int g = 0; g < N_GROUPS; g++) {
+        size_t rows = 0;
+        ok[g] = 1;
+        for (int i = 0; i < n_mats[g]; i++) {
+            const dmat *d = grp[g][i];
+            ok[g] &= d->bf16 != NULL && d->cols % 8 == 0 && d->cols == grp[g][0]->cols &&
+                     ((uintptr_t)d->bf16 & 15) == 0;
+            rows += (size_t)d->rows;
+        }
+        if (!ok[g])
+            continue;
+        if ((size_t)grp[g][0]->cols > max_cols)
+            max_cols = (size_t)grp[g][0]->cols;
+        if (rows > max_rows)
+            max_rows = rows;
+    }
+    if (!max_cols)
+        return 0;
+    CU_TRY(cudaMalloc((void **)&x, GV_MAX_TOK * max_cols * sizeof(float)));
+    CU_TRY(cudaMalloc((void **)&xbf, GV_MAX_TOK * max_cols * sizeof(uint16_t)));
+    CU_TRY(cudaMalloc((void **)&y, GV_MAX_TOK * max_rows * sizeof(float)));
+    CU_TRY(cudaMemsetAsync(x, 0, GV_MAX_TOK * max_cols * sizeof(float), ce->st));
+    CU_TRY(cudaMemsetAsync(y, 0, GV_MAX_TOK * max_rows * sizeof(float), ce->st));
+    for (int i = 0; i < 3; i++)
+        CU_TRY(cudaEventCreate(&ev[i]));
+    for (int g = 0; g < N_GROUPS; g++) {
+        if (!ok[g])
+            continue;
+        for (int cls = 0; cls < N_GV_CLASSES; cls++) {
+            const int n = cls_tok[cls], cols = grp[g][0]->cols;
+            float best_blas = INFINITY, best_gemv = INFINITY;
+            pgr_cu_gemv_mat gm[GV_MAX_MATS];
+            float *yi = y;
+            for (int i = 0; i < n_mats[g]; i++) {
+                gm[i].w = grp[g][i]->bf16, gm[i].y = yi, gm[i].rows = grp[g][i]->rows;
+                yi += (size_t)n * (size_t)grp[g][i]->rows;
+            }
+            if (ce->gemv_mode == GEMV_ON) {
+                ce->gemv_use[g][cls] = 1;
+                continue;
+            }
+            for (int rep = 0; rep < 6; rep++) {
+                float t_blas, t_gemv;
+                CU_TRY(cudaEventRecord(ev[0], ce->st));
+                if (pgr_cu_to_bf16(x, xbf, (size_t)n * (size_t)cols, ce->st, err))
+                    goto cleanup;
+                for (int i = 0; i < n_mats[g]; i++)
+                    if (pgr_cu_gemm_bf16_acc(ce->blas, gm[i].w, gm[i].rows, cols, xbf, gm[i].y, n,
+                                             accumulate[g], err))
+                        goto cleanup;
+                CU_TRY(cudaEventRecord(ev[1], ce->st));
+                if (pgr_cu_gemv_bf16(gm, n_mats[g], cols, x, n, accumulate[g], ce->st, err))
+                    goto cleanup;
+                CU_TRY(cudaEventRecord(ev[2], ce->st));
+                CU_TRY(cudaEventSynchronize(ev[2]));
+                CU_TRY(cudaEventElapsedTime(&t_blas, ev[0], ev[1]));
+                CU_TRY(cudaEventElapsedTime(&t_gemv, ev[1], ev[2]));
+                if (rep == 0)
+                    continue; /* warm-up: first launches, cuBLAS heuristics */
+                best_blas = fminf(best_blas, t_blas);
+                best_gemv = fminf(best_gemv, t_gemv);
+            }
+            ce->gemv_use[g][cls] = best_gemv < best_blas;
+        }
+    }
+    for (int g = 0; g < N_GROUPS; g++)
+        for (int cls = 0; cls < N_GV_CLASSES; cls++)
+            if (ce->gemv_use[g][cls])
+                ce->stats.gemv_mask |= 1u << (g * N_GV_CLASSES + cls);
+    cudaFree(x), cudaFree(xbf), cudaFree(y);
+    for (int i = 0; i < 3; i++)
+        cudaEventDestroy(ev[i]);
+    return 0;
+cleanup:
+    memset(ce->gemv_use, 0, sizeof ce->gemv_use);
+    cudaStreamSynchronize(ce->st); /* nothing may still use the buffers */
+    cudaFree(x), cudaFree(xbf), cudaFree(y);
+    for (int i = 0; i < 3; i++)
+        if (ev[i])
+            cudaEventDestroy(ev[i]);
+    return -1;
+}
+
 extern "C" int pgr_cuda_engine_new(const pgr_model *m, pgr_cuda_engine **out, pgr_err *err)
 {
     pgr_cuda_engine *ce = NULL;
-    const char *gm = getenv("PEERGRAPH_CUDA_GEMM");
+    const char *gm = getenv("PEERGRAPH_CUDA_GEMM"), *gv = getenv("PEERGRAPH_CUDA_GEMV");
     *out = NULL;
     if (pgr_cuda_available(NULL, 0, err))
         return -1;
@@ -247,17 +364,23 @@ extern "C" int pgr_cuda_engine_new(const pgr_model *m, pgr_cuda_engine **out, pg
                     : !strcmp(gm, "cublas")             ? GEMM_CUBLAS
                     : !strcmp(gm, "quant")              ? GEMM_QUANT
                                                         : -1;
+    ce->gemv_mode = !gv || !*gv || !strcmp(gv, "auto") ? GEMV_AUTO
+                    : !strcmp(gv, "on")                 ? GEMV_ON
+                    : !strcmp(gv, "off")                ? GEMV_OFF
+                                                        : -1;
     ce->use_graphs = env_int("PEERGRAPH_CUDA_GRAPHS", 1) != 0;
     ce->sgmv_min = env_int("PEERGRAPH_CUDA_SGMV_MIN", 2);
     ce->ad_budget = (size_t)env_int("PEERGRAPH_CUDA_ADAPTER_MIB", 1024) << 20;
     ARG_CHECK(ce->gemm_mode >= 0, "PEERGRAPH_CUDA_GEMM='%s': auto, cublas or quant", gm);
+    ARG_CHECK(ce->gemv_mode >= 0, "PEERGRAPH_CUDA_GEMV='%s': auto, on or off", gv);
     ARG_CHECK(ce->sgmv_min >= 1, "PEERGRAPH_CUDA_SGMV_MIN=%d: at least 1", ce->sgmv_min);
     ARG_CHECK(ce->c.head_dim % 32 == 0 && ce->c.head_dim <= 256,
               "CUDA engine: head_dim %d unsupported (a multiple of 32, at most 256)",
               ce->c.head_dim);
     CU_TRY(cudaSetDevice(0));
     CU_TRY(cudaStreamCreateWithFlags(&ce->st, cudaStreamNonBlocking));
-    if (pgr_cu_blas_new(ce->st, &ce->blas, err) || weights_upload(ce, err))
+    if (pgr_cu_blas_new(ce->st, &ce->blas, err) || weights_upload(ce, err) ||
+        gemv_calibrate(ce, err))
         goto cleanup;
     CU_TRY(cudaMalloc((void **)&ce->d_lora_tabs, N_SLOTS * sizeof(pgr_cu_lora *)));
     CU_TRY(cudaMalloc((void **)&ce->d_reft_tabs, N_SLOTS * sizeof(pgr_cu_reft *)));
@@ -684,11 +807,28 @@ typedef struct step_io {
     const int32_t *d_tok, *d_pos, *d_tabo, *d_tabs;
 } step_io;
 
-/* y[i] (n, w[i]->rows) = x (n, cols) · w[i]^T for the n_mats matrices sharing x. */
-static int matmul(pgr_cuda_engine *ce, int n_mats, const dmat *const *w, const float *x,
-                  float *const *y, int n, pgr_err *err)
+static int gemv_class(int n)
+{
+    return n == 1 ? 0 : n == 2 ? 1 : n <= 4 ? 2 : n <= GV_MAX_TOK ? 3 : -1;
+}
+
+/* y[i] (n, w[i]->rows) = x (n, cols) · w[i]^T for the n_mats matrices sharing
+ * x (accumulate: y[i] += that) as projection group `group`. */
+static int matmul(pgr_cuda_engine *ce, int group, int n_mats, const dmat *const *w,
+                  const float *x, float *const *y, int n, int accumulate, pgr_err *err)
 {
     int converted = 0;
+    const int cls = gemv_class(n);
+    if (cls >= 0 && ce->gemv_use[group][cls]) {
+        /* gemv_calibrate set this only where every matrix has a bf16 copy */
+        pgr_cu_gemv_mat gm[GV_MAX_MATS];
+        for (int i = 0; i < n_mats; i++)
+            gm[i].w = w[i]->bf16, gm[i].y = y[i], gm[i].rows = w[i]->rows;
+        if (pgr_cu_gemv_bf16(gm, n_mats, w[0]->cols, x, n, accumulate, ce->st, err))
+            return -1;
+        ce->stats.gemm_gemv += (uint64_t)n_mats;
+        return 0;
+    }
     for (int i = 0; i < n_mats; i++) {
         /* auto = cuBLAS on the bf16 copy at every batch size: on an H100
          * (G4, 2026-11-23) cuBLAS read a (14336, 4096) bf16 matrix for one
@@ -698,8 +838,12 @@ static int matmul(pgr_cuda_engine *ce, int n_mats, const dmat *const *w, const f
          * without a bf16 copy. */
         const int use_quant = ce->gemm_mode == GEMM_QUANT || !w[i]->bf16;
         if (use_quant) {
+            /* qmatvec writes; an accumulating product goes through ce->xb
+             * (free at both accumulating call sites: o and down) */
+            float *dst = accumulate ? ce->xb : y[i];
             if (pgr_cu_qmatvec(w[i]->type, w[i]->raw, w[i]->row_bytes, w[i]->rows, w[i]->cols, x,
-                               y[i], n, ce->st, err))
+                               dst, n, ce->st, err) ||
+                (accumulate && pgr_cu_add(y[i], dst, (size_t)n * w[i]->rows, ce->st, err)))
                 return -1;
             ce->stats.gemm_quant++;
         } else {
@@ -707,8 +851,8 @@ static int matmul(pgr_cuda_engine *ce, int n_mats, const dmat *const *w, const f
                 pgr_cu_to_bf16(x, ce->xbf, (size_t)n * (size_t)w[i]->cols, ce->st, err))
                 return -1;
             converted = 1;
-            if (pgr_cu_gemm_bf16(ce->blas, w[i]->bf16, w[i]->rows, w[i]->cols, ce->xbf, y[i], n,
-                                 err))
+            if (pgr_cu_gemm_bf16_acc(ce->blas, w[i]->bf16, w[i]->rows, w[i]->cols, ce->xbf, y[i],
+                                     n, accumulate, err))
                 return -1;
             ce->stats.gemm_cublas++;
         }
@@ -753,12 +897,12 @@ static int run_layers(pgr_cuda_engine *ce, const step_io *io, const step_ad *ad,
         const dmat *w3[3] = {&W[PGR_SITE_Q], &W[PGR_SITE_K], &W[PGR_SITE_V]};
         float *y3[3] = {ce->q, ce->k, ce->v};
         const dmat *wo[1] = {&W[PGR_SITE_O]};
-        float *yo[1] = {ce->xb};
+        float *yo[1] = {ce->x}; /* o and down add into the residual stream */
         const dmat *w2[2] = {&W[PGR_SITE_GATE], &W[PGR_SITE_UP]};
         float *y2[2] = {ce->hb, ce->hb2};
         const dmat *wd[1] = {&W[PGR_SITE_DOWN]};
         if (pgr_cu_rmsnorm(ce->x, attn_norm, ce->xb, n, dim, c->norm_eps, ce->st, err) ||
-            matmul(ce, 3, w3, ce->xb, y3, n, err) ||
+            matmul(ce, G_QKV, 3, w3, ce->xb, y3, n, 0, err) ||
             lora(ce, ad, n, l, PGR_SITE_Q, ce->xb, ce->q, err) ||
             lora(ce, ad, n, l, PGR_SITE_K, ce->xb, ce->k, err) ||
             lora(ce, ad, n, l, PGR_SITE_V, ce->xb, ce->v, err) ||
@@ -768,17 +912,15 @@ static int run_layers(pgr_cuda_engine *ce, const step_io *io, const step_ad *ad,
                             ce->kv_dim, ce->st, err) ||
             pgr_cu_attention(ce->q, ce->att, n, io->d_pos, io->d_tabo, io->d_tabs, kc, vc,
                              ce->kv_bs, c->n_head, c->n_kv_head, hd, scale, ce->st, err) ||
-            matmul(ce, 1, wo, ce->att, yo, n, err) ||
-            lora(ce, ad, n, l, PGR_SITE_O, ce->att, ce->xb, err) ||
-            pgr_cu_add(ce->x, ce->xb, (size_t)n * dim, ce->st, err) ||
+            matmul(ce, G_O, 1, wo, ce->att, yo, n, 1, err) ||
+            lora(ce, ad, n, l, PGR_SITE_O, ce->att, ce->x, err) ||
             pgr_cu_rmsnorm(ce->x, ffn_norm, ce->xb, n, dim, c->norm_eps, ce->st, err) ||
-            matmul(ce, 2, w2, ce->xb, y2, n, err) ||
+            matmul(ce, G_GATEUP, 2, w2, ce->xb, y2, n, 0, err) ||
             lora(ce, ad, n, l, PGR_SITE_GATE, ce->xb, ce->hb, err) ||
             lora(ce, ad, n, l, PGR_SITE_UP, ce->xb, ce->hb2, err) ||
             pgr_cu_swiglu(ce->hb, ce->hb2, ce->hb, (size_t)n * c->ffn_dim, ce->st, err) ||
-            matmul(ce, 1, wd, ce->hb, yo, n, err) ||
-            lora(ce, ad, n, l, PGR_SITE_DOWN, ce->hb, ce->xb, err) ||
-            pgr_cu_add(ce->x, ce->xb, (size_t)n * dim, ce->st, err))
+            matmul(ce, G_DOWN, 1, wd, ce->hb, yo, n, 1, err) ||
+            lora(ce, ad, n, l, PGR_SITE_DOWN, ce->hb, ce->x, err))
             return -1;
         if (ad && ad->need[l * N_SITES + PGR_SITE_RESID] &&
             pgr_cu_reft_apply(ce->x, dim, n, ad->d_slot, ce->d_reft_tabs, l, ad->max_rank, ce->st,
@@ -803,7 +945,7 @@ static int run_head(pgr_cuda_engine *ce, int n_rows, const int32_t *d_rows, pgr_
     }
     if (pgr_cu_rmsnorm(src, ce->norms, ce->xb, n_rows, dim, ce->c.norm_eps, ce->st, err))
         return -1;
-    return matmul(ce, 1, wout, ce->xb, yl, n_rows, err);
+    return matmul(ce, G_OUT, 1, wout, ce->xb, yl, n_rows, 0, err);
 }
 
 static int bucket_of(int n)

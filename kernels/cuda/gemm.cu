@@ -49,7 +49,14 @@ extern "C" void pgr_cu_blas_free(pgr_cu_blas *b)
 extern "C" int pgr_cu_gemm_bf16(pgr_cu_blas *b, const uint16_t *d_w, int rows, int cols,
                                 const uint16_t *d_x, float *d_y, int n_tok, pgr_err *err)
 {
-    const float alpha = 1.0f, beta = 0.0f;
+    return pgr_cu_gemm_bf16_acc(b, d_w, rows, cols, d_x, d_y, n_tok, 0, err);
+}
+
+extern "C" int pgr_cu_gemm_bf16_acc(pgr_cu_blas *b, const uint16_t *d_w, int rows, int cols,
+                                    const uint16_t *d_x, float *d_y, int n_tok, int accumulate,
+                                    pgr_err *err)
+{
+    const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     ARG_CHECK(rows > 0 && cols > 0 && n_tok > 0, "cuda gemm: W (%d, %d), %d tokens", rows, cols,
               n_tok);
     BLAS_TRY(cublasGemmEx(b->h, CUBLAS_OP_T, CUBLAS_OP_N, rows, n_tok, cols, &alpha, d_w,

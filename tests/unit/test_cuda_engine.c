@@ -242,13 +242,19 @@ static void test_greedy_quant(void)
 }
 
 /* cuBLAS bf16 prefill (auto): teacher-forced argmax agreement wherever the
- * CPU's decision is not a near tie; decode steps run from graphs. */
-static void test_greedy_cublas_forced(void)
+ * CPU's decision is not a near tie; decode steps run from graphs. gemv:
+ * PEERGRAPH_CUDA_GEMV for the engine (NULL = auto: whichever timed faster;
+ * "on": the decode projections through gemv_bf16; "off": cuBLAS only). */
+static void greedy_cublas_forced(const char *gemv)
 {
     NEED_CUDA();
     LOAD_MODEL();
     pgr_err err = {0};
-    pgr_engine *cpu = NULL, *gpu = cuda_engine(NULL, &err);
+    pgr_engine *cpu = NULL, *gpu;
+    if (gemv)
+        setenv("PEERGRAPH_CUDA_GEMV", gemv, 1);
+    gpu = cuda_engine(NULL, &err);
+    unsetenv("PEERGRAPH_CUDA_GEMV");
     const int n = 64, n_gen = 32;
     int32_t ids[64], gen[32];
     float *lc = malloc((size_t)(n_gen + 1) * V * 4), *lgp = malloc((size_t)(n_gen + 1) * V * 4);
@@ -269,16 +275,32 @@ static void test_greedy_cublas_forced(void)
     CHECK_MSG(compared > n_gen / 2, "only %d of %d steps were clear decisions", compared, n_gen + 1);
     pgr_cuda_stats st;
     pgr_cuda_stats_get(pgr_engine_cuda(gpu), &st);
-    fprintf(stderr, "    steps %llu, graph steps %llu, captures %llu, cublas %llu, quant %llu\n",
-            (unsigned long long)st.steps, (unsigned long long)st.graph_steps,
-            (unsigned long long)st.graph_captures, (unsigned long long)st.gemm_cublas,
-            (unsigned long long)st.gemm_quant);
+    fprintf(stderr,
+            "    gemv %s: steps %llu, graph steps %llu, captures %llu, cublas %llu, quant %llu, "
+            "gemv %llu (chosen: mask 0x%05x)\n",
+            gemv ? gemv : "auto", (unsigned long long)st.steps,
+            (unsigned long long)st.graph_steps, (unsigned long long)st.graph_captures,
+            (unsigned long long)st.gemm_cublas, (unsigned long long)st.gemm_quant,
+            (unsigned long long)st.gemm_gemv, (unsigned)st.gemv_mask);
     CHECK(st.graph_steps >= (uint64_t)n_gen); /* decode without adapters: graphs */
-    CHECK(st.gemm_cublas > 0);
+    CHECK(st.gemm_cublas > 0);                /* the 64-token prefill */
+    if (gemv && !strcmp(gemv, "on")) {
+        /* a decode step's 7 matrices of each layer and the head, counted
+         * when the step's graph is captured (replays run no host code) */
+        const uint64_t per_step = (uint64_t)pgr_model_config(model)->n_layer * 7 + 1;
+        CHECK_MSG(st.gemm_gemv >= per_step, "gemv products %llu",
+                  (unsigned long long)st.gemm_gemv);
+        CHECK(st.gemv_mask == 0xfffffu);
+    }
+    if (gemv && !strcmp(gemv, "off"))
+        CHECK(st.gemm_gemv == 0 && st.gemv_mask == 0);
     free(lc), free(lgp);
     pgr_engine_free(cpu);
     pgr_engine_free(gpu);
 }
+static void test_greedy_cublas_forced(void) { greedy_cublas_forced(NULL); }
+static void test_greedy_gemv_forced(void) { greedy_cublas_forced("on"); }
+static void test_greedy_gemv_off(void) { greedy_cublas_forced("off"); }
 
 static void test_adapters_both_modes(void)
 {
@@ -645,6 +667,8 @@ int main(void)
     RUN(test_device_names);
     RUN(test_greedy_quant);
     RUN(test_greedy_cublas_forced);
+    RUN(test_greedy_gemv_forced);
+    RUN(test_greedy_gemv_off);
     RUN(test_adapters_both_modes);
     RUN(test_batched_multi_adapter);
     RUN(test_batched_preft_graphs);

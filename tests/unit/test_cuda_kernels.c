@@ -424,6 +424,86 @@ static void test_gemm_bf16(void)
     free(q), free(deq);
 }
 
+/* gemv_bf16: one, two and three matrices per launch (q, k, v shapes; an odd
+ * row count), 1..8 tokens, writing and accumulating, against a double loop
+ * over the same bf16 weights and float32 inputs; bad arguments refused. */
+static void test_gemv_bf16(void)
+{
+    NEED_CUDA();
+    pgr_err err = {0};
+    const int cols_of[3] = {DIM, FFN, 64};
+    const int rows_of[3][3] = {{NH * HD, NKV * HD, NKV * HD}, {DIM, 0, 0}, {7, 33, 1}};
+    const int nmats_of[3] = {3, 1, 3};
+    const int ntoks[5] = {1, 2, 3, 5, 8};
+    for (int ci = 0; ci < 3; ci++)
+        for (int acc = 0; acc < 2; acc++)
+            for (int ni = 0; ni < 5; ni++) {
+                const int cols = cols_of[ci], nm = nmats_of[ci], n = ntoks[ni];
+                dbuf dw[3], dy[3], dx;
+                pgr_cu_gemv_mat gm[3];
+                float *w[3], *y0[3], *ref[3], *got[3];
+                float *x = malloc((size_t)n * cols * 4);
+                fill(x, (size_t)n * cols, 1.0f);
+                TRY(dbuf_new(&dx, (size_t)n * cols * 4, &err));
+                TRY(dbuf_put(&dx, x, &err));
+                for (int i = 0; i < nm; i++) {
+                    const int rows = rows_of[ci][i];
+                    uint16_t *wb = malloc((size_t)rows * cols * 2);
+                    w[i] = malloc((size_t)rows * cols * 4);
+                    y0[i] = malloc((size_t)n * rows * 4);
+                    ref[i] = malloc((size_t)n * rows * 4);
+                    got[i] = malloc((size_t)n * rows * 4);
+                    fill(w[i], (size_t)rows * cols, sqrtf(3.0f / cols));
+                    for (size_t j = 0; j < (size_t)rows * cols; j++) {
+                        wb[j] = pgr_f32_to_bf16(w[i][j]);
+                        w[i][j] = pgr_bf16_to_f32(wb[j]);
+                    }
+                    fill(y0[i], (size_t)n * rows, 1.0f);
+                    ref_matmul(w[i], rows, cols, x, ref[i], n);
+                    if (acc)
+                        for (size_t j = 0; j < (size_t)n * rows; j++)
+                            ref[i][j] += y0[i][j];
+                    TRY(dbuf_new(&dw[i], (size_t)rows * cols * 2, &err));
+                    TRY(dbuf_put(&dw[i], wb, &err));
+                    TRY(dbuf_new(&dy[i], (size_t)n * rows * 4, &err));
+                    if (acc) /* otherwise the output stays poisoned until written */
+                        TRY(dbuf_put(&dy[i], y0[i], &err));
+                    gm[i].w = dptr(&dw[i]), gm[i].y = dptr(&dy[i]), gm[i].rows = rows;
+                    free(wb);
+                }
+                TRY(pgr_cu_gemv_bf16(gm, nm, cols, dptr(&dx), n, acc, NULL, &err));
+                TRY(pgr_cu_sync(&err));
+                for (int i = 0; i < nm; i++) {
+                    const size_t cnt = (size_t)n * rows_of[ci][i];
+                    GET_OUT(dy[i], got[i], cnt);
+                    CHECK_MSG(compare("gemv_bf16", got[i], ref[i], cnt, 1e-4, 1e-4) == 0,
+                              "gemv_bf16 matrix %d of %d: (%d, %d) x %d tokens, accumulate %d", i,
+                              nm, rows_of[ci][i], cols, n, acc);
+                    dbuf_free(&dw[i]), dbuf_free(&dy[i]);
+                    free(w[i]), free(y0[i]), free(ref[i]), free(got[i]);
+                }
+                dbuf_free(&dx);
+                free(x);
+            }
+    /* refusals, before any launch */
+    {
+        dbuf dw, dy, dx;
+        pgr_cu_gemv_mat gm;
+        TRY(dbuf_new(&dw, 64 * 64 * 2, &err));
+        TRY(dbuf_new(&dy, 16 * 64 * 4, &err));
+        TRY(dbuf_new(&dx, 16 * 64 * 4 + 16, &err));
+        gm.w = dptr(&dw), gm.y = dptr(&dy), gm.rows = 64;
+        CHECK(pgr_cu_gemv_bf16(&gm, 1, 64, dptr(&dx), GV_MAX_TOK + 1, 0, NULL, &err) == -1);
+        CHECK_INT(err.code, PGR_EINVAL);
+        CHECK(pgr_cu_gemv_bf16(&gm, 1, 60, dptr(&dx), 1, 0, NULL, &err) == -1);
+        CHECK(pgr_cu_gemv_bf16(&gm, 1, 64, (const float *)dptr(&dx) + 1, 1, 0, NULL, &err) == -1);
+        CHECK(strstr(err.msg, "aligned") != NULL);
+        CHECK(pgr_cu_gemv_bf16(&gm, 0, 64, dptr(&dx), 1, 0, NULL, &err) == -1);
+        CHECK(pgr_cu_gemv_bf16(&gm, GV_MAX_MATS + 1, 64, dptr(&dx), 1, 0, NULL, &err) == -1);
+        dbuf_free(&dw), dbuf_free(&dy), dbuf_free(&dx);
+    }
+}
+
 /* Two sequences with scattered block tables: a prefill chunk of each, then
  * one decode token of each (nh query heads over nkv kv heads of hd dims); kv_store must be bit-exact, attention within
  * the fp16 tolerance of the reference. */
@@ -872,6 +952,7 @@ SKIPPED_TEST(test_rope)
 SKIPPED_TEST(test_swiglu_add_gather)
 SKIPPED_TEST(test_qmatvec)
 SKIPPED_TEST(test_gemm_bf16)
+SKIPPED_TEST(test_gemv_bf16)
 SKIPPED_TEST(test_kv_attention)
 SKIPPED_TEST(test_lora)
 SKIPPED_TEST(test_sgmv_tiles)
@@ -902,6 +983,7 @@ int main(void)
     RUN(test_swiglu_add_gather);
     RUN(test_qmatvec);
     RUN(test_gemm_bf16);
+    RUN(test_gemv_bf16);
     RUN(test_kv_attention);
     RUN(test_lora);
     RUN(test_sgmv_tiles);
