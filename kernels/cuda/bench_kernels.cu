@@ -342,6 +342,17 @@ int run_all(bench &b, const pgr_model_cfg *c, int lora_rank, int n_ad, pgr_err *
                                                dk.tabs, 16, kvd, b.st, err); },
                   err))
             goto cleanup;
+        /* the fused decode form: rope on q and k, then the store (q, k
+         * read and written, v read, k and v written as fp16) */
+        snprintf(shape, sizeof shape, "%d tokens, %d/%d heads x %d", n_seq, c->n_head,
+                 c->n_kv_head, hd);
+        if (timed(b, "rope_kv_store", shape,
+                  (double)n_seq * (qd * 8.0 + kvd * 8.0 + kvd * 4.0 + kvd * 4.0), 0, 0,
+                  [&] { return pgr_cu_rope_kv_store(z, x, y, dk.kc, dk.vc, n_seq, dk.pos,
+                                                    dk.tab_off, dk.tabs, 16, c->n_head,
+                                                    c->n_kv_head, hd, c->rope_theta, b.st, err); },
+                  err))
+            goto cleanup;
         snprintf(shape, sizeof shape, "decode: %d seqs x %d positions, %d/%d heads x %d", n_seq,
                  ctx, c->n_head, c->n_kv_head, hd);
         if (timed(b, "attention", shape,

@@ -88,11 +88,18 @@ int pgr_cu_to_bf16(const float *d_x, uint16_t *d_y, size_t n, void *stream, pgr_
 int pgr_cu_gather_rows(const float *d_x, const int32_t *d_rows, int n_rows, int dim,
                        float *d_out, void *stream, pgr_err *err);
 
-/* ---- paged KV cache and attention (kv_store.cu, attention.cu) ---- */
+/* ---- paged KV cache and attention (kv_store.cu, rope_kv.cu, attention.cu) ---- */
 int pgr_cu_kv_store(uint16_t *d_kc, uint16_t *d_vc, const float *d_k, const float *d_v,
                     int n_tok, const int32_t *d_pos, const int32_t *d_tab_off,
                     const int32_t *d_tabs, int block_size, int kv_dim, void *stream,
                     pgr_err *err);
+/* pgr_cu_rope on d_q (n_tok, n_head * head_dim) and on d_k (n_tok,
+ * n_kv_head * head_dim), then pgr_cu_kv_store of the rotated k and d_v, in
+ * one launch (rope_kv.cu): the same results. */
+int pgr_cu_rope_kv_store(float *d_q, float *d_k, const float *d_v, uint16_t *d_kc, uint16_t *d_vc,
+                         int n_tok, const int32_t *d_pos, const int32_t *d_tab_off,
+                         const int32_t *d_tabs, int block_size, int n_head, int n_kv_head,
+                         int head_dim, float theta_base, void *stream, pgr_err *err);
 /* head_dim a multiple of 32, at most 256. */
 int pgr_cu_attention(const float *d_q, float *d_out, int n_tok, const int32_t *d_pos,
                      const int32_t *d_tab_off, const int32_t *d_tabs, const uint16_t *d_kc,

@@ -906,10 +906,9 @@ static int run_layers(pgr_cuda_engine *ce, const step_io *io, const step_ad *ad,
             lora(ce, ad, n, l, PGR_SITE_Q, ce->xb, ce->q, err) ||
             lora(ce, ad, n, l, PGR_SITE_K, ce->xb, ce->k, err) ||
             lora(ce, ad, n, l, PGR_SITE_V, ce->xb, ce->v, err) ||
-            pgr_cu_rope(ce->q, io->d_pos, n, c->n_head, hd, c->rope_theta, ce->st, err) ||
-            pgr_cu_rope(ce->k, io->d_pos, n, c->n_kv_head, hd, c->rope_theta, ce->st, err) ||
-            pgr_cu_kv_store(kc, vc, ce->k, ce->v, n, io->d_pos, io->d_tabo, io->d_tabs, ce->kv_bs,
-                            ce->kv_dim, ce->st, err) ||
+            pgr_cu_rope_kv_store(ce->q, ce->k, ce->v, kc, vc, n, io->d_pos, io->d_tabo,
+                                 io->d_tabs, ce->kv_bs, c->n_head, c->n_kv_head, hd,
+                                 c->rope_theta, ce->st, err) ||
             pgr_cu_attention(ce->q, ce->att, n, io->d_pos, io->d_tabo, io->d_tabs, kc, vc,
                              ce->kv_bs, c->n_head, c->n_kv_head, hd, scale, ce->st, err) ||
             matmul(ce, G_O, 1, wo, ce->att, yo, n, 1, err) ||
