@@ -116,6 +116,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: peergraph bench ingest [--records N] [--reps R] [--pg URL] [--tmp DIR]\n"
+            "                              [--names arxiv|small]\n"
             "\n"
             "  --records N   generated arXiv-snapshot lines (default 200000)\n"
             "  --reps R      repetitions; the median is reported (default 5)\n"
@@ -125,6 +126,9 @@ static void usage(FILE *out)
             "  --tmp DIR     where the corpus and SQLite files go (default $TMPDIR or /tmp)\n"
             "  --seed S      generator seed (default 1)\n"
             "  --only B      run only backend B: sqlite or postgres (peak RSS per backend)\n"
+            "  --names M     authors: arxiv (default: Lotka-law productivity, teams, ~218k\n"
+            "                names in 200k records) or small (1,900 names drawn uniformly: the identity\n"
+            "                stress case, every name shared by hundreds of records)\n"
             "  --corpus FILE only write the generated corpus (N lines) to FILE and exit, for\n"
             "                timing `peergraph ingest` on it by hand (docs/benchmarks.md)\n"
             "\n"
@@ -139,12 +143,13 @@ int ix_bench_ingest_main(int argc, char **argv)
         {"pg", required_argument, NULL, 'p'},      {"db", required_argument, NULL, 'd'},
         {"tmp", required_argument, NULL, 't'},     {"seed", required_argument, NULL, 's'},
         {"corpus", required_argument, NULL, 'c'},  {"only", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
+        {"names", required_argument, NULL, 'm'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     long n = 200000;
     int reps = 5;
     unsigned long long seed = 1;
+    ix_gen_names names = IX_GEN_NAMES_ARXIV;
     const char *pg = NULL, *corpus_only = NULL, *only = NULL;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp)
@@ -165,6 +170,12 @@ int ix_bench_ingest_main(int argc, char **argv)
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'c': corpus_only = optarg; break;
         case 'o': only = optarg; break;
+        case 'm':
+            if (ix_gen_names_parse(optarg, &names) < 0) {
+                fprintf(stderr, "peergraph bench ingest: --names arxiv|small\n");
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "peergraph bench ingest: bad option '%s' (see --help)\n",
@@ -187,7 +198,7 @@ int ix_bench_ingest_main(int argc, char **argv)
             return 1;
         }
         pgr_err cerr = {0};
-        int g = ix_gen_arxiv_file(cf, seed, 0, (size_t)n, &cerr);
+        int g = ix_gen_arxiv_file(cf, seed, 0, (size_t)n, names, &cerr);
         if (fclose(cf) != 0 || g < 0) {
             fprintf(stderr, "peergraph bench ingest: writing %s: %s\n", corpus_only, cerr.msg);
             return 1;
@@ -211,7 +222,7 @@ int ix_bench_ingest_main(int argc, char **argv)
         goto cleanup;
     }
     pgr_err err = {0};
-    int gen = ix_gen_arxiv_file(f, seed, 0, (size_t)n, &err);
+    int gen = ix_gen_arxiv_file(f, seed, 0, (size_t)n, names, &err);
     if (fclose(f) != 0 || gen < 0) {
         fprintf(stderr, "peergraph bench ingest: writing %s: %s\n", corpus, err.msg);
         goto cleanup;

@@ -176,13 +176,13 @@ static void test_no_collision_with_seed_pages(void)
     }
 }
 
-static void test_generator(void)
+static void generator_shape(ix_gen_names names)
 {
     pgr_sb a = {0}, b = {0}, c = {0};
-    CHECK_INT(ix_gen_arxiv_sb(&a, 42, 0, 500), 0);
-    CHECK_INT(ix_gen_arxiv_sb(&b, 42, 0, 250), 0);
-    CHECK_INT(ix_gen_arxiv_sb(&b, 42, 250, 250), 0);
-    CHECK_INT(ix_gen_arxiv_sb(&c, 43, 0, 500), 0);
+    CHECK_INT(ix_gen_arxiv_sb(&a, 42, 0, 500, names), 0);
+    CHECK_INT(ix_gen_arxiv_sb(&b, 42, 0, 250, names), 0);
+    CHECK_INT(ix_gen_arxiv_sb(&b, 42, 250, 250, names), 0);
+    CHECK_INT(ix_gen_arxiv_sb(&c, 43, 0, 500, names), 0);
     CHECK(a.len == b.len && !memcmp(a.data, b.data, a.len)); /* deterministic, splittable */
     CHECK(a.len != c.len || memcmp(a.data, c.data, a.len));  /* the seed matters */
 
@@ -231,6 +231,89 @@ static void test_generator(void)
     pgr_sb_free(&c);
 }
 
+static void test_generator(void)
+{
+    generator_shape(IX_GEN_NAMES_ARXIV);
+    generator_shape(IX_GEN_NAMES_SMALL);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* How often each author name string recurs in n records: distinct names,
+ * names printed once, and the most printed name's count. */
+static void name_recurrence(ix_gen_names names, size_t n, size_t *distinct, size_t *once,
+                            size_t *top, size_t *slots)
+{
+    pgr_sb a = {0};
+    CHECK_INT(ix_gen_arxiv_sb(&a, 7, 0, n, names), 0);
+    /* every ["family","given",""] of authors_parsed, as "family\x1fgiven"
+     * (the generator writes no escapes in names) */
+    size_t cap = 0, k = 0;
+    for (const char *p = a.data; (p = strstr(p, "\",\"\"]")); p++)
+        cap++;
+    char **all = calloc(cap ? cap : 1, sizeof *all);
+    for (const char *p = a.data; p && (p = strstr(p, "\"authors_parsed\":[")); ) {
+        p += 18;
+        while (*p == '[' || *p == ',') {
+            if (*p == ',') {
+                p++;
+                continue;
+            }
+            const char *f = p + 2, *fe = strchr(f, '"');
+            const char *g = fe + 3, *ge = strchr(g, '"');
+            if (k < cap) {
+                all[k] = malloc((size_t)(ge - f) + 1);
+                snprintf(all[k], (size_t)(ge - f) + 1, "%.*s\x1f%.*s", (int)(fe - f), f,
+                         (int)(ge - g), g);
+                k++;
+            }
+            p = strchr(ge, ']') + 1;
+        }
+    }
+    qsort(all, k, sizeof *all, cmp_str);
+    *distinct = *once = *top = 0;
+    *slots = k;
+    for (size_t i = 0; i < k;) {
+        size_t e = i + 1;
+        while (e < k && !strcmp(all[e], all[i]))
+            e++;
+        (*distinct)++;
+        *once += e - i == 1;
+        if (e - i > *top)
+            *top = e - i;
+        i = e;
+    }
+    for (size_t i = 0; i < k; i++)
+        free(all[i]);
+    free(all);
+    pgr_sb_free(&a);
+}
+
+/* The default corpus has a realistic spread of author names (most printed
+ * once, a few prolific people); the small one is the identity stress case
+ * (1,900 names, each printed many times). */
+static void test_generator_names(void)
+{
+    size_t distinct, once, top, slots;
+    name_recurrence(IX_GEN_NAMES_ARXIV, 2000, &distinct, &once, &top, &slots);
+    CHECK_MSG(distinct * 10 > slots * 6, "arxiv: %zu distinct names in %zu authorships", distinct,
+              slots);
+    CHECK_MSG(once * 2 > distinct, "arxiv: %zu of %zu names printed once", once, distinct);
+    CHECK_MSG(top >= 5 && top < 200, "arxiv: the most printed name %zu times", top);
+    name_recurrence(IX_GEN_NAMES_SMALL, 2000, &distinct, &once, &top, &slots);
+    CHECK_MSG(distinct <= 1900 && distinct * 3 < slots, "small: %zu distinct names in %zu",
+              distinct, slots);
+    ix_gen_names m;
+    CHECK_INT(ix_gen_names_parse("small", &m), 0);
+    CHECK_INT(m, IX_GEN_NAMES_SMALL);
+    CHECK_INT(ix_gen_names_parse("arxiv", &m), 0);
+    CHECK_INT(m, IX_GEN_NAMES_ARXIV);
+    CHECK_INT(ix_gen_names_parse("big", &m), -1);
+}
+
 int main(void)
 {
     RUN(test_sample_fields);
@@ -239,5 +322,6 @@ int main(void)
     RUN(test_detect);
     RUN(test_no_collision_with_seed_pages);
     RUN(test_generator);
+    RUN(test_generator_names);
     return check_summary("test_arxiv_snapshot");
 }

@@ -89,7 +89,7 @@ static long dirty_count(void) { return raw_count("SELECT count(*) FROM search_di
 static int write_corpus(const char *path, uint64_t seed, size_t first, size_t n, int retitle)
 {
     pgr_sb sb = {0};
-    if (ix_gen_arxiv_sb(&sb, seed, first, n) != 0)
+    if (ix_gen_arxiv_sb(&sb, seed, first, n, IX_GEN_NAMES_SMALL) != 0)
         return -1;
     FILE *f = fopen(path, "w");
     if (!f) {
