@@ -541,10 +541,12 @@ void pgr_list_limits(pgr_store *s, long count_cap, long topk);
  * million works). PostgreSQL: nothing to do. */
 int pgr_search_index_build(pgr_store *s, pgr_err *err);
 /* Tests: entries per list and the most works a term without a list may be
- * in, for the next build (0: the defaults, 16384 and 64); and how many
- * lists the top-k path answered on this connection. */
+ * in, for the next build (0: the defaults, 16384 and 64); how many lists
+ * the top-k path answered on this connection, and how many works it scored
+ * from the lists' hit counts instead of their text. */
 void pgr_search_index_params(pgr_store *s, int list_len, int rare);
 long pgr_search_topk_answered(const pgr_store *s);
+long pgr_search_topk_listed(const pgr_store *s);
 
 /* Bringing the top-k search index up to date after writes (the end of an
  * ingest run). Works written since the build are listed in search_dirty;
@@ -563,8 +565,9 @@ long pgr_search_topk_answered(const pgr_store *s);
  * text with the build's mean length, entries that fall under a list's floor
  * stay out of it, a list cut back to its length raises its floor, and its
  * new words are recorded as words without a list (their works come from
- * FTS5). Stale entries of words a work no longer holds stay: they only
- * overstate its bound. One transaction (the caller's, if one is open).
+ * FTS5). Every list holding a changed work is rewritten (entries carry
+ * hit counts that a search scores works by: none may outlive its text).
+ * One transaction (the caller's, if one is open).
  * PostgreSQL: nothing to do (action PGR_SEARCH_NA). */
 enum { PGR_SEARCH_AUTO = 0, PGR_SEARCH_REFRESH, PGR_SEARCH_REBUILD, PGR_SEARCH_SKIP };
 enum {

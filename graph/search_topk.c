@@ -11,6 +11,9 @@
  *   pgr_rank impact g(f, dl) (bm25's saturation, store_sqlite.c) computed
  *   with the corpus' mean row length A0 at build time, best first, plus the
  *   term's floor: the highest impact of a work left out of its list.
+ *   Each entry also holds the work's hits of the term and its row length
+ *   (ENTRY below), so that a work the lists account for is scored without
+ *   reading its text (list_fdl).
  * - A query reads each term's list in order (sorted access); every work it
  *   meets is scored at once from its stored text, tokenized with the FTS5
  *   table's own tokenizer (random access): s_C, the sum over the query's
@@ -47,6 +50,17 @@
 #define TOPK_MAX_RA 60000    /* works scored from their text per query */
 #define TOPK_MAX_VERIFY 4096 /* works verified per query */
 #define TOPK_FIRST_BATCH 32  /* list entries per term in the first round; doubles */
+
+/* A list entry: u32 work id, f32 impact at A0 (rounded up), u16 the work's
+ * column-weighted hits f of the term, u16 its row length dl (ENTRY_NONE:
+ * too large to hold). f and dl are what a query needs to score a work that
+ * every list of its terms accounts for (entries, or complete lists it is not
+ * in) without reading its text: the same arithmetic on the same integers.
+ * Indexes built before (ENTRY_OLD bytes: id and impact) are read as they
+ * are, every met work's text is read, and `ingest` rebuilds them. */
+#define ENTRY 12
+#define ENTRY_OLD 8
+#define ENTRY_NONE 0xffff
 
 static const double K1 = 1.2, B = 0.75;
 /* works_fts columns title, abstract, authors: the weights store_query.c
@@ -292,15 +306,19 @@ static int score_row(pgr_store *s, pgr_id id, tok_ctx *c, double avgdl, double *
     "changed INTEGER NOT NULL, max_id INTEGER);"
 
 static const char *const index_ddl =
-    "CREATE TABLE IF NOT EXISTS search_info (id INTEGER PRIMARY KEY CHECK (id = 1), "
-    "rows REAL NOT NULL, tokens REAL NOT NULL);"
+    /* entry: bytes per list entry; an index of before the hit counts
+     * (DEFAULT 8, also what a build of that code writes) is rebuilt by
+     * the next `ingest --search-index auto` */
+    "DROP TABLE IF EXISTS search_info;"
+    "CREATE TABLE search_info (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "rows REAL NOT NULL, tokens REAL NOT NULL, entry INTEGER NOT NULL DEFAULT 8);"
     "CREATE TABLE IF NOT EXISTS search_lists (term TEXT PRIMARY KEY, df INTEGER NOT NULL, "
     "floor REAL NOT NULL, list BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS search_dirty (id INTEGER PRIMARY KEY);"
     /* the build's list length: a refresh cuts lists back to it */
     "CREATE TABLE IF NOT EXISTS search_params (id INTEGER PRIMARY KEY CHECK (id = 1), "
     "list_len INTEGER NOT NULL, rare INTEGER NOT NULL);"
-    "DELETE FROM search_info; DELETE FROM search_lists; DELETE FROM search_dirty;"
+    "DELETE FROM search_lists; DELETE FROM search_dirty;"
     "DELETE FROM search_params;" REFRESHES_DDL "DELETE FROM search_refreshes;";
 
 typedef struct bterm { /* a common term while building */
@@ -309,6 +327,7 @@ typedef struct bterm { /* a common term while building */
     int64_t df;
     float *imp; /* min-heap on (imp, then higher doc first out) */
     uint32_t *doc;
+    uint32_t *fdl; /* f | dl << 16, as the entry holds them */
     int n, cap;
     double floor;
     uint32_t stamp; /* last doc counted */
@@ -386,11 +405,13 @@ static int heap_less(const bterm *t, int i, int j)
 static void heap_swap(bterm *t, int i, int j)
 {
     float fi = t->imp[i];
-    uint32_t di = t->doc[i];
+    uint32_t di = t->doc[i], xi = t->fdl[i];
     t->imp[i] = t->imp[j];
     t->doc[i] = t->doc[j];
+    t->fdl[i] = t->fdl[j];
     t->imp[j] = fi;
     t->doc[j] = di;
+    t->fdl[j] = xi;
 }
 
 static void heap_down(bterm *t, int i)
@@ -415,12 +436,30 @@ static float up_float(double x)
     return (double)f < x ? nextafterf(f, INFINITY) : f;
 }
 
-static int heap_push(bterm *t, float imp, uint32_t doc)
+/* f and dl as an entry holds them */
+static uint32_t pack_fdl(double f, int dl)
+{
+    uint32_t fi = f >= 0 && f < ENTRY_NONE && f == floor(f) ? (uint32_t)f : ENTRY_NONE;
+    uint32_t di = dl >= 0 && dl < ENTRY_NONE ? (uint32_t)dl : ENTRY_NONE;
+    return fi | di << 16;
+}
+
+static void put_entry(unsigned char *e, uint32_t doc, float imp, uint32_t fdl)
+{
+    uint16_t f = (uint16_t)(fdl & 0xffff), dl = (uint16_t)(fdl >> 16);
+    memcpy(e, &doc, 4);
+    memcpy(e + 4, &imp, 4);
+    memcpy(e + 8, &f, 2);
+    memcpy(e + 10, &dl, 2);
+}
+
+static int heap_push(bterm *t, float imp, uint32_t doc, uint32_t fdl)
 {
     if (t->n < t->cap) {
         int i = t->n++;
         t->imp[i] = imp;
         t->doc[i] = doc;
+        t->fdl[i] = fdl;
         while (i > 0 && heap_less(t, i, (i - 1) / 2)) {
             heap_swap(t, i, (i - 1) / 2);
             i = (i - 1) / 2;
@@ -436,6 +475,7 @@ static int heap_push(bterm *t, float imp, uint32_t doc)
         t->floor = t->imp[0];
     t->imp[0] = imp;
     t->doc[0] = doc;
+    t->fdl[0] = fdl;
     heap_down(t, 0);
     return 0;
 }
@@ -534,8 +574,9 @@ static int build(pgr_store *s, pgr_err *err)
         t->cap = t->df < lmax ? (int)t->df : lmax;
         t->imp = malloc((size_t)t->cap * sizeof *t->imp);
         t->doc = malloc((size_t)t->cap * sizeof *t->doc);
+        t->fdl = malloc((size_t)t->cap * sizeof *t->fdl);
         b.n++;
-        if (!t->imp || !t->doc) {
+        if (!t->imp || !t->doc || !t->fdl) {
             OOM(err);
             goto cleanup;
         }
@@ -585,7 +626,7 @@ static int build(pgr_store *s, pgr_err *err)
         }
         for (size_t i = 0; i < b.n_touched; i++) {
             bterm *t = &b.t[b.touched[i]];
-            heap_push(t, up_float(impact(t->f, b.dl, avgdl)), b.doc);
+            heap_push(t, up_float(impact(t->f, b.dl, avgdl)), b.doc, pack_fdl(t->f, b.dl));
         }
     }
     if (sq(s, r, "rows", err))
@@ -599,21 +640,19 @@ static int build(pgr_store *s, pgr_err *err)
         goto cleanup;
     for (size_t i = 0; i < b.n; i++) {
         bterm *t = &b.t[i];
-        unsigned char *v = realloc(blob, (size_t)(t->n ? t->n : 1) * 8);
+        unsigned char *v = realloc(blob, (size_t)(t->n ? t->n : 1) * ENTRY);
         if (!v) {
             OOM(err);
             goto cleanup;
         }
         blob = v;
-        for (int k = 0; k < t->n; k++) {
-            memcpy(blob + 8 * k, &t->doc[k], 4);
-            memcpy(blob + 8 * k + 4, &t->imp[k], 4);
-        }
-        qsort(blob, (size_t)t->n, 8, cmp_entry_desc);
+        for (int k = 0; k < t->n; k++)
+            put_entry(blob + ENTRY * k, t->doc[k], t->imp[k], t->fdl[k]);
+        qsort(blob, (size_t)t->n, ENTRY, cmp_entry_desc);
         sqlite3_bind_text(st, 1, t->text, t->len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, t->df);
         sqlite3_bind_double(st, 3, t->floor);
-        sqlite3_bind_blob(st, 4, blob, t->n * 8, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 4, blob, t->n * ENTRY, SQLITE_STATIC);
         r = sqlite3_step(st);
         sqlite3_reset(st);
         if (sq(s, r, "lists", err))
@@ -622,12 +661,14 @@ static int build(pgr_store *s, pgr_err *err)
     sqlite3_finalize(st);
     st = NULL;
 info:
-    if (sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_info (id, rows, tokens) VALUES (1, ?1, ?2)",
+    if (sq(s, sqlite3_prepare_v2(DB(s), "INSERT INTO search_info (id, rows, tokens, entry) "
+                                        "VALUES (1, ?1, ?2, ?3)",
                                  -1, &st, NULL),
            "info", err))
         goto cleanup;
     sqlite3_bind_double(st, 1, rows);
     sqlite3_bind_double(st, 2, tokens);
+    sqlite3_bind_int(st, 3, ENTRY);
     if (sq(s, sqlite3_step(st), "info", err))
         goto cleanup;
     sqlite3_finalize(st);
@@ -655,6 +696,7 @@ cleanup:
         free(b.t[i].text);
         free(b.t[i].imp);
         free(b.t[i].doc);
+        free(b.t[i].fdl);
     }
     free(b.t);
     free(b.hash);
@@ -670,6 +712,7 @@ void pgr_search_index_params(pgr_store *s, int list_len, int rare)
 }
 
 long pgr_search_topk_answered(const pgr_store *s) { return s->topk_answered; }
+long pgr_search_topk_listed(const pgr_store *s) { return s->topk_listed; }
 
 int pgr_search_index_build(pgr_store *s, pgr_err *err)
 {
@@ -713,6 +756,44 @@ int pgr_topk_dirty(pgr_store *s, pgr_id work, pgr_err *err)
     return pgr_exec_st(st, err);
 }
 
+/* The build's rows and tokens (its mean row length A0) and bytes per list
+ * entry; all 0 when the index has no info row. */
+static int read_info(pgr_store *s, double *rows0, double *tokens0, int *esz, pgr_err *err)
+{
+    pgr_topk *t = s->topk;
+    sqlite3_stmt *st = t->q_info, *own = NULL;
+    *rows0 = *tokens0 = 0;
+    *esz = 0;
+    if (!st && sqlite3_prepare_v3(DB(s), "SELECT rows, tokens, entry FROM search_info", -1,
+                                  SQLITE_PREPARE_PERSISTENT, &t->q_info, NULL) == SQLITE_OK)
+        st = t->q_info;
+    /* an index of before the entry column: not kept prepared, so that a
+     * rebuild by another process is seen */
+    if (!st && sq(s, sqlite3_prepare_v2(DB(s), "SELECT rows, tokens, 8 FROM search_info", -1,
+                                        &own, NULL),
+                  "info", err))
+        return -1;
+    if (!st)
+        st = own;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *rows0 = sqlite3_column_double(st, 0);
+        *tokens0 = sqlite3_column_double(st, 1);
+        *esz = sqlite3_column_int(st, 2);
+        r = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    sqlite3_finalize(own);
+    if (sq(s, r, "info", err))
+        return -1;
+    if (*esz != ENTRY && *esz != ENTRY_OLD && *rows0 > 0)
+        return pgr_errf(err, PGR_EDB, "search index: %d bytes per list entry (this peergraph "
+                                      "reads %d or %d): rebuild it (peergraph ingest "
+                                      "--search-index rebuild)",
+                        *esz, ENTRY_OLD, ENTRY);
+    return 0;
+}
+
 /* ---- a query ---- */
 typedef struct tlist { /* one stored list being read */
     int term;
@@ -722,7 +803,7 @@ typedef struct tlist { /* one stored list being read */
     /* every entry by doc (open addressing; doc 0 = empty): a work met in
      * another list learns its impact here, or that it is at most the floor */
     uint32_t *hdoc;
-    float *himp;
+    uint32_t *hidx; /* the entry's index in e */
     size_t hcap;            /* 0: no table built for this query */
     size_t ecap, hbuf;      /* allocated: entry bytes, table slots */
 } tlist;
@@ -756,6 +837,9 @@ typedef struct topk_run {
     size_t seen_cap;
     pgr_idset dirty;
     size_t n_ra, n_verified;
+    size_t n_listed; /* works scored from the lists' hit counts, not their text */
+    int esz;         /* bytes per list entry (ENTRY, or ENTRY_OLD: no hit counts) */
+    int list_scoring; /* every phrase one word: the lists may score works */
     int kind; /* Q_* */
     const pgr_topk_after *after;
     pgr_id *batch, *bok;
@@ -778,7 +862,7 @@ static void keep_take(pgr_topk *t, topk_run *r)
         l->e = kl->e;
         l->ecap = kl->ecap;
         l->hdoc = kl->hdoc;
-        l->himp = kl->himp;
+        l->hidx = kl->hidx;
         l->hbuf = kl->hbuf;
     }
     r->c = k->c;
@@ -822,7 +906,7 @@ static void keep_free(topk_run *r)
     for (size_t i = 0; i < sizeof r->lists / sizeof r->lists[0]; i++) {
         free(r->lists[i].e);
         free(r->lists[i].hdoc);
-        free(r->lists[i].himp);
+        free(r->lists[i].hidx);
     }
     free(r->c);
     free(r->seen);
@@ -858,7 +942,7 @@ static int seen_grow(topk_run *r)
     return 0;
 }
 
-static int list_hash(tlist *l)
+static int list_hash(tlist *l, int esz)
 {
     size_t cap = 16;
     while (cap < 2 * (size_t)l->n + 2)
@@ -867,9 +951,9 @@ static int list_hash(tlist *l)
         uint32_t *d = realloc(l->hdoc, cap * sizeof *d);
         if (d)
             l->hdoc = d;
-        float *f = d ? realloc(l->himp, cap * sizeof *f) : NULL;
+        uint32_t *f = d ? realloc(l->hidx, cap * sizeof *f) : NULL;
         if (f)
-            l->himp = f;
+            l->hidx = f;
         if (!d || !f)
             return -1;
         l->hbuf = cap;
@@ -878,12 +962,12 @@ static int list_hash(tlist *l)
     memset(l->hdoc, 0, cap * sizeof *l->hdoc);
     for (int i = 0; i < l->n; i++) {
         uint32_t d;
-        memcpy(&d, l->e + 8 * i, 4);
+        memcpy(&d, l->e + (size_t)esz * i, 4);
         size_t h = (d * 0x9e3779b1u) & (cap - 1);
         while (l->hdoc[h] && l->hdoc[h] != d)
             h = (h + 1) & (cap - 1);
         l->hdoc[h] = d;
-        memcpy(&l->himp[h], l->e + 8 * i + 4, 4);
+        l->hidx[h] = (uint32_t)i;
     }
     return 0;
 }
@@ -892,15 +976,10 @@ static int list_hash(tlist *l)
  * (list `known`: known_imp), or the list's floor when it is not in it. */
 static double bound_with(const topk_run *r, uint32_t d, int unseen, int known, double known_imp);
 
-/* Reads a candidate's text: s_C and, for the queries decided here, whether
- * it matches and its exact score. */
-static int score_cand(topk_run *r, cand *c, pgr_err *err)
+/* A scored candidate (s_C = sc, the phrases' hits in r->tc.f): for the
+ * queries decided here, whether it matches and its exact score. */
+static void judge(topk_run *r, cand *c, double sc, int found)
 {
-    double sc = 0;
-    int found = 0;
-    if (score_row(r->s, c->id, &r->tc, r->avgdl, &sc, &found, err) != 0)
-        return -1;
-    r->n_ra++;
     c->sc = INFLATE(sc);
     c->score = sc;
     c->verified = found ? 0 : 2;
@@ -920,7 +999,64 @@ static int score_cand(topk_run *r, cand *c, pgr_err *err)
         if (!match)
             c->verified = 2;
     }
+}
+
+/* Reads a candidate's text and judges it. */
+static int score_cand(topk_run *r, cand *c, pgr_err *err)
+{
+    double sc = 0;
+    int found = 0;
+    if (score_row(r->s, c->id, &r->tc, r->avgdl, &sc, &found, err) != 0)
+        return -1;
+    r->n_ra++;
+    judge(r, c, sc, found);
     return 0;
+}
+
+/* Work d's hits of every phrase (into r->tc.f) and its row length from the
+ * lists alone, when they account for it: in each list of the query either
+ * its entry (list `known`: entry known_pos) or, when it is not in it, a
+ * complete list (floor 0: every work holding that word is listed). A word
+ * with no list (rare, or new since the build) is not in d: its works were
+ * all met, and read, before the lists. Entries of a work are written
+ * together from one text (build, refresh), so they agree on dl and the
+ * hits are those score_row counts: integer sums of the column weights.
+ * 1 = known. */
+static int list_fdl(topk_run *r, uint32_t d, int known, int known_pos, int *dl)
+{
+    double ft[TOPK_MAX_TERMS] = {0};
+    int len = -1;
+    for (int i = 0; i < r->n_lists; i++) {
+        const tlist *l = &r->lists[i];
+        long pos = -1;
+        if (i == known) {
+            pos = known_pos;
+        } else if (l->hcap) {
+            size_t h = (d * 0x9e3779b1u) & (l->hcap - 1);
+            while (l->hdoc[h] && l->hdoc[h] != d)
+                h = (h + 1) & (l->hcap - 1);
+            if (l->hdoc[h] == d)
+                pos = l->hidx[h];
+        }
+        if (pos < 0) {
+            if (l->floor > 0)
+                return 0; /* below the floor, or absent: not known */
+            continue;
+        }
+        uint16_t f, n;
+        memcpy(&f, l->e + (size_t)ENTRY * pos + 8, 2);
+        memcpy(&n, l->e + (size_t)ENTRY * pos + 10, 2);
+        if (f == ENTRY_NONE || n == ENTRY_NONE || (len >= 0 && len != n))
+            return 0;
+        len = n;
+        ft[l->term] += f;
+    }
+    if (len < 0)
+        return 0;
+    for (int p = 0; p < r->tc.n_ph; p++)
+        r->tc.f[p] = ft[r->tc.ph[p].term[0]];
+    *dl = len;
+    return 1;
 }
 
 /* Makes a work a candidate (once). ub < 0: read its text now (rewritten
@@ -944,6 +1080,33 @@ static int meet(topk_run *r, pgr_id id, double ub, pgr_err *err)
     *c = (cand){.id = id, .sc = INFLATE(ub), .verified = 3};
     *slot = ++r->n_c;
     return ub < 0 ? score_cand(r, c, err) : 0;
+}
+
+/* Meets work d at entry pos of list i in sorted access: scored from the
+ * lists when they account for it, else bounded by them until its text is
+ * read. */
+static int meet_listed(topk_run *r, uint32_t d, int i, int pos, pgr_err *err)
+{
+    if (2 * (r->n_c + 1) > r->seen_cap && seen_grow(r) != 0)
+        return OOM(err);
+    if (*seen_slot(r, d))
+        return 0;
+    int dl = 0;
+    if (r->list_scoring && list_fdl(r, d, i, pos, &dl)) {
+        if (meet(r, d, 0, err) != 0)
+            return -1;
+        double sc = 0;
+        /* score_row's sum, in phrase order */
+        for (int p = 0; p < r->tc.n_ph; p++)
+            if (r->tc.f[p] > 0 && r->tc.ph[p].scored)
+                sc += impact(r->tc.f[p], dl, r->avgdl);
+        judge(r, &r->c[r->n_c - 1], sc, 1);
+        r->n_listed++;
+        return 0;
+    }
+    float imp;
+    memcpy(&imp, r->lists[i].e + (size_t)r->esz * pos + 4, 4);
+    return meet(r, d, bound_with(r, d, 0, i, imp), err);
 }
 
 /* FTS5 query-tokenizer callback: appends a term to the phrase being parsed
@@ -1108,7 +1271,13 @@ static int load_term(topk_run *r, const qterm_t *t, int ti, size_t *rare_docs, p
         }
         tlist *l = &r->lists[r->n_lists];
         l->term = ti;
-        l->n = bytes / 8;
+        if (bytes % r->esz) {
+            rc = pgr_errf(err, PGR_EDB, "search index: the list of \"%s\" is %d bytes, not "
+                                        "entries of %d", (const char *)sqlite3_column_text(st, 0),
+                          bytes, r->esz);
+            break;
+        }
+        l->n = bytes / r->esz;
         l->pos = 0;
         l->floor = sqlite3_column_double(st, 1);
         if ((size_t)bytes > l->ecap) {
@@ -1145,7 +1314,7 @@ static double bound_with(const topk_run *r, uint32_t d, int unseen, int known, d
         if (unseen) {
             if (l->pos < l->n) {
                 float f;
-                memcpy(&f, l->e + 8 * l->pos + 4, 4);
+                memcpy(&f, l->e + (size_t)r->esz * l->pos + 4, 4);
                 next = f;
             }
         } else if (i == known) {
@@ -1154,8 +1323,11 @@ static double bound_with(const topk_run *r, uint32_t d, int unseen, int known, d
             size_t h = (d * 0x9e3779b1u) & (l->hcap - 1);
             while (l->hdoc[h] && l->hdoc[h] != d)
                 h = (h + 1) & (l->hcap - 1);
-            if (l->hdoc[h] == d)
-                next = l->himp[h];
+            if (l->hdoc[h] == d) {
+                float f;
+                memcpy(&f, l->e + (size_t)r->esz * l->hidx[h] + 4, 4);
+                next = f;
+            }
         }
         double u = next * r->lambda;
         term_ub[l->term] += u;
@@ -1233,17 +1405,12 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
     /* the mean row length now and at the build */
     double rows0 = 0, tokens0 = 0, rows = 0, tokens = 0;
     pgr_topk *tk = s->topk;
-    if (!tk->q_info && sq(s, sqlite3_prepare_v3(DB(s), "SELECT rows, tokens FROM search_info", -1,
-                                                SQLITE_PREPARE_PERSISTENT, &tk->q_info, NULL),
-                          "info", err))
+    if (read_info(s, &rows0, &tokens0, &r.esz, err) != 0 ||
+        fts_totals(s, &rows, &tokens, err) != 0)
         return -1;
-    if (sqlite3_step(tk->q_info) == SQLITE_ROW) {
-        rows0 = sqlite3_column_double(tk->q_info, 0);
-        tokens0 = sqlite3_column_double(tk->q_info, 1);
-    }
-    sqlite3_reset(tk->q_info);
-    if (fts_totals(s, &rows, &tokens, err) != 0)
-        return -1;
+    r.list_scoring = r.esz == ENTRY;
+    for (int p = 0; p < n_ph; p++)
+        r.list_scoring &= ph[p].n == 1; /* a phrase's hits need positions */
     if (rows0 < 1 || tokens0 < 1 || rows < 1 || tokens < 1)
         return 0;
     r.avgdl = tokens / rows;
@@ -1271,7 +1438,7 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
     for (int i = 0; rc == 0 && i < q.n_terms; i++)
         rc = load_term(&r, &terms[i], i, &rare_docs, err);
     for (int i = 0; rc == 0 && r.n_lists > 1 && i < r.n_lists; i++)
-        if (list_hash(&r.lists[i]) != 0)
+        if (list_hash(&r.lists[i], r.esz) != 0)
             rc = OOM(err);
     if (rc == 0 && !r.batch &&
         (!(r.batch = malloc(TOPK_MAX_VERIFY * sizeof *r.batch)) ||
@@ -1289,11 +1456,9 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
             int end = l->pos + step_n < l->n ? l->pos + step_n : l->n;
             for (; rc == 0 && l->pos < end; l->pos++) {
                 uint32_t d;
-                float imp;
-                memcpy(&d, l->e + 8 * l->pos, 4);
-                memcpy(&imp, l->e + 8 * l->pos + 4, 4);
-                if (!pgr_idset_has(&r.dirty, d))
-                    rc = meet(&r, d, bound_with(&r, d, 0, i, imp), err);
+                memcpy(&d, l->e + (size_t)r.esz * l->pos, 4);
+                if (!r.dirty.n || !pgr_idset_has(&r.dirty, d))
+                    rc = meet_listed(&r, d, i, l->pos, err);
             }
             more |= l->pos < l->n;
         }
@@ -1393,9 +1558,11 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
         }
         *n_out = n;
         s->topk_answered++;
+        s->topk_listed += (long)r.n_listed;
         if (getenv("PGR_TOPK_TRACE"))
-            fprintf(stderr, "topk: %s: k=%zu lists=%d met=%zu verified=%zu depth=%d -> %zu\n",
-                    fts5, k, r.n_lists, r.n_ra, r.n_verified, step_n / 2, n);
+            fprintf(stderr,
+                    "topk: %s: k=%zu lists=%d met=%zu listed=%zu verified=%zu depth=%d -> %zu\n",
+                    fts5, k, r.n_lists, r.n_ra, r.n_listed, r.n_verified, step_n / 2, n);
     } else if (rc == 1 && getenv("PGR_TOPK_TRACE")) {
         fprintf(stderr, "topk: %s: k=%zu fallback (met=%zu verified=%zu)\n", fts5, k, r.n_ra,
                 r.n_verified);
@@ -1408,10 +1575,14 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
 }
 
 /* A works search's match count estimated from the index's document
- * frequencies, terms taken as independent: for the queries whose exact
- * count FTS5 makes costly (a prefix term builds the merged list of every
- * term it starts, whatever the LIMIT). 1 = *est set, 0 = no estimate. */
-int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, pgr_err *err)
+ * frequencies, terms taken as independent, and what counting exactly would
+ * cost: FTS5 reads the doclists of an AND up to its rarest phrase's, of an
+ * OR all of them, and a prefix phrase's merged list of every term it starts
+ * whatever the LIMIT. The caller estimates where counting would read many
+ * rows (a common word is in a third of the works). 1 = *est and *cost set,
+ * 0 = no estimate. */
+int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, int64_t *cost,
+                            pgr_err *err)
 {
     if (strcmp(s->be->name, "sqlite") != 0 || s->topk_off)
         return 0;
@@ -1439,7 +1610,7 @@ int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, pgr_er
            "count", err))
         return -1;
     /* the share of works each phrase is in */
-    double share_all = 1, none_all = 1;
+    double share_all = 1, none_all = 1, rows_and = INFINITY, rows_or = 0, rows_prefix = 0;
     for (int p = 0; p < n_ph; p++) {
         if (ph[p].n != 1)
             return 0; /* a phrase of several words: no frequency to go by */
@@ -1460,12 +1631,18 @@ int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, pgr_er
         }
         sqlite3_bind_text(k->q_df, 1, t->text, t->len, SQLITE_STATIC);
         sqlite3_bind_text(k->q_df, 2, hi, hl, SQLITE_STATIC);
-        double absent = 1;
+        double absent = 1, dfs = 0;
         int step;
         while ((step = sqlite3_step(k->q_df)) == SQLITE_ROW) {
             double df = (double)sqlite3_column_int64(k->q_df, 0);
             absent *= df >= rows ? 0 : 1 - df / rows;
+            dfs += df;
         }
+        rows_or += dfs;
+        if (ph[p].scored && dfs < rows_and)
+            rows_and = dfs;
+        if (t->prefix && dfs > rows_prefix)
+            rows_prefix = dfs;
         sqlite3_reset(k->q_df);
         if (sq(s, step, "count", err))
             return -1;
@@ -1477,7 +1654,11 @@ int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, pgr_er
             share_all *= absent;
     }
     double e = rows * (kind == Q_OR ? 1 - none_all : share_all);
+    double c = kind == Q_OR ? rows_or : rows_and < INFINITY ? rows_and : 0;
+    if (rows_prefix > c)
+        c = rows_prefix;
     *est = (int64_t)(e + 0.5);
+    *cost = (int64_t)c;
     return 1;
 }
 
@@ -1501,8 +1682,9 @@ typedef struct rterm { /* a word of the changed works' texts */
     int len;
     uint32_t stamp; /* last doc counted */
     double f;
-    uint32_t *doc; /* (doc, impact at A0), in doc order */
+    uint32_t *doc; /* (doc, impact at A0, f | dl << 16), in doc order */
     float *imp;
+    uint32_t *fdl;
     int n, cap;
     int n_new; /* of those, works new since the last build or refresh */
 } rterm;
@@ -1595,7 +1777,7 @@ static int on_refresh_token(void *ctx, int tflags, const char *tok, int n, int s
     return SQLITE_OK;
 }
 
-static int rterm_push(rterm *t, uint32_t doc, float imp)
+static int rterm_push(rterm *t, uint32_t doc, float imp, uint32_t fdl)
 {
     if (t->n == t->cap) {
         int cap = t->cap ? t->cap * 2 : 4;
@@ -1605,25 +1787,30 @@ static int rterm_push(rterm *t, uint32_t doc, float imp)
         float *f = d ? realloc(t->imp, (size_t)cap * sizeof *f) : NULL;
         if (f)
             t->imp = f;
-        if (!d || !f)
+        uint32_t *x = f ? realloc(t->fdl, (size_t)cap * sizeof *x) : NULL;
+        if (x)
+            t->fdl = x;
+        if (!d || !f || !x)
             return -1;
         t->cap = cap;
     }
     t->doc[t->n] = doc;
     t->imp[t->n] = imp;
+    t->fdl[t->n] = fdl;
     t->n++;
     return 0;
 }
 
 /* One word's list: the changed works' entries out, their new ones in. */
 static int refresh_list(pgr_store *s, sqlite3_stmt *upd, const rterm *t, const pgr_idset *dirty,
-                        double floor, const unsigned char *old, int bytes, int lmax,
+                        double floor, const unsigned char *old, int bytes, int lmax, int esz,
                         unsigned char **buf, size_t *buf_cap, pgr_err *err)
 {
-    if (bytes % 8)
+    if (bytes % esz)
         return pgr_errf(err, PGR_EDB, "search index: the list of \"%s\" is %d bytes, not "
-                                      "a multiple of 8", t->text, bytes);
-    size_t n_old = (size_t)bytes / 8, need = (n_old + (size_t)t->n) * 8 + 8;
+                                      "entries of %d", t->text, bytes, esz);
+    size_t n_old = (size_t)bytes / (size_t)esz,
+           need = (n_old + (size_t)t->n) * (size_t)esz + ENTRY;
     if (need > *buf_cap) {
         unsigned char *v = realloc(*buf, need);
         if (!v)
@@ -1636,41 +1823,45 @@ static int refresh_list(pgr_store *s, sqlite3_stmt *upd, const rterm *t, const p
     int changed = 0;
     for (size_t i = 0; i < n_old; i++) {
         uint32_t d;
-        memcpy(&d, old + 8 * i, 4);
+        memcpy(&d, old + (size_t)esz * i, 4);
         if (pgr_idset_has(dirty, d)) {
             changed = 1;
             continue;
         }
-        memcpy(e + 8 * n++, old + 8 * i, 8);
+        memcpy(e + (size_t)esz * n++, old + (size_t)esz * i, (size_t)esz);
     }
     for (int i = 0; i < t->n; i++) {
         if (!(t->imp[i] > floor))
             continue; /* it weighs at most the floor: it stays out */
-        memcpy(e + 8 * n, &t->doc[i], 4);
-        memcpy(e + 8 * n + 4, &t->imp[i], 4);
+        if (esz == ENTRY) {
+            put_entry(e + (size_t)esz * n, t->doc[i], t->imp[i], t->fdl[i]);
+        } else {
+            memcpy(e + (size_t)esz * n, &t->doc[i], 4);
+            memcpy(e + (size_t)esz * n + 4, &t->imp[i], 4);
+        }
         n++;
         changed = 1;
     }
     if (!changed)
         return 0;
     if (n > 1)
-        qsort(e, n, 8, cmp_entry_desc);
+        qsort(e, n, (size_t)esz, cmp_entry_desc);
     if (lmax > 0 && n > (size_t)lmax) {
         float cut; /* the best entry cut: every work left out weighs at most that */
-        memcpy(&cut, e + 8 * (size_t)lmax + 4, 4);
+        memcpy(&cut, e + (size_t)esz * (size_t)lmax + 4, 4);
         if (cut > floor)
             floor = cut;
         n = (size_t)lmax;
     }
     sqlite3_bind_double(upd, 1, floor);
-    sqlite3_bind_blob(upd, 2, e, (int)(n * 8), SQLITE_STATIC);
+    sqlite3_bind_blob(upd, 2, e, (int)(n * (size_t)esz), SQLITE_STATIC);
     sqlite3_bind_text(upd, 3, t->text, t->len, SQLITE_STATIC);
     int r = sqlite3_step(upd);
     sqlite3_reset(upd);
     return sq(s, r, "refresh", err);
 }
 
-static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
+static int refresh(pgr_store *s, double rows0, double tokens0, int esz, pgr_err *err)
 {
     refresh_ctx c = {0};
     pgr_idset dirty = {0};
@@ -1743,7 +1934,8 @@ static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
             }
             for (size_t j = 0; j < c.n_touched; j++) {
                 rterm *t = &c.t[c.touched[j]];
-                if (rterm_push(t, c.doc, up_float(impact(t->f, c.dl, avgdl0))) != 0) {
+                if (rterm_push(t, c.doc, up_float(impact(t->f, c.dl, avgdl0)),
+                               pack_fdl(t->f, c.dl)) != 0) {
                     OOM(err);
                     goto cleanup;
                 }
@@ -1754,6 +1946,39 @@ static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
         sqlite3_reset(text);
         if (sq(s, r, "rows", err))
             goto cleanup;
+    }
+    /* The changed works' entries in lists of words their texts no longer
+     * hold (or of works deleted): a query scores a work from its entries'
+     * hit counts (list_fdl), so no entry may outlive the text it counted.
+     * Every list holding a changed work joins the words rewritten below
+     * (with no new entries when the work lost the word). One read of every
+     * list, about the size of the index (tens of MB at a million works). */
+    if (esz == ENTRY && dirty.n) {
+        sqlite3_finalize(st);
+        st = NULL;
+        if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT term, list FROM search_lists", -1, &st, NULL),
+               "refresh", err))
+            goto cleanup;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            const unsigned char *e = sqlite3_column_blob(st, 1);
+            int bytes = sqlite3_column_bytes(st, 1);
+            for (int i = 0; e && i + ENTRY <= bytes; i += ENTRY) {
+                uint32_t d;
+                memcpy(&d, e + i, 4);
+                if (!pgr_idset_has(&dirty, d))
+                    continue;
+                if (refresh_term(&c, (const char *)sqlite3_column_text(st, 0),
+                                 sqlite3_column_bytes(st, 0)) < 0) {
+                    OOM(err);
+                    goto cleanup;
+                }
+                break;
+            }
+        }
+        if (sq(s, r, "refresh", err))
+            goto cleanup;
+        sqlite3_finalize(st);
+        st = NULL;
     }
     /* each word's row: its list rewritten, or an empty list for a new word */
     if (sq(s, sqlite3_prepare_v2(DB(s), "SELECT floor, list FROM search_lists WHERE term = ?1",
@@ -1794,7 +2019,7 @@ static int refresh(pgr_store *s, double rows0, double tokens0, pgr_err *err)
             sqlite3_reset(get);
             r = SQLITE_DONE;
             /* an empty list: a word without one, its works come from FTS5 */
-            if (bytes > 0 && refresh_list(s, upd, t, &dirty, floor, old, bytes, lmax, &buf,
+            if (bytes > 0 && refresh_list(s, upd, t, &dirty, floor, old, bytes, lmax, esz, &buf,
                                           &buf_cap, err) != 0)
                 goto cleanup;
             /* document frequencies (the count estimates): the new works' words;
@@ -1849,6 +2074,7 @@ cleanup:
         free(c.t[i].text);
         free(c.t[i].doc);
         free(c.t[i].imp);
+        free(c.t[i].fdl);
     }
     free(c.t);
     free(c.hash);
@@ -1899,7 +2125,8 @@ static int build_again(pgr_store *s, int state, pgr_err *err)
 
 static int update(pgr_store *s, int mode, pgr_search_update *o, pgr_err *err)
 {
-    double rows = 0, tokens = 0, rows0 = 0, tokens0 = 0;
+    double rows = 0, tokens = 0, rows0 = 0, tokens0 = 0, r0 = 0, t0 = 0;
+    int esz = ENTRY;
     int state = index_state(s, err);
     if (state < 0 || topk_init(s, err) != 0 || fts_totals(s, &rows, &tokens, err) != 0)
         return -1;
@@ -1928,8 +2155,16 @@ static int update(pgr_store *s, int mode, pgr_search_update *o, pgr_err *err)
             sqlite3_finalize(st);
         }
     }
+    if (state == 2 && read_info(s, &r0, &t0, &esz, err) != 0)
+        return -1;
     /* an index built over no works has no mean length to refresh with */
     int usable = state == 2 && rows0 >= 1 && tokens0 >= 1;
+    /* lists of before the hit counts: rebuilt once (queries read every met
+     * work's text with them) */
+    if (usable && mode == PGR_SEARCH_AUTO && esz != ENTRY) {
+        o->action = PGR_SEARCH_REBUILT;
+        return build_again(s, state, err);
+    }
     if (mode == PGR_SEARCH_SKIP) {
         o->action = PGR_SEARCH_SKIPPED;
         return 0;
@@ -1959,7 +2194,7 @@ static int update(pgr_store *s, int mode, pgr_search_update *o, pgr_err *err)
         return build_again(s, state, err);
     }
     o->action = PGR_SEARCH_REFRESHED;
-    return refresh(s, rows0, tokens0, err);
+    return refresh(s, rows0, tokens0, esz, err);
 }
 
 int pgr_search_index_update(pgr_store *s, int mode, pgr_search_update *out, pgr_err *err)

@@ -157,6 +157,7 @@ struct pgr_store {
     /* the top-k search state (search_topk.c; SQLite only) */
     struct pgr_topk *topk;
     long topk_answered;             /* lists the top-k path answered */
+    long topk_listed;               /* works it scored from list entries */
     int topk_list_len, topk_rare;   /* pgr_search_index_params (0: defaults) */
     /* Venue name -> id of the last venue written (most files have one). */
     char *venue_cache_name;
@@ -302,8 +303,10 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
                    pgr_topk_verify verify, void *ctx, pgr_id *ids, double *scores, size_t *n_out,
                    pgr_err *err);
 /* 1 with *est: the match count of a works search estimated from the
- * index (no filters), 0: no estimate (no index, a query it cannot read). */
-int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, pgr_err *err);
+ * index (no filters), and *cost: about how many FTS5 index rows counting
+ * exactly would read; 0: no estimate (no index, a query it cannot read). */
+int pgr_topk_count_estimate(pgr_store *s, const char *fts5, int64_t *est, int64_t *cost,
+                            pgr_err *err);
 /* A work's full text was rewritten: its list entries are stale. */
 int pgr_topk_dirty(pgr_store *s, pgr_id work, pgr_err *err);
 void pgr_topk_free(pgr_store *s);

@@ -84,6 +84,9 @@ static void test_same_as_ranking_all(void)
     /* the single words, AND, OR, NOT, phrase and prefix queries above are all
      * the path's to answer; a budget may send one to ranking all, not most */
     CHECK_MSG(answered >= n, "top-k answered %d of %d requests", answered, 2 * n);
+    /* works met in every list were scored from the entries' hit counts */
+    CHECK_MSG(pgr_search_topk_listed(S) > 100, "%ld works scored from the lists",
+              pgr_search_topk_listed(S));
     /* filters and NOT work through the verifying SQL */
     const char *years[] = {"2020"};
     pgr_filter fy = {"publication_year", PGR_OP_EQ, years, 1};
@@ -150,6 +153,25 @@ static void test_same_as_ranking_all(void)
     CHECK_MSG(pgr_search_index_build(S, &err) == 0, "%s", err.msg);
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
         CHECK_MSG(same(queries[i], 20, 1, NULL, 0), "after the rebuild: %s", queries[i]);
+    /* W5 loses "graph" (and gains "neural"), then a refresh: its entry in
+     * graph's list, whose hit counts would score it there, must go although
+     * its new text never names the word */
+    pgr_work_rec w2 = {.title = "Zyxwvut neural", .norm_title = "zyxwvut neural",
+                       .year = 2021, .abstract = "network", .cited_by_count = -1,
+                       .has_code = -1, .score = NAN};
+    pgr_search_update su = {0};
+    CHECK_MSG(pgr_begin(S, &err) == 0 && pgr_work_upsert(S, 0, 5, &w2, &got, NULL, &err) == 0 &&
+                  pgr_commit(S, &err) == 0 &&
+                  pgr_search_index_update(S, PGR_SEARCH_REFRESH, &su, &err) == 0,
+              "%s", err.msg);
+    CHECK_INT(su.action, PGR_SEARCH_REFRESHED);
+    long listed = pgr_search_topk_listed(S);
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
+        CHECK_MSG(same(queries[i], 20, 1, NULL, 0), "after the refresh: %s", queries[i]);
+    CHECK(pgr_search_topk_listed(S) > listed);
+    top = page("graph", 1, 1, NULL, NULL, 0);
+    CHECK_MSG(top && strncmp(top, "W5:", 3) != 0, "graph's best: %s", top ? top : "-");
+    free(top);
     pgr_store_close(S);
     S = NULL;
     free(url);
