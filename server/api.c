@@ -132,6 +132,88 @@ static void complete_meta(json_t *out, long ms, int per_page, int page, int curs
         json_object_set_new(out, "results", json_array());
 }
 
+/* ---- the search results cache (api_cache.c) ----
+ * A search costs milliseconds of ranking and page assembly; the same
+ * searches come again and again (a popular query, a page reloaded), and
+ * the graph changes only when an ingest commits. So a list request with a
+ * search is cached under its normalised form, served while the graph's data
+ * version is unchanged (any commit that writes bumps it, on both backends,
+ * whichever process wrote). PGR_SEARCH_CACHE=off turns it off: what a search
+ * itself costs (docs/benchmarks.md, H2). */
+static int search_cache_on(void)
+{
+    static int on = -1; /* read once; every thread reads the same value */
+    if (on < 0) {
+        const char *v = getenv("PGR_SEARCH_CACHE");
+        on = !(v && (!strcmp(v, "off") || !strcmp(v, "0")));
+    }
+    return on;
+}
+
+static int has_search(const pgr_query *q)
+{
+    if (q->search && *q->search)
+        return 1;
+    for (size_t i = 0; i < q->n_filters; i++) {
+        size_t l = strlen(q->filters[i].field);
+        if (l > 7 && !strcmp(q->filters[i].field + l - 7, ".search"))
+            return 1;
+    }
+    return 0;
+}
+
+static int cmp_kv_name(const void *a, const void *b)
+{
+    const srv_kv *x = *(const srv_kv *const *)a, *y = *(const srv_kv *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+/* The request as a cache key: entity, the public URL the ids are written
+ * with, and the parameters sorted by name, each as length:name=length:value
+ * (unambiguous whatever the bytes), per_page spelt one way, mailto and
+ * api_key (which change nothing) left out. NULL: not cached. */
+static const char *api_search_key(srv_request *req, pgr_entity e, const srv_kv *kv, size_t n)
+{
+    if (n > 32)
+        return NULL;
+    const srv_kv *v[32];
+    for (size_t i = 0; i < n; i++)
+        v[i] = &kv[i];
+    qsort(v, n, sizeof *v, cmp_kv_name);
+    pgr_sb k = {0};
+    pgr_sb_printf(&k, "%c|%s", pgr_entity_letter(e), srv_public_url(req));
+    for (size_t i = 0; i < n; i++) {
+        const char *name = !strcmp(v[i]->name, "per_page") ? "per-page" : v[i]->name;
+        if (!strcmp(name, "mailto") || !strcmp(name, "api_key"))
+            continue;
+        pgr_sb_printf(&k, "|%zu:%s=%zu:%s", strlen(name), name, strlen(v[i]->value),
+                      v[i]->value);
+    }
+    const char *key = pgr_sb_ok(&k) ? pgr_arena_strdup(srv_arena(req), k.data) : NULL;
+    pgr_sb_free(&k);
+    return key;
+}
+
+/* A cached body says the store took no time: db_response_time_ms of the
+ * request that built it becomes 0 (in place: the body only shrinks). */
+static void zero_db_time(char *body, size_t *len)
+{
+    static const char tag[] = "\"db_response_time_ms\":";
+    char *p = strstr(body, tag);
+    if (!p)
+        return;
+    p += sizeof tag - 1;
+    char *end = p;
+    while (*end >= '0' && *end <= '9')
+        end++;
+    if (end == p)
+        return;
+    *p = '0';
+    memmove(p + 1, end, *len - (size_t)(end - body) + 1);
+    *len -= (size_t)(end - p) - 1;
+}
+
 /* GET /api/v1/{entities} */
 static void list_entities(srv_request *req)
 {
@@ -147,6 +229,26 @@ static void list_entities(srv_request *req)
     pgr_store *st = store_or_503(req);
     if (!st)
         return;
+    /* the version is read before the list: a write committing in between
+     * leaves newer results under an older version, never the reverse */
+    int64_t version = -1;
+    const char *ckey = NULL;
+    if (search_cache_on() && has_search(&q)) {
+        uint64_t t0 = pgr_now_us();
+        if (pgr_data_version(st, &version, &err) == 0)
+            ckey = api_search_key(req, e, kv, n);
+        db_time(req, t0);
+    }
+    if (ckey) {
+        size_t len = 0;
+        char *body = api_search_cache_get(ckey, version, &len);
+        srv_note_cache("api_search", body != NULL);
+        if (body) {
+            zero_db_time(body, &len);
+            srv_reply_owned(req, 200, "application/json", body, len, 0);
+            return;
+        }
+    }
     json_t *out = NULL;
     uint64_t t0 = pgr_now_us();
     int rc = pgr_list(st, &q, &out, &err);
@@ -157,7 +259,20 @@ static void list_entities(srv_request *req)
     }
     complete_meta(out, ms, q.per_page, q.page ? q.page : 1, q.cursor != NULL);
     size_t gl = q.group_by ? strlen(q.group_by) : 0;
-    reply_result(req, out, gl > 3 && !strcmp(q.group_by + gl - 3, ".id"), 0);
+    if (!ckey) {
+        reply_result(req, out, gl > 3 && !strcmp(q.group_by + gl - 3, ".id"), 0);
+        return;
+    }
+    char *body = NULL;
+    if (api_rewrite_ids(out, srv_public_url(req), gl > 3 && !strcmp(q.group_by + gl - 3, ".id")) < 0 ||
+        !(body = json_dumps(out, JSON_COMPACT))) {
+        json_decref(out);
+        srv_reply_internal(req, "out of memory building the list");
+        return;
+    }
+    json_decref(out);
+    api_search_cache_put(ckey, version, body, strlen(body));
+    srv_reply_owned(req, 200, "application/json", body, strlen(body), 0);
 }
 
 /* Resolves the {id} of the route into the entity's short key, answering

@@ -28,7 +28,14 @@ void api_cache_put(const char *key, int64_t version, const char *body, size_t le
  * answers with it as the ETag hashes the body once) */
 void api_cache_put_tagged(const char *key, int64_t version, const char *body, size_t len,
                           const char etag[65]);
+/* both caches */
 void api_cache_clear(void);
+/* Search results (list requests with a search), the same way in a table of
+ * their own (1024 entries, 32 MiB, bodies up to 256 KiB; no ETag: lists
+ * are answered without one). Keyed by the normalised request
+ * (api_search_key in api.c). */
+char *api_search_cache_get(const char *key, int64_t version, size_t *len);
+void api_search_cache_put(const char *key, int64_t version, const char *body, size_t len);
 
 /* Answers 400 invalid_parameter and returns -1 when the query has a
  * parameter not in allowed ({NULL}-terminated; mailto and api_key are always

@@ -64,8 +64,9 @@ class Server(pgserver.Server):
     """The server core's test server (tests/py/pgserver.py) with the API's
     base URLs: .base is http://127.0.0.1:PORT, .api is .base + "/api/v1"."""
 
-    def __init__(self, db, binary=BIN, extra=()):
-        super().__init__(db, args=["--access-log", os.devnull] + list(extra), binary=binary)
+    def __init__(self, db, binary=BIN, extra=(), env=None):
+        super().__init__(db, args=["--access-log", os.devnull] + list(extra), binary=binary,
+                         env=env)
         self.base = self.url
         self.api = self.url + "/api/v1"
 
