@@ -225,9 +225,15 @@ typedef struct pgr_author_rec {
 } pgr_author_rec;
 
 /* id > 0 updates that author; id == 0 looks up by orcid, openalex_id, s2_id
- * (first hit) and updates it, else inserts. */
+ * (first hit) and updates it, else inserts. An update sets an external id
+ * only where the author has none (the first id stays; the caller keeps a
+ * second id of the same kind findable, e.g. on a row merged into it). */
 int pgr_author_upsert(pgr_store *s, pgr_id src, pgr_id id, const pgr_author_rec *a,
                       pgr_id *out_id, int *created, pgr_err *err);
+/* The author an external id names ("orcid", "openalex", "s2"), following
+ * merges: *id = 0 when no author has it. */
+int pgr_author_find_ext(pgr_store *s, const char *kind, const char *value, pgr_id *id,
+                        pgr_err *err);
 /* Authors (not merged away) whose norm_name or one of whose variants equals
  * norm_name. *ids malloc'd (NULL when *n == 0), ascending. */
 int pgr_author_candidates(pgr_store *s, const char *norm_name, pgr_id **ids, size_t *n,
@@ -328,6 +334,32 @@ typedef struct pgr_topic_claim {
     const char *capture_date;
 } pgr_topic_claim;
 int pgr_author_topic_claim_put(pgr_store *s, pgr_id src, const pgr_topic_claim *c, pgr_err *err);
+
+/* A figure an author record in source src reported (an OpenAlex author
+ * object's works_count, summary_stats, counts_by_year, institutions, ids; a
+ * Semantic Scholar author's hIndex, paperCount, affiliations, externalIds,
+ * homepage): the source's claim, kept apart from the computed figures
+ * (author_claims, migration 005; API: source_claims[] entries with a record).
+ * record as for topic claims; name the figure ("works_count", "h_index",
+ * "2yr_mean_citedness", "affiliations", "ids", ...); year a counts_by_year
+ * year or an affiliation's year, 0 when none; rank the 1-based place in a list
+ * field, 0 for a single figure; text as given (may be NULL for a number);
+ * value NAN when not a number; ref an id of what text names (institution:
+ * its ROR or OpenAlex id URL; ids: the id's kind). Keyed by (src, record, name,
+ * year, rank); deleted with src's facts, re-pointed by merges (move kind 15).
+ * Queued on PostgreSQL. */
+typedef struct pgr_author_claim {
+    const char *record;
+    pgr_id author; /* 0: none */
+    const char *name;
+    int year;
+    int rank;
+    const char *text;
+    double value;
+    const char *ref;
+    const char *capture_date;
+} pgr_author_claim;
+int pgr_author_claim_put(pgr_store *s, pgr_id src, const pgr_author_claim *c, pgr_err *err);
 
 /* Which author a profile page belongs to (one owner per page). method:
  * "header", "inferred", "override". runner_up: name of the next candidate or

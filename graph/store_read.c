@@ -116,7 +116,7 @@ static void put(json_t *o, const sel *sl, const char *k, json_t *v)
  * On PostgreSQL each statement is a loopback round trip; sending an entity's
  * statements in one pipeline makes reading an author or a work one round
  * trip instead of ten. On SQLite this only binds (execution stays lazy). */
-#define PF_MAX 12
+#define PF_MAX 16
 typedef struct prefetch {
     pgr_stmt *st[PF_MAX];
     int ids[PF_MAX];
@@ -544,44 +544,156 @@ static json_t *work_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
 
 static int author_years(pgr_store *s, prefetch *pf, pgr_id id, json_t **out, pgr_err *err);
 
+/* The source_claims entry of source src and author record `record` (NULL:
+ * the page's own claims, claims table), made from the row's source columns
+ * (id, uri, format, capture_date at 0..3) where absent. Entries stay in
+ * (source, record) order, the page's own entry of a source first. */
+static json_t *claims_entry(json_t *arr, pgr_stmt *st, pgr_id src, const char *record)
+{
+    size_t i, at = json_array_size(arr);
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        json_int_t sid = json_integer_value(json_object_get(e, "source_id"));
+        json_t *r = json_object_get(e, "record");
+        const char *rec = json_is_string(r) ? json_string_value(r) : NULL;
+        int cmp = sid != (json_int_t)src ? (sid < (json_int_t)src ? -1 : 1)
+                  : !rec && !record      ? 0
+                  : !rec                 ? -1
+                  : !record              ? 1
+                                         : strcmp(rec, record);
+        if (cmp == 0)
+            return e;
+        if (cmp > 0) {
+            at = i;
+            break;
+        }
+    }
+    e = json_pack("{sIsososos{}}", "source_id", (json_int_t)src, "uri", j_text(st, 1), "format",
+                  j_text(st, 2), "capture_date", j_text(st, 3), "claims");
+    if (record)
+        json_object_set_new(e, "record", json_string(record));
+    json_array_insert_new(arr, at, e);
+    return e;
+}
+
+/* A figure's value: an integer when it is one (counts), else a real. */
+static json_t *j_figure(pgr_stmt *st, int c)
+{
+    double d = pgr_col_double(st, c);
+    if (isnan(d))
+        return json_null();
+    if (d == floor(d) && fabs(d) < 9e15)
+        return json_integer((json_int_t)d);
+    return json_real(d);
+}
+
+/* counts_by_year entry of year y in arr (kept newest first), made when absent. */
+static json_t *year_entry(json_t *arr, json_int_t y)
+{
+    size_t i, at = json_array_size(arr);
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        json_int_t ey = json_integer_value(json_object_get(e, "year"));
+        if (ey == y)
+            return e;
+        if (ey < y) {
+            at = i;
+            break;
+        }
+    }
+    e = json_pack("{sIsnsn}", "year", y, "works_count", "cited_by_count");
+    json_array_insert_new(arr, at, e);
+    return e;
+}
+
+/* What each author record reported (author_claims), one source_claims entry
+ * per (source, record): claims{name: {text, value}} for the record's figures,
+ * counts_by_year, last_known_institutions, affiliations (with years), ids,
+ * homepage, updated_date. The record's date is the entry's capture_date. */
+static int author_record_claims(pgr_store *s, prefetch *pf, pgr_id id, json_t *arr, pgr_err *err)
+{
+    pgr_stmt *st = pf_get(s, pf, ST_GET_AUTHOR_RECORD_CLAIMS, id, err);
+    if (!st)
+        return -1;
+    json_t *cur = NULL, *inst = NULL;
+    int rc;
+    FOR_ROWS(st, rc)
+    {
+        pgr_id src = pgr_col_int(st, 0);
+        const char *record = pgr_col_text(st, 4), *name = pgr_col_text(st, 5);
+        json_int_t year = pgr_col_int(st, 6), rank = pgr_col_int(st, 7);
+        if (!record || !name)
+            continue;
+        json_t *r = cur ? json_object_get(cur, "record") : NULL;
+        if (!cur || json_integer_value(json_object_get(cur, "source_id")) != (json_int_t)src ||
+            !json_is_string(r) || strcmp(json_string_value(r), record)) {
+            cur = claims_entry(arr, st, src, record);
+            inst = NULL;
+        }
+        if (pgr_col_text(st, 11))
+            json_object_set_new(cur, "capture_date", j_text(st, 11));
+        if (!strcmp(name, "last_known_institutions") || !strcmp(name, "affiliations")) {
+            json_t *list = json_object_get(cur, name);
+            if (!list)
+                json_object_set_new(cur, name, list = json_array());
+            int aff = name[0] == 'a';
+            if (!inst || json_integer_value(json_object_get(inst, "rank")) != rank ||
+                json_array_size(list) == 0 || json_array_get(list, json_array_size(list) - 1) != inst) {
+                inst = json_pack("{sosIso}", "display_name", j_text(st, 8), "rank", rank, "id",
+                                 j_text(st, 10));
+                if (aff)
+                    json_object_set_new(inst, "years", json_array());
+                json_array_append_new(list, inst);
+            }
+            if (aff && year)
+                json_array_append_new(json_object_get(inst, "years"), json_integer(year));
+        } else if (!strcmp(name, "ids")) {
+            json_t *list = json_object_get(cur, "ids");
+            if (!list)
+                json_object_set_new(cur, "ids", list = json_array());
+            json_array_append_new(list, json_pack("{soso}", "kind", j_text(st, 10), "value",
+                                                  j_text(st, 8)));
+        } else if (!strcmp(name, "homepage") || !strcmp(name, "updated_date")) {
+            json_object_set_new(cur, name, j_text(st, 8));
+        } else if (year) {
+            json_t *cby = json_object_get(cur, "counts_by_year");
+            if (!cby)
+                json_object_set_new(cur, "counts_by_year", cby = json_array());
+            json_object_set_new(year_entry(cby, year), name, j_figure(st, 9));
+        } else {
+            json_object_set_new(json_object_get(cur, "claims"), name,
+                                json_pack("{soso}", "text", j_text(st, 8), "value", j_figure(st, 9)));
+        }
+    }
+    pgr_reset(st);
+    return rc < 0 ? -1 : 0;
+}
+
 /* The topics each source reported for the author (author_topic_claims), as
- * "topics" of that source's source_claims entry: the entry the page claims
- * made, or a new one in source order. They stay the source's figures, apart
- * from the computed topic_shares. */
+ * "topics" of that (source, record)'s source_claims entry. They stay the
+ * source's figures, apart from the computed topic_shares. */
 static int author_topic_claims(pgr_store *s, prefetch *pf, pgr_id id, json_t *arr, pgr_err *err)
 {
     pgr_stmt *st = pf_get(s, pf, ST_GET_AUTHOR_TOPIC_CLAIMS, id, err);
     if (!st)
         return -1;
     json_t *cur = NULL;
-    pgr_id cur_src = 0;
     int rc;
     FOR_ROWS(st, rc)
     {
         pgr_id src = pgr_col_int(st, 0);
-        if (!cur || src != cur_src) {
-            size_t i, at = json_array_size(arr);
-            json_t *e;
-            cur = NULL;
-            json_array_foreach(arr, i, e)
-            {
-                json_int_t sid = json_integer_value(json_object_get(e, "source_id"));
-                if (sid == (json_int_t)src) {
-                    cur = e;
-                    break;
-                }
-                if (sid > (json_int_t)src && at == json_array_size(arr))
-                    at = i;
-            }
-            if (!cur) {
-                cur = json_pack("{sIsososos{}}", "source_id", (json_int_t)src, "uri", j_text(st, 1),
-                                "format", j_text(st, 2), "capture_date", j_text(st, 3), "claims");
-                json_array_insert_new(arr, at, cur);
-            }
+        const char *record = pgr_col_text(st, 4);
+        json_t *r = cur ? json_object_get(cur, "record") : NULL;
+        if (!record)
+            continue;
+        if (!cur || json_integer_value(json_object_get(cur, "source_id")) != (json_int_t)src ||
+            !json_is_string(r) || strcmp(json_string_value(r), record)) {
+            cur = claims_entry(arr, st, src, record);
             if (pgr_col_text(st, 9))
                 json_object_set_new(cur, "capture_date", j_text(st, 9));
             json_object_set_new(cur, "topics", json_array());
-            cur_src = src;
         }
         json_array_append_new(json_object_get(cur, "topics"),
                               json_pack("{sososososososososo}", "id", pgr_key_json(PGR_TOPICS, pgr_col_int(st, 10)),
@@ -613,6 +725,7 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
     if (want(sl, "source_claims")) {
         ids[n++] = ST_GET_AUTHOR_CLAIMS;
         ids[n++] = ST_GET_AUTHOR_TOPIC_CLAIMS;
+        ids[n++] = ST_GET_AUTHOR_RECORD_CLAIMS;
     }
     if (want(sl, "owner_of"))
         ids[n++] = ST_GET_AUTHOR_OWNED;
@@ -748,7 +861,8 @@ static json_t *author_json(pgr_store *s, pgr_id id, const sel *sl, pgr_err *err)
         }
         pgr_reset(st);
         json_object_set_new(o, "source_claims", arr);
-        if (rc < 0 || author_topic_claims(s, &pf, id, arr, err) != 0)
+        if (rc < 0 || author_record_claims(s, &pf, id, arr, err) != 0 ||
+            author_topic_claims(s, &pf, id, arr, err) != 0)
             goto fail;
     }
     if (want(sl, "owner_of")) {

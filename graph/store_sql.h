@@ -40,6 +40,8 @@
       "SELECT author_id FROM claims WHERE source_id = $1 AND author_id IS NOT NULL UNION "    \
       "SELECT author_id FROM author_topic_claims WHERE source_id = $1 AND author_id IS NOT "  \
       "NULL UNION "                                                                           \
+      "SELECT author_id FROM author_claims WHERE source_id = $1 AND author_id IS NOT NULL "   \
+      "UNION "                                                                                \
       "SELECT author_id FROM ownership WHERE source_id = $1")                                 \
     PGR_DEL_FACT(X, ST_DEL_AUTHOR_COUNTS, "delete_author_counts", "author_counts", "9")       \
     PGR_DEL_FACT(X, ST_DEL_WORK_COUNTS, "delete_work_counts", "work_counts", "8")             \
@@ -61,6 +63,8 @@
     X(ST_DEL_OWNERSHIP, "delete_ownership", "DELETE FROM ownership WHERE source_id = $1")     \
     X(ST_DEL_TOPIC_CLAIMS, "delete_topic_claims",                                             \
       "DELETE FROM author_topic_claims WHERE source_id = $1")                                 \
+    X(ST_DEL_AUTHOR_CLAIMS, "delete_author_claims",                                           \
+      "DELETE FROM author_claims WHERE source_id = $1")                                       \
     /* ---- works ---- */                                                                     \
     X(ST_WORK_BY_ARXIV, "work_by_arxiv", "SELECT id FROM works WHERE arxiv_id = $1")          \
     X(ST_WORK_BY_DOI, "work_by_doi", "SELECT id FROM works WHERE doi = $1")                   \
@@ -131,8 +135,8 @@
       "($1, $2, $3, $4, $5, $6)")                                                             \
     X(ST_AUTHOR_UPDATE, "author_update",                                                      \
       "UPDATE authors SET display_name = COALESCE($2::text, display_name), norm_name = "      \
-      "COALESCE($3::text, norm_name), orcid = COALESCE($4::text, orcid), openalex_id = "      \
-      "COALESCE($5::text, openalex_id), s2_id = COALESCE($6::text, s2_id) WHERE id = $1")     \
+      "COALESCE($3::text, norm_name), orcid = COALESCE(orcid, $4::text), openalex_id = "      \
+      "COALESCE(openalex_id, $5::text), s2_id = COALESCE(s2_id, $6::text) WHERE id = $1")     \
     X(ST_AUTHOR_CANDIDATES, "author_candidates",                                              \
       "SELECT id FROM authors WHERE norm_name = $1 AND merged_into IS NULL UNION SELECT a.id " \
       "FROM author_names n JOIN authors a ON a.id = n.author_id WHERE n.norm_name = $1 AND "  \
@@ -211,6 +215,12 @@
       "(source_id, record, list, topic_id) DO UPDATE SET author_id = excluded.author_id, "   \
       "rank = excluded.rank, count = excluded.count, score = excluded.score, capture_date = " \
       "excluded.capture_date")                                                                \
+    X(ST_AUTHOR_CLAIM_PUT, "author_claim_put",                                                \
+      "INSERT INTO author_claims (source_id, record, author_id, name, year, rank, text, "     \
+      "value, ref, capture_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON "        \
+      "CONFLICT (source_id, record, name, year, rank) DO UPDATE SET author_id = "             \
+      "excluded.author_id, text = excluded.text, value = excluded.value, ref = excluded.ref, " \
+      "capture_date = excluded.capture_date")                                                 \
     X(ST_OWNERSHIP_PUT, "ownership_put",                                                      \
       "INSERT INTO ownership (source_id, author_id, method, confidence, runner_up, "          \
       "runner_up_confidence, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT "      \
@@ -296,6 +306,7 @@
     PGR_MOVE(X, OWNERSHIP_ROWS, "ownership", "11")                                            \
     PGR_MOVE(X, ADAPTERS, "adapters", "13")                                                   \
     PGR_MOVE(X, TOPIC_CLAIMS, "author_topic_claims", "14")                                    \
+    PGR_MOVE(X, AUTHOR_CLAIMS, "author_claims", "15")                                         \
     /* ---- metrics ---- */                                                                   \
     X(ST_ALL_AUTHORS, "all_authors",                                                          \
       "SELECT id FROM authors WHERE merged_into IS NULL ORDER BY id")                         \
@@ -419,6 +430,11 @@
       "c.score, c.capture_date, t.id, t.display_name, t.scheme, t.code FROM "               \
       "author_topic_claims c JOIN source_docs d ON d.id = c.source_id JOIN topics t ON t.id " \
       "= c.topic_id WHERE c.author_id = $1 ORDER BY d.id, c.record, c.list, c.rank, t.id")   \
+    X(ST_GET_AUTHOR_RECORD_CLAIMS, "get_author_record_claims",                                \
+      "SELECT d.id, d.uri, d.format, d.capture_date, c.record, c.name, c.year, c.rank, "      \
+      "c.text, c.value, c.ref, c.capture_date FROM author_claims c JOIN source_docs d ON "    \
+      "d.id = c.source_id WHERE c.author_id = $1 ORDER BY d.id, c.record, c.name, c.rank, "   \
+      "c.year")                                                                               \
     X(ST_GET_AUTHOR_OWNED, "get_author_owned",                                                \
       "SELECT d.id, d.uri, d.format, d.capture_date, o.method, o.confidence, o.runner_up, "   \
       "o.runner_up_confidence, o.evidence FROM ownership o JOIN source_docs d ON d.id = "     \

@@ -324,7 +324,8 @@ int pgr_source_delete_facts(pgr_store *s, pgr_id src, pgr_err *err)
                                 ST_DEL_WORK_COUNTS,     ST_DEL_AUTHOR_INSTS, ST_DEL_AUTHOR_NAMES,
                                 ST_DEL_CITATIONS,       ST_DEL_WORK_TOPICS,  ST_DEL_AUTHORSHIPS,
                                 ST_DEL_WORKS,           ST_DEL_AUTHORS,      ST_DEL_PROV,
-                                ST_DEL_CLAIMS,          ST_DEL_OWNERSHIP,    ST_DEL_TOPIC_CLAIMS};
+                                ST_DEL_CLAIMS,          ST_DEL_OWNERSHIP,    ST_DEL_TOPIC_CLAIMS,
+                                ST_DEL_AUTHOR_CLAIMS};
     int own, rc = 0;
     if (pgr_tx_enter(s, &own, err) != 0)
         return -1;
@@ -859,6 +860,21 @@ static int author_write(pgr_store *s, pgr_id src, pgr_id id, const pgr_author_re
         return -1;
     s->wrote = 1;
     return 0;
+}
+
+int pgr_author_find_ext(pgr_store *s, const char *kind, const char *value, pgr_id *id,
+                        pgr_err *err)
+{
+    int stmt = !strcmp(kind, "orcid")      ? ST_AUTHOR_BY_ORCID
+               : !strcmp(kind, "openalex") ? ST_AUTHOR_BY_OPENALEX
+               : !strcmp(kind, "s2")       ? ST_AUTHOR_BY_S2
+                                           : -1;
+    *id = 0;
+    if (stmt < 0)
+        return pgr_errf(err, PGR_EINVAL, "author_find_ext: no author id kind \"%s\"", kind);
+    if (find_text(s, stmt, value, id, err) != 0)
+        return -1;
+    return *id ? pgr_author_resolve(s, *id, id, err) : 0;
 }
 
 int pgr_author_upsert(pgr_store *s, pgr_id src, pgr_id id, const pgr_author_rec *a,
@@ -1398,6 +1414,33 @@ int pgr_author_topic_claim_put(pgr_store *s, pgr_id src, const pgr_topic_claim *
         pgr_bind_optint(st, 7, c->count);
         pgr_bind_double(st, 8, c->score);
         pgr_bind_text(st, 9, c->capture_date);
+        /* nothing is read back: PostgreSQL sends it with the next round trip */
+        rc = pgr_exec_queued(st, err);
+        s->wrote = 1;
+    }
+    return pgr_tx_leave(s, own, rc, err);
+}
+
+int pgr_author_claim_put(pgr_store *s, pgr_id src, const pgr_author_claim *c, pgr_err *err)
+{
+    if (src <= 0 || !c->record || !c->name || c->year < 0 || c->rank < 0)
+        return pgr_errf(err, PGR_EINVAL,
+                        "author_claim_put: a source, record and name are required");
+    int own, rc = -1;
+    if (pgr_tx_enter(s, &own, err) != 0)
+        return -1;
+    pgr_stmt *st = pgr_st(s, ST_AUTHOR_CLAIM_PUT, err);
+    if (st) {
+        pgr_bind_int(st, 1, src);
+        pgr_bind_text(st, 2, c->record);
+        pgr_bind_id(st, 3, c->author);
+        pgr_bind_text(st, 4, c->name);
+        pgr_bind_int(st, 5, c->year);
+        pgr_bind_int(st, 6, c->rank);
+        pgr_bind_text(st, 7, c->text);
+        pgr_bind_double(st, 8, c->value);
+        pgr_bind_text(st, 9, c->ref);
+        pgr_bind_text(st, 10, c->capture_date);
         /* nothing is read back: PostgreSQL sends it with the next round trip */
         rc = pgr_exec_queued(st, err);
         s->wrote = 1;

@@ -669,6 +669,96 @@ static int merge_into_first(ix_builder *b, const id_vec *ids, const char *const 
     return 0;
 }
 
+/* gone was merged into keep by an id: the per-file caches are dropped (they
+ * reload from the store) and the page's own bookkeeping follows keep. */
+static int after_id_merge(ix_builder *b, pgr_id keep, pgr_id gone, pgr_err *err)
+{
+    caches_clear(&b->cache);
+    b->file_stats.merges++;
+    if (b->owner_id == gone)
+        b->owner_id = keep;
+    if (idv_sorted_has(&b->page_authors, gone)) {
+        idv_remove(&b->page_authors, gone);
+        if (idv_insert_sorted(&b->page_authors, keep) < 0)
+            return oom(err);
+    }
+    return touch(b, gone, err);
+}
+
+/* An author named by external ids (an author record, or an authorship that
+ * gives the author's OpenAlex id, ORCID or S2 id). An external id is identity
+ * evidence: the authors the ids already belong to are one person, merged
+ * (recorded, undoable) into the lowest with the shared id as evidence. An id
+ * no author has yet joins that author: in its own column where that is
+ * empty, else on a row of its own merged into it, so that every id goes on
+ * finding the person. */
+static int ext_id_author(ix_builder *b, const char *display, const char *norm, const char *orcid,
+                         const char *openalex, const char *s2, pgr_id *out, int *created,
+                         pgr_err *err)
+{
+    static const char *const kinds[3] = {"orcid", "openalex", "s2"};
+    static const char *const labels[3] = {"ORCID", "OpenAlex author id", "Semantic Scholar author id"};
+    const char *vals[3] = {orcid, openalex, s2};
+    pgr_id found[3] = {0}, keep = 0;
+    *created = 0;
+    for (int k = 0; k < 3; k++) {
+        if (vals[k] && pgr_author_find_ext(b->s, kinds[k], vals[k], &found[k], err) < 0)
+            return -1;
+        if (found[k] && (!keep || found[k] < keep))
+            keep = found[k];
+    }
+    pgr_author_rec ar = {.display_name = display, .norm_name = norm};
+    if (!keep) {
+        ar.orcid = orcid, ar.openalex_id = openalex, ar.s2_id = s2;
+        if (pgr_author_upsert(b->s, b->src, 0, &ar, out, created, err) < 0)
+            return -1;
+        b->file_stats.authors_added += *created;
+        return touch(b, *out, err);
+    }
+    for (int k = 0; k < 3; k++) {
+        if (!found[k] || found[k] == keep || (k > 0 && found[k] == found[k - 1]) ||
+            (k > 1 && found[k] == found[0]))
+            continue;
+        char ev[512];
+        snprintf(ev, sizeof ev, "same %s %s: A%lld and A%lld (an author record or authorship in %s)",
+                 labels[k], vals[k], (long long)keep, (long long)found[k], b->uri ? b->uri : "?");
+        pgr_id mid;
+        if (pgr_author_merge(b->s, keep, found[k], ev, b->run_id, &mid, err) < 0 ||
+            after_id_merge(b, keep, found[k], err) < 0)
+            return -1;
+    }
+    ar.orcid = found[0] ? NULL : orcid;
+    ar.openalex_id = found[1] ? NULL : openalex;
+    ar.s2_id = found[2] ? NULL : s2;
+    if (pgr_author_upsert(b->s, b->src, keep, &ar, out, NULL, err) < 0)
+        return -1;
+    for (int k = 0; k < 3; k++) {
+        pgr_id now = 0, alias = 0, mid;
+        int made = 0;
+        if (!vals[k] || found[k])
+            continue;
+        if (pgr_author_find_ext(b->s, kinds[k], vals[k], &now, err) < 0)
+            return -1;
+        if (now)
+            continue; /* it went into keep's own column */
+        pgr_author_rec one = {.display_name = display, .norm_name = norm};
+        if (k == 0)
+            one.orcid = vals[k];
+        else if (k == 1)
+            one.openalex_id = vals[k];
+        else
+            one.s2_id = vals[k];
+        char ev[512];
+        snprintf(ev, sizeof ev, "%s %s named with A%lld's own ids (an author record or authorship in %s)",
+                 labels[k], vals[k], (long long)keep, b->uri ? b->uri : "?");
+        if (pgr_author_upsert(b->s, b->src, 0, &one, &alias, &made, err) < 0 ||
+            pgr_author_merge(b->s, keep, alias, ev, b->run_id, &mid, err) < 0 ||
+            after_id_merge(b, keep, alias, err) < 0)
+            return -1;
+    }
+    return touch(b, keep, err);
+}
+
 /* Resolves the author at index i of a work to an author id (see builder.h).
  * cands[j] are the same-name candidates of every author j of the work
  * (sorted), used: ids already given to earlier positions of this work. */
@@ -686,16 +776,9 @@ static int resolve_author(ix_builder *b, pgr_id work, int work_existed, const ix
     *fresh = 0;
 
     if (r->orcid || r->openalex_id || r->s2_id) { /* an external id decides */
-        pgr_author_rec ar = {.display_name = display,
-                             .norm_name = norm,
-                             .orcid = r->orcid,
-                             .openalex_id = r->openalex_id,
-                             .s2_id = r->s2_id};
         int created = 0;
-        if (pgr_author_upsert(b->s, b->src, 0, &ar, out, &created, err) < 0)
-            goto cleanup;
-        b->file_stats.authors_added += created;
-        rc = touch(b, *out, err);
+        rc = ext_id_author(b, display, norm, r->orcid, r->openalex_id, r->s2_id, out, &created,
+                           err);
         goto cleanup;
     }
     for (size_t j = 0; j < n; j++)
@@ -956,54 +1039,166 @@ cleanup:
     return rc;
 }
 
+/* The author record as the source identifies it: its first id, else its
+ * name ("openalex:A5023888391", "s2:2262347"). Keys the record's claims, so a
+ * merge that re-points them never makes two records' rows collide. */
+static int record_key(const ix_author *a, pgr_sb *out, pgr_err *err)
+{
+    const char *const pre[] = {"openalex:", "s2:", "orcid:", "name:"};
+    const char *const val[] = {a->openalex_id, a->s2_id, a->orcid, a->display_name};
+    for (int k = 0; k < 4 && !out->len; k++)
+        if (val[k] && *val[k]) {
+            pgr_sb_puts(out, pre[k]);
+            pgr_sb_puts(out, val[k]);
+        }
+    return pgr_sb_ok(out) ? 0 : oom(err);
+}
+
 /* What an author record says of the author's topics (OpenAlex topics with
  * their counts, topic_share, x_concepts) is that source's claim: stored with
  * the source's figures under the record's own id, never folded into the
  * computed author topics. */
-static int author_topic_claims(ix_builder *b, const ix_author *a, pgr_id aid, pgr_err *err)
+static int author_topic_claims(ix_builder *b, const ix_author *a, pgr_id aid, const char *record,
+                               const char *date, pgr_err *err)
 {
     static const char *const lists[] = {"topics", "topic_share", "x_concepts"};
     const ix_topic_ref *tl[3] = {a->topics, a->topic_share, a->concepts};
     size_t tn[3] = {a->n_topics, a->n_topic_share, a->n_concepts};
-    if (!tn[0] && !tn[1] && !tn[2])
-        return 0;
-    /* the record as the source identifies it: its first id, else its name */
-    pgr_sb record = {0};
-    int rc = -1;
-    const char *const pre[] = {"openalex:", "orcid:", "s2:", "name:"};
-    const char *const val[] = {a->openalex_id, a->orcid, a->s2_id, a->display_name};
-    for (int k = 0; k < 4 && !record.len; k++)
-        if (val[k] && *val[k]) {
-            pgr_sb_puts(&record, pre[k]);
-            pgr_sb_puts(&record, val[k]);
-        }
-    if (!pgr_sb_ok(&record)) {
-        rc = oom(err);
-        goto cleanup;
-    }
     for (int l = 0; l < 3; l++) {
         for (size_t i = 0; i < tn[l]; i++) {
             const ix_topic_ref *t = &tl[l][i];
             if (!t->scheme || !t->code || !*t->code)
                 continue;
-            pgr_topic_claim c = {.record = record.data,
+            pgr_topic_claim c = {.record = record,
                                  .author = aid,
                                  .list = lists[l],
                                  .rank = (int)i + 1,
                                  .count = t->count,
                                  .score = t->score,
-                                 .capture_date = b->capture_date};
+                                 .capture_date = date};
             if (topic_id(b, t->scheme, t->code, t->name, &c.topic, err) < 0 ||
                 pgr_topic_describe(b->s, c.topic, t->description, t->subfield, t->field,
                                    t->domain, err) < 0 ||
                 pgr_author_topic_claim_put(b->s, b->src, &c, err) < 0) {
                 pgr_err_prefix(err, "%s[%zu] %s", lists[l], i, t->code);
-                goto cleanup;
+                return -1;
             }
         }
     }
+    return 0;
+}
+
+/* One figure: a count (-1: not given) or a real (NAN: not given), its text
+ * the number as the source gave it (shortest form that reads back exactly). */
+static int claim_num(ix_builder *b, pgr_author_claim *c, const char *name, int year, double v,
+                     int is_count, pgr_err *err)
+{
+    if (is_count ? v < 0 : isnan(v))
+        return 0;
+    char text[40];
+    if (is_count)
+        snprintf(text, sizeof text, "%.0f", v);
+    else
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(text, sizeof text, "%.*g", prec, v);
+            if (strtod(text, NULL) == v)
+                break;
+        }
+    c->name = name;
+    c->year = year;
+    c->rank = 0;
+    c->text = text;
+    c->value = v;
+    c->ref = NULL;
+    if (pgr_author_claim_put(b->s, b->src, c, err) < 0) {
+        pgr_err_prefix(err, year ? "%s %d" : "%s", name, year);
+        return -1;
+    }
+    return 0;
+}
+
+/* The institutions of one list: a row per institution and year it is
+ * given for (year 0 when none). */
+static int claim_insts(ix_builder *b, pgr_author_claim *c, const char *list,
+                       const ix_inst_ref *v, size_t n, pgr_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        c->name = list;
+        c->rank = (int)i + 1;
+        c->text = v[i].name;
+        c->value = NAN;
+        c->ref = v[i].ror ? v[i].ror : NULL;
+        char oa[80];
+        if (!c->ref && v[i].openalex_id) {
+            snprintf(oa, sizeof oa, "https://openalex.org/%s", v[i].openalex_id);
+            c->ref = oa;
+        }
+        for (size_t y = 0; y < (v[i].n_years ? v[i].n_years : 1); y++) {
+            c->year = v[i].n_years ? v[i].years[y] : 0;
+            if (pgr_author_claim_put(b->s, b->src, c, err) < 0) {
+                pgr_err_prefix(err, "%s[%zu]", list, i);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Everything an author record reports about the author, as that source's
+ * claims (author_claims and author_topic_claims), dated by the record's own
+ * date when it gives one (OpenAlex updated_date), else the file's capture
+ * date; never mixed with the figures peergraph computes. */
+static int author_record_claims(ix_builder *b, const ix_author *a, pgr_id aid, pgr_err *err)
+{
+    pgr_sb record = {0};
+    int rc = -1;
+    if (record_key(a, &record, err) < 0)
+        goto cleanup;
+    const char *date = a->updated_day ? a->updated_day : b->capture_date;
+    pgr_author_claim c = {.record = record.data, .author = aid, .capture_date = date};
+    if (claim_num(b, &c, "works_count", 0, (double)a->works_count, 1, err) < 0 ||
+        claim_num(b, &c, "cited_by_count", 0, (double)a->cited_by_count, 1, err) < 0 ||
+        claim_num(b, &c, "h_index", 0, (double)a->h_index, 1, err) < 0 ||
+        claim_num(b, &c, "i10_index", 0, (double)a->i10_index, 1, err) < 0 ||
+        claim_num(b, &c, "2yr_mean_citedness", 0, a->mean_citedness_2yr, 0, err) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < a->n_counts_by_year; i++) {
+        const ix_year_count *yc = &a->counts_by_year[i];
+        if (claim_num(b, &c, "works_count", yc->year, (double)yc->works_count, 1, err) < 0 ||
+            claim_num(b, &c, "cited_by_count", yc->year, (double)yc->cited_by_count, 1, err) < 0)
+            goto cleanup;
+    }
+    if (claim_insts(b, &c, "last_known_institutions", a->last_known, a->n_last_known, err) < 0 ||
+        claim_insts(b, &c, "affiliations", a->affiliations, a->n_affiliations, err) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < a->n_ids; i++) {
+        c.name = "ids";
+        c.year = 0;
+        c.rank = (int)i + 1;
+        c.text = a->ids[i].value;
+        c.value = NAN;
+        c.ref = a->ids[i].kind;
+        if (pgr_author_claim_put(b->s, b->src, &c, err) < 0)
+            goto cleanup;
+    }
+    const char *texts[2][2] = {{"homepage", a->homepage}, {"updated_date", a->updated_date}};
+    for (int i = 0; i < 2; i++) {
+        if (!texts[i][1])
+            continue;
+        c.name = texts[i][0];
+        c.year = c.rank = 0;
+        c.text = texts[i][1];
+        c.value = NAN;
+        c.ref = NULL;
+        if (pgr_author_claim_put(b->s, b->src, &c, err) < 0)
+            goto cleanup;
+    }
+    if (author_topic_claims(b, a, aid, record.data, date, err) < 0)
+        goto cleanup;
     rc = 0;
 cleanup:
+    if (rc < 0 && err->msg[0] && strncmp(err->msg, "author ", 7))
+        pgr_err_prefix(err, "author %s: claims", record.data ? record.data : "?");
     pgr_sb_free(&record);
     return rc;
 }
@@ -1021,16 +1216,9 @@ static int sink_author(void *ctx, const ix_author *a, pgr_err *err)
         return -1;
     pgr_id aid;
     if (a->orcid || a->openalex_id || a->s2_id) {
-        pgr_author_rec ar = {.display_name = a->display_name,
-                             .norm_name = norm,
-                             .orcid = a->orcid,
-                             .openalex_id = a->openalex_id,
-                             .s2_id = a->s2_id};
         int created = 0;
-        if (pgr_author_upsert(b->s, b->src, 0, &ar, &aid, &created, err) < 0)
-            goto cleanup;
-        b->file_stats.authors_added += created;
-        if (touch(b, aid, err) < 0)
+        if (ext_id_author(b, a->display_name, norm, a->orcid, a->openalex_id, a->s2_id, &aid,
+                          &created, err) < 0)
             goto cleanup;
     } else if (new_author(b, a->display_name, norm, &aid, err) < 0) {
         /* a record with no id and no works is no evidence of identity */
@@ -1070,7 +1258,7 @@ static int sink_author(void *ctx, const ix_author *a, pgr_err *err)
                                   yc->cited_by_count, err) < 0)
             goto cleanup;
     }
-    if (author_topic_claims(b, a, aid, err) < 0)
+    if (author_record_claims(b, a, aid, err) < 0)
         goto cleanup;
     rc = 0;
 cleanup:

@@ -179,3 +179,44 @@ const char *ix_doi_canon_a(pgr_arena *a, const char *s)
         return NULL;
     return pgr_arena_strdup(a, buf);
 }
+
+int ix_orcid_canon(const char *s, char out[IX_ORCID_LEN + 1])
+{
+    static const char *const prefixes[] = {"https://orcid.org/", "http://orcid.org/",
+                                           "https://www.orcid.org/", "http://www.orcid.org/",
+                                           "orcid.org/"};
+    out[0] = '\0';
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (!strncmp(s, prefixes[i], n)) {
+            s += n;
+            break;
+        }
+    }
+    if (strlen(s) != IX_ORCID_LEN)
+        return -1;
+    int total = 0, digits = 0;
+    for (int i = 0; i < IX_ORCID_LEN; i++) {
+        char c = s[i];
+        if (i == 4 || i == 9 || i == 14) {
+            if (c != '-')
+                return -1;
+            continue;
+        }
+        if (++digits == 16) { /* the check digit: 0-9 or X (10) */
+            int want = (12 - total % 11) % 11;
+            int got = c == 'X' ? 10 : (c >= '0' && c <= '9') ? c - '0' : -1;
+            if (got != want)
+                return -1;
+        } else {
+            if (c < '0' || c > '9')
+                return -1;
+            total = (total + (c - '0')) * 2;
+        }
+    }
+    memcpy(out, s, IX_ORCID_LEN);
+    out[IX_ORCID_LEN] = '\0';
+    return 0;
+}

@@ -33,6 +33,14 @@ int ix_arxiv_canon(const char *s, size_t len, char out[IX_ARXIV_ID_MAX], int *ve
  * arXiv snapshot sometimes lists two DOIs in one field). */
 int ix_doi_canon(const char *s, size_t len, char out[IX_DOI_MAX]);
 
+/* An ORCID iD: "0000-0001-6187-6610", bare or as an orcid.org URL (http or
+ * https, with or without "www."), with its ISO 7064 MOD 11-2 check digit
+ * verified (an ORCID decides author identity: a mistyped one must not merge
+ * two people). Writes the bare 19-character form into out. Returns 0, or -1
+ * when s is not an ORCID iD. */
+#define IX_ORCID_LEN 19
+int ix_orcid_canon(const char *s, char out[IX_ORCID_LEN + 1]);
+
 /* Arena conveniences for parsers: NULL when s is NULL or not an id. */
 const char *ix_arxiv_canon_a(pgr_arena *a, const char *s, int *version);
 const char *ix_doi_canon_a(pgr_arena *a, const char *s);

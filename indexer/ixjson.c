@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "indexer/ids.h"
+
 int ix_json_depth_ok(const char *buf, size_t len, int max_depth, size_t *where)
 {
     int depth = 0;
@@ -156,6 +158,58 @@ double ix_jreal(ix_jctx *c, json_t *o, const char *key, double min, double max, 
     if (!isfinite(d) || d < min || d > max) {
         ix_jfail(c, "field \"%s\": %g is out of range [%g, %g]", key, d, min, max);
         return dflt;
+    }
+    return d;
+}
+
+const char *ix_jorcid(ix_jctx *c, pgr_arena *a, const char *s, const char *where)
+{
+    char buf[IX_ORCID_LEN + 1];
+    if (!s)
+        return NULL;
+    if (ix_orcid_canon(s, buf)) {
+        ix_jfail(c, "%s: \"%.80s\" is not an ORCID iD", where, s);
+        return NULL;
+    }
+    return pgr_arena_strdup(a, buf);
+}
+
+long ix_jcount(ix_jctx *c, json_t *o, const char *key, long max, const char *what)
+{
+    json_t *v = o ? json_object_get(o, key) : NULL;
+    if (!v || json_is_null(v))
+        return -1;
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i >= 0 && i <= max)
+            return (long)i;
+        ix_jfail(c, "%s%s: %lld is out of range [0, %ld]", what, key, (long long)i, max);
+        return -1;
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (isfinite(d) && d == floor(d) && d >= 0 && d <= (double)max)
+            return (long)d;
+        ix_jfail(c, "%s%s: %g is not an integer in [0, %ld]", what, key, d, max);
+        return -1;
+    }
+    ix_jfail(c, "%s%s: expected a number", what, key);
+    return -1;
+}
+
+double ix_jfigure(ix_jctx *c, json_t *o, const char *key, double max, const char *what)
+{
+    json_t *v = o ? json_object_get(o, key) : NULL;
+    if (!v || json_is_null(v))
+        return NAN;
+    if (!json_is_number(v)) {
+        ix_jfail(c, "%s%s: expected a number", what, key);
+        return NAN;
+    }
+    double d = json_number_value(v);
+    if (!isfinite(d) || d < 0 || d > max) {
+        ix_jfail(c, "%s%s: %g is out of range [0, %g]", what, key, d, max);
+        return NAN;
     }
     return d;
 }

@@ -46,6 +46,19 @@ const char *ix_jstr(ix_jctx *c, json_t *o, const char *key);
 long ix_jint(ix_jctx *c, json_t *o, const char *key, long min, long max, long dflt);
 /* Number field in [min, max]; dflt (often NAN) when absent or null. */
 double ix_jreal(ix_jctx *c, json_t *o, const char *key, double min, double max, double dflt);
+/* A figure a source reports about an author (works count, h-index, ...):
+ * an integer in [0, max] (ix_jcount; -1 when absent or null) or a number in
+ * [0, max] (ix_jfigure; NAN when absent or null). Anything else (negative,
+ * fractional, huge, a string, a non-finite value) fails c with a message that
+ * starts with what and the key ("author A5: summary_stats." + "h_index"), so
+ * it names the record and the field. */
+long ix_jcount(ix_jctx *c, json_t *o, const char *key, long max, const char *what);
+double ix_jfigure(ix_jctx *c, json_t *o, const char *key, double max, const char *what);
+/* An ORCID iD as a source gives it ("https://orcid.org/0000-0001-6187-6610"
+ * or bare): the bare form in a's memory; NULL when s is NULL. One that is not
+ * an ORCID iD (form or check digit, ix_orcid_canon) fails c naming where: it
+ * is identity evidence and must never merge the wrong people. */
+const char *ix_jorcid(ix_jctx *c, pgr_arena *a, const char *s, const char *where);
 /* Array / object field: NULL when absent or null; wrong type fails c. */
 json_t *ix_jarr(ix_jctx *c, json_t *o, const char *key);
 json_t *ix_jobj(ix_jctx *c, json_t *o, const char *key);

@@ -70,16 +70,6 @@ static const char *short_id(pgr_arena *a, const char *url)
     return p == url ? url : pgr_arena_strndup(a, p, n);
 }
 
-/* "https://orcid.org/0000-0001-6187-6610" -> "0000-0001-6187-6610" */
-static const char *short_orcid(const char *s)
-{
-    if (!s)
-        return NULL;
-    const char *slash = strrchr(s, '/');
-    const char *p = slash ? slash + 1 : s;
-    return strlen(p) == 19 ? p : NULL;
-}
-
 /* Entity kind from the id: 'W', 'A', 'T', ... or 'K' (keywords/), 'f'
  * (fields/subfields/domains...), 0 unknown. */
 static char entity_kind(json_t *o)
@@ -183,8 +173,10 @@ static const char *rebuild_abstract(ix_jctx *c, pgr_arena *a, json_t *inv)
     return out;
 }
 
-/* counts_by_year -> ix_year_count[]. */
-static int counts(ix_jctx *c, pgr_arena *a, json_t *arr, const ix_year_count **out, size_t *n)
+/* counts_by_year -> ix_year_count[]. who names the record in messages
+ * ("author A5: ", "work W2: "). */
+static int counts(ix_jctx *c, pgr_arena *a, json_t *arr, const char *who, const ix_year_count **out,
+                  size_t *n)
 {
     size_t cnt = json_array_size(arr);
     *out = NULL;
@@ -192,21 +184,28 @@ static int counts(ix_jctx *c, pgr_arena *a, json_t *arr, const ix_year_count **o
     if (!cnt)
         return 0;
     if (cnt > 1000)
-        return ix_jfail(c, "counts_by_year: %zu entries", cnt);
+        return ix_jfail(c, "%scounts_by_year: %zu entries", who, cnt);
     ix_year_count *y = pgr_arena_calloc(a, cnt, sizeof *y);
     if (!y)
         return ix_jfail(c, "out of memory");
     for (size_t i = 0; i < cnt; i++) {
         json_t *e = json_array_get(arr, i);
+        char what[96];
+        snprintf(what, sizeof what, "%scounts_by_year[%zu].", who, i);
         if (!json_is_object(e))
-            return ix_jfail(c, "counts_by_year[%zu]: expected an object", i);
-        y[i].year = (int)ix_jint(c, e, "year", 1000, 2100, 0);
-        y[i].works_count = ix_jint(c, e, "works_count", 0, 1000000000L, -1);
-        y[i].cited_by_count = ix_jint(c, e, "cited_by_count", 0, 1000000000L, -1);
+            return ix_jfail(c, "%scounts_by_year[%zu]: expected an object", who, i);
+        long year = ix_jcount(c, e, "year", 2100, what);
+        y[i].works_count = ix_jcount(c, e, "works_count", 1000000000L, what);
+        y[i].cited_by_count = ix_jcount(c, e, "cited_by_count", 1000000000L, what);
         if (c->failed)
             return -1;
-        if (!y[i].year)
-            return ix_jfail(c, "counts_by_year[%zu]: no year", i);
+        if (year < 1000)
+            return ix_jfail(c, "%scounts_by_year[%zu]: no year in 1000..2100", who, i);
+        y[i].year = (int)year;
+        for (size_t j = 0; j < i; j++)
+            if (y[j].year == y[i].year)
+                return ix_jfail(c, "%scounts_by_year[%zu]: year %d listed twice", who, i,
+                                y[i].year);
     }
     *out = y;
     *n = cnt;
@@ -369,7 +368,7 @@ static int parse_work(ix_jctx *c, oa_state *st, json_t *o, long position)
         const char *dn = ix_jstr(c, ao, "display_name");
         const char *raw = ix_jstr(c, e, "raw_author_name");
         au[k].openalex_id = short_id(a, ix_jstr(c, ao, "id"));
-        au[k].orcid = short_orcid(ix_jstr(c, ao, "orcid"));
+        au[k].orcid = ix_jorcid(c, a, ix_jstr(c, ao, "orcid"), "authorships[].author.orcid");
         json_t *rafs = ix_jarr(c, e, "raw_affiliation_strings");
         const char *raf = ix_jstr(c, e, "raw_affiliation_string");
         json_t *insts = ix_jarr(c, e, "institutions");
@@ -438,11 +437,164 @@ static int parse_work(ix_jctx *c, oa_state *st, json_t *o, long position)
     }
     w.references = rv;
     w.n_references = kr;
-    if (counts(c, a, cby, &w.counts_by_year, &w.n_counts_by_year) ||
+    char who[96];
+    snprintf(who, sizeof who, "work %s: ", w.openalex_id ? w.openalex_id : "(no id)");
+    if (counts(c, a, cby, who, &w.counts_by_year, &w.n_counts_by_year) ||
         topics(c, a, tops, "topics", "score", 1, &w.topics, &w.n_topics))
         return -1;
     st->works++;
     return st->sink->work ? st->sink->work(st->sink->ctx, &w, c->err) : 0;
+}
+
+/* A dehydrated institution {id, ror, display_name, ...} -> r; 0, 1 when it
+ * names nothing (skipped), -1 on a malformed id. */
+static int inst_ref(ix_jctx *c, pgr_arena *a, const char *rec, json_t *o, const char *where,
+                    ix_inst_ref *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!json_is_object(o))
+        return ix_jfail(c, "author %s: %s: expected an institution object", rec, where);
+    const char *name = ix_jstr(c, o, "display_name");
+    const char *id = ix_jstr(c, o, "id");
+    const char *ror = ix_jstr(c, o, "ror");
+    if (c->failed)
+        return -1;
+    if (id) {
+        r->openalex_id = short_id(a, id);
+        if (!r->openalex_id || r->openalex_id[0] != 'I' || !isdigit((unsigned char)r->openalex_id[1]))
+            return ix_jfail(c, "author %s: %s.id: \"%.80s\" is not an OpenAlex institution id",
+                            rec, where, id);
+    }
+    if (ror) {
+        /* https://ror.org/ + 9 characters: 0, six of Crockford base32, two digits */
+        const char *p = !strncmp(ror, "https://ror.org/", 16) ? ror + 16 : ror;
+        int ok = strlen(p) == 9 && p[0] == '0';
+        for (int i = 1; ok && i < 9; i++)
+            ok = i < 7 ? (isdigit((unsigned char)p[i]) || (islower((unsigned char)p[i]) &&
+                                                            !strchr("ilou", p[i])))
+                       : isdigit((unsigned char)p[i]);
+        if (!ok)
+            return ix_jfail(c, "author %s: %s.ror: \"%.80s\" is not a ROR id", rec, where, ror);
+        r->ror = pgr_arena_printf(a, "https://ror.org/%s", p);
+    }
+    r->name = name ? ix_squash_ws(a, name, strlen(name)) : NULL;
+    return r->name || r->openalex_id || r->ror ? 0 : 1;
+}
+
+/* last_known_institutions[] (or the pre-2024 last_known_institution) and
+ * affiliations[{institution, years[]}] of an author object. */
+static int institutions(ix_jctx *c, pgr_arena *a, const char *rec, json_t *lki, json_t *lki1,
+                        json_t *affs, ix_author *x)
+{
+    size_t nl = lki ? json_array_size(lki) : lki1 ? 1 : 0, na = json_array_size(affs);
+    if (nl > 1000 || na > 10000)
+        return ix_jfail(c, "author %s: %zu institutions", rec, nl + na);
+    ix_inst_ref *l = pgr_arena_calloc(a, nl + 1, sizeof *l);
+    ix_inst_ref *f = pgr_arena_calloc(a, na + 1, sizeof *f);
+    if (!l || !f)
+        return ix_jfail(c, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < nl; i++) {
+        char where[64];
+        if (lki)
+            snprintf(where, sizeof where, "last_known_institutions[%zu]", i);
+        else
+            snprintf(where, sizeof where, "last_known_institution");
+        int r = inst_ref(c, a, rec, lki ? json_array_get(lki, i) : lki1, where, &l[k]);
+        if (r < 0)
+            return -1;
+        k += r == 0;
+    }
+    x->last_known = l;
+    x->n_last_known = k;
+    k = 0;
+    for (size_t i = 0; i < na; i++) {
+        char where[64];
+        json_t *e = json_array_get(affs, i);
+        snprintf(where, sizeof where, "affiliations[%zu]", i);
+        if (!json_is_object(e))
+            return ix_jfail(c, "author %s: %s: expected an object", rec, where);
+        json_t *inst = ix_jobj(c, e, "institution");
+        json_t *years = ix_jarr(c, e, "years");
+        if (c->failed)
+            return -1;
+        if (!inst)
+            continue;
+        snprintf(where, sizeof where, "affiliations[%zu].institution", i);
+        int r = inst_ref(c, a, rec, inst, where, &f[k]);
+        if (r < 0)
+            return -1;
+        if (r)
+            continue;
+        size_t ny = json_array_size(years);
+        if (ny > 500)
+            return ix_jfail(c, "author %s: affiliations[%zu].years: %zu entries", rec, i, ny);
+        int *yv = pgr_arena_calloc(a, ny + 1, sizeof *yv);
+        if (!yv)
+            return ix_jfail(c, "out of memory");
+        for (size_t j = 0; j < ny; j++) {
+            json_t *y = json_array_get(years, j);
+            if (!json_is_integer(y) || json_integer_value(y) < 1000 || json_integer_value(y) > 2100)
+                return ix_jfail(c, "author %s: affiliations[%zu].years[%zu]: not a year in 1000..2100",
+                                rec, i, j);
+            yv[j] = (int)json_integer_value(y);
+            for (size_t q = 0; q < j; q++)
+                if (yv[q] == yv[j])
+                    return ix_jfail(c, "author %s: affiliations[%zu].years[%zu]: %d listed twice",
+                                    rec, i, j, yv[j]);
+        }
+        f[k].years = yv;
+        f[k].n_years = ny;
+        k++;
+    }
+    x->affiliations = f;
+    x->n_affiliations = k;
+    return 0;
+}
+
+/* ids {openalex, orcid, scopus, twitter, wikipedia, mag, ...}: every id the
+ * object lists, in its order; a string (mag: also an integer). */
+static int ext_ids(ix_jctx *c, pgr_arena *a, const char *rec, json_t *ids, ix_author *x)
+{
+    size_t n = json_object_size(ids);
+    if (n > 64)
+        return ix_jfail(c, "author %s: ids: %zu entries", rec, n);
+    ix_ext_id *v = pgr_arena_calloc(a, n + 1, sizeof *v);
+    if (!v)
+        return ix_jfail(c, "out of memory");
+    size_t k = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(ids, key, val)
+    {
+        size_t kl = strlen(key);
+        int ok = kl > 0 && kl <= 32;
+        for (size_t i = 0; ok && i < kl; i++)
+            ok = islower((unsigned char)key[i]) || isdigit((unsigned char)key[i]) || key[i] == '_';
+        if (!ok)
+            return ix_jfail(c, "author %s: ids: \"%.40s\" is not an id kind", rec, key);
+        if (json_is_null(val))
+            continue;
+        const char *value;
+        if (json_is_string(val) && json_string_length(val) > 0 && json_string_length(val) <= 2048)
+            value = json_string_value(val);
+        else if (json_is_integer(val) && json_integer_value(val) >= 0)
+            value = pgr_arena_printf(a, "%lld", (long long)json_integer_value(val));
+        else
+            return ix_jfail(c, "author %s: ids.%s: expected an id string", rec, key);
+        if (!strcmp(key, "orcid")) {
+            char where[48];
+            snprintf(where, sizeof where, "author %s: ids.orcid", rec);
+            if (!(value = ix_jorcid(c, a, value, where)))
+                return -1;
+        }
+        v[k].kind = pgr_arena_strdup(a, key);
+        v[k].value = value;
+        k++;
+    }
+    x->ids = v;
+    x->n_ids = k;
+    return 0;
 }
 
 static int parse_author(ix_jctx *c, oa_state *st, json_t *o, long position)
@@ -450,16 +602,26 @@ static int parse_author(ix_jctx *c, oa_state *st, json_t *o, long position)
     pgr_arena *a = &st->a;
     ix_author x;
     memset(&x, 0, sizeof x);
+    x.mean_citedness_2yr = NAN;
     x.openalex_id = short_id(a, ix_jstr(c, o, "id"));
     x.line = c->line;
     x.position = position;
+    const char *rec = x.openalex_id ? x.openalex_id : "(no id)";
     const char *dn = ix_jstr(c, o, "display_name");
-    x.orcid = short_orcid(ix_jstr(c, o, "orcid"));
-    x.works_count = ix_jint(c, o, "works_count", 0, 100000000L, -1);
-    x.cited_by_count = ix_jint(c, o, "cited_by_count", 0, 1000000000L, -1);
+    char orcid_where[96], what[96], what_ss[112];
+    snprintf(orcid_where, sizeof orcid_where, "author %s: orcid", rec);
+    snprintf(what, sizeof what, "author %s: ", rec);
+    snprintf(what_ss, sizeof what_ss, "author %s: summary_stats.", rec);
+    x.orcid = ix_jorcid(c, a, ix_jstr(c, o, "orcid"), orcid_where);
+    x.works_count = ix_jcount(c, o, "works_count", 100000000L, what);
+    x.cited_by_count = ix_jcount(c, o, "cited_by_count", 1000000000L, what);
     json_t *ss = ix_jobj(c, o, "summary_stats");
-    x.h_index = ix_jint(c, ss, "h_index", 0, 1000000L, -1);
-    x.i10_index = ix_jint(c, ss, "i10_index", 0, 100000000L, -1);
+    x.h_index = ix_jcount(c, ss, "h_index", 1000000L, what_ss);
+    x.i10_index = ix_jcount(c, ss, "i10_index", 100000000L, what_ss);
+    x.mean_citedness_2yr = ix_jfigure(c, ss, "2yr_mean_citedness", 1e7, what_ss);
+    json_t *ids = ix_jobj(c, o, "ids");
+    json_t *affs = ix_jarr(c, o, "affiliations");
+    const char *upd = ix_jstr(c, o, "updated_date");
     json_t *alts = ix_jarr(c, o, "display_name_alternatives");
     json_t *lki = ix_jarr(c, o, "last_known_institutions");
     json_t *lki1 = ix_jobj(c, o, "last_known_institution"); /* pre-2024 API */
@@ -497,16 +659,24 @@ static int parse_author(ix_jctx *c, oa_state *st, json_t *o, long position)
     }
     x.alternatives = al;
     x.n_alternatives = k;
-    json_t *inst = json_array_size(lki) ? json_array_get(lki, 0) : lki1;
-    if (inst && json_is_object(inst)) {
-        x.affiliation = ix_jstr(c, inst, "display_name");
-        const char *ror = ix_jstr(c, inst, "ror");
-        if (ror) {
-            const char *slash = strrchr(ror, '/');
-            x.institution_ror = slash ? slash + 1 : ror;
-        }
+    if (upd) {
+        char d[11];
+        int y = ix_parse_date(upd, d);
+        if (y <= 0 || !d[0])
+            return ix_jfail(c, "author %s: updated_date: bad date \"%.40s\"", rec, upd);
+        x.updated_date = upd;
+        x.updated_day = pgr_arena_strdup(a, d);
     }
-    if (counts(c, a, cby, &x.counts_by_year, &x.n_counts_by_year) ||
+    if (institutions(c, a, rec, json_array_size(lki) ? lki : NULL, json_is_object(lki1) ? lki1 : NULL,
+                     affs, &x) || ext_ids(c, a, rec, ids, &x))
+        return -1;
+    if (x.n_last_known) {
+        /* the first last known institution is also the graph's link */
+        x.affiliation = x.last_known[0].name;
+        if (x.last_known[0].ror)
+            x.institution_ror = x.last_known[0].ror + 16;
+    }
+    if (counts(c, a, cby, what, &x.counts_by_year, &x.n_counts_by_year) ||
         topics(c, a, tops, "topics", "score", 1, &x.topics, &x.n_topics) ||
         topics(c, a, share, "topic_share", "value", 1, &x.topic_share, &x.n_topic_share) ||
         topics(c, a, concepts, "x_concepts", "score", 100, &x.concepts, &x.n_concepts))

@@ -81,6 +81,24 @@ typedef struct ix_work {
     long line;                /* line (or record number) where the entry starts, for errors */
 } ix_work;
 
+/* An institution an author record names (OpenAlex last_known_institutions
+ * and affiliations, S2 affiliations), as the source gives it. */
+typedef struct ix_inst_ref {
+    const char *name;         /* display name (S2: the affiliation string) */
+    const char *ror;          /* "https://ror.org/02nr0ka47" when given, else NULL */
+    const char *openalex_id;  /* "I4200000001" when given, else NULL */
+    const int *years;         /* OpenAlex affiliations: the years given, in order */
+    size_t n_years;
+} ix_inst_ref;
+
+/* An external id of an author record: kind as the source names it, lower
+ * case ("orcid", "scopus", "twitter", "wikipedia", "mag", "dblp"), value as
+ * given (URL or bare id; an ORCID iD canonical "0000-0001-6187-6610"). */
+typedef struct ix_ext_id {
+    const char *kind;
+    const char *value;
+} ix_ext_id;
+
 /* An author record on its own (OpenAlex author object, S2 author). */
 typedef struct ix_author {
     const char *display_name;
@@ -103,6 +121,22 @@ typedef struct ix_author {
     size_t n_topic_share;
     const ix_topic_ref *concepts;
     size_t n_concepts;
+    /* Also the source's claims: OpenAlex summary_stats.2yr_mean_citedness
+     * (NAN when not given); the record's institutions (OpenAlex
+     * last_known_institutions and affiliations with their years, S2
+     * affiliations); its external ids (OpenAlex ids, S2 externalIds) in the
+     * source's order; S2 homepage; the record's own date (OpenAlex
+     * updated_date as given, and its "YYYY-MM-DD" part in updated_day). */
+    double mean_citedness_2yr;
+    const ix_inst_ref *last_known;
+    size_t n_last_known;
+    const ix_inst_ref *affiliations;
+    size_t n_affiliations;
+    const ix_ext_id *ids;
+    size_t n_ids;
+    const char *homepage;
+    const char *updated_date;
+    const char *updated_day;
     long line;                      /* line (or record number) where it starts, 0 if n/a */
     long position;                  /* 1-based place in a listing (results[]), 0 if n/a */
 } ix_author;

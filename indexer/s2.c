@@ -148,6 +148,8 @@ static int add_topic(pgr_arena *a, ix_vec *v, const char *name)
 
 static int emit_paper(ix_jctx *c, s2_state *st, json_t *p, long position, const char *cites,
                       int depth);
+static int emit_author(ix_jctx *c, s2_state *st, json_t *o, long position, int papers_too);
+static int is_author_object(json_t *e);
 
 /* references / citations arrays of a paper object. */
 static int related(ix_jctx *c, s2_state *st, json_t *arr, const char *self_ref, int citing,
@@ -325,20 +327,102 @@ static int emit_paper(ix_jctx *c, s2_state *st, json_t *p, long position, const 
         return 0;
     }
     st->works++;
-    return st->sink->work ? st->sink->work(st->sink->ctx, &w, c->err) : 0;
+    if (st->sink->work && st->sink->work(st->sink->ctx, &w, c->err))
+        return -1;
+    /* authors given as author objects (authors.hIndex, ... asked for): their
+     * figures are S2's claims about them, after the work that names them */
+    json_array_foreach(authors, i, e)
+    {
+        if (is_author_object(e) && emit_author(c, st, e, 0, 0))
+            return -1;
+    }
+    return 0;
 }
 
-static int emit_author(ix_jctx *c, s2_state *st, json_t *o, long position)
+/* externalIds of an author {ORCID: "...", DBLP: ["name", ...], ...}: every
+ * id, in the object's order (a list gives one id per entry). */
+static int author_ext_ids(ix_jctx *c, pgr_arena *a, const char *what, json_t *ext, ix_author *x)
+{
+    ix_vec v = {0};
+    const char *key;
+    json_t *val;
+    if (json_object_size(ext) > 64)
+        return ix_jfail(c, "%sexternalIds: %zu entries", what, json_object_size(ext));
+    json_object_foreach(ext, key, val)
+    {
+        size_t kl = strlen(key), n = json_is_array(val) ? json_array_size(val) : 1;
+        int ok = kl > 0 && kl <= 32;
+        for (size_t i = 0; ok && i < kl; i++)
+            ok = isalnum((unsigned char)key[i]) || key[i] == '_';
+        if (!ok)
+            return ix_jfail(c, "%sexternalIds: \"%.40s\" is not an id kind", what, key);
+        if (n > 1000)
+            return ix_jfail(c, "%sexternalIds.%s: %zu entries", what, key, n);
+        char *kind = pgr_arena_strdup(a, key);
+        if (!kind)
+            return ix_jfail(c, "out of memory");
+        for (char *p = kind; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_is_array(val) ? json_array_get(val, i) : val;
+            const char *value;
+            if (json_is_null(e))
+                continue;
+            if (json_is_string(e) && json_string_length(e) > 0 && json_string_length(e) <= 2048)
+                value = json_string_value(e);
+            else if (json_is_integer(e) && json_integer_value(e) >= 0)
+                value = pgr_arena_printf(a, "%lld", (long long)json_integer_value(e));
+            else
+                return ix_jfail(c, "%sexternalIds.%s: expected an id string", what, key);
+            if (!strcmp(kind, "orcid")) {
+                char where[96];
+                snprintf(where, sizeof where, "%sexternalIds.ORCID", what);
+                if (!(value = ix_jorcid(c, a, value, where)))
+                    return -1;
+                if (!x->orcid)
+                    x->orcid = value;
+            }
+            ix_ext_id *id = ix_vec_push(a, &v, sizeof *id);
+            if (!id)
+                return ix_jfail(c, "out of memory");
+            id->kind = kind;
+            id->value = value;
+        }
+    }
+    x->ids = v.items;
+    x->n_ids = v.n;
+    return 0;
+}
+
+/* An author object {authorId, name, aliases, affiliations, homepage,
+ * paperCount, citationCount, hIndex, externalIds, papers}: the author, and
+ * what S2 reports about them as its claims. papers: emit the papers too. */
+static int emit_author(ix_jctx *c, s2_state *st, json_t *o, long position, int papers_too)
 {
     pgr_arena *a = &st->a;
     ix_author x;
     memset(&x, 0, sizeof x);
     x.works_count = x.cited_by_count = x.h_index = x.i10_index = -1;
+    x.mean_citedness_2yr = NAN;
+    x.line = c->line;
+    x.position = position;
     x.s2_id = ix_jstr(c, o, "authorId");
+    if (c->failed)
+        return -1;
+    if (x.s2_id) {
+        size_t n = strlen(x.s2_id), i = 0;
+        while (i < n && isdigit((unsigned char)x.s2_id[i]))
+            i++;
+        if (n > 20 || i != n)
+            return ix_jfail(c, "authorId \"%.40s\" is not a Semantic Scholar author id", x.s2_id);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "author %s: ", x.s2_id ? x.s2_id : "(no id)");
     const char *name = ix_jstr(c, o, "name");
-    x.works_count = ix_jint(c, o, "paperCount", 0, 100000000L, -1);
-    x.cited_by_count = ix_jint(c, o, "citationCount", 0, 1000000000L, -1);
-    x.h_index = ix_jint(c, o, "hIndex", 0, 1000000L, -1);
+    x.works_count = ix_jcount(c, o, "paperCount", 100000000L, what);
+    x.cited_by_count = ix_jcount(c, o, "citationCount", 1000000000L, what);
+    x.h_index = ix_jcount(c, o, "hIndex", 1000000L, what);
+    x.homepage = ix_jstr(c, o, "homepage");
     json_t *aliases = ix_jarr(c, o, "aliases");
     json_t *affs = ix_jarr(c, o, "affiliations");
     json_t *ext = ix_jobj(c, o, "externalIds");
@@ -348,9 +432,10 @@ static int emit_author(ix_jctx *c, s2_state *st, json_t *o, long position)
     if (!name)
         return ix_jfail(c, "author %s without a name", x.s2_id ? x.s2_id : "(no id)");
     x.display_name = ix_squash_ws(a, name, strlen(name));
-    json_t *orcid = json_object_get(ext, "ORCID");
-    if (json_is_string(orcid))
-        x.orcid = json_string_value(orcid);
+    if (x.homepage && strlen(x.homepage) > 2048)
+        return ix_jfail(c, "%shomepage: %zu bytes", what, strlen(x.homepage));
+    if (author_ext_ids(c, a, what, ext, &x))
+        return -1;
     size_t n = json_array_size(aliases);
     if (n > 10000)
         return ix_jfail(c, "aliases: %zu entries", n);
@@ -365,18 +450,51 @@ static int emit_author(ix_jctx *c, s2_state *st, json_t *o, long position)
     }
     x.alternatives = al;
     x.n_alternatives = k;
-    json_t *a0 = json_array_get(affs, 0);
-    if (json_is_string(a0) && json_string_length(a0))
-        x.affiliation = json_string_value(a0);
+    /* affiliations: strings, as the author's S2 profile states them */
+    n = json_array_size(affs);
+    if (n > 1000)
+        return ix_jfail(c, "%saffiliations: %zu entries", what, n);
+    ix_inst_ref *af = pgr_arena_calloc(a, n + 1, sizeof *af);
+    if (!af)
+        return ix_jfail(c, "out of memory");
+    k = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(affs, i);
+        if (json_is_null(s))
+            continue;
+        if (!json_is_string(s))
+            return ix_jfail(c, "%saffiliations[%zu]: expected a string", what, i);
+        const char *v = ix_squash_ws(a, json_string_value(s), json_string_length(s));
+        if (v && *v)
+            af[k++].name = v;
+    }
+    x.affiliations = af;
+    x.n_affiliations = k;
+    if (k)
+        x.affiliation = af[0].name;
     st->authors++;
     if (st->sink->author && st->sink->author(st->sink->ctx, &x, c->err))
         return -1;
     /* /author/{id}?fields=papers... lists the author's papers. */
-    size_t np = json_array_size(papers);
+    size_t np = papers_too ? json_array_size(papers) : 0;
     for (size_t i = 0; i < np && i < S2_MAX_LIST; i++) {
         json_t *p = json_array_get(papers, i);
         if (json_is_object(p) && emit_paper(c, st, p, position, NULL, 1))
             return -1;
+    }
+    return 0;
+}
+
+/* A paper's author entry that is an author object of its own (fields such as
+ * authors.hIndex asked for), not just {authorId, name}. */
+static int is_author_object(json_t *e)
+{
+    static const char *const keys[] = {"paperCount", "citationCount", "hIndex", "affiliations",
+                                       "homepage",   "externalIds",   "aliases"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        json_t *v = json_object_get(e, keys[i]);
+        if (v && !json_is_null(v))
+            return 1;
     }
     return 0;
 }
@@ -403,11 +521,14 @@ static int emit_item(ix_jctx *c, s2_state *st, json_t *it, long position)
         const char *cites = citing && st->subject_is_citations ? st->subject_ref : NULL;
         return emit_paper(c, st, p, position, cites, 1);
     }
+    /* an author object may carry externalIds too: authorId without a paper's
+     * own fields is an author */
+    if (json_object_get(it, "authorId") && !json_object_get(it, "paperId") &&
+        !json_object_get(it, "title"))
+        return emit_author(c, st, it, position, 1);
     if (json_object_get(it, "paperId") || json_object_get(it, "externalIds") ||
         json_object_get(it, "title"))
         return emit_paper(c, st, it, position, NULL, 0);
-    if (json_object_get(it, "authorId"))
-        return emit_author(c, st, it, position);
     return ix_jfail(c, "item %ld: neither a paper nor an author", position);
 }
 

@@ -504,6 +504,9 @@ static const char *claim_label(const char *name)
     } labels[] = {
         {"h_index", "h-index"},
         {"i10_index", "i10-index"},
+        {"works_count", "works"},
+        {"cited_by_count", "citations"},
+        {"2yr_mean_citedness", "2-year mean citedness"},
         {"citations", "citations"},
         {"papers", "papers"},
         {"works", "works"},
@@ -523,7 +526,80 @@ static const char *claim_label(const char *name)
     return name;
 }
 
-/* source_claims -> [{site, file, uri, capture_date, items[{label, text}], owner}] */
+/* An author record's institutions for the page: [{name, list, span}] where
+ * span reads "2019-2023" or "2013, 2017-2018" (runs of consecutive years). */
+static json_t *claim_institutions(json_t *sc)
+{
+    json_t *out = json_array();
+    static const char *const lists[] = {"last_known_institutions", "affiliations"};
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        json_t *inst;
+        json_array_foreach(json_object_get(sc, lists[l]), i, inst)
+        {
+            char years[256] = "";
+            size_t len = 0, j, n = json_array_size(json_object_get(inst, "years"));
+            for (j = 0; j < n && len < sizeof years - 24;) {
+                long long y0 = json_integer_value(json_array_get(json_object_get(inst, "years"), j));
+                size_t k = j;
+                while (k + 1 < n &&
+                       json_integer_value(json_array_get(json_object_get(inst, "years"), k + 1)) ==
+                           y0 + (long long)(k + 1 - j))
+                    k++;
+                int w = k > j ? snprintf(years + len, sizeof years - len, "%s%lld-%lld",
+                                         len ? ", " : "", y0, y0 + (long long)(k - j))
+                              : snprintf(years + len, sizeof years - len, "%s%lld", len ? ", " : "", y0);
+                len += w > 0 ? (size_t)w : 0;
+                j = k + 1;
+            }
+            json_t *e = json_pack("{s:s, s:s}", "name", jstr(inst, "display_name") ? jstr(inst, "display_name") : "(unnamed)",
+                                  "list", l ? "affiliation" : "last known");
+            if (len)
+                json_object_set_new(e, "span", json_string(years));
+            json_array_append_new(out, e);
+        }
+    }
+    return out;
+}
+
+/* The topics an author record reported, its "topics" list first (with the
+ * source's work counts), at most 12 on the page. */
+#define CLAIM_TOPICS_SHOWN 12
+static json_t *claim_topics(json_t *sc, json_t *e)
+{
+    json_t *out = json_array();
+    size_t i, total = 0;
+    json_t *t;
+    const char *list = NULL;
+    json_array_foreach(json_object_get(sc, "topics"), i, t)
+    {
+        /* OpenAlex's "topics" (with work counts) when given, else the first list */
+        if (!list || (strcmp(list, "topics") && jstr(t, "list") && !strcmp(jstr(t, "list"), "topics")))
+            list = jstr(t, "list");
+    }
+    json_array_foreach(json_object_get(sc, "topics"), i, t)
+    {
+        if (!list || !jstr(t, "list") || strcmp(list, jstr(t, "list")))
+            continue;
+        if (total++ >= CLAIM_TOPICS_SHOWN)
+            continue;
+        json_t *c = json_object_get(t, "count");
+        json_t *item = json_pack("{s:s, s:s}", "name", jstr(t, "display_name") ? jstr(t, "display_name") : "",
+                                 "id", page_short_id(jstr(t, "id") ? jstr(t, "id") : ""));
+        if (json_is_integer(c))
+            json_object_set_new(item, "count", json_integer(json_integer_value(c)));
+        json_array_append_new(out, item);
+    }
+    if (total > CLAIM_TOPICS_SHOWN)
+        json_object_set_new(e, "topics_more", json_integer((json_int_t)(total - CLAIM_TOPICS_SHOWN)));
+    if (list)
+        json_object_set_new(e, "topics_list", json_string(list));
+    return out;
+}
+
+/* source_claims -> [{site, file, uri, capture_date, record, items[{label,
+ * text}], per_year[{year, works, citations}], institutions, ids, homepage,
+ * topics, owner}] */
 static json_t *claims_data(json_t *author)
 {
     json_t *out = json_array();
@@ -545,9 +621,33 @@ static json_t *claims_data(json_t *author)
         size_t j;
         json_array_foreach(json_object_get(author, "owner_of"), j,
                            o) if (jint(o, "source_id") == jint(sc, "source_id")) own = o;
-        json_t *e = json_pack("{s:s, s:s, s:s*, s:s*, s:o}", "site", site_name(jstr(sc, "format")),
+        json_t *e = json_pack("{s:s, s:s, s:s*, s:s*, s:o, s:s*}", "site", site_name(jstr(sc, "format")),
                               "file", basename_of(jstr(sc, "uri")), "uri", jstr(sc, "uri"),
-                              "capture_date", jstr(sc, "capture_date"), "items", items);
+                              "capture_date", jstr(sc, "capture_date"), "items", items,
+                              "record", jstr(sc, "record"));
+        /* an author record's counts by year, newest first as the source lists them */
+        json_t *years = json_array(), *y;
+        size_t q;
+        json_array_foreach(json_object_get(sc, "counts_by_year"), q, y)
+        {
+            json_t *w = json_object_get(y, "works_count"), *c = json_object_get(y, "cited_by_count");
+            json_array_append_new(years, json_pack("{s:I, s:o, s:o}", "year", (json_int_t)jint(y, "year"),
+                                                   "works", json_is_integer(w) ? json_integer(json_integer_value(w)) : json_string("–"),
+                                                   "citations", json_is_integer(c) ? json_integer(json_integer_value(c)) : json_string("–")));
+        }
+        json_object_set_new(e, "per_year", years);
+        json_object_set_new(e, "institutions", claim_institutions(sc));
+        json_t *ids = json_array(), *id;
+        json_array_foreach(json_object_get(sc, "ids"), q, id)
+        {
+            if (jstr(id, "kind") && strcmp(jstr(id, "kind"), "openalex")) /* the record's own id is shown already */
+                json_array_append_new(ids, json_pack("{s:s, s:s}", "kind", jstr(id, "kind"), "value",
+                                                     jstr(id, "value") ? jstr(id, "value") : ""));
+        }
+        json_object_set_new(e, "ids", ids);
+        if (jstr(sc, "homepage"))
+            json_object_set_new(e, "homepage", json_string(jstr(sc, "homepage")));
+        json_object_set_new(e, "topics", claim_topics(sc, e));
         if (own) {
             char conf[32];
             snprintf(conf, sizeof conf, "%.0f%%",

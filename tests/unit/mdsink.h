@@ -113,6 +113,32 @@ static int md_topic(void *ctx, const ix_topic_ref *t, pgr_err *err)
     return 0;
 }
 
+static const ix_inst_ref *md_dup_insts(pgr_arena *a, const ix_inst_ref *v, size_t n)
+{
+    ix_inst_ref *o = pgr_arena_calloc(a, n + 1, sizeof *o);
+    for (size_t i = 0; i < n; i++) {
+        o[i].name = md_dup(a, v[i].name);
+        o[i].ror = md_dup(a, v[i].ror);
+        o[i].openalex_id = md_dup(a, v[i].openalex_id);
+        int *y = pgr_arena_calloc(a, v[i].n_years + 1, sizeof *y);
+        if (v[i].n_years)
+            memcpy(y, v[i].years, v[i].n_years * sizeof *y);
+        o[i].years = y;
+        o[i].n_years = v[i].n_years;
+    }
+    return o;
+}
+
+static const ix_ext_id *md_dup_ids(pgr_arena *a, const ix_ext_id *v, size_t n)
+{
+    ix_ext_id *o = pgr_arena_calloc(a, n + 1, sizeof *o);
+    for (size_t i = 0; i < n; i++) {
+        o[i].kind = md_dup(a, v[i].kind);
+        o[i].value = md_dup(a, v[i].value);
+    }
+    return o;
+}
+
 static int md_author(void *ctx, const ix_author *x, pgr_err *err)
 {
     (void)err;
@@ -133,6 +159,12 @@ static int md_author(void *ctx, const ix_author *x, pgr_err *err)
     o->topics = md_dup_topics(a, x->topics, x->n_topics);
     o->topic_share = md_dup_topics(a, x->topic_share, x->n_topic_share);
     o->concepts = md_dup_topics(a, x->concepts, x->n_concepts);
+    o->last_known = md_dup_insts(a, x->last_known, x->n_last_known);
+    o->affiliations = md_dup_insts(a, x->affiliations, x->n_affiliations);
+    o->ids = md_dup_ids(a, x->ids, x->n_ids);
+    o->homepage = md_dup(a, x->homepage);
+    o->updated_date = md_dup(a, x->updated_date);
+    o->updated_day = md_dup(a, x->updated_day);
     return 0;
 }
 

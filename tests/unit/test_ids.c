@@ -75,11 +75,33 @@ static void test_doi(void)
     CHECK(!doi(""));
 }
 
+/* ORCID iDs: the check digit is ISO 7064 MOD 11-2 over the first 15 digits. */
+static void test_orcid(void)
+{
+    char out[IX_ORCID_LEN + 1];
+    CHECK_INT(ix_orcid_canon("0000-0001-6187-6610", out), 0);
+    CHECK_STR(out, "0000-0001-6187-6610");
+    CHECK_INT(ix_orcid_canon("https://orcid.org/0000-0003-1613-5981", out), 0);
+    CHECK_STR(out, "0000-0003-1613-5981");
+    CHECK_INT(ix_orcid_canon("http://orcid.org/0000-0002-1825-0097", out), 0); /* ORCID's own example */
+    CHECK_INT(ix_orcid_canon("0000-0002-1694-233X", out), 0);                  /* check digit X */
+    CHECK_STR(out, "0000-0002-1694-233X");
+    static const char *const bad[] = {"0000-0001-6187-6611", "0000-0002-1694-2330", "0000-0001-6187-661",
+                                      "0000-0001-6187-66100", "0000000161876610xxx", "0000-0001-618X-6610",
+                                      "https://example.org/0000-0001-6187-6610", "", "x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK_MSG(ix_orcid_canon(bad[i], out) == -1, "\"%s\" accepted", bad[i]);
+        CHECK_STR(out, "");
+    }
+    CHECK_INT(ix_orcid_canon(NULL, out), -1);
+}
+
 int main(void)
 {
     RUN(test_arxiv_new_style);
     RUN(test_arxiv_old_style);
     RUN(test_arxiv_rejects);
     RUN(test_doi);
+    RUN(test_orcid);
     return check_summary("test_ids");
 }

@@ -52,6 +52,32 @@ static void test_author_object(void)
     CHECK_STR(a->concepts[0].code, "C41008148");
     CHECK_STR(a->concepts[0].name, "Computer science");
     CHECK_NEAR(a->concepts[0].score, 95.2, 1e-9);
+    /* summary_stats.2yr_mean_citedness, the record's date, its ids in the
+     * object's order (the ORCID canonical), last known institutions and the
+     * affiliations with their years as the file lists them */
+    CHECK_NEAR(a->mean_citedness_2yr, 6.0, 0);
+    CHECK_STR(a->updated_date, "2025-06-08T21:53:07.725446");
+    CHECK_STR(a->updated_day, "2025-06-08");
+    CHECK_INT(a->n_ids, 3);
+    CHECK_STR(a->ids[0].kind, "openalex");
+    CHECK_STR(a->ids[0].value, "https://openalex.org/A5023888391");
+    CHECK_STR(a->ids[1].kind, "orcid");
+    CHECK_STR(a->ids[1].value, "0000-0001-6187-6610");
+    CHECK_STR(a->ids[2].kind, "scopus");
+    CHECK(strstr(a->ids[2].value, "authorID=36455008000") != NULL);
+    CHECK_INT(a->n_last_known, 1);
+    CHECK_STR(a->last_known[0].name, "OurResearch");
+    CHECK_STR(a->last_known[0].ror, "https://ror.org/02nr0ka47");
+    CHECK_STR(a->last_known[0].openalex_id, "I4200000001");
+    CHECK_INT(a->n_affiliations, 8);
+    CHECK_STR(a->affiliations[0].name, "OurResearch");
+    CHECK_INT(a->affiliations[0].n_years, 4);
+    CHECK_INT(a->affiliations[0].years[0], 2023);
+    CHECK_INT(a->affiliations[0].years[3], 2019);
+    CHECK_STR(a->affiliations[4].name, "University of North Carolina at Chapel Hill");
+    CHECK_INT(a->affiliations[4].n_years, 5);
+    CHECK_STR(a->affiliations[7].name, "University of Florida");
+    CHECK_INT(a->affiliations[7].years[0], 2008);
     md_free(&s);
 }
 
@@ -292,6 +318,60 @@ static void test_rejects(void)
         {"{\"error\":\"Invalid query parameters error.\",\"message\":\"filter is not valid\"}",
          "OpenAlex API error"},
         {"{\"id\":\"https://openalex.org/W1\",\"title\":\"T\",\"doi\":\"not-a-doi\"}", "not a DOI"},
+        /* an author record's figures: negative, huge, fractional, not numbers */
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"works_count\":-3}",
+         "author A7: works_count: -3 is out of range"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"cited_by_count\":1e300}",
+         "author A7: cited_by_count: 1e+300 is not an integer"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"summary_stats\":"
+         "{\"i10_index\":2.5}}",
+         "author A7: summary_stats.i10_index: 2.5 is not an integer"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"summary_stats\":"
+         "{\"2yr_mean_citedness\":\"NaN\"}}",
+         "author A7: summary_stats.2yr_mean_citedness: expected a number"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"summary_stats\":"
+         "{\"2yr_mean_citedness\":-0.5}}",
+         "2yr_mean_citedness: -0.5 is out of range"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"summary_stats\":"
+         "{\"h_index\":\"17\"}}",
+         "summary_stats.h_index: expected a number"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"summary_stats\":"
+         "{\"h_index\":NaN}}",
+         "invalid JSON"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"counts_by_year\":"
+         "[{\"year\":2020,\"works_count\":1},{\"year\":2020,\"works_count\":2}]}",
+         "counts_by_year[1]: year 2020 listed twice"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"counts_by_year\":"
+         "[{\"year\":2020,\"cited_by_count\":-1}]}",
+         "cited_by_count"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"orcid\":"
+         "\"https://orcid.org/0000-0001-6187-6611\"}",
+         "author A7: orcid: \"https://orcid.org/0000-0001-6187-6611\" is not an ORCID iD"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"ids\":{\"orcid\":"
+         "\"0000-0001-6187-661\"}}",
+         "author A7: ids.orcid"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"ids\":{\"scopus\":"
+         "[1]}}",
+         "author A7: ids.scopus: expected an id string"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"ids\":{\"<b>\":\"1\"}}",
+         "is not an id kind"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"affiliations\":"
+         "[{\"institution\":{\"display_name\":\"U\"},\"years\":[\"2020\"]}]}",
+         "author A7: affiliations[0].years[0]: not a year"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"affiliations\":"
+         "[{\"institution\":{\"display_name\":\"U\"},\"years\":[2020,2020]}]}",
+         "affiliations[0].years[1]: 2020 listed twice"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"last_known_institutions\":"
+         "[{\"display_name\":\"U\",\"ror\":\"https://ror.org/xx\"}]}",
+         "last_known_institutions[0].ror"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"last_known_institutions\":"
+         "[{\"display_name\":\"U\",\"id\":\"https://openalex.org/W5\"}]}",
+         "is not an OpenAlex institution id"},
+        {"{\"id\":\"https://openalex.org/A7\",\"display_name\":\"X\",\"updated_date\":\"soon\"}",
+         "author A7: updated_date: bad date"},
+        {"{\"id\":\"https://openalex.org/W1\",\"title\":\"T\",\"authorships\":[{\"author\":"
+         "{\"display_name\":\"A\",\"orcid\":\"https://orcid.org/1234\"}}]}",
+         "is not an ORCID iD"},
     };
     const ix_format *f = ix_format_by_name("openalex");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -63,7 +63,83 @@ static void test_paper_object(void)
     CHECK_INT(c->n_references, 1);
     CHECK_STR(c->references[0], "doi:10.1093/mind/lix.236.433");
     CHECK(strstr(err.msg, "6 reference(s) without any id") != NULL);
+    /* the paper's author comes as an author object (authors.hIndex asked
+     * for): S2's figures about him are an author record of their own */
+    CHECK_INT(s.n_authors, 1);
+    const ix_author *a = &s.authors[0];
+    CHECK_STR(a->s2_id, "2262347");
+    CHECK_STR(a->display_name, "A. Turing");
+    CHECK_INT(a->works_count, 57);
+    CHECK_INT(a->cited_by_count, 13621);
+    CHECK_INT(a->h_index, 22);
+    CHECK_INT(a->i10_index, -1);
+    CHECK(isnan(a->mean_citedness_2yr));
+    CHECK_INT(a->n_ids, 1);
+    CHECK_STR(a->ids[0].kind, "dblp");
+    CHECK_STR(a->ids[0].value, "Alan M. Turing");
+    CHECK_INT(a->n_affiliations, 0);
+    CHECK(a->homepage == NULL && a->orcid == NULL);
     md_free(&s);
+}
+
+/* An author object as /author/{id} answers it with every field (the Graph
+ * API's documented shape; no such answer is among the shared fixtures), and
+ * its hostile variants. */
+static void test_author_object(void)
+{
+    static const char *const good =
+        "{\"authorId\": \"1741101\", \"externalIds\": {\"ORCID\": \"0000-0001-6187-6610\", "
+        "\"DBLP\": [\"Oren Etzioni\", \"O. Etzioni\"]}, \"url\": "
+        "\"https://www.semanticscholar.org/author/1741101\", \"name\": \"Oren Etzioni\", "
+        "\"aliases\": [\"O. Etzioni\"], \"affiliations\": [\"Allen Institute for AI\", \"  \"], "
+        "\"homepage\": \"https://allenai.org/\", \"paperCount\": 10, \"citationCount\": 50, "
+        "\"hIndex\": 5}";
+    const ix_format *f = ix_format_by_name("s2");
+    md_sink s;
+    pgr_err err;
+    CHECK_MSG(md_parse_buf(f, "a.json", good, strlen(good), &s, &err) == 0, "%s", err.msg);
+    CHECK_INT(s.n_authors, 1);
+    const ix_author *a = &s.authors[0];
+    CHECK_STR(a->s2_id, "1741101");
+    CHECK_STR(a->orcid, "0000-0001-6187-6610");
+    CHECK_INT(a->works_count, 10);
+    CHECK_INT(a->cited_by_count, 50);
+    CHECK_INT(a->h_index, 5);
+    CHECK_STR(a->homepage, "https://allenai.org/");
+    CHECK_INT(a->n_affiliations, 1); /* the blank one dropped */
+    CHECK_STR(a->affiliations[0].name, "Allen Institute for AI");
+    CHECK_INT(a->n_ids, 3);
+    CHECK_STR(a->ids[0].kind, "orcid");
+    CHECK_STR(a->ids[1].kind, "dblp");
+    CHECK_STR(a->ids[2].value, "O. Etzioni");
+    md_free(&s);
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"{\"authorId\": \"17\", \"name\": \"X\", \"hIndex\": -1}", "author 17: hIndex: -1 is out of range"},
+        {"{\"authorId\": \"17\", \"name\": \"X\", \"paperCount\": \"many\"}",
+         "author 17: paperCount: expected a number"},
+        {"{\"authorId\": \"17\", \"name\": \"X\", \"citationCount\": 1e19}",
+         "author 17: citationCount: 1e+19 is not an integer"},
+        {"{\"authorId\": \"17\", \"name\": \"X\", \"hIndex\": 3.5}", "hIndex: 3.5 is not an integer"},
+        {"{\"authorId\": \"17\", \"name\": \"X\", \"externalIds\": {\"ORCID\": \"0000-0000-0000-0000\"}}",
+         "author 17: externalIds.ORCID: \"0000-0000-0000-0000\" is not an ORCID iD"},
+        {"{\"authorId\": \"17\", \"name\": \"X\", \"externalIds\": {\"DBLP\": [{\"a\": 1}]}}",
+         "author 17: externalIds.DBLP: expected an id string"},
+        {"{\"authorId\": \"17\", \"name\": \"X\", \"affiliations\": [3]}",
+         "author 17: affiliations[0]: expected a string"},
+        {"{\"authorId\": \"x17\", \"name\": \"X\"}", "is not a Semantic Scholar author id"},
+        {"{\"paperId\": null, \"title\": \"T\", \"externalIds\": {\"DOI\": \"10.1/x\"}, "
+         "\"authors\": [{\"authorId\": \"5\", \"name\": \"Y\", \"hIndex\": -7}]}",
+         "author 5: hIndex: -7 is out of range"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = md_parse_buf(f, "a.json", bad[i].text, strlen(bad[i].text), &s, &err);
+        md_free(&s);
+        CHECK_MSG(rc == -1, "case %zu accepted", i);
+        CHECK_MSG(strstr(err.msg, bad[i].want) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+                  err.msg, bad[i].want);
+    }
 }
 
 static void test_items_and_nulls(void)
@@ -284,6 +360,7 @@ static void test_detect_and_skips(void)
 int main(void)
 {
     RUN(test_paper_object);
+    RUN(test_author_object);
     RUN(test_items_and_nulls);
     RUN(test_batch_with_null);
     RUN(test_pages);
