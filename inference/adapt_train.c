@@ -74,7 +74,7 @@ static int train_one(const pgr_model *m, const pgr_adapter_spec *spec, int mode,
     size_t *order = NULL;
     memset(r, 0, sizeof *r);
     if (pgr_adapter_new_trainable(spec, m, a->seed, &r->ad, err) != 0 ||
-        pgr_trainer_new(m, r->ad, mode, a->max_tok, a->n_threads, &t, err) != 0)
+        pgr_trainer_new_on(m, r->ad, mode, a->max_tok, a->n_threads, a->device, &t, err) != 0)
         goto cleanup;
     pgr_train_opts o;
     pgr_train_opts_default(&o, spec->method, a->steps);
@@ -225,13 +225,14 @@ int pgr_adapt_author(pgr_store *s, const pgr_model *m, const char *model_sha256,
     if (a->log)
         fprintf(a->log,
                 "peergraph adapt: %s (%s): %zu works (%zu held out), %zu training sequences "
-                "(%zu tokens), %zu held-out sequences; %s %s rank %d, %d steps of %d\n",
+                "(%zu tokens), %zu held-out sequences; %s %s rank %d, %d steps of %d on %s\n",
                 c->author_key, c->author_name, c->n_works, n_held, c->n_train, c->n_tokens_train,
                 c->n_test, pgr_adapter_method_name(a->method), pgr_adapter_mode_name(a->mode),
-                a->rank, a->steps, a->batch);
+                a->rank, a->steps, a->batch, a->device ? a->device : "cpu");
     double base_loss = NAN;
     long held_tok = 0;
-    if (pgr_trainer_new(m, NULL, PGR_AD_ALL, a->max_tok, a->n_threads, &base, err) != 0 ||
+    if (pgr_trainer_new_on(m, NULL, PGR_AD_ALL, a->max_tok, a->n_threads, a->device, &base,
+                           err) != 0 ||
         eval_loss(base, c->test, n_eval(c, a), &base_loss, &held_tok, err) != 0)
         goto cleanup;
     const int modes[2] = {a->mode, a->mode == PGR_AD_PREFILL ? PGR_AD_ALL : PGR_AD_PREFILL};
@@ -285,6 +286,8 @@ int pgr_adapt_author(pgr_store *s, const pgr_model *m, const char *model_sha256,
         "heldout_sequences", (json_int_t)c->n_test, "heldout_tokens", (json_int_t)held_tok,
         "heldout_loss", hl, "train_loss", "first", res[0].first, "last", res[0].last, "seconds",
         res[0].seconds, "train_tokens_per_s", res[0].tok_per_s, "base_model_sha256", model_sha256);
+    if (metrics)
+        json_object_set_new(metrics, "device", json_string(a->device ? a->device : "cpu"));
     if (!metrics || !(mtxt = json_dumps(metrics, JSON_COMPACT | JSON_SORT_KEYS))) {
         pgr_errf(err, PGR_ENOMEM, "adapt: metrics JSON");
         goto cleanup;

@@ -40,6 +40,7 @@ typedef struct pgr_adapt_args {
     int max_eval; /* held-out sequences evaluated, 0 = all (tests keep it small) */
     uint64_t seed;
     int dry_run; /* --changed: say whom it would train, train nobody */
+    const char *device; /* NULL or "cpu", or "cuda" (pgr_trainer_new_on) */
     FILE *log;   /* progress lines, or NULL */
 } pgr_adapt_args;
 
@@ -79,7 +80,8 @@ int pgr_adapt_changed(pgr_store *s, const pgr_model *m, const char *model_sha256
                       pgr_err *err);
 
 /* `peergraph bench adapt` (inference/bench_adapt.c): seconds per training step
- * and tokens/s on CPU. argv[0] = "adapt". 0, 1 on failure, 2 on usage. */
+ * and tokens/s on CPU, or on the GPU with --device cuda. argv[0] = "adapt".
+ * 0, 1 on failure, 2 on usage (and for --device cuda without a device). */
 int adapt_bench_main(int argc, char **argv);
 
 #endif

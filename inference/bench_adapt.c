@@ -1,5 +1,6 @@
 /* `peergraph bench adapt`: seconds per training step and tokens/s of adapter
- * training on CPU for the default model (docs/benchmarks.md). One step = the
+ * training on CPU, or on the GPU with --device cuda (kernels/cuda/trainer.cu),
+ * for the default model (docs/benchmarks.md). One step = the
  * checkpointed forward, the per-layer recompute and backward, and AdamW, over
  * one sequence of --tokens tokens whose first --prompt are the prompt; the
  * tokens are a fixed pseudo-random draw (speed does not depend on them). */
@@ -12,15 +13,18 @@
 #include "cli.h"
 #include "inference/adapt_train.h"
 #include "inference/train.h"
+#include "kernels/cuda/cuda_backend.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: peergraph bench adapt [--model PATH] [--threads N] [--tokens T] [--prompt P]\n"
             "                             [--steps N] [--method lora|loreft|direft|reft|both]\n"
+            "                             [--device cpu|cuda]\n"
             "  prints seconds per step and training tokens/s for LoRA (q,k,v,o,gate,up,down)\n"
             "  and LoReFT (all layers, f7+l7), rank 8, in prefill and all modes; and the\n"
-            "  forward-only (evaluation) tokens/s of the base model\n");
+            "  forward-only (evaluation) tokens/s of the base model; --device cuda: on the\n"
+            "  GPU (steps/s = 1 / best s/st; a warm-up step first, not counted)\n");
 }
 
 /* CPU seconds of the whole process: on a shared machine the wall clock measures
@@ -33,7 +37,7 @@ static double cpu_s(void)
 }
 
 static int bench_one(const pgr_model *m, int method, int mode, int T, int P, int steps, int threads,
-                     const int32_t *tok)
+                     const char *device, const int32_t *tok)
 {
     pgr_err err = {0};
     pgr_adapter_spec s;
@@ -47,27 +51,35 @@ static int bench_one(const pgr_model *m, int method, int mode, int T, int P, int
     if (pgr_adapter_parse_targets(method == PGR_AD_LORA ? "q,k,v,o,gate,up,down" : "resid",
                                   &s.targets, &err) != 0 ||
         pgr_adapter_new_trainable(&s, m, 1, &a, &err) != 0 ||
-        pgr_trainer_new(m, a, mode, T, threads, &t, &err) != 0)
+        pgr_trainer_new_on(m, a, mode, T, threads, device, &t, &err) != 0)
         goto cleanup;
+    const int warm = !strcmp(pgr_trainer_device(t), "cuda");
     pgr_train_opts o;
-    pgr_train_opts_default(&o, method, steps);
+    pgr_train_opts_default(&o, method, steps + warm);
     pgr_train_seq seq = {tok, T, P};
     double best = 1e30, total = 0, cpu_best = 1e30, loss;
     int np;
+    /* on the GPU the first step pays for cuBLAS's first calls and the
+     * kernels' loading: one untimed step */
+    if (warm) {
+        if (pgr_trainer_loss(t, &seq, 1.0f / (float)(T - P), &loss, &np, &err) != 0)
+            goto cleanup;
+        pgr_trainer_step(t, &o, 0, NULL);
+    }
     for (int i = 0; i < steps; i++) {
         uint64_t t0 = pgr_now_us();
         double c0 = cpu_s();
         if (pgr_trainer_loss(t, &seq, 1.0f / (float)(T - P), &loss, &np, &err) != 0)
             goto cleanup;
-        pgr_trainer_step(t, &o, i, NULL);
+        pgr_trainer_step(t, &o, i + warm, NULL);
         double sec = (double)(pgr_now_us() - t0) / 1e6, cpu = cpu_s() - c0;
         total += sec;
         best = sec < best ? sec : best;
         cpu_best = cpu < cpu_best ? cpu : cpu_best;
     }
-    printf("%-7s %-8s %6d %5d %10.2f %10.2f %10.1f %10.2f %10.1f %9.1f\n",
+    printf("%-7s %-8s %6d %5d %10.4f %10.4f %8.2f %10.1f %10.4f %10.1f %9.1f\n",
            pgr_adapter_method_name(method), pgr_adapter_mode_name(mode), T, steps, best,
-           total / steps, T / best, cpu_best, T / cpu_best,
+           total / steps, 1.0 / best, T / best, cpu_best, T / cpu_best,
            (double)pgr_trainer_act_bytes(t) / (1 << 20));
     fflush(stdout);
     rc = 0;
@@ -85,8 +97,9 @@ int adapt_bench_main(int argc, char **argv)
         {"model", required_argument, 0, 'm'},  {"threads", required_argument, 0, 't'},
         {"tokens", required_argument, 0, 'T'}, {"prompt", required_argument, 0, 'P'},
         {"steps", required_argument, 0, 's'},  {"method", required_argument, 0, 'M'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *model_path = PGR_DEFAULT_MODEL, *method = "both";
+        {"device", required_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *model_path = PGR_DEFAULT_MODEL, *method = "both", *device = "cpu";
     int threads = 2, T = 128, P = 32, steps = 3, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -108,6 +121,12 @@ int adapt_bench_main(int argc, char **argv)
             break;
         case 'M':
             method = optarg;
+            break;
+        case 'D':
+            /* no device: exit 2 before the model is read */
+            if (pgr_device_check("peergraph bench adapt", optarg))
+                return 2;
+            device = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -147,35 +166,53 @@ int adapt_bench_main(int argc, char **argv)
         x = x * 1103515245u + 12345u;
         tok[i] = 200 + (int32_t)((x >> 8) % 20000u);
     }
-    printf("# peergraph bench adapt: %s, %d threads, CPU %s, sequence %d tokens (prompt %d)\n",
-           model_path, threads, pgr_kernels_cpu_isa(), T, P);
+    if (!strcmp(device, "cuda")) {
+        char name[256];
+        if (pgr_cuda_available(name, sizeof name, &err) != 0) {
+            fprintf(stderr, "peergraph bench adapt: --device cuda: %s\n", err.msg);
+            rc = 2;
+            goto cleanup;
+        }
+        printf("# peergraph bench adapt: %s, device cuda: %s, weights %s, sequence %d tokens "
+               "(prompt %d)\n",
+               model_path, name,
+               getenv("PEERGRAPH_CUDA_TRAIN_WEIGHTS") ? getenv("PEERGRAPH_CUDA_TRAIN_WEIGHTS")
+                                                      : "bf16",
+               T, P);
+    } else
+        printf("# peergraph bench adapt: %s, %d threads, CPU %s, sequence %d tokens (prompt %d)\n",
+               model_path, threads, pgr_kernels_cpu_isa(), T, P);
     /* forward only: the evaluation path, and the floor under a training step */
     {
         pgr_trainer *t = NULL;
         double loss;
         int np;
-        if (pgr_trainer_new(m, NULL, PGR_AD_ALL, T, threads, &t, &err) != 0) {
+        if (pgr_trainer_new_on(m, NULL, PGR_AD_ALL, T, threads, device, &t, &err) != 0) {
             fprintf(stderr, "peergraph bench adapt: %s\n", err.msg);
             goto cleanup;
         }
+        int ok = 1;
+        if (!strcmp(device, "cuda")) /* warm-up, untimed */
+            ok = pgr_trainer_loss(t, &(pgr_train_seq){tok, T, P}, 0.0f, &loss, &np, &err) == 0;
         uint64_t t0 = pgr_now_us();
         double c0 = cpu_s();
-        int ok = pgr_trainer_loss(t, &(pgr_train_seq){tok, T, P}, 0.0f, &loss, &np, &err) == 0;
+        ok = ok && pgr_trainer_loss(t, &(pgr_train_seq){tok, T, P}, 0.0f, &loss, &np, &err) == 0;
         double sec = (double)(pgr_now_us() - t0) / 1e6, cpu = cpu_s() - c0;
         pgr_trainer_free(t);
         if (!ok) {
             fprintf(stderr, "peergraph bench adapt: %s\n", err.msg);
             goto cleanup;
         }
-        printf("forward only (base, loss over %d tokens): %.2f s, %.1f tokens/s; CPU %.2f s, "
+        printf("forward only (base, loss over %d tokens): %.4f s, %.1f tokens/s; CPU %.4f s, "
                "%.1f tokens/s\n",
                T - P, sec, T / sec, cpu, T / cpu);
     }
-    printf("%-7s %-8s %6s %5s %10s %10s %10s %10s %10s %9s\n", "method", "mode", "tokens", "steps",
-           "best s/st", "mean s/st", "tok/s", "cpu s/st", "cpu tok/s", "act MiB");
+    printf("%-7s %-8s %6s %5s %10s %10s %8s %10s %10s %10s %9s\n", "method", "mode", "tokens",
+           "steps", "best s/st", "mean s/st", "steps/s", "tok/s", "cpu s/st", "cpu tok/s",
+           "act MiB");
     for (int i = 0; i < n_methods; i++)
         for (int mode = 0; mode < 2; mode++)
-            if (bench_one(m, methods[i], mode, T, P, steps, threads, tok) != 0)
+            if (bench_one(m, methods[i], mode, T, P, steps, threads, device, tok) != 0)
                 goto cleanup;
     rc = 0;
 cleanup:

@@ -90,6 +90,8 @@ static void usage(FILE *out)
             "  --lr LR              peak learning rate (default 5e-3 LoRA, 5e-4 ReFT)\n"
             "  --seed S             (default 1)\n"
             "  --threads N          (default 2)\n"
+            "  --device cpu|cuda    where training runs (default cpu; cuda: the GPU trainer,\n"
+            "                       docs/training.md)\n"
             "  --max-eval N         evaluate at most N held-out sequences (default all)\n"
             "  --adapters-dir DIR   (default: <db dir>/adapters for sqlite, else ./adapters)\n",
             PGR_DEFAULT_MODEL, PGR_DEFAULT_DB);
@@ -121,7 +123,8 @@ enum {
     OPT_THREADS,
     OPT_ADIR,
     OPT_MAXEVAL,
-    OPT_DRYRUN
+    OPT_DRYRUN,
+    OPT_DEVICE
 };
 
 static int int_arg(const char *name, const char *s, int lo, int hi, int *out)
@@ -211,6 +214,7 @@ int cmd_adapt(int argc, char **argv)
                                          {"adapters-dir", required_argument, 0, OPT_ADIR},
                                          {"max-eval", required_argument, 0, OPT_MAXEVAL},
                                          {"dry-run", no_argument, 0, OPT_DRYRUN},
+                                         {"device", required_argument, 0, OPT_DEVICE},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *model_path = PGR_DEFAULT_MODEL, *out = NULL, *method = "lora", *targets = NULL,
@@ -328,6 +332,12 @@ int cmd_adapt(int argc, char **argv)
         case OPT_DRYRUN:
             targs.dry_run = 1;
             break;
+        case OPT_DEVICE:
+            /* checked now: no device is exit 2 before the model is read */
+            if (pgr_device_check("peergraph adapt", optarg))
+                return 2;
+            targs.device = optarg;
+            break;
         case OPT_PEFT:
             peft = optarg;
             break;
@@ -362,6 +372,10 @@ int cmd_adapt(int argc, char **argv)
         targs.layers = strcmp(layers, "all") ? layers : NULL;
         targs.positions = positions;
         return run_train(model_path, db, author, &targs, method, mode);
+    }
+    if (targs.device) {
+        fprintf(stderr, "peergraph adapt: --device goes with --author or --changed\n");
+        return 2;
     }
     if (random + !!peft + !!ggufp != 1 || !out || (random && !have_seed)) {
         fprintf(stderr, "peergraph adapt: give exactly one of --random (with --seed), "

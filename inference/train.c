@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "inference/train_impl.h"
+#include "kernels/cuda/cuda_backend.h"
 
 #define LOGIT_CHUNK 32 /* tokens whose logits exist at once */
 
@@ -34,6 +35,11 @@ struct pgr_trainer {
     float *lscratch;          /* (4 * max(rank, 1)) LoRA/ReFT u, du, z, dz */
     size_t act_bytes;
     int ws_layer; /* which layer the workspace holds (-1 none) */
+    /* device "cuda": the pass runs there (kernels/cuda/trainer.cu); the host
+     * keeps g, m1, m2, the mask and AdamW. cu_upload: the adapter changed
+     * since the device copy; cu_zero: the device gradient must be zeroed. */
+    pgr_cuda_trainer *cu;
+    int cu_upload, cu_zero;
 };
 
 /* ---- options and schedule ----------------------------------------------------- */
@@ -134,6 +140,7 @@ void pgr_trainer_free(pgr_trainer *t)
     pgr_adapter_free(t->m1);
     pgr_adapter_free(t->m2);
     pgr_kctx_free(t->ctx);
+    pgr_cuda_trainer_free(t->cu);
     free(t->xs), free(t->hpre), free(t->xn1), free(t->q), free(t->k), free(t->v), free(t->att);
     free(t->tmp), free(t->xmid), free(t->xn2), free(t->gate), free(t->up), free(t->act);
     free(t->P), free(t->dx), free(t->dx2), free(t->dxn), free(t->dq), free(t->dk), free(t->dv);
@@ -162,10 +169,59 @@ static int reft_at(const pgr_trainer *t, int l)
     return t->a && t->a->spec.method != PGR_AD_LORA && t->a->reft_R[l].data;
 }
 
+/* The lowest adapted layer, and the lowest whose insides need a backward. */
+static void adapted_range(pgr_trainer *t)
+{
+    const int reft = t->a && t->a->spec.method != PGR_AD_LORA;
+    t->lo = t->lo_int = t->c->n_layer;
+    for (int l = t->c->n_layer - 1; t->a && l >= 0; l--) {
+        int any = reft_at(t, l);
+        for (int s = 0; s < PGR_SITE_RESID; s++)
+            any |= lora_at(t, l, s);
+        if (any) {
+            t->lo = l;
+            /* ReFT acts after layer l: its gradient needs no pass through l itself */
+            t->lo_int = reft ? l + 1 : l;
+        }
+    }
+}
+
 int pgr_trainer_new(const pgr_model *m, pgr_adapter *a, int mode, int max_tok, int n_threads,
                     pgr_trainer **out, pgr_err *err)
 {
+    return pgr_trainer_new_on(m, a, mode, max_tok, n_threads, NULL, out, err);
+}
+
+/* The gradient and the two Adam moments, shaped as the adapter. */
+static int moments_new(pgr_trainer *t, pgr_err *err)
+{
+    if (t->a && (pgr_adapter_new(&t->a->spec, t->m, &t->g, err) != 0 ||
+                 pgr_adapter_new(&t->a->spec, t->m, &t->m1, err) != 0 ||
+                 pgr_adapter_new(&t->a->spec, t->m, &t->m2, err) != 0))
+        return -1;
+    return 0;
+}
+
+/* Device "cuda": the host half (gradient, moments, mask) and the device trainer. */
+static int trainer_new_cuda(pgr_trainer *t, pgr_err *err)
+{
+    size_t wb;
+    t->mask = calloc((size_t)t->cap, 1);
+    if (!t->mask)
+        return pgr_errf(err, PGR_ENOMEM, "trainer: out of memory");
+    if (moments_new(t, err) != 0 || pgr_cuda_trainer_new(t->m, t->a, t->cap, &t->cu, err) != 0)
+        return -1;
+    pgr_cuda_trainer_bytes(t->cu, &t->act_bytes, &wb);
+    return 0;
+}
+
+int pgr_trainer_new_on(const pgr_model *m, pgr_adapter *a, int mode, int max_tok, int n_threads,
+                       const char *device, pgr_trainer **out, pgr_err *err)
+{
     *out = NULL;
+    const int cuda = device && !strcmp(device, "cuda");
+    if (device && !cuda && strcmp(device, "cpu"))
+        return pgr_errf(err, PGR_EINVAL, "trainer: unknown device '%s' (cpu or cuda)", device);
     const pgr_model_cfg *c = pgr_model_config(m);
     if (max_tok < 2 || max_tok > c->ctx_len || max_tok > 1 << 16)
         return pgr_errf(err, PGR_EINVAL, "trainer: max_tok %d not in 2..%d", max_tok,
@@ -179,6 +235,14 @@ int pgr_trainer_new(const pgr_model *m, pgr_adapter *a, int mode, int max_tok, i
         return pgr_errf(err, PGR_ENOMEM, "trainer: out of memory");
     t->m = m, t->c = c, t->K = pgr_kernels_cpu(), t->a = a, t->mode = mode, t->cap = max_tok;
     t->ws_layer = -1;
+    if (cuda) {
+        if (trainer_new_cuda(t, err) != 0) {
+            pgr_trainer_free(t);
+            return -1;
+        }
+        *out = t;
+        return 0;
+    }
     t->ctx = pgr_kctx_new(n_threads < 1 ? 1 : n_threads);
     if (!t->ctx) {
         free(t);
@@ -212,23 +276,9 @@ int pgr_trainer_new(const pgr_model *m, pgr_adapter *a, int mode, int max_tok, i
         goto oom;
     for (int i = 0; i < max_tok; i++)
         t->pos[i] = i;
-    t->lo = t->lo_int = c->n_layer;
-    if (a) {
-        if (pgr_adapter_new(&a->spec, m, &t->g, err) != 0 ||
-            pgr_adapter_new(&a->spec, m, &t->m1, err) != 0 ||
-            pgr_adapter_new(&a->spec, m, &t->m2, err) != 0)
-            goto fail;
-        for (int l = c->n_layer - 1; l >= 0; l--) {
-            int any = reft_at(t, l);
-            for (int s = 0; s < PGR_SITE_RESID; s++)
-                any |= lora_at(t, l, s);
-            if (any) {
-                t->lo = l;
-                /* ReFT acts after layer l: its gradient needs no pass through l itself */
-                t->lo_int = reft ? l + 1 : l;
-            }
-        }
-    }
+    if (moments_new(t, err) != 0)
+        goto fail;
+    adapted_range(t);
     *out = t;
     return 0;
 oom:
@@ -247,11 +297,16 @@ size_t pgr_trainer_act_bytes(const pgr_trainer *t)
 {
     return t->act_bytes;
 }
+const char *pgr_trainer_device(const pgr_trainer *t)
+{
+    return t->cu ? "cuda" : "cpu";
+}
 
 void pgr_trainer_zero_grad(pgr_trainer *t)
 {
     if (!t->g)
         return;
+    t->cu_zero = t->cu != NULL; /* done before the device's next sequence */
     pgr_adapter_tensor *p[MAX_PARAMS];
     uint8_t dec[MAX_PARAMS];
     int n = param_list(t->g, p, dec, MAX_PARAMS);
@@ -435,6 +490,19 @@ int pgr_trainer_loss(pgr_trainer *t, const pgr_train_seq *s, float grad_scale, d
     const int want_grad = grad_scale != 0.0f && t->a != NULL;
     for (int i = 0; i < n; i++)
         t->mask[i] = (uint8_t)pgr_adapter_acts_at(t->a, t->mode, s->prompt_len, i);
+    if (t->cu) {
+        /* the device pass; its gradient sum is read back over t->g */
+        if ((t->cu_upload && pgr_cuda_trainer_set_adapter(t->cu, t->a, err) != 0) ||
+            (t->cu_zero && pgr_cuda_trainer_zero_grad(t->cu, err) != 0))
+            return -1;
+        t->cu_upload = t->cu_zero = 0;
+        if (pgr_cuda_trainer_loss(t->cu, s->tok, n, s->prompt_len, t->mask,
+                                  want_grad ? grad_scale : 0.0f, loss_sum, err) != 0 ||
+            (want_grad && pgr_cuda_trainer_grad(t->cu, t->g, err) != 0))
+            return -1;
+        *n_pred = n - s->prompt_len;
+        return 0;
+    }
     /* forward, keeping each layer's input */
     t->K->embed(t->ctx, pgr_model_tok_embd(t->m), s->tok, t->xs, n);
     for (int l = 0; l < L; l++)
@@ -530,5 +598,6 @@ void pgr_trainer_step(pgr_trainer *t, const pgr_train_opts *o, int step, double 
         for (int l = 0; l < t->a->n_layer; l++)
             if (t->a->reft_R[l].data)
                 pgr_adapter_orthonormalise(&t->a->reft_R[l]);
+    t->cu_upload = t->cu != NULL; /* before the device's next sequence */
     pgr_trainer_zero_grad(t);
 }

@@ -72,6 +72,17 @@ typedef struct pgr_trainer pgr_trainer;
  * longest sequence. n_threads >= 1. */
 int pgr_trainer_new(const pgr_model *m, pgr_adapter *a, int mode, int max_tok, int n_threads,
                     pgr_trainer **out, pgr_err *err);
+/* The same on a device: NULL or "cpu" (pgr_trainer_new), or "cuda": the
+ * forward and backward run on the GPU (kernels/cuda/trainer.cu: bf16
+ * weights, fp32 accumulation; the gradient is read back after each
+ * sequence and AdamW runs here, on the host copy of the adapter, which is
+ * uploaded again before the next sequence). "cuda" fails with
+ * PGR_EUNSUPPORTED ("no CUDA device: ..." or "CUDA backend not compiled
+ * in") where it cannot run; another name with PGR_EINVAL. n_threads is
+ * unused on "cuda". */
+int pgr_trainer_new_on(const pgr_model *m, pgr_adapter *a, int mode, int max_tok, int n_threads,
+                       const char *device, pgr_trainer **out, pgr_err *err);
+const char *pgr_trainer_device(const pgr_trainer *t); /* "cpu" | "cuda" */
 void pgr_trainer_free(pgr_trainer *t); /* NULL is fine */
 
 /* Forward (and, when grad_scale != 0, backward) over one sequence: *loss_sum
@@ -88,7 +99,9 @@ void pgr_trainer_step(pgr_trainer *t, const pgr_train_opts *o, int step, double 
 void pgr_trainer_zero_grad(pgr_trainer *t);
 /* The accumulated gradient, shaped as the adapter (borrowed). */
 const pgr_adapter *pgr_trainer_grad(const pgr_trainer *t);
-/* Bytes of activation buffers (the budget in the header comment). */
+/* Bytes of activation buffers (the budget in the header comment; on
+ * "cuda" the device's, which also holds all logits rows of a 64-row chunk
+ * and their bf16 copy). */
 size_t pgr_trainer_act_bytes(const pgr_trainer *t);
 
 #endif

@@ -8,7 +8,7 @@
 #   .gpu/libs.tar.xz   their shared libraries except glibc's and CUDA's
 #   .gpu/model.gguf    SmolLM2 cut to 8 blocks with a Q4_1 embedding
 #                      (tests/gpu_model.py; 37 MB instead of 98)
-# Then, on the device: sh tests/gpu_session.sh check|quick|bench|g3.
+# Then, on the device: sh tests/gpu_session.sh check|train|quick|bench|g3.
 # Seen working 2026-11-23 (Debian 12 here, the H100 machine's image there).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +18,7 @@ grep -qx '/.gpu/' "$(git rev-parse --git-dir)/info/exclude" 2>/dev/null ||
     echo '/.gpu/' >>"$(git rev-parse --git-dir)/info/exclude"
 make -j"$(nproc)" all
 B=build/release
-BINS="$B/peergraph $B/libpeergraph-cuda.so $B/tests/test_cuda_kernels $B/tests/test_cuda_engine $B/tests/test_lora_plan $B/tests/test_bench_gpu"
+BINS="$B/peergraph $B/libpeergraph-cuda.so $B/tests/test_cuda_kernels $B/tests/test_cuda_engine $B/tests/test_lora_plan $B/tests/test_bench_gpu $B/tests/test_cuda_train"
 tar cJf .gpu/bins.tar.xz $BINS
 rm -rf .gpu/gl && mkdir -p .gpu/gl
 for b in $BINS; do ldd "$b"; done | awk '/=> \//{print $3}' | sort -u |

@@ -5,9 +5,12 @@
 # this script then unpacks the binaries and libraries built here and runs
 # them. Without .gpu/ it builds with make (a machine that has the libraries).
 #
-#   sh tests/gpu_session.sh check   kernel and engine tests against the CPU
-#                                   (PEERGRAPH_REQUIRE_CUDA: a skip fails),
-#                                   compute-sanitizer on the kernels (~20 s)
+#   sh tests/gpu_session.sh check   kernel, engine and training tests against
+#                                   the CPU (PEERGRAPH_REQUIRE_CUDA: a skip
+#                                   fails), compute-sanitizer on the kernels
+#                                   (~20 s before the training tests; those
+#                                   have not run on a GPU yet: budget 5 min)
+#   sh tests/gpu_session.sh train   bench adapt --device cuda (8-block model)
 #   sh tests/gpu_session.sh quick   G1-G4 on a 4-layer model            (~30 s)
 #   sh tests/gpu_session.sh bench   G4, then G1/G2 (32 layers)          (~2 min)
 #   sh tests/gpu_session.sh g3      G3 at full size (512 adapters)      (~3 min)
@@ -57,9 +60,22 @@ check() {
   step kernels 120 $B/tests/test_cuda_kernels
   step engine 200 $B/tests/test_cuda_engine
   step bench_gpu 30 $B/tests/test_bench_gpu
+  TAILN=40 step train 300 $B/tests/test_cuda_train
   if command -v compute-sanitizer >/dev/null 2>&1; then
     TAILN=3 step memcheck 200 compute-sanitizer --tool memcheck --error-exitcode 1 $B/tests/test_cuda_kernels
+    PEERGRAPH_CUDA_TRAIN_KERNELS_ONLY=1 TAILN=3 step memcheck_train 200 \
+      compute-sanitizer --tool memcheck --error-exitcode 1 $B/tests/test_cuda_train
   fi
+}
+
+# GPU adapter training speed (docs/training.md): steps/s and tokens/s of
+# LoRA and LoReFT, prefill and all, at 128 and 256 tokens; the 8-block model
+# when prebuilt (the full one does not fit a device call).
+train() {
+  M=${PEERGRAPH_TEST_MODEL:-models/smollm2-135m-instruct-q4_1.gguf}
+  TAILN=12 step train-128 200 $BIN bench adapt --device cuda --model "$M" --tokens 128 --prompt 32 --steps 10
+  TAILN=12 step train-256 200 $BIN bench adapt --device cuda --model "$M" --tokens 256 --prompt 64 --steps 10
+  TAILN=12 step train-cpu 200 $BIN bench adapt --model "$M" --threads 16 --tokens 128 --prompt 32 --steps 3
 }
 
 quick() {
@@ -83,11 +99,12 @@ g3() {
 
 case "$stage" in
   check) check ;;
+  train) train ;;
   quick) quick ;;
   bench) bench ;;
   g3) g3 ;;
-  all) check; quick; bench; g3 ;;
-  *) echo "usage: sh tests/gpu_session.sh check|quick|bench|g3|all" >&2; exit 2 ;;
+  all) check; train; quick; bench; g3 ;;
+  *) echo "usage: sh tests/gpu_session.sh check|train|quick|bench|g3|all" >&2; exit 2 ;;
 esac
 grep '^{"bench"' "$LOG" >"$OUT/$stage.jsonl" 2>/dev/null
 if [ -n "${FAILED:-}" ]; then

@@ -23,6 +23,7 @@ extern "C" {
 #endif
 #include "graph/util.h"
 #include "inference/model.h"
+struct pgr_adapter;
 
 /* 0 if a CUDA device can be used (name gets its name and memory), or -1
  * with err: PGR_EUNSUPPORTED when CUDA is not compiled in or no device /
@@ -103,6 +104,40 @@ typedef struct pgr_cuda_kbench {
  * them. */
 int pgr_cuda_kernel_bench(const pgr_model_cfg *cfg, int reps, int lora_rank, int n_adapters,
                           pgr_cuda_kbench *out, int max, int *n, pgr_err *err);
+
+/* Adapter training on the GPU (kernels/cuda/trainer.cu; issue 9): the
+ * device half of a pgr_trainer made with device "cuda" (inference/train.h),
+ * which keeps the host half: the sequence checks, the mask, the AdamW step
+ * on the host copy of the adapter. Per sequence, the device runs the
+ * checkpointed forward, the loss and the backward of the CPU trainer
+ * (inference/train.c) with the kernels of cuda_train.h and accumulates the
+ * adapter's gradient in device memory; the host fetches it (it is small:
+ * 9.3 MiB for LoRA rank 8 on all seven projections of SmolLM2-135M) for
+ * the AdamW step and uploads the updated adapter before the next sequence.
+ * Weights: dequantised on the host (any type the CPU reads) and uploaded
+ * as bf16 for cuBLAS (PEERGRAPH_CUDA_TRAIN_WEIGHTS=f32: as float, fp32
+ * products throughout: the closest to the CPU, for checking). */
+typedef struct pgr_cuda_trainer pgr_cuda_trainer;
+/* a: the adapter (uploaded now; NULL = the base model, loss only); mode
+ * PGR_AD_PREFILL | PGR_AD_ALL as pgr_trainer_new; max_tok the longest
+ * sequence. Fails with PGR_EUNSUPPORTED "no CUDA device: ..." without one. */
+int pgr_cuda_trainer_new(const pgr_model *m, const struct pgr_adapter *a, int max_tok,
+                         pgr_cuda_trainer **out, pgr_err *err);
+void pgr_cuda_trainer_free(pgr_cuda_trainer *ct); /* NULL is fine */
+/* Uploads the adapter's current parameters (same spec as at creation). */
+int pgr_cuda_trainer_set_adapter(pgr_cuda_trainer *ct, const struct pgr_adapter *a, pgr_err *err);
+/* One checked sequence (the caller validated tokens and lengths): tok (n),
+ * mask (n) nonzero where the adapter acts. *loss_sum: summed cross-entropy
+ * of tokens prompt_len..n-1 (each from the ones before). grad_scale != 0:
+ * the gradient of grad_scale * loss_sum is added to the device gradient. */
+int pgr_cuda_trainer_loss(pgr_cuda_trainer *ct, const int32_t *tok, int n, int prompt_len,
+                          const uint8_t *mask, float grad_scale, double *loss_sum, pgr_err *err);
+/* Copies the accumulated device gradient over g (the adapter's shapes). */
+int pgr_cuda_trainer_grad(pgr_cuda_trainer *ct, struct pgr_adapter *g, pgr_err *err);
+int pgr_cuda_trainer_zero_grad(pgr_cuda_trainer *ct, pgr_err *err);
+/* Device bytes of activations (the CPU trainer's budget, on the device) and
+ * of the weights. */
+void pgr_cuda_trainer_bytes(const pgr_cuda_trainer *ct, size_t *act_bytes, size_t *weight_bytes);
 
 /* Counters for tests and benchmarks. */
 typedef struct pgr_cuda_stats {

@@ -41,6 +41,15 @@ static struct {
     int (*kernel_bench)(const pgr_model_cfg *, int, int, int, pgr_cuda_kbench *, int, int *,
                         pgr_err *);
     void (*stats_get)(const pgr_cuda_engine *, pgr_cuda_stats *);
+    int (*trainer_new)(const pgr_model *, const struct pgr_adapter *, int, pgr_cuda_trainer **,
+                       pgr_err *);
+    void (*trainer_free)(pgr_cuda_trainer *);
+    int (*trainer_set_adapter)(pgr_cuda_trainer *, const struct pgr_adapter *, pgr_err *);
+    int (*trainer_loss)(pgr_cuda_trainer *, const int32_t *, int, int, const uint8_t *, float,
+                        double *, pgr_err *);
+    int (*trainer_grad)(pgr_cuda_trainer *, struct pgr_adapter *, pgr_err *);
+    int (*trainer_zero_grad)(pgr_cuda_trainer *, pgr_err *);
+    void (*trainer_bytes)(const pgr_cuda_trainer *, size_t *, size_t *);
 } fn;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char why[PATH_MAX + 512]; /* empty when loaded */
@@ -101,6 +110,13 @@ static void load(void)
     SYM(mem_info, "pgr_cuda_mem_info");
     SYM(kernel_bench, "pgr_cuda_kernel_bench");
     SYM(stats_get, "pgr_cuda_stats_get");
+    SYM(trainer_new, "pgr_cuda_trainer_new");
+    SYM(trainer_free, "pgr_cuda_trainer_free");
+    SYM(trainer_set_adapter, "pgr_cuda_trainer_set_adapter");
+    SYM(trainer_loss, "pgr_cuda_trainer_loss");
+    SYM(trainer_grad, "pgr_cuda_trainer_grad");
+    SYM(trainer_zero_grad, "pgr_cuda_trainer_zero_grad");
+    SYM(trainer_bytes, "pgr_cuda_trainer_bytes");
 #undef SYM
 }
 
@@ -166,5 +182,48 @@ void pgr_cuda_stats_get(const pgr_cuda_engine *ce, pgr_cuda_stats *out)
     memset(out, 0, sizeof *out);
     if (ce)
         fn.stats_get(ce, out);
+}
+
+int pgr_cuda_trainer_new(const pgr_model *m, const struct pgr_adapter *a, int max_tok,
+                         pgr_cuda_trainer **out, pgr_err *err)
+{
+    *out = NULL;
+    return ready(err) ? -1 : fn.trainer_new(m, a, max_tok, out, err);
+}
+
+void pgr_cuda_trainer_free(pgr_cuda_trainer *ct)
+{
+    if (ct) /* only a trainer the library made, so it is loaded */
+        fn.trainer_free(ct);
+}
+
+int pgr_cuda_trainer_set_adapter(pgr_cuda_trainer *ct, const struct pgr_adapter *a, pgr_err *err)
+{
+    return ready(err) ? -1 : fn.trainer_set_adapter(ct, a, err);
+}
+
+int pgr_cuda_trainer_loss(pgr_cuda_trainer *ct, const int32_t *tok, int n, int prompt_len,
+                          const uint8_t *mask, float grad_scale, double *loss_sum, pgr_err *err)
+{
+    *loss_sum = 0;
+    return ready(err) ? -1
+                      : fn.trainer_loss(ct, tok, n, prompt_len, mask, grad_scale, loss_sum, err);
+}
+
+int pgr_cuda_trainer_grad(pgr_cuda_trainer *ct, struct pgr_adapter *g, pgr_err *err)
+{
+    return ready(err) ? -1 : fn.trainer_grad(ct, g, err);
+}
+
+int pgr_cuda_trainer_zero_grad(pgr_cuda_trainer *ct, pgr_err *err)
+{
+    return ready(err) ? -1 : fn.trainer_zero_grad(ct, err);
+}
+
+void pgr_cuda_trainer_bytes(const pgr_cuda_trainer *ct, size_t *act_bytes, size_t *weight_bytes)
+{
+    *act_bytes = *weight_bytes = 0;
+    if (ct)
+        fn.trainer_bytes(ct, act_bytes, weight_bytes);
 }
 #endif

@@ -69,6 +69,48 @@ void pgr_cuda_stats_get(const pgr_cuda_engine *ce, pgr_cuda_stats *out)
     (void)ce;
     memset(out, 0, sizeof *out);
 }
+
+int pgr_cuda_trainer_new(const pgr_model *m, const struct pgr_adapter *a, int max_tok,
+                         pgr_cuda_trainer **out, pgr_err *err)
+{
+    (void)m, (void)a, (void)max_tok;
+    *out = NULL;
+    return not_compiled(err);
+}
+
+void pgr_cuda_trainer_free(pgr_cuda_trainer *ct) { (void)ct; }
+
+int pgr_cuda_trainer_set_adapter(pgr_cuda_trainer *ct, const struct pgr_adapter *a, pgr_err *err)
+{
+    (void)ct, (void)a;
+    return not_compiled(err);
+}
+
+int pgr_cuda_trainer_loss(pgr_cuda_trainer *ct, const int32_t *tok, int n, int prompt_len,
+                          const uint8_t *mask, float grad_scale, double *loss_sum, pgr_err *err)
+{
+    (void)ct, (void)tok, (void)n, (void)prompt_len, (void)mask, (void)grad_scale;
+    *loss_sum = 0;
+    return not_compiled(err);
+}
+
+int pgr_cuda_trainer_grad(pgr_cuda_trainer *ct, struct pgr_adapter *g, pgr_err *err)
+{
+    (void)ct, (void)g;
+    return not_compiled(err);
+}
+
+int pgr_cuda_trainer_zero_grad(pgr_cuda_trainer *ct, pgr_err *err)
+{
+    (void)ct;
+    return not_compiled(err);
+}
+
+void pgr_cuda_trainer_bytes(const pgr_cuda_trainer *ct, size_t *act_bytes, size_t *weight_bytes)
+{
+    (void)ct;
+    *act_bytes = *weight_bytes = 0;
+}
 #else
 /* compiled from kernels/cuda/NAME.cu */
 typedef int pgr_cuda_stub_unused;

@@ -66,3 +66,9 @@ extern "C" int pgr_cu_gemm_bf16_acc(pgr_cu_blas *b, const uint16_t *d_w, int row
 cleanup:
     return -1;
 }
+
+/* The handle, for the row-major products of the training kernels (gemm_rm.cu). */
+extern "C" cublasHandle_t pgr_cu_blas_handle(pgr_cu_blas *b)
+{
+    return b->h;
+}

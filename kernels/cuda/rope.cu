@@ -9,14 +9,16 @@
 #include <math.h>
 
 #include "kernels/cuda/cuda_common.cuh"
+#include "kernels/cuda/cuda_train.h"
 
+/* sign -1: the backward (pgr_cu_rope_bwd), the rotation by -pos */
 __global__ void rope_kernel(float *x, const int32_t *pos, int n_heads, int head_dim,
-                            float theta_scale)
+                            float theta_scale, int sign)
 {
     const int t = blockIdx.x, i = threadIdx.x; /* pair i: elements 2i, 2i+1 */
     if (2 * i >= head_dim)
         return;
-    float theta = (float)pos[t];
+    float theta = (float)(sign * pos[t]);
     for (int k = 0; k < i; k++)
         theta *= theta_scale;
     const float c = cosf(theta), s = sinf(theta);
@@ -28,8 +30,8 @@ __global__ void rope_kernel(float *x, const int32_t *pos, int n_heads, int head_
     }
 }
 
-extern "C" int pgr_cu_rope(float *d_x, const int32_t *d_pos, int n_tok, int n_heads,
-                           int head_dim, float theta_base, void *stream, pgr_err *err)
+static int rope_launch(float *d_x, const int32_t *d_pos, int n_tok, int n_heads, int head_dim,
+                       float theta_base, int sign, void *stream, pgr_err *err)
 {
     const float theta_scale = powf(theta_base, -2.0f / (float)head_dim);
     ARG_CHECK(n_tok > 0 && n_heads > 0 && head_dim >= 2 && head_dim % 2 == 0 && head_dim <= 2048,
@@ -37,10 +39,27 @@ extern "C" int pgr_cu_rope(float *d_x, const int32_t *d_pos, int n_tok, int n_he
     {
         unsigned threads = (unsigned)((head_dim / 2 + 31) / 32 * 32);
         rope_kernel<<<(unsigned)n_tok, threads, 0, CU_STREAM(stream)>>>(d_x, d_pos, n_heads,
-                                                                        head_dim, theta_scale);
+                                                                        head_dim, theta_scale,
+                                                                        sign);
         LAUNCHED("rope_kernel");
     }
     return 0;
 cleanup:
     return -1;
+}
+
+extern "C" int pgr_cu_rope(float *d_x, const int32_t *d_pos, int n_tok, int n_heads,
+                           int head_dim, float theta_base, void *stream, pgr_err *err)
+{
+    return rope_launch(d_x, d_pos, n_tok, n_heads, head_dim, theta_base, 1, stream, err);
+}
+
+/* The training backward (cuda_train.h): the rotation is orthogonal, its
+ * transpose the rotation by -pos; (float)(-pos) times the same factors is
+ * exactly the negated angle (cos equal, sin negated), as the CPU's
+ * pgr_tr_rope_bwd gets from its rope with negated positions. */
+extern "C" int pgr_cu_rope_bwd(float *d_dx, const int32_t *d_pos, int n, int n_heads,
+                               int head_dim, float theta_base, void *stream, pgr_err *err)
+{
+    return rope_launch(d_dx, d_pos, n, n_heads, head_dim, theta_base, -1, stream, err);
 }

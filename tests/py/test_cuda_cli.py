@@ -55,6 +55,31 @@ def test_cuda_without_device_exits_2(binary):
 
 
 @pytest.mark.parametrize("binary", [BIN, SAN_BIN])
+def test_adapt_cuda_without_device_exits_2(binary):
+    """GPU adapter training (issue 9): `adapt --device cuda` and `bench adapt
+    --device cuda` say there is no CUDA device and exit 2 before reading the
+    model or the database; an unknown device is a usage error everywhere."""
+    if not os.path.exists(binary):
+        pytest.skip("binary not built: %s" % binary)
+    for cmd in (["adapt", "--author", "A1", "--db", "sqlite:/nonexistent/x.db"],
+                ["bench", "adapt", "--model", "/nonexistent.gguf"]):
+        r = run(binary, *cmd, "--device", "tpu")
+        assert r.returncode == 2, (cmd, r.stderr)
+        assert b"--device tpu: unknown device 'tpu'" in r.stderr, r.stderr
+        if binary == BIN and cuda_usable():
+            continue
+        r = run(binary, *cmd, "--device", "cuda")
+        assert r.returncode == 2, (cmd, r.returncode, r.stderr)
+        err = r.stderr.decode()
+        assert "--device cuda:" in err, err
+        assert "no CUDA device" in err or "not compiled in" in err, err
+        assert "nonexistent" not in err  # refused before the model or the database
+        assert r.stdout == b""
+    r = run(binary, "adapt", "--random", "--seed", "1", "--out", "/tmp/x.pgad", "--device", "cpu")
+    assert r.returncode == 2 and b"--device goes with --author or --changed" in r.stderr
+
+
+@pytest.mark.parametrize("binary", [BIN, SAN_BIN])
 def test_bench_gpu_without_device_exits_2(binary):
     """bench gpu (G1-G4) says there is no CUDA device before making anything;
     its options are checked first (a bad one is named whatever the machine)."""
