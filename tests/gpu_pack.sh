@@ -14,8 +14,10 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 mkdir -p .gpu
-grep -qx '/.gpu/' "$(git rev-parse --git-dir)/info/exclude" 2>/dev/null ||
-    echo '/.gpu/' >>"$(git rev-parse --git-dir)/info/exclude"
+X=$(git rev-parse --git-common-dir)/info/exclude # worktrees share it
+mkdir -p "$(dirname "$X")"
+grep -qx '/.gpu/' "$X" 2>/dev/null ||
+    echo '/.gpu/' >>"$X"
 make -j"$(nproc)" all
 B=build/release
 BINS="$B/peergraph $B/libpeergraph-cuda.so $B/tests/test_cuda_kernels $B/tests/test_cuda_engine $B/tests/test_lora_plan $B/tests/test_bench_gpu $B/tests/test_cuda_train"

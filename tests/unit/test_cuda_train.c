@@ -595,9 +595,12 @@ static void grad_compare(const pgr_adapter *gg, const pgr_adapter *gc, gcmp *c)
 }
 
 /* One sequence's loss and gradient on both devices; returns mismatches.
- * loss_tol: nats per predicted token; rel_tol: |g_gpu - g_cpu| / |g_cpu|. */
+ * Loss: within loss_tol + loss_rel * |loss| nats per predicted token (the
+ * logits' rounding errors scale with their size: the 8-block model of a GPU
+ * session, tests/gpu_model.py, has no trained head after block 8 and
+ * losses of ~35 nats); gradient: |g_gpu - g_cpu| / |g_cpu| <= rel_tol. */
 static int one_step_case(const pgr_model *m, int method, int mode, const int32_t *tok, int n,
-                         int pl, double loss_tol, double rel_tol, const char *what)
+                         int pl, double loss_tol, double loss_rel, double rel_tol, const char *what)
 {
     pgr_err err = {0};
     pgr_trainer *tc = NULL, *tg = NULL;
@@ -623,7 +626,7 @@ static int one_step_case(const pgr_model *m, int method, int mode, const int32_t
             what, pgr_adapter_method_name(method), pgr_adapter_mode_name(mode), lc / npc, lg / npg,
             sqrt(c.n_cpu), sqrt(c.n_gpu), rel, cosv);
     bad += npc != npg;
-    bad += !(fabs(lc - lg) / npc <= loss_tol);
+    bad += !(fabs(lc - lg) / npc <= loss_tol + loss_rel * fabs(lc / npc));
     bad += c.nonfinite != 0;
     bad += !(c.n_cpu > 0);
     bad += !(rel <= rel_tol);
@@ -649,12 +652,12 @@ static void test_trainer_tiny(void)
     setenv("PEERGRAPH_CUDA_TRAIN_WEIGHTS", "f32", 1);
     for (int i = 0; i < 3; i++)
         for (int mode = 0; mode < 2; mode++)
-            bad += one_step_case(m, methods[i], mode, tok, 96, 24, 1e-4, 2e-3, "tiny f32");
+            bad += one_step_case(m, methods[i], mode, tok, 96, 24, 1e-4, 0, 2e-3, "tiny f32");
     /* bf16 weights and product inputs: 8-bit mantissas, ~0.3 % per operand */
     setenv("PEERGRAPH_CUDA_TRAIN_WEIGHTS", "bf16", 1);
     for (int i = 0; i < 3; i++)
         for (int mode = 0; mode < 2; mode++)
-            bad += one_step_case(m, methods[i], mode, tok, 96, 24, 2e-2, 5e-2, "tiny bf16");
+            bad += one_step_case(m, methods[i], mode, tok, 96, 24, 2e-2, 0, 5e-2, "tiny bf16");
     unsetenv("PEERGRAPH_CUDA_TRAIN_WEIGHTS");
     pgr_model_free(m);
     CHECK_INT(bad, 0);
@@ -687,10 +690,12 @@ static void text_tokens(int32_t *tok, int n, uint32_t seed)
 /* The real model, bf16 weights on the device against the CPU's quantised
  * path (Q4_1 weights dequantised exactly, activations quantised to Q8 for
  * each product): the two differ by both roundings, ~0.5 % per product.
- * Tolerances: 0.05 nats per token on the loss (inference's CPU/GPU logits
- * differ by ~0.6 % RMS, docs/cuda.md), 15 % on the gradient's L2 norm of
+ * Tolerances: 0.05 nats per token plus 0.5 % of the loss (inference's
+ * CPU/GPU logits differ by ~0.6 % RMS, docs/cuda.md; the 8-block copy has
+ * losses near 38 nats on these tokens), 15 % on the gradient's L2 norm of
  * the difference (a wrong kernel gives ~100 %; the kernel tests above hold
- * each piece to 1e-4). */
+ * each piece to 1e-4). The harness itself was run with "cpu" on both sides
+ * (2026-11-23: differences exactly 0, every case passes). */
 static void test_trainer_model(void)
 {
     NEED_CUDA();
@@ -700,14 +705,15 @@ static void test_trainer_model(void)
     int32_t tok[128];
     text_tokens(tok, 128, 7);
     int bad = 0;
-    bad += one_step_case(m, PGR_AD_LORA, PGR_AD_PREFILL, tok, 128, 32, 5e-2, 0.15, "model");
-    bad += one_step_case(m, PGR_AD_LORA, PGR_AD_ALL, tok, 128, 32, 5e-2, 0.15, "model");
-    bad += one_step_case(m, PGR_AD_LOREFT, PGR_AD_PREFILL, tok, 128, 32, 5e-2, 0.15, "model");
-    bad += one_step_case(m, PGR_AD_LOREFT, PGR_AD_ALL, tok, 128, 32, 5e-2, 0.15, "model");
-    bad += one_step_case(m, PGR_AD_DIREFT, PGR_AD_PREFILL, tok, 128, 32, 5e-2, 0.15, "model");
+    bad += one_step_case(m, PGR_AD_LORA, PGR_AD_PREFILL, tok, 128, 32, 5e-2, 5e-3, 0.15, "model");
+    bad += one_step_case(m, PGR_AD_LORA, PGR_AD_ALL, tok, 128, 32, 5e-2, 5e-3, 0.15, "model");
+    bad += one_step_case(m, PGR_AD_LOREFT, PGR_AD_PREFILL, tok, 128, 32, 5e-2, 5e-3, 0.15, "model");
+    bad += one_step_case(m, PGR_AD_LOREFT, PGR_AD_ALL, tok, 128, 32, 5e-2, 5e-3, 0.15, "model");
+    bad += one_step_case(m, PGR_AD_DIREFT, PGR_AD_PREFILL, tok, 128, 32, 5e-2, 5e-3, 0.15, "model");
     /* float weights on the device: what is left is the CPU's Q8 activations */
     setenv("PEERGRAPH_CUDA_TRAIN_WEIGHTS", "f32", 1);
-    bad += one_step_case(m, PGR_AD_LORA, PGR_AD_PREFILL, tok, 128, 32, 5e-2, 0.15, "model f32");
+    bad +=
+        one_step_case(m, PGR_AD_LORA, PGR_AD_PREFILL, tok, 128, 32, 5e-2, 5e-3, 0.15, "model f32");
     unsetenv("PEERGRAPH_CUDA_TRAIN_WEIGHTS");
     pgr_model_free(m);
     CHECK_INT(bad, 0);
@@ -777,9 +783,12 @@ static void test_trainer_steps(void)
         bad += first[0] != first[1] || last[0] != last[1]; /* deterministic */
         /* Adam's early steps move every coordinate by ~lr whatever its
          * gradient's size, so bf16 noise on tiny gradients moves the
-         * parameters; the loss should not move much */
-        bad += !(fabs(last[0] - last[2]) <= 0.3);
-        bad += !(fabs(first[0] - first[2]) <= 0.05);
+         * parameters: the GPU's gain over the eight steps is held to the
+         * CPU's within 10 % (the CPU on the 8-block model of a GPU session:
+         * LoRA 35.2 -> 19.6 nats/token with a bump at step 4, LoReFT 35.2
+         * -> 19.5; on the full model 13.43 -> 7.65 and -> 8.36) */
+        bad += !(fabs(last[0] - last[2]) <= fmax(0.3, 0.1 * (first[2] - last[2])));
+        bad += !(fabs(first[0] - first[2]) <= 0.05 + 5e-3 * fabs(first[2]));
     }
     pgr_model_free(m);
     CHECK_INT(bad, 0);
