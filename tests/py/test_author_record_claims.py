@@ -403,6 +403,15 @@ def test_profile_page_shows_each_source_figures_in_chromium(served):
         wait_for(drv, lambda x: x.current_url.endswith(href))
         assert drv.find_element(By.TAG_NAME, "h1").text == t0["display_name"]
         assert console_errors(drv) == []
+        # at phone width the long ids (a Scopus URL) wrap inside the card
+        drv.set_window_size(390, 900)
+        drv.get(srv.base + "/authors/" + aid)
+        wait_for(drv, lambda x: x.find_element(By.ID, "source-claims"))
+        over = drv.execute_script(
+            "return [...document.querySelectorAll('#source-claims .claim-source')]"
+            ".filter(e => e.scrollWidth > e.clientWidth + 1).length")
+        assert over == 0
+        drv.set_window_size(1280, 900)
         # the S2 record's figures on Turing's page
         paper = json.loads(S2.read_text())
         s2a = db.one("SELECT id FROM authors WHERE s2_id = '%s'" % paper["authors"][0]["authorId"])
