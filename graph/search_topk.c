@@ -50,6 +50,7 @@
 #define TOPK_MAX_RA 60000    /* works scored from their text per query */
 #define TOPK_MAX_VERIFY 4096 /* works verified per query */
 #define TOPK_FIRST_BATCH 32  /* list entries per term in the first round; doubles */
+#define TOPK_READ_CHUNK 16   /* texts read between two updates of the k-th score */
 
 /* A list entry: u32 work id, f32 impact at A0 (rounded up), u16 the work's
  * column-weighted hits f of the term, u16 its row length dl (ENTRY_NONE:
@@ -1492,13 +1493,31 @@ int pgr_topk_works(pgr_store *s, const char *fts5, size_t k, const pgr_topk_afte
                 theta = r.ok_scores[k - 1];
             }
             double need = theta > T ? theta : T;
-            /* first read the texts of those the lists cannot rule out */
+            /* first read the texts of those the lists cannot rule out: the
+             * TOPK_READ_CHUNK with the highest bounds, then theta again,
+             * so that a text whose bound the results soon pass is not read
+             * (reading every one above this round's need read twice as many) */
             int scored = 0;
-            for (size_t i = 0; rc == 0 && i < r.n_c; i++)
-                if (r.c[i].verified == 3 && r.c[i].sc >= need) {
-                    rc = score_cand(&r, &r.c[i], err);
-                    scored = 1;
+            size_t pick[TOPK_READ_CHUNK], n_pick = 0;
+            for (size_t i = 0; i < r.n_c; i++) {
+                if (r.c[i].verified != 3 || !(r.c[i].sc >= need))
+                    continue;
+                /* pick: the best bounds so far, highest first */
+                size_t at = n_pick < TOPK_READ_CHUNK ? n_pick++ : TOPK_READ_CHUNK;
+                if (at == TOPK_READ_CHUNK && !(r.c[i].sc > r.c[pick[at - 1]].sc))
+                    continue;
+                if (at == TOPK_READ_CHUNK)
+                    at--;
+                while (at > 0 && r.c[pick[at - 1]].sc < r.c[i].sc) {
+                    pick[at] = pick[at - 1];
+                    at--;
                 }
+                pick[at] = i;
+            }
+            for (size_t j = 0; rc == 0 && j < n_pick; j++) {
+                rc = score_cand(&r, &r.c[pick[j]], err);
+                scored = 1;
+            }
             if (rc != 0 || r.n_ra > TOPK_MAX_RA) {
                 rc = rc ? rc : 1;
                 break;
