@@ -4,6 +4,7 @@
  * list of (term, tf). */
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -11,7 +12,7 @@
 #include "indexer/normalize.h"
 
 /* English function words plus the boilerplate of abstracts ("we propose a
- * novel method"): they say nothing about a paper's topic. Sorted for bsearch. */
+ * novel method"): they say nothing about a paper's topic. */
 static const char *const stopwords[] = {
     "a", "about", "above", "achieve", "achieves", "across", "after", "again", "against", "all",
     "allows", "along", "also", "although", "am", "among", "an", "and", "another", "any",
@@ -37,15 +38,38 @@ static const char *const stopwords[] = {
     "yet", "you", "your",
 };
 
-static int cmp_str(const void *a, const void *b)
+/* The stopwords in an open-addressing table (built once): most words of a
+ * text are looked up, and a binary search with strcmp was a visible cost. */
+#define STOP_SLOTS 1024
+static const char *stop_table[STOP_SLOTS];
+static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
+
+static unsigned stop_hash(const char *w, size_t n)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
 }
 
-static int is_stopword(const char *w)
+static void stop_build(void)
 {
-    return bsearch(&w, stopwords, sizeof stopwords / sizeof stopwords[0], sizeof stopwords[0],
-                   cmp_str) != NULL;
+    for (size_t i = 0; i < sizeof stopwords / sizeof stopwords[0]; i++) {
+        unsigned j = stop_hash(stopwords[i], strlen(stopwords[i])) & (STOP_SLOTS - 1);
+        while (stop_table[j])
+            j = (j + 1) & (STOP_SLOTS - 1);
+        stop_table[j] = stopwords[i];
+    }
+}
+
+static int is_stopword(const char *w, size_t n)
+{
+    pthread_once(&stop_once, stop_build);
+    for (unsigned j = stop_hash(w, n) & (STOP_SLOTS - 1); stop_table[j];
+         j = (j + 1) & (STOP_SLOTS - 1))
+        if (!strncmp(stop_table[j], w, n) && !stop_table[j][n])
+            return 1;
+    return 0;
 }
 
 typedef struct term {
@@ -54,6 +78,8 @@ typedef struct term {
     int is_bigram;
     long df;
     long long last_doc; /* index+1 of the last document that counted it in df */
+    long long tf_doc;   /* index+1 of the document whose tf list holds it... */
+    size_t tf_pos;      /* ...at this position */
 } term;
 
 typedef struct doc_term {
@@ -162,23 +188,28 @@ static long intern(ix_keywords *kw, const char *text, size_t n, int is_bigram)
     t->is_bigram = is_bigram;
     t->df = 0;
     t->last_doc = 0;
+    t->tf_doc = 0;
+    t->tf_pos = 0;
     kw->slots[j] = (unsigned)kw->n_terms + 1;
     return (long)kw->n_terms++;
 }
 
-/* Per-document accumulation of term counts. */
+/* Per-document accumulation of term counts, in order of first use. A term
+ * finds its entry through term.tf_doc / tf_pos (a linear search of the list
+ * per word was the pass's largest cost: ~250 terms a document). */
 typedef struct {
     doc_term *v;
     size_t n, cap;
+    long long doc; /* the document's index + 1 */
 } tf_list;
 
-static int tf_add(tf_list *l, unsigned t, unsigned times)
+static int tf_add(ix_keywords *kw, tf_list *l, unsigned t, unsigned times)
 {
-    for (size_t i = 0; i < l->n; i++) /* documents are short: linear is fine */
-        if (l->v[i].term == t) {
-            l->v[i].tf += times;
-            return 0;
-        }
+    term *tm = &kw->terms[t];
+    if (tm->tf_doc == l->doc && tm->tf_pos < l->n && l->v[tm->tf_pos].term == t) {
+        l->v[tm->tf_pos].tf += times;
+        return 0;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 32;
         doc_term *nv = realloc(l->v, cap * sizeof *nv);
@@ -187,6 +218,8 @@ static int tf_add(tf_list *l, unsigned t, unsigned times)
         l->v = nv;
         l->cap = cap;
     }
+    tm->tf_doc = l->doc;
+    tm->tf_pos = l->n;
     l->v[l->n].term = t;
     l->v[l->n].tf = times;
     l->n++;
@@ -200,6 +233,17 @@ static int cp_is_word(utf8proc_int32_t c)
     utf8proc_category_t cat = utf8proc_category(c);
     return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
            (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
+}
+
+/* utf8proc_iterate with the ASCII byte answered here (most of the text). */
+static utf8proc_ssize_t next_cp(const char *f, size_t i, size_t n, utf8proc_int32_t *c)
+{
+    unsigned char b = (unsigned char)f[i];
+    if (b < 0x80) {
+        *c = b;
+        return 1;
+    }
+    return utf8proc_iterate((const utf8proc_uint8_t *)f + i, (utf8proc_ssize_t)(n - i), c);
 }
 
 static int is_number(const char *w, size_t n)
@@ -223,8 +267,7 @@ static int count_terms(ix_keywords *kw, const char *f, size_t n, unsigned times,
         int brk = 0;
         while (i < n) {
             utf8proc_int32_t c;
-            utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)f + i,
-                                                  (utf8proc_ssize_t)(n - i), &c);
+            utf8proc_ssize_t k = next_cp(f, i, n, &c);
             if (k <= 0) {
                 i++;
                 brk = 1;
@@ -242,8 +285,7 @@ static int count_terms(ix_keywords *kw, const char *f, size_t n, unsigned times,
         int too_long = 0;
         while (i < n) {
             utf8proc_int32_t c;
-            utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)f + i,
-                                                  (utf8proc_ssize_t)(n - i), &c);
+            utf8proc_ssize_t k = next_cp(f, i, n, &c);
             if (k <= 0)
                 break;
             int inner_hyphen = c == '-' && wl > 0 && i + 1 < n &&
@@ -259,19 +301,19 @@ static int count_terms(ix_keywords *kw, const char *f, size_t n, unsigned times,
         word[wl] = 0;
         if (brk)
             prev_len = 0;
-        if (too_long || wl < 2 || is_stopword(word) || is_number(word, wl)) {
+        if (too_long || wl < 2 || is_stopword(word, wl) || is_number(word, wl)) {
             prev_len = 0;
             continue;
         }
         long t = intern(kw, word, wl, 0);
-        if (t < 0 || tf_add(l, (unsigned)t, times) < 0)
+        if (t < 0 || tf_add(kw, l, (unsigned)t, times) < 0)
             return -1;
         if (prev_len) {
             memcpy(pair, prev, prev_len);
             pair[prev_len] = ' ';
             memcpy(pair + prev_len + 1, word, wl);
             long b = intern(kw, pair, prev_len + 1 + wl, 1);
-            if (b < 0 || tf_add(l, (unsigned)b, times) < 0)
+            if (b < 0 || tf_add(kw, l, (unsigned)b, times) < 0)
                 return -1;
         }
         memcpy(prev, word, wl);
@@ -284,7 +326,7 @@ int ix_keywords_add(ix_keywords *kw, long long doc_id, const char *title, const 
                     pgr_err *err)
 {
     pgr_sb lx = {0}, f = {0};
-    tf_list l = {0};
+    tf_list l = {.doc = (long long)kw->n_docs + 1};
     int rc = -1;
     const char *fields[2] = {title, abstract};
     for (int k = 0; k < 2; k++) {

@@ -249,6 +249,45 @@ static void test_keywords(void)
     ix_keywords_free(b);
 }
 
+/* Term frequencies count every repeat of a word in a document (title twice),
+ * and every stopword is dropped: scores checked against the formula of
+ * ix_keywords_compute (tf * (1 + ln((1 + N) / (1 + df))), bigrams x 1.5). */
+static void test_keyword_counts(void)
+{
+    pgr_err err = {0};
+    ix_keywords *kw = ix_keywords_new();
+    CHECK(kw != NULL);
+    CHECK(ix_keywords_add(kw, 1, "", "alpha alpha alpha beta", &err) == 0);
+    CHECK(ix_keywords_add(kw, 2, "alpha", "beta gamma", &err) == 0);
+    CHECK(ix_keywords_add(kw, 3, "", "gamma delta", &err) == 0);
+    CHECK(ix_keywords_add(kw, 4, "", "delta epsilon", &err) == 0);
+    /* every stopword, twice over two documents: none may become a keyword */
+    CHECK(ix_keywords_add(kw, 5, "", "the of and however approaches furthermore yet your", &err) ==
+          0);
+    CHECK(ix_keywords_add(kw, 6, "", "the of and however approaches furthermore yet your", &err) ==
+          0);
+    CHECK(ix_keywords_compute(kw, 2, 0.5, 5, &err) == 0);
+    const ix_keyword *k;
+    size_t n = ix_keywords_of(kw, 1, &k);
+    CHECK_INT(n, 2);
+    double idf2 = 1.0 + log(7.0 / 3.0); /* N = 6 documents, df = 2 */
+    if (n == 2) {
+        CHECK_STR(k[0].term, "alpha");
+        CHECK_MSG(fabs(k[0].score - 3 * idf2) < 1e-5, "alpha %.6f", k[0].score);
+        CHECK_STR(k[1].term, "beta");
+        CHECK_MSG(fabs(k[1].score - idf2) < 1e-5, "beta %.6f", k[1].score);
+    }
+    n = ix_keywords_of(kw, 2, &k); /* the title counts twice */
+    CHECK(n >= 1);
+    if (n >= 1) {
+        CHECK_STR(k[0].term, "alpha");
+        CHECK_MSG(fabs(k[0].score - 2 * idf2) < 1e-5, "alpha %.6f", k[0].score);
+    }
+    CHECK_INT(ix_keywords_of(kw, 5, &k), 0);
+    CHECK_INT(ix_keywords_of(kw, 6, &k), 0);
+    ix_keywords_free(kw);
+}
+
 int main(void)
 {
     RUN(test_fold);
@@ -257,5 +296,6 @@ int main(void)
     RUN(test_name_keys);
     RUN(test_taxonomy);
     RUN(test_keywords);
+    RUN(test_keyword_counts);
     return check_summary("test_normalize");
 }
