@@ -3,6 +3,7 @@ and rebuilt inside the file's transaction, provenance and full text written
 at commit) against the row-by-row path, on both backends: the same graph,
 the same full text, the same search answers, and a file that fails half way
 through leaves the database as it was, indexes included."""
+import os
 import subprocess
 import uuid
 
@@ -15,11 +16,12 @@ CLOCK = {"author_merges": {"merged_at"}, "source_docs": {"ingested_at"},
          "schema_version": {"applied_at"}}
 
 
-def corpus(path, n, seed=7):
-    """n generated arXiv-snapshot lines (the I1 generator): a few hundred
-    names shared by many works, so identity decisions and merges happen."""
+def corpus(path, n, seed=7, names="small"):
+    """n generated arXiv-snapshot lines (the I1 generator). names "small": a
+    1,900-name pool shared by many works, so identity decisions and merges
+    happen; "arxiv": the benchmark's realistic names (most printed once)."""
     subprocess.run([BIN, "bench", "ingest", "--records", str(n), "--seed", str(seed),
-                    "--corpus", str(path)], check=True, capture_output=True)
+                    "--names", names, "--corpus", str(path)], check=True, capture_output=True)
     return path
 
 
@@ -112,6 +114,38 @@ def test_bulk_graph_equals_row_by_row(backend):
     for q in ("quantum", "neural networks", "entanglement entropy"):
         hits = search(row, q)
         assert hits and hits == search(bulk, q)
+
+
+@pytest.mark.parametrize("names", ["small", "arxiv"])
+def test_fresh_graph_names_equal_lookups(backend, names):
+    """A file into a graph without authors does not ask the store for the
+    candidates of names it has not written (PGR_NAME_LOOKUPS=always does):
+    the graphs must be the same, merges and all."""
+    d = TMP / ("names_" + uuid.uuid4().hex[:8])
+    d.mkdir(parents=True)
+    c = corpus(d / "c.jsonl", 1200, seed=11, names=names)
+    fast, slow = Db(backend), Db(backend)
+    ingest(fast.url, "--as-of", "2026-11-22", c, check=0)
+    p = subprocess.run([BIN, "ingest", "--db", slow.url, "-q", "--as-of", "2026-11-22", str(c)],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PGR_NAME_LOOKUPS": "always"})
+    assert p.returncode == 0, p.stderr
+    if names == "small":
+        assert int(fast.one("SELECT COUNT(*) FROM author_merges")) > 0
+    assert int(fast.one("SELECT COUNT(*) FROM authors")) > 1200
+    a, b = logical_dump(fast), logical_dump(slow)
+    assert sorted(a) == sorted(b)
+    for t in a:
+        assert a[t] == b[t], f"table {t} differs with and without name lookups"
+    # a second file into the now non-empty graph asks the store again: a
+    # name of the first file found there is an existing author's candidate
+    c2 = corpus(d / "c2.jsonl", 300, seed=12, names=names)
+    ingest(fast.url, "--as-of", "2026-11-22", c2, check=0)
+    p = subprocess.run([BIN, "ingest", "--db", slow.url, "-q", "--as-of", "2026-11-22", str(c2)],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PGR_NAME_LOOKUPS": "always"})
+    assert p.returncode == 0, p.stderr
+    assert logical_dump(fast) == logical_dump(slow)
 
 
 def test_bulk_failure_leaves_database_unchanged(backend):
