@@ -83,18 +83,58 @@ __device__ __forceinline__ float warp_max(float v)
     return v;
 }
 
-/* Sum over the block (blockDim.x a multiple of 32, at most 1024); every
- * thread gets the result. sh: 32 floats of shared memory. */
-__device__ __forceinline__ float block_sum(float v, float *sh)
+/* Reduction over the block (blockDim.x a multiple of 32, at most 1024) with
+ * warp shuffles then one warp over the per-warp results; every thread gets
+ * the result. sh: 32 elements of shared memory; identity: the value of a
+ * missing warp. The order is fixed: deterministic. */
+template <typename T, typename Op>
+__device__ __forceinline__ T block_reduce(T v, T *sh, T identity, Op op)
 {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    v = warp_sum(v);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1)
+        v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
     __syncthreads(); /* sh may still be read by a previous call */
     if (lane == 0)
         sh[warp] = v;
     __syncthreads();
-    v = lane < nw ? sh[lane] : 0.0f;
-    return warp_sum(v);
+    v = lane < nw ? sh[lane] : identity;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1)
+        v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+struct op_add {
+    template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+};
+struct op_max {
+    __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+/* Sum over the block; sh: 32 floats. */
+__device__ __forceinline__ float block_sum(float v, float *sh)
+{
+    return block_reduce(v, sh, 0.0f, op_add());
+}
+
+/* RoPE of one pair (x[0], x[1]) by the angle of pair i at position pos:
+ * theta built by repeated float multiplication by theta_scale =
+ * base^(-2/d) (computed on the host), as ggml and the CPU reference do, so
+ * the angles are bitwise theirs. */
+__device__ __forceinline__ void rope_cos_sin(int pos, int i, float theta_scale, float *c,
+                                             float *s)
+{
+    float theta = (float)pos;
+    for (int k = 0; k < i; k++)
+        theta *= theta_scale;
+    *c = cosf(theta), *s = sinf(theta);
+}
+__device__ __forceinline__ void rope_rotate(float *x, float c, float s)
+{
+    const float x0 = x[0], x1 = x[1];
+    x[0] = x0 * c - x1 * s;
+    x[1] = x0 * s + x1 * c;
 }
 
 __device__ __forceinline__ float f16_to_f32(uint16_t h)

@@ -18,16 +18,10 @@ __global__ void rope_kernel(float *x, const int32_t *pos, int n_heads, int head_
     const int t = blockIdx.x, i = threadIdx.x; /* pair i: elements 2i, 2i+1 */
     if (2 * i >= head_dim)
         return;
-    float theta = (float)(sign * pos[t]);
-    for (int k = 0; k < i; k++)
-        theta *= theta_scale;
-    const float c = cosf(theta), s = sinf(theta);
-    for (int h = 0; h < n_heads; h++) {
-        float *p = x + ((size_t)t * n_heads + h) * head_dim + 2 * i;
-        const float x0 = p[0], x1 = p[1];
-        p[0] = x0 * c - x1 * s;
-        p[1] = x0 * s + x1 * c;
-    }
+    float c, s;
+    rope_cos_sin(sign * pos[t], i, theta_scale, &c, &s);
+    for (int h = 0; h < n_heads; h++)
+        rope_rotate(x + ((size_t)t * n_heads + h) * head_dim + 2 * i, c, s);
 }
 
 static int rope_launch(float *d_x, const int32_t *d_pos, int n_tok, int n_heads, int head_dim,

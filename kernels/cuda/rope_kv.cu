@@ -25,16 +25,10 @@ __global__ void rope_kv_kernel(float *q, float *k, const float *v, __half *kc, _
     if (2 * i >= head_dim)
         return;
     const int p = pos[t];
-    float theta = (float)p;
-    for (int j = 0; j < i; j++)
-        theta *= theta_scale;
-    const float c = cosf(theta), s = sinf(theta);
-    for (int h = 0; h < n_head; h++) {
-        float *x = q + ((size_t)t * n_head + h) * head_dim + 2 * i;
-        const float x0 = x[0], x1 = x[1];
-        x[0] = x0 * c - x1 * s;
-        x[1] = x0 * s + x1 * c;
-    }
+    float c, s;
+    rope_cos_sin(p, i, theta_scale, &c, &s);
+    for (int h = 0; h < n_head; h++)
+        rope_rotate(q + ((size_t)t * n_head + h) * head_dim + 2 * i, c, s);
     const int kv_dim = n_kv_head * head_dim;
     size_t slot = 0;
     if (p >= 0)
@@ -43,14 +37,11 @@ __global__ void rope_kv_kernel(float *q, float *k, const float *v, __half *kc, _
     for (int h = 0; h < n_kv_head; h++) {
         const size_t e = (size_t)h * head_dim + 2 * i; /* element within the token's row */
         float *x = k + (size_t)t * kv_dim + e;
-        const float x0 = x[0], x1 = x[1];
-        const float r0 = x0 * c - x1 * s, r1 = x0 * s + x1 * c;
-        x[0] = r0;
-        x[1] = r1;
+        rope_rotate(x, c, s);
         if (p >= 0) {
             const float *vv = v + (size_t)t * kv_dim + e;
-            kc[slot * kv_dim + e] = __float2half_rn(r0);
-            kc[slot * kv_dim + e + 1] = __float2half_rn(r1);
+            kc[slot * kv_dim + e] = __float2half_rn(x[0]);
+            kc[slot * kv_dim + e + 1] = __float2half_rn(x[1]);
             vc[slot * kv_dim + e] = __float2half_rn(vv[0]);
             vc[slot * kv_dim + e + 1] = __float2half_rn(vv[1]);
         }

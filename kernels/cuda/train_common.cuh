@@ -8,38 +8,15 @@
 
 extern "C" cublasHandle_t pgr_cu_blas_handle(pgr_cu_blas *b); /* gemm.cu */
 
-__device__ __forceinline__ double warp_sum_d(double v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-/* Sum over the block (blockDim.x a multiple of 32); every thread gets it.
- * sh: 32 doubles of shared memory. The order is fixed: deterministic. */
+/* Sum over the block in double; sh: 32 doubles. */
 __device__ __forceinline__ double block_sum_d(double v, double *sh)
 {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    v = warp_sum_d(v);
-    __syncthreads();
-    if (lane == 0)
-        sh[warp] = v;
-    __syncthreads();
-    v = lane < nw ? sh[lane] : 0.0;
-    return warp_sum_d(v);
+    return block_reduce(v, sh, 0.0, op_add());
 }
 
 /* Maximum over the block; sh: 32 floats. */
 __device__ __forceinline__ float block_max(float v, float *sh)
 {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    v = warp_max(v);
-    __syncthreads();
-    if (lane == 0)
-        sh[warp] = v;
-    __syncthreads();
-    v = lane < nw ? sh[lane] : -INFINITY;
-    return warp_max(v);
+    return block_reduce(v, sh, -INFINITY, op_max());
 }
 #endif
