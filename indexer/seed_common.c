@@ -374,9 +374,12 @@ static int in_list(const char *s, size_t len, const char *const *list)
     return 0;
 }
 
-static const char *const particles[] = {"van", "von", "der", "den", "de", "del", "della", "di",
-                                        "da",  "dos", "das", "du",  "le", "la",  "bin",   "ibn",
-                                        "al",  "el",  "ter", "ten", "zu", "y",   "e",     NULL};
+/* Lowercase name particles: Dutch, German, Romance ("de los Santos", "degli
+ * Esposti"), Arabic, and the Spanish/Portuguese conjunctions. */
+static const char *const particles[] = {
+    "van", "von", "vom", "zum", "zur", "der", "den", "de",  "del", "della", "dei", "degli",
+    "di",  "da",  "dos", "das", "do",  "du",  "le",  "la",  "los", "las",   "bin", "ibn",
+    "al",  "el",  "ter", "ten", "zu",  "y",   "e",   NULL};
 static const char *const suffixes[] = {"Jr.", "Jr", "Sr.", "Sr", "II", "III", "IV", NULL};
 /* Prefixes after which a name part may carry a second capital: McDonald,
  * MacKenzie, LeCun, DiCaprio, DeWitt, VanDyke, FitzGerald, O'Brien. */
