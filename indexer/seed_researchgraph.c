@@ -40,8 +40,19 @@ static int parse_entry_head(const char *s, size_t len, const char **kind, size_t
     y = (s[i] - '0') * 1000 + (s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 + (s[i + 3] - '0');
     if (y < 1800 || y > 2200)
         return -1;
-    if (i + 4 < len && (isdigit((unsigned char)s[i + 4]) || s[i + 4] == ' '))
-        return -1;
+    /* The venue follows the year with no separator, and venue names may
+     * start with digits ("proceedings-article20212021 IEEE/CVF International
+     * Conference ..."): the year is the first four digits. A venue must hold
+     * a letter; a blank right after the year is not this layout. */
+    if (i + 4 < len) {
+        int letter = 0;
+        if (s[i + 4] == ' ')
+            return -1;
+        for (size_t j = i + 4; j < len && !letter; j++)
+            letter = isalpha((unsigned char)s[j]) || ((unsigned char)s[j] & 0x80);
+        if (!letter)
+            return -1;
+    }
     *kind = s;
     *kl = i;
     *year = y;
@@ -163,7 +174,12 @@ static const char *parse_role_line(pgr_arena *a, const sd_line *l, int *is_role)
         }
     /* The page glues role, affiliation and availability: "ResearcherStanford
      * University" has no blank after the role ("Researcher profile" does). */
-    if (!role || n == 0 || !(isupper((unsigned char)s[0]) || ((unsigned char)s[0] & 0x80)))
+    /* An affiliation may start in lowercase ("imec", "eBay Research"): then
+     * only the availability at the end tells the role line from prose
+     * ("Researchers in ..."). */
+    if (!role || n == 0 ||
+        !(isupper((unsigned char)s[0]) || ((unsigned char)s[0] & 0x80) ||
+          (av && islower((unsigned char)s[0]))))
         return NULL;
     if (!av && (n > 200 || s[n - 1] == '.'))
         return NULL; /* prose, not the role line */
