@@ -122,14 +122,22 @@ static int parse_citations(const sd_line *l, long *v)
 
 /* Segments "A B C D E F +2" into names by dynamic programming over tokens
  * (returns 0, or -1 when no segmentation fits):
- * a name spans 2-4 tokens and must pass sd_name_quality; cost 0 for two
- * tokens, 1 for three, 2.5 for four (most names here have two), minus 1 when
- * the extra tokens are particles or initials ("Jan van Leeuwen", "John F.
- * Kennedy"), minus 1.5 when the segment is a name known from the page (the
- * owner). One-token names are allowed only when nothing else fits (cost 4).
- * Equal costs keep the first segmentation found, which ends with the shortest
- * name: "A B C D E" is "A B C" + "D E". The page gives no better signal; the
- * arXiv metadata of the same id, when ingested, carries the exact list. */
+ * a name spans 2-4 tokens and must pass sd_name_quality. Its cost counts its
+ * plain words (capitalised or all-caps words; initials, particles and
+ * suffixes are not plain): 0 for two (most names), 0.5 for one ("M. H. Fan"),
+ * 1 for three, 2.5 for four, 1.5 for two after leading initials (initials
+ * stand for given names: "G. Keigwin" + "Guoheng McDonald", rarely "J.
+ * Robert Oppenheimer"), plus 0.1 per initial, particle or suffix, so that
+ * "Emma M. H. Fan" stays one name rather than leaving "Emma" to the name
+ * before it; plus 2 when it passes only the relaxed check (an all-caps given
+ * name: "AJ Piergiovanni" beats "AJ" + "Piergiovanni"); minus 3 when the
+ * segment is a name known from the page (the owner's printed name outweighs
+ * any shape). One-token names are
+ * allowed only when nothing else fits (cost 4). Equal costs keep the first
+ * segmentation found, which ends with the shortest name: "A B C D E" is
+ * "A B C" + "D E". Names of three plain words are undecidable between two
+ * neighbours ("Ann Wu Juan Carlos Niebles"): the page gives no better signal;
+ * the arXiv metadata of the same id, when ingested, carries the exact list. */
 #define SEG_MAX_TOKENS 512
 static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_nameset *known,
                           sd_authors *out)
@@ -175,7 +183,7 @@ static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_name
             const char *ns = s + ts[st];
             size_t nl = te[k - 1] - ts[st];
             double q, c;
-            int extra_ok = 0;
+            int relaxed;
             if (isinf(cost[st]))
                 continue;
             /* segments must be single-space separated to be one raw name */
@@ -188,18 +196,33 @@ static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_name
                     continue;
             }
             q = sd_name_quality(ns, nl, L == 1);
+            relaxed = L == 1;
+            if (q < 0 && L > 1) {
+                q = sd_name_quality(ns, nl, 1);
+                relaxed = 1;
+            }
             if (q < 0)
                 continue;
-            c = L == 1 ? 4 : L == 2 ? 0 : L == 3 ? 1 : 2.5;
-            for (size_t t = st + 1; t + 1 < k; t++) {
-                int cls = sd_token_class(s + ts[t], te[t] - ts[t]);
-                if (cls == SD_TK_PARTICLE || cls == SD_TK_INITIAL || cls == SD_TK_INITIAL_NODOT)
-                    extra_ok = 1;
+            if (L == 1) {
+                c = 4;
+            } else {
+                int plain = 0, extras = 0, lead = sd_token_class(s + ts[st], te[st] - ts[st]);
+                for (size_t t = st; t < k; t++) {
+                    int cls = sd_token_class(s + ts[t], te[t] - ts[t]);
+                    if (cls == SD_TK_WORD || cls == SD_TK_CAPS)
+                        plain++;
+                    else
+                        extras++;
+                }
+                c = plain <= 1 ? 0.5 : plain == 2 ? 0 : plain == 3 ? 1 : 2.5;
+                /* initials stand for given names: after them comes the family
+                 * name, rarely two more words ("J. Robert Oppenheimer") */
+                if (plain == 2 && (lead == SD_TK_INITIAL || lead == SD_TK_INITIAL_NODOT))
+                    c = 1.5;
+                c += 0.1 * extras + (relaxed ? 2 : 0);
             }
-            if (extra_ok)
-                c -= 1;
             if (known && sd_nameset_has(a, known, ns, nl))
-                c -= 1.5;
+                c -= 3; /* the owner's printed name outweighs any shape prior */
             c += 0.5 * (1.0 - q);
             if (cost[st] + c < cost[k]) {
                 cost[k] = cost[st] + c;
@@ -243,9 +266,14 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
     if (sd_page_load(&pg, in, &arena, err) != 0)
         goto cleanup;
     i = sd_next_nonblank(&pg, 0);
-    /* the avatar initial */
-    if (pg.lines[i].len == 1 && isupper((unsigned char)pg.lines[i].s[0]))
-        i = sd_next_nonblank(&pg, i + 1);
+    /* the avatar initial: one capital letter, accented ones included
+     * ("É" for Élodie, "Ł" for Łukasz) */
+    if (i < pg.n_lines) {
+        size_t cl;
+        int32_t cp = sd_cp_at(pg.lines[i].s, pg.lines[i].len, 0, &cl);
+        if (cl == pg.lines[i].len && sd_cp_class(cp) == SD_CH_UPPER)
+            i = sd_next_nonblank(&pg, i + 1);
+    }
     if (i >= pg.n_lines || sd_name_quality(pg.lines[i].s, pg.lines[i].len, 1) < 0) {
         pgr_errf(err, PGR_EINVAL, "line %ld: expected the researcher's name",
                  i < pg.n_lines ? pg.lines[i].no : pg.lines[pg.n_lines - 1].no);
