@@ -210,7 +210,11 @@ static int parse_metrics(const ix_input *in, const ix_sink *sink, pgr_err *err, 
             category = pgr_arena_strndup(&arena, l->s, l->len);
             continue;
         }
-        if (!owner && claims.n == 0 && !category && sd_name_quality(l->s, l->len, 0) >= 0) {
+        /* the owner's name: relaxed, so that an all-caps given name ("AJ
+         * Piergiovanni") is read, but of two tokens at least (a one-word line
+         * is no name) */
+        if (!owner && claims.n == 0 && !category && memchr(l->s, ' ', l->len) &&
+            sd_name_quality(l->s, l->len, 1) >= 0) {
             owner = pgr_arena_strndup(&arena, l->s, l->len);
             continue;
         }

@@ -35,6 +35,10 @@
  *      closing punctuation ) ] ? ! . " -> Upper +2; hyphen or slash -6 ("Run-|Ze Fan" splits a
  *      name); comma, semicolon, colon, ampersand, plus -6 (a title does not
  *      end with a separator);
+ *    - 6 when the whitespace token around the split point is itself a name
+ *      token ("Mac|Kenzie", "Fitz|Gerald", "O'|Neil", "J.|R."): the true
+ *      boundary glues the title's last word to a name, which makes no name
+ *      token ("APIs|Guoheng");
  *    - 4 when the title would end with a function word ("of", "for", "via",
  *      ...): a title does not end mid-phrase;
  *    - 4 when the title would end with ", Name Name" (an author left behind);
@@ -176,6 +180,22 @@ static double boundary_score(const char *line, size_t k)
     return 0;
 }
 
+/* A split inside a whitespace token that is itself a name token cuts a
+ * name: "Mac|Kenzie", "Fitz|Gerald", "Di|Caprio", "O'|Neil", "J.|R.". The
+ * true boundary glues the title's last word to the first author's first
+ * token ("APIs|Guoheng", "Wild|Sven"), which makes no name token. */
+static double inside_name_score(const char *line, size_t len, size_t k)
+{
+    size_t ts = k, te = k;
+    while (ts > 0 && line[ts - 1] != ' ')
+        ts--;
+    while (te < len && line[te] != ' ' && line[te] != ',')
+        te++;
+    if (ts == k || te - ts > NAME_TOKEN_MAX)
+        return 0;
+    return sd_token_class(line + ts, te - ts) != SD_TK_BAD ? -6 : 0;
+}
+
 /* Penalties on how the title would end. */
 static double title_end_score(const char *t, size_t tl)
 {
@@ -242,7 +262,8 @@ int sd_split_title_authors(pgr_arena *a, const char *line, size_t len, const sd_
                 score -= 3; /* relaxed names */
             }
             /* lower -> particle is no transition: no boundary evidence */
-            score += 10 * q + (upper ? boundary_score(line, k) : 0) + title_end_score(line, tl);
+            score += 10 * q + (upper ? boundary_score(line, k) : 0) + title_end_score(line, tl) +
+                     inside_name_score(line, len, k);
             if (known && known->n) {
                 int kn = 0;
                 for (size_t j = 0; j < au.n; j++)
