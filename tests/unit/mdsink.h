@@ -1,7 +1,7 @@
 /* A collecting ix_sink for the metadata parser tests: deep-copies every work
  * and author record (the parser's memory is gone after parse returns) so the
  * tests can assert field values afterwards. Header-only; included by
- * tests/unit/test_{arxiv,openalex,s2}*.c. */
+ * tests/unit/test_{arxiv,openalex,s2}*.c and test_seed_families.c. */
 #ifndef PEERGRAPH_TEST_MDSINK_H
 #define PEERGRAPH_TEST_MDSINK_H
 #include <math.h>
@@ -218,7 +218,9 @@ static char *md_read(const char *rel, size_t *len)
     return data;
 }
 
-static int md_parse_file(const char *fmt_name, const char *rel, md_sink *s, pgr_err *err)
+/* unused by the tests that only collect (test_seed_families) */
+__attribute__((unused)) static int md_parse_file(const char *fmt_name, const char *rel,
+                                                 md_sink *s, pgr_err *err)
 {
     size_t len = 0;
     char *data = md_read(rel, &len);
