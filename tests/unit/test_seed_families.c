@@ -259,6 +259,31 @@ static int parse_page(const pg_page *pg, got *g, pgr_err *err, const char **fmt)
     return f->parse(&in, &sink, err);
 }
 
+static long wrong_sum(const tally *t)
+{
+    long n = 0;
+    for (int k = 0; k < F_NFIELDS; k++)
+        n += t->wrong[k];
+    return n;
+}
+
+/* PAGEGEN_DUMP=DIR: a page with a wrong field is written there, to look at
+ * and to feed the fuzz corpora (tests/fuzz/corpus/seed_*). */
+static void dump_if_wrong(const pg_page *pg, uint64_t seed, long wrong_before)
+{
+    const char *dir = getenv("PAGEGEN_DUMP");
+    char path[512];
+    FILE *f;
+    if (!dir || wrong_sum(&T[pg->family]) == wrong_before)
+        return;
+    snprintf(path, sizeof path, "%s/pagegen-%llu-%s.txt", dir, (unsigned long long)seed,
+             pg_family_format(pg->family));
+    if ((f = fopen(path, "w")) != NULL) {
+        fwrite(pg->text, 1, pg->len, f);
+        fclose(f);
+    }
+}
+
 static void check_page(const pg_page *pg, uint64_t seed)
 {
     int fam = pg->family;
@@ -267,21 +292,13 @@ static void check_page(const pg_page *pg, uint64_t seed)
     pgr_err err;
     const char *fmt;
     int rc = parse_page(pg, &g, &err, &fmt);
+    long wrong_before = wrong_sum(t);
     t->pages++;
     note(t, F_DETECT, fmt && !strcmp(fmt, pg_family_format(fam)), seed, fam, 0, "detected %s",
          fmt ? fmt : "(none)");
     note(t, F_PARSE, rc == 0, seed, fam, 0, "%s", err.msg);
     if (rc != 0) {
-        if (getenv("PAGEGEN_DUMP")) {
-            char path[128];
-            snprintf(path, sizeof path, "/tmp/pagegen-%llu-%s.txt", (unsigned long long)seed,
-                     pg_family_format(fam));
-            FILE *f = fopen(path, "w");
-            if (f) {
-                fwrite(pg->text, 1, pg->len, f);
-                fclose(f);
-            }
-        }
+        dump_if_wrong(pg, seed, wrong_before);
         md_free(&g.md);
         return;
     }
@@ -422,6 +439,7 @@ static void check_page(const pg_page *pg, uint64_t seed)
                  w->position, e->rank);
         }
     }
+    dump_if_wrong(pg, seed, wrong_before);
     md_free(&g.md);
 }
 
