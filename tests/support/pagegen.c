@@ -76,6 +76,7 @@ static const char *const particle[] = {"van der", "de la", "von", "de",  "van", 
                                        "du",      "ter",   "della", "al"};
 static const char *const suffix[] = {"Jr.", "III", "II", "Sr."};
 static const char *const caps_given[] = {"AJ", "TJ", "CJ", "JR", "DJ"};
+static const char *const caps_family[] = {"ZHANG", "WANG", "NGUYEN", "KIM", "SATO"};
 
 /* one capital letter A..Z, or an accented capital */
 static const char *const initial_letter[] = {"A", "B", "C", "D", "E", "F", "G", "H", "J",
@@ -117,8 +118,10 @@ static void make_name(rng *r, char *out, size_t cap)
     else if (s < 96)
         snprintf(out, cap, "%s %s %s %s", given_name(r), PICK(r, given), family_name(r),
                  family_name(r));
-    else if (s < 98)
+    else if (s < 97)
         snprintf(out, cap, "%s %s", PICK(r, caps_given), family_name(r));
+    else if (s < 98) /* family name first in capitals, as some sites print CJK names */
+        snprintf(out, cap, "%s %s", PICK(r, caps_family), PICK(r, given));
     else
         snprintf(out, cap, "%s %s. %s. %s", given_name(r), PICK(r, initial_letter),
                  PICK(r, initial_letter), family_name(r));
@@ -177,7 +180,12 @@ static const char *const endings[] = {
     " -- A Survey", "?",           " (Extended Abstract)", " in LLMs", " for NLP",
     " with LoRA",  " on H100",     " for V2X",      " Model",      " Benchmark",
     " for ASR",   " in PyTorch",   " for Text-to-SQL", " with BERT", " in the Wild",
-    " for Low-Resource Languages", " using CNNs",  " on MS MARCO", " with 1.58 Bits"};
+    " for Low-Resource Languages", " using CNNs",  " on MS MARCO", " with 1.58 Bits",
+    /* non-ASCII and punctuation endings */
+    " for Schrödinger Bridges", " in Gödel Machines", " with $\\alpha$-Divergence",
+    " \xE2\x80\x94 Revisited", " (\xE2\x80\x9C" "Fast\xE2\x80\x9D)", ": A Case Study!",
+    "...", " in Ørsted", " for É-commerce", " via Łukasiewicz Logic", " Is All You Need.",
+    " at ICLR'24", " with k-NN", " of the MoE", " with LLaMA"};
 static const char *const lower_words[] = {"efficient", "inference", "variables", "models",
                                           "learning",  "robustness", "graphs",   "agents"};
 
@@ -234,6 +242,14 @@ void pg_world_free(pg_world *w)
     memset(w, 0, sizeof *w);
 }
 
+static int is_suffix_word(const char *t)
+{
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++)
+        if (!strcmp(t, suffix[i]))
+            return 1;
+    return 0;
+}
+
 static int pool_has(const pg_world *w, int n, const char *name)
 {
     char k[PG_NAME], k2[PG_NAME];
@@ -267,10 +283,19 @@ int pg_world_make(pg_world *w, uint64_t seed, int n_papers)
         int tries = 0;
         do {
             if (i < 3 && tries == 0) {
-                /* similar is not the same: the owner's family name, another
-                 * given name (Zhengxuan Wu, Zhengxiao Liu; Di Wang, Xinhai Wang) */
-                const char *sp = strchr(w->owner, ' ');
-                snprintf(w->pool[i], PG_NAME, "%s%s", given_name(&r), sp ? sp : " Wu");
+                /* similar is not the same: the owner's family name (its last
+                 * word, a suffix aside), another given name (Di Wang, Xinhai
+                 * Wang, Liangyu Wang) */
+                char fam[48];
+                const char *sp = strrchr(w->owner, ' ');
+                snprintf(fam, sizeof fam, "%s", sp ? sp + 1 : "Wu");
+                if (is_suffix_word(fam) && sp) {
+                    const char *q = sp;
+                    while (q > w->owner && q[-1] != ' ')
+                        q--;
+                    snprintf(fam, sizeof fam, "%.*s", (int)(sp - q), q);
+                }
+                snprintf(w->pool[i], PG_NAME, "%s %s", given_name(&r), fam);
             } else {
                 make_name(&r, w->pool[i], PG_NAME);
             }
@@ -417,8 +442,9 @@ static void render_researchgraph(pg_page *pg, rng *r, pgr_sb *sb)
     pgr_sb_printf(sb, "Researcher profile\n\n%s\n\n%s contributes to research discovery and "
                       "scholarly infrastructure.\n\n",
                   pg->owner, pg->owner);
-    pgr_sb_printf(sb, "Researcher%sOpen to collaborate\n\nTrust snapshot\n\nQuick read\n\n",
-                  pg->affiliation[0] ? pg->affiliation : "Affiliation not imported");
+    pgr_sb_printf(sb, "Researcher%s%s\n\nTrust snapshot\n\nQuick read\n\n",
+                  pg->affiliation[0] ? pg->affiliation : "Affiliation not imported",
+                  chance(r, 80) ? "Open to collaborate" : "Not open to collaborate");
     pgr_sb_printf(sb, "%sVerification L%ld%s\n%ldworks\n%ldfollowers\n%ldtopics\n%ldclose "
                       "collaborators\n\n",
                   pg->trust_text, pg->level, pg->claimed ? "Claimed author" : "Unclaimed author",
