@@ -135,30 +135,31 @@ static int parse_citations(const sd_line *l, long *v)
  * any shape). One-token names are
  * allowed only when nothing else fits (cost 4). Equal costs keep the first
  * segmentation found, which ends with the shortest name: "A B C D E" is
- * "A B C" + "D E". Names of three plain words are undecidable between two
- * neighbours ("Ann Wu Juan Carlos Niebles"): the page gives no better signal;
- * the arXiv metadata of the same id, when ingested, carries the exact list. */
+ * "A B C" + "D E". A name may not start between two tokens the page prints
+ * together on every line that has either, on two lines or more (+0.5, see
+ * seg_glue): "Juan Carlos Niebles" printed on several entries is one name
+ * next to "Ann Wu". Names of three or four plain words are otherwise
+ * undecidable between two neighbours ("Ann Wu Juan Carlos Niebles"; "Anna
+ * Renée Hu García" alone): the arXiv metadata of the same id, when ingested,
+ * carries the exact list. */
 #define SEG_MAX_TOKENS 512
-static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_nameset *known,
-                          sd_authors *out)
+
+/* Length of the author line without its trailing " +N" (cut marker). */
+static size_t names_len(const char *s, size_t len)
 {
-    size_t ts[SEG_MAX_TOKENS], te[SEG_MAX_TOKENS], nt = 0, i = 0;
-    double cost[SEG_MAX_TOKENS + 1];
-    int back[SEG_MAX_TOKENS + 1];
-    size_t nn = 0;
-    memset(out, 0, sizeof *out);
-    /* trailing "+N" */
-    {
-        size_t j = len;
-        while (j > 0 && isdigit((unsigned char)s[j - 1]))
-            j--;
-        if (j < len && j >= 2 && s[j - 1] == '+' && s[j - 2] == ' ' && len - j <= 6) {
-            out->truncated = pgr_arena_strndup(a, s + j - 1, len - j + 1);
-            if (!out->truncated)
-                return -1;
-            len = j - 2;
-        }
-    }
+    size_t j = len;
+    while (j > 0 && isdigit((unsigned char)s[j - 1]))
+        j--;
+    if (j < len && j >= 2 && s[j - 1] == '+' && s[j - 2] == ' ' && len - j <= 6)
+        return j - 2;
+    return len;
+}
+
+/* Splits s[0..len) at blanks into at most SEG_MAX_TOKENS tokens; returns
+ * their count, or -1 when there are more. */
+static long split_tokens(const char *s, size_t len, size_t *ts, size_t *te)
+{
+    size_t nt = 0, i = 0;
     while (i < len) {
         size_t j = i;
         while (j < len && s[j] != ' ')
@@ -172,8 +173,110 @@ static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_name
         }
         i = j + 1;
     }
-    if (nt == 0)
+    return (long)nt;
+}
+
+/* Evidence from the page's other author lines: two tokens that are always
+ * printed together, one right after the other, on two lines or more ("Juan
+ * Carlos" wherever "Juan" or "Carlos" is printed) are inside one name. Built
+ * over all the author lines before any is segmented. */
+typedef struct seg_glue {
+    sd_nameset keys; /* "tok" and "tok\x1ftok" */
+    long *count;     /* occurrences, by key index */
+    size_t cap;
+} seg_glue;
+
+/* The key of token t ("tok"), or of tokens t and t+1 ("tok\x1ftok"), in buf;
+ * 0 when it does not fit (no name token is that long: no evidence). */
+static int glue_key(char *buf, size_t cap, const char *s, const size_t *ts, const size_t *te,
+                    size_t t, int pair)
+{
+    int n = pair ? snprintf(buf, cap, "%.*s\x1f%.*s", (int)(te[t] - ts[t]), s + ts[t],
+                            (int)(te[t + 1] - ts[t + 1]), s + ts[t + 1])
+                 : snprintf(buf, cap, "%.*s", (int)(te[t] - ts[t]), s + ts[t]);
+    return n > 0 && (size_t)n < cap;
+}
+
+static int glue_count(pgr_arena *a, seg_glue *g, const char *key)
+{
+    size_t x;
+    long f = sd_nameset_find_key(&g->keys, key);
+    if (f >= 0) {
+        g->count[f]++;
+        return 0;
+    }
+    {
+        char *k = pgr_arena_strdup(a, key);
+        if (!k || sd_nameset_add_key(a, &g->keys, k, &x) != 0)
+            return -1;
+    }
+    if (x >= g->cap) {
+        size_t nc = g->cap ? 2 * g->cap : 256;
+        long *nv = pgr_arena_calloc(a, nc, sizeof *nv);
+        if (!nv)
+            return -1;
+        if (g->cap)
+            memcpy(nv, g->count, g->cap * sizeof *nv);
+        g->count = nv;
+        g->cap = nc;
+    }
+    g->count[x] = 1;
+    return 0;
+}
+
+static int glue_add_line(pgr_arena *a, seg_glue *g, const char *s, size_t len)
+{
+    size_t ts[SEG_MAX_TOKENS], te[SEG_MAX_TOKENS];
+    char key[160];
+    long nt = split_tokens(s, names_len(s, len), ts, te);
+    for (long t = 0; t < nt; t++) {
+        if (glue_key(key, sizeof key, s, ts, te, (size_t)t, 0) && glue_count(a, g, key) != 0)
+            return -1;
+        if (t + 1 < nt && glue_key(key, sizeof key, s, ts, te, (size_t)t, 1) &&
+            glue_count(a, g, key) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* 1 when tokens t and t+1 of the line are always printed together. */
+static int glued(const seg_glue *g, const char *s, const size_t *ts, const size_t *te, size_t t)
+{
+    long c[3];
+    char key[160];
+    for (int k = 0; k < 3; k++) {
+        long x = -1;
+        if (k == 2 ? glue_key(key, sizeof key, s, ts, te, t, 1)
+                   : glue_key(key, sizeof key, s, ts, te, t + (size_t)k, 0))
+            x = sd_nameset_find_key(&g->keys, key);
+        if (x < 0)
+            return 0;
+        c[k] = g->count[x];
+    }
+    return c[2] >= 2 && c[2] == c[0] && c[2] == c[1];
+}
+
+static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_nameset *known,
+                          const seg_glue *glue, sd_authors *out)
+{
+    size_t ts[SEG_MAX_TOKENS], te[SEG_MAX_TOKENS], nt, nl0 = names_len(s, len);
+    double cost[SEG_MAX_TOKENS + 1];
+    int back[SEG_MAX_TOKENS + 1];
+    unsigned char stuck[SEG_MAX_TOKENS]; /* stuck[t]: tokens t-1 and t always together */
+    size_t nn = 0;
+    long r;
+    memset(out, 0, sizeof *out);
+    if (nl0 < len) { /* trailing "+N" */
+        out->truncated = pgr_arena_strndup(a, s + nl0 + 1, len - nl0 - 1);
+        if (!out->truncated)
+            return -1;
+        len = nl0;
+    }
+    if ((r = split_tokens(s, len, ts, te)) <= 0)
         return -1;
+    nt = (size_t)r;
+    for (size_t t = 0; t < nt; t++)
+        stuck[t] = t > 0 && glue && glued(glue, s, ts, te, t - 1);
     cost[0] = 0;
     for (size_t k = 1; k <= nt; k++) {
         cost[k] = INFINITY;
@@ -223,6 +326,11 @@ static int author_segment(pgr_arena *a, const char *s, size_t len, const sd_name
             }
             if (known && sd_nameset_has(a, known, ns, nl))
                 c -= 3; /* the owner's printed name outweighs any shape prior */
+            /* a name starting between two tokens the page always prints
+             * together; 0.5 breaks ties of the shape costs but never turns
+             * two-word names into a three-word one (cost 1 more) */
+            if (stuck[st])
+                c += 0.5;
             c += 0.5 * (1.0 - q);
             if (cost[st] + c < cost[k]) {
                 cost[k] = cost[st] + c;
@@ -256,6 +364,8 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
     sd_page pg;
     sd_claims claims = {0};
     sd_nameset known = {0};
+    seg_glue glue = {0};
+    size_t *author_line = NULL; /* per entry: its author line */
     const char *owner = NULL;
     size_t i, n_ent = 0;
     ix_work *works = NULL;
@@ -326,7 +436,8 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
     }
     works = pgr_arena_calloc(&arena, pg.n_lines / 3 + 1, sizeof *works);
     views = pgr_arena_calloc(&arena, pg.n_lines / 3 + 1, sizeof *views);
-    if (!works || !views) {
+    author_line = pgr_arena_calloc(&arena, pg.n_lines / 3 + 1, sizeof *author_line);
+    if (!works || !views || !author_line) {
         sd_oom(err);
         goto cleanup;
     }
@@ -337,7 +448,6 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
         ix_work *w = &works[n_ent];
         int y;
         long cites = -1;
-        sd_authors au;
         if (parse_entry_head(hl->s, hl->len, &h) != 0) {
             pgr_errf(err, PGR_EINVAL,
                      "line %ld: expected an entry header like \"#1 2605.14217v1 May 14, 2026\", "
@@ -377,15 +487,12 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
                      pg.lines[body[3]].no, h.rank);
             goto cleanup;
         }
-        {
-            const sd_line *al = &pg.lines[body[nb - 1]];
-            if (author_segment(&arena, al->s, al->len, &known, &au) < 0) {
-                pgr_errf(
-                    err, PGR_EINVAL,
-                    "line %ld: not an author line (names separated by spaces, optional \"+N\")",
-                    al->no);
-                goto cleanup;
-            }
+        /* the author line is segmented once every line is known (seg_glue) */
+        author_line[n_ent] = body[nb - 1];
+        if (glue_add_line(&arena, &glue, pg.lines[body[nb - 1]].s,
+                          pg.lines[body[nb - 1]].len) != 0) {
+            sd_oom(err);
+            goto cleanup;
         }
         y = h.y;
         if (y == 0 && sd_resolve_year(in->capture_date, h.m, h.d, &y) != 0) {
@@ -400,9 +507,6 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
         w->title = pgr_arena_strndup(&arena, pg.lines[body[0]].s, pg.lines[body[0]].len);
         if (nb == 3)
             w->abstract = pgr_arena_strndup(&arena, pg.lines[body[1]].s, pg.lines[body[1]].len);
-        w->authors = au.refs;
-        w->n_authors = au.n;
-        w->authors_truncated = au.truncated;
         w->year = y;
         w->date = pgr_arena_printf(&arena, "%04d-%02d-%02d", y, h.m, h.d);
         w->venue = "arXiv";
@@ -417,9 +521,6 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
             sd_oom(err);
             goto cleanup;
         }
-        views[n_ent].authors = au.refs;
-        views[n_ent].n = au.n;
-        views[n_ent].truncated = au.truncated != NULL;
         n_ent++;
         i = k;
     }
@@ -427,6 +528,22 @@ int seed_arxivprofile_parse(const ix_input *in, const ix_sink *sink, pgr_err *er
         pgr_errf(err, PGR_EINVAL, "line %ld: no publications (truncated page?)",
                  pg.lines[pg.n_lines - 1].no);
         goto cleanup;
+    }
+    for (size_t e = 0; e < n_ent; e++) {
+        const sd_line *al = &pg.lines[author_line[e]];
+        sd_authors au;
+        if (author_segment(&arena, al->s, al->len, &known, &glue, &au) < 0) {
+            pgr_errf(err, PGR_EINVAL,
+                     "line %ld: not an author line (names separated by spaces, optional \"+N\")",
+                     al->no);
+            goto cleanup;
+        }
+        works[e].authors = au.refs;
+        works[e].n_authors = au.n;
+        works[e].authors_truncated = au.truncated;
+        views[e].authors = au.refs;
+        views[e].n = au.n;
+        views[e].truncated = au.truncated != NULL;
     }
     {
         sd_result r = {"arxiv-profile", owner, NULL, NULL, &claims, works, views, n_ent};
