@@ -93,7 +93,7 @@ typedef struct tally {
     long pages, entries;
     /* undecidable by construction: counted apart (see the top of this file) */
     long amb_total, amb_wrong;         /* undecidable author lines / title splits */
-    long owner_amb_total, owner_amb_wrong; /* owner ties on unnamed pages */
+    long owner_amb_total, owner_amb_wrong; /* unnamed pages whose lists do not single out the owner */
     long printed;                      /* mismatches printed so far */
 } tally;
 
@@ -468,8 +468,8 @@ static void report(void)
             fprintf(stderr, "; undecidable splits %ld/%ld right", t->amb_total - t->amb_wrong,
                     t->amb_total);
         if (t->owner_amb_total)
-            fprintf(stderr, "; tied owners %ld/%ld the generator's", t->owner_amb_total -
-                    t->owner_amb_wrong, t->owner_amb_total);
+            fprintf(stderr, "; owner not singled out by the lists on %ld pages (%ld picked "
+                    "anyway)", t->owner_amb_total, t->owner_amb_total - t->owner_amb_wrong);
         fputc('\n', stderr);
     }
 }
