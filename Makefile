@@ -2,7 +2,8 @@
 #
 #   make            build build/peergraph (and the CUDA backend when nvcc is found)
 #   make run        install deps, fetch the model, build, migrate, ingest samples, serve
-#   make test       every test: unit (release + sanitizer build), fuzz replay, HTTP, browser
+#   make test       every test: unit (release + sanitizer build), fuzz replay, the CUDA
+#                   tests on the CPU emulator (make emu), HTTP, browser
 #   make deps       install missing Debian packages (apt-get; sudo when not root)
 #   make SANITIZER=address,undefined   an instrumented copy in build/san/
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/
@@ -150,6 +151,45 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpeergraph.a $(TEST_SUPPORT_OBJS) $(
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(CUDA_OBJS) $(BUILD)/libpeergraph.a $(LDLIBS) $(CUDA_LDLIBS)
 
 # ---------------------------------------------------------------------------
+# The CUDA tests on the CPU emulator (tests/emu; docs/cuda.md, "Running the
+# CUDA tests without a GPU"): kernels/cuda/*.cu rewritten by tests/emu/cu2cpp.pl
+# (launches, shared memory) and compiled by g++ as host code against the
+# emulator, linked into the same tests/unit/test_cuda_*.c; no GPU and no CUDA
+# toolkit needed. Always a release-style build (fibers and ASan do not mix).
+EMU_BUILD    := build/emu
+EMU_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -Wno-unknown-pragmas -fno-strict-aliasing \
+                -pthread -MMD -MP -I$(EMU_BUILD) -Itests/emu/include -I. \
+                -include tests/emu/emu_cuda.h -DPEERGRAPH_CUDA -DPEERGRAPH_CUDA_EMU
+EMU_CU_OBJS  := $(patsubst kernels/cuda/%.cu,$(EMU_BUILD)/kernels/cuda/%.o,$(CUDA_SRCS))
+EMU_CUH      := $(patsubst kernels/cuda/%,$(EMU_BUILD)/kernels/cuda/%,$(wildcard kernels/cuda/*.cuh))
+EMU_TESTS    := test_cuda_kernels test_cuda_train test_cuda_engine test_bench_gpu
+EMU_BINS     := $(addprefix $(EMU_BUILD)/tests/,$(EMU_TESTS))
+.PHONY: emu emu-bins
+emu:
+	$(Q)$(MAKE) --no-print-directory SANITIZER= emu-bins
+emu-bins: $(EMU_BINS)
+
+EMU_CPP      := $(EMU_CU_OBJS:.o=.cpp)
+$(EMU_CPP): $(EMU_BUILD)/kernels/cuda/%.cpp: kernels/cuda/%.cu tests/emu/cu2cpp.pl
+	@mkdir -p $(dir $@)
+	$(Q)perl tests/emu/cu2cpp.pl $< $@
+$(EMU_CUH): $(EMU_BUILD)/kernels/cuda/%: kernels/cuda/% tests/emu/cu2cpp.pl
+	@mkdir -p $(dir $@)
+	$(Q)perl tests/emu/cu2cpp.pl $< $@
+$(EMU_CU_OBJS): $(EMU_BUILD)/kernels/cuda/%.o: $(EMU_BUILD)/kernels/cuda/%.cpp $(EMU_CUH) tests/emu/emu_cuda.h
+	@echo "  EMU     kernels/cuda/$*.cu"
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -c -o $@ $<
+$(EMU_BUILD)/tests/emu/emu.o: tests/emu/emu.cc
+	@mkdir -p $(dir $@)
+	@echo "  EMU     $<"
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -c -o $@ $<
+$(EMU_BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpeergraph.a $(TEST_SUPPORT_OBJS) $(EMU_CU_OBJS) $(EMU_BUILD)/tests/emu/emu.o
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@ (emulated CUDA)"
+	$(Q)$(CC) $(CFLAGS) -DPEERGRAPH_CUDA $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(EMU_CU_OBJS) \
+	    $(EMU_BUILD)/tests/emu/emu.o $(BUILD)/libpeergraph.a $(LDLIBS) -lstdc++
+
+# ---------------------------------------------------------------------------
 # Fuzzing: each tests/fuzz/fuzz_*.c is a libFuzzer target linked against the
 # library built by clang with ASan+UBSan. `make test` replays every corpus file
 # and crash reproducer in tests/fuzz/corpus/<target>/.
@@ -200,6 +240,7 @@ test: deps model venv
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined all
 	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)$(MAKE) --no-print-directory emu
 	$(Q)PYTHON=$(PYTHON) sh tests/run.sh
 
 # pyalex 0.16: the newest release that honours config.openalex_url (0.17+

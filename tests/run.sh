@@ -1,6 +1,8 @@
 #!/bin/sh
 # Runs every test suite and ends with one line "N passed, N failed, N skipped".
-#   SUITES="unit san fuzz py" (default: all)   ONLY=pattern (test file name filter)
+#   SUITES="unit san fuzz emu py" (default: all)   ONLY=pattern (test file name filter)
+#   emu: the CUDA tests on the CPU emulator (build/emu, `make emu`; docs/cuda.md),
+#   once per thread order in EMU_ORDERS (default "forward reverse shuffle:1")
 # Expects `make all`, `make SANITIZER=address,undefined all` and `make fuzz` done
 # (make test does that). Starts a private PostgreSQL server for the run.
 set -u
@@ -8,7 +10,10 @@ cd "$(dirname "$0")/.."
 # The venv made by `make venv` (Debian's packages + pyalex) when present.
 if [ -z "${PYTHON:-}" ] && [ -x build/venv/bin/python ]; then PYTHON=build/venv/bin/python; fi
 PYTHON=${PYTHON:-/usr/bin/python3}
-SUITES=${SUITES:-unit san fuzz py}
+SUITES=${SUITES:-unit san fuzz emu py}
+# The CUDA tests wired to the emulator so far (docs/cuda.md lists why not the others)
+EMU_TESTS=${EMU_TESTS:-test_cuda_kernels}
+EMU_ORDERS=${EMU_ORDERS:-forward reverse shuffle:1}
 ONLY=${ONLY:-}
 passed=0 failed=0 skipped=0
 failures=""
@@ -39,18 +44,21 @@ add_counts() {
   if [ "${f:-0}" != 0 ]; then failures="$failures $2"; fi
 }
 
-run_c_suite() { # $1 = build dir, $2 = label
+run_c_suite() { # $1 = build dir, $2 = label[, $3 = the test names to run (default: all)]
   for t in "$1"/tests/test_*; do
     [ -x "$t" ] || continue
     case "$t" in *.d|*.o) continue;; esac
     name=$(basename "$t")
     [ -n "$ONLY" ] && case "$name" in *$ONLY*) ;; *) continue;; esac
+    [ -n "${3:-}" ] && case " $3 " in *" $name "*) ;; *) continue;; esac
     out=$(timeout 600 "$t" 2>"$tmp/stderr"); rc=$?
     last=$(echo "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
     if [ -z "$last" ] || { [ $rc != 0 ] && ! echo "$last" | grep -q '[1-9][0-9]* failed'; }; then
       echo "FAIL $2/$name: exit $rc without a summary"; tail -n 30 "$tmp/stderr"
       failed=$((failed + 1)); failures="$failures $2/$name"; continue
     fi
+    # emulated runs say so: "emu[reverse]/test_cuda_kernels (emulated): ..."
+    case $2 in emu*) last=$(echo "$last" | sed 's/^\([A-Za-z0-9_]*\):/\1 (emulated):/');; esac
     echo "$2/$last"
     if echo "$last" | grep -q '[1-9][0-9]* failed'; then grep -v '^ok ' "$tmp/stderr" | tail -n 40; fi
     add_counts "$last" "$2/$name"
@@ -77,6 +85,10 @@ for suite in $SUITES; do
           else
             echo "FAIL fuzz/$name"; tail -n 40 "$tmp/fuzz.log"; failed=$((failed + 1)); failures="$failures fuzz/$name"
           fi
+        done ;;
+  emu)  echo "== CUDA tests on the CPU emulator (build/emu; docs/cuda.md)"
+        for order in $EMU_ORDERS; do
+          PEERGRAPH_CUDA_EMU_ORDER=$order run_c_suite build/emu "emu[$order]" "$EMU_TESTS"
         done ;;
   py)   echo "== integration tests (pytest: HTTP, PostgreSQL, browser, model)"
         if ls tests/py/test_*.py >/dev/null 2>&1; then
