@@ -334,7 +334,8 @@ static void attn_case(int n, int nh, int nkv, int hd)
     const size_t nq = (size_t)n * qd, nk = (size_t)n * kvd, np = (size_t)nh * n * n;
     float *q = fnew(nq, 1.5f), *k = fnew(nk, 1.5f), *v = fnew(nk, 1.0f), *out = malloc(nq * 4),
           *P = calloc(np, 4), *dout = fnew(nq, 1.0f), *dq = fnew(nq, 0.3f), *dk = fnew(nk, 0.3f),
-          *dv = fnew(nk, 0.3f), *dProw = malloc((size_t)n * 4), *got = malloc(np * 4);
+          *dv = fnew(nk, 0.3f), *dProw = malloc((size_t)n * 4),
+          *got = malloc((np > nq ? np : nq) * 4); /* P rows or q-shaped outputs */
     dbuf bq, bk, bv, bo, bP, bdo, bdq, bdk, bdv, bdS;
     TRY(dput(&bq, q, nq * 4, &err));
     TRY(dput(&bk, k, nk * 4, &err));
