@@ -185,7 +185,10 @@ static const char *const endings[] = {
     " for Schrödinger Bridges", " in Gödel Machines", " with $\\alpha$-Divergence",
     " \xE2\x80\x94 Revisited", " (\xE2\x80\x9C" "Fast\xE2\x80\x9D)", ": A Case Study!",
     "...", " in Ørsted", " for É-commerce", " via Łukasiewicz Logic", " Is All You Need.",
-    " at ICLR'24", " with k-NN", " of the MoE", " with LLaMA"};
+    " at ICLR'24", " with k-NN", " of the MoE", " with LLaMA",
+    /* a comma tail that reads like a name, single capitals, "and Beyond" */
+    ", Revisited", ", Deep Networks", ": Part I", " and Beyond", " via GANs", " of Type II",
+    " at Scale: Lessons Learned", " for the EU AI Act"};
 static const char *const lower_words[] = {"efficient", "inference", "variables", "models",
                                           "learning",  "robustness", "graphs",   "agents"};
 
