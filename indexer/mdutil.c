@@ -340,3 +340,13 @@ void ix_notice(pgr_err *err, const char *fmt, ...)
     va_end(ap);
     err->code = PGR_OK;
 }
+
+void ix_work_init(ix_work *w, long line, long position)
+{
+    memset(w, 0, sizeof *w);
+    w->score = NAN;
+    w->has_code = -1;
+    w->cited_by_count = -1;
+    w->line = line;
+    w->position = position;
+}

@@ -24,6 +24,10 @@ int ix_parse_any_date(const char *s, char date[11]);
  * topic refs. *out is arena memory; returns the count, or -1 on OOM. */
 long ix_arxiv_categories(pgr_arena *a, const char *cats, ix_topic_ref **out);
 
+/* A work with nothing given: numbers "not given" (score NAN, has_code -1,
+ * cited_by_count -1), the place it starts (line) and its 1-based position. */
+void ix_work_init(ix_work *w, long line, long position);
+
 /* Growable array in an arena, for records whose element count is known only
  * at the end (authors of an XML record, references...). */
 typedef struct ix_vec {

@@ -1,6 +1,6 @@
 #ifndef PEERGRAPH_METADATA_H
 #define PEERGRAPH_METADATA_H
-/* The paper-metadata formats (arXiv, OpenAlex, Semantic Scholar): their
+/* The paper-metadata formats (arXiv, OpenAlex, Semantic Scholar, ORCID): their
  * detect/parse pairs, registered in indexer/formats.c.
  *
  * Detection scores (content only). All of these need the first significant
@@ -11,6 +11,9 @@
  *   arxiv-atom      90  XML <feed> from the arXiv API, or its {url,status_code,body} wrapper
  *   openalex        85  JSON naming https://openalex.org/ ids
  *   s2              80  JSON with "paperId"/"authorId"; 30 for a bare {"error": ...}
+ *   orcid           93  XML in an http://www.orcid.org/ns/ namespace; 90 JSON with
+ *                       "orcid-identifier"/"activities-summary"/work summaries or an
+ *                       ORCID error body
  *
  * Parse results beyond record.h: a parse that returns 0 may leave a notice in
  * err->msg with err->code == PGR_OK (e.g. "topic T11636: not a work/author:
@@ -34,6 +37,9 @@ int ix_openalex_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
 
 int ix_s2_detect(const char *data, size_t len);
 int ix_s2_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
+
+int ix_orcid_detect(const char *data, size_t len);
+int ix_orcid_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
 
 /* Longest line the arXiv snapshot parser accepts (the largest real records,
  * with thousands of collaboration authors, are a few hundred KiB). */

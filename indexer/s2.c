@@ -71,16 +71,6 @@ typedef struct s2_state {
     size_t works, authors, nulls, untitled, unidentified;
 } s2_state;
 
-static void init_work(ix_work *w, long line, long position)
-{
-    memset(w, 0, sizeof *w);
-    w->score = NAN;
-    w->has_code = -1;
-    w->cited_by_count = -1;
-    w->line = line;
-    w->position = position;
-}
-
 /* The externalIds / paperId of a paper, canonicalised. */
 typedef struct s2_ids {
     const char *s2, *doi, *arxiv, *pmid;
@@ -190,7 +180,7 @@ static int emit_paper(ix_jctx *c, s2_state *st, json_t *p, long position, const 
 {
     pgr_arena *a = &st->a;
     ix_work w;
-    init_work(&w, c->line, position);
+    ix_work_init(&w, c->line, position);
     s2_ids ids;
     if (paper_ids(c, a, p, &ids))
         return -1;

@@ -218,6 +218,16 @@ static char *md_read(const char *rel, size_t *len)
     return data;
 }
 
+/* The format detection picks for tests/data/<rel>, or "(none)". */
+__attribute__((unused)) static const char *md_detect_name(const char *rel)
+{
+    size_t len;
+    char *d = md_read(rel, &len);
+    const ix_format *f = d ? ix_format_detect(d, len) : NULL;
+    free(d);
+    return f ? f->name : "(none)";
+}
+
 /* unused by the tests that only collect (test_seed_families) */
 __attribute__((unused)) static int md_parse_file(const char *fmt_name, const char *rel,
                                                  md_sink *s, pgr_err *err)

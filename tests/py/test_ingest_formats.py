@@ -1,0 +1,184 @@
+"""The ORCID, DBLP and BibTeX readers end to end: the real binary ingests the
+fixtures (tests/data/fixtures/{orcid,dblp,bibtex}) and hand-made files into a
+real SQLite file, read back with plain SQL. Dedup with the other formats by
+DOI / arXiv id, and a refused file rolls its whole ingest back."""
+import json
+import os
+import sqlite3
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("PEERGRAPH_BIN", str(ROOT / "build/release/peergraph"))
+TMP = Path(os.environ.get("PEERGRAPH_TEST_TMP", "/tmp"))
+FIX = ROOT / "tests/data/fixtures"
+
+
+def formats():
+    out = subprocess.run([BIN, "ingest", "--list-formats"], capture_output=True, text=True)
+    return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
+
+
+def need(fmt):
+    if fmt not in formats():
+        pytest.skip(f"format {fmt} not in this build")
+
+
+class Db:
+    def __init__(self):
+        self.path = TMP / f"fmt_{uuid.uuid4().hex[:12]}.db"
+        self.url = f"sqlite:{self.path}"
+
+    def rows(self, sql, *args):
+        con = sqlite3.connect(self.path)
+        try:
+            return list(con.execute(sql, args))
+        finally:
+            con.close()
+
+    def one(self, sql, *args):
+        r = self.rows(sql, *args)
+        return r[0][0] if r else None
+
+    def cleanup(self):
+        self.path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def db():
+    d = Db()
+    yield d
+    d.cleanup()
+
+
+def ingest(db, *paths, check=None):
+    p = subprocess.run([BIN, "ingest", "--db", db.url, "-q", "--as-of", "2026-11-22",
+                        *map(str, paths)], capture_output=True, text=True, timeout=300)
+    if check is not None:
+        assert p.returncode == check, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    return p
+
+
+def snapshot_line(arxiv_id, title, authors, doi=None):
+    parsed = [[a.split()[-1], " ".join(a.split()[:-1]), ""] for a in authors]
+    return json.dumps({
+        "id": arxiv_id, "submitter": authors[0], "authors": ", ".join(authors),
+        "title": title, "comments": None, "journal-ref": None, "doi": doi,
+        "report-no": None, "categories": "cs.CL", "license": None,
+        "abstract": "We study " + title.lower() + ".",
+        "versions": [{"version": "v1", "created": "Mon, 6 Jan 2020 00:00:00 GMT"}],
+        "update_date": "2020-01-06", "authors_parsed": parsed}) + "\n"
+
+
+# ---- ORCID -------------------------------------------------------------------
+
+ORCID_WORKS = """<?xml version="1.0" encoding="UTF-8"?>
+<record:record path="/0000-0002-7319-2192" xmlns:record="http://www.orcid.org/ns/record"
+  xmlns:common="http://www.orcid.org/ns/common" xmlns:person="http://www.orcid.org/ns/person"
+  xmlns:personal-details="http://www.orcid.org/ns/personal-details"
+  xmlns:activities="http://www.orcid.org/ns/activities" xmlns:work="http://www.orcid.org/ns/work"
+  xmlns:employment="http://www.orcid.org/ns/employment">
+ <common:orcid-identifier><common:path>0000-0002-7319-2192</common:path></common:orcid-identifier>
+ <person:person path="/0000-0002-7319-2192/person">
+  <person:name><personal-details:given-names>Ada</personal-details:given-names>
+   <personal-details:family-name>Lovelace</personal-details:family-name></person:name>
+ </person:person>
+ <activities:activities-summary path="/0000-0002-7319-2192/activities">
+  <activities:employments><activities:affiliation-group><employment:employment-summary>
+   <common:start-date><common:year>2019</common:year></common:start-date>
+   <common:organization><common:name>Analytical Engines Ltd</common:name>
+    <common:disambiguated-organization>
+     <common:disambiguated-organization-identifier>02nr0ka47</common:disambiguated-organization-identifier>
+     <common:disambiguation-source>ROR</common:disambiguation-source>
+    </common:disambiguated-organization></common:organization>
+  </employment:employment-summary></activities:affiliation-group></activities:employments>
+  <activities:works>
+   <activities:group><work:work-summary put-code="1">
+    <work:title><common:title>Notes on the engine</common:title></work:title>
+    <common:external-ids><common:external-id><common:external-id-type>arxiv</common:external-id-type>
+     <common:external-id-value>arXiv:2001.00001</common:external-id-value>
+     <common:external-id-relationship>self</common:external-id-relationship></common:external-id>
+    </common:external-ids>
+    <work:type>preprint</work:type>
+    <common:publication-date><common:year>2020</common:year></common:publication-date>
+   </work:work-summary></activities:group>
+   <activities:group><work:work-summary put-code="2">
+    <work:title><common:title>Sketch of the engine</common:title></work:title>
+    <common:external-ids><common:external-id><common:external-id-type>doi</common:external-id-type>
+     <common:external-id-value>10.1000/ENGINE.1843</common:external-id-value>
+     <common:external-id-relationship>self</common:external-id-relationship></common:external-id>
+    </common:external-ids>
+    <work:type>journal-article</work:type><work:journal-title>Scientific Memoirs</work:journal-title>
+    <common:publication-date><common:year>2021</common:year><common:month>05</common:month>
+     <common:day>04</common:day></common:publication-date>
+   </work:work-summary></activities:group>
+  </activities:works>
+ </activities:activities-summary>
+</record:record>
+"""
+
+
+def test_orcid_record_dedups_with_arxiv_and_openalex_by_ids(db, tmp_path):
+    need("orcid")
+    arx = tmp_path / "a.jsonl"
+    arx.write_text(snapshot_line("2001.00001", "Notes on the engine", ["Ada Lovelace", "C. Babbage"]) +
+                   snapshot_line("2001.00002", "A sketch of the engine", ["Ada Lovelace"],
+                                 doi="10.1000/engine.1843"))
+    rec = tmp_path / "ada.xml"
+    rec.write_text(ORCID_WORKS)
+    ingest(db, arx, check=0)
+    ingest(db, rec, check=0)
+    # the two ORCID works are the two arXiv works (by arXiv id and by DOI)
+    assert db.one("SELECT COUNT(*) FROM works") == 2
+    orcid_author = db.one("SELECT id FROM authors WHERE orcid = '0000-0002-7319-2192'")
+    assert orcid_author is not None
+    # the owner is an author of both works
+    got = db.rows("SELECT w.arxiv_id FROM authorships s JOIN works w ON w.id = s.work_id "
+                  "WHERE s.author_id = ? ORDER BY 1", orcid_author)
+    assert [r[0] for r in got] == ["2001.00001", "2001.00002"]
+    assert db.one("SELECT type FROM works WHERE doi = '10.1000/engine.1843'") in (
+        "preprint", "journal-article")
+    # the employment: the record's claim with its start year, and the
+    # current institution (no end date) with its ROR id
+    claims = db.rows("SELECT name, year, text, ref FROM author_claims WHERE record = "
+                     "'orcid:0000-0002-7319-2192' AND name = 'affiliations'")
+    assert claims == [("affiliations", 2019, "Analytical Engines Ltd", "https://ror.org/02nr0ka47")]
+    inst = db.rows("SELECT i.display_name FROM author_institutions ai JOIN institutions i "
+                   "ON i.id = ai.institution_id WHERE ai.author_id = ?", orcid_author)
+    assert inst == [("Analytical Engines Ltd",)]
+    # provenance: every fact of the record names the ORCID file
+    src = db.one("SELECT id FROM source_docs WHERE uri LIKE '%ada.xml'")
+    assert db.one("SELECT format FROM source_docs WHERE id = ?", src) == "orcid"
+
+
+def test_orcid_fixtures_and_error(db):
+    need("orcid")
+    ingest(db, FIX / "orcid/record-3.0.xml", FIX / "orcid/works-3.0.xml",
+           FIX / "orcid/record-full-3.0.json", check=0)
+    assert db.one("SELECT COUNT(*) FROM works") == 5
+    assert db.one("SELECT display_name FROM authors WHERE orcid = '0000-0002-7319-2192'") == \
+        "Three releasecandidate1"
+    assert db.one("SELECT doi FROM works WHERE title = 'Work Title'") == "10.1087/20120404"
+    # the /works document's works go to the record's owner (same iD)
+    owner = db.one("SELECT id FROM authors WHERE orcid = '8888-8888-8888-8880'")
+    assert db.one("SELECT COUNT(*) FROM authorships WHERE author_id = ?", owner) == 4
+    p = ingest(db, FIX / "orcid/error-3.0.xml", check=1)
+    assert "error-3.0.xml" in p.stderr and "ORCID error" in p.stderr
+
+
+def test_refused_file_rolls_back_everything(db, tmp_path):
+    """A file that fails late (its last work has a bad year) leaves nothing:
+    not the author record, not the works before the bad one."""
+    need("orcid")
+    bad = ORCID_WORKS.replace("<common:year>2021</common:year>", "<common:year>20021</common:year>")
+    f = tmp_path / "bad.xml"
+    f.write_text(bad)
+    p = ingest(db, f, check=1)
+    assert "bad.xml" in p.stderr and "line " in p.stderr and "publication-date.year" in p.stderr
+    assert db.one("SELECT COUNT(*) FROM works") == 0
+    assert db.one("SELECT COUNT(*) FROM authors") == 0
+    assert db.one("SELECT COUNT(*) FROM author_claims") == 0
+    assert db.one("SELECT COUNT(*) FROM source_docs WHERE uri LIKE '%bad.xml'") == 0
