@@ -20,6 +20,8 @@ const ix_format ix_formats[] = {
      ix_s2_detect, ix_s2_parse},
     {"orcid", "ORCID v3.0 record/person/activities/works (XML or JSON), and ORCID errors",
      ix_orcid_detect, ix_orcid_parse},
+    {"dblp", "DBLP XML (dblp.xml dump, record exports): article, inproceedings, book, ...",
+     ix_dblp_detect, ix_dblp_parse},
     /* profile pages (indexer/seed_*.c) */
     {"researchgraph", "research graph profile page (trust snapshot, published work)",
      seed_researchgraph_detect, seed_researchgraph_parse},

@@ -14,6 +14,7 @@
  *   orcid           93  XML in an http://www.orcid.org/ns/ namespace; 90 JSON with
  *                       "orcid-identifier"/"activities-summary"/work summaries or an
  *                       ORCID error body
+ *   dblp            92  XML with a <dblp> root or <!DOCTYPE dblp in the first 4 KiB
  *
  * Parse results beyond record.h: a parse that returns 0 may leave a notice in
  * err->msg with err->code == PGR_OK (e.g. "topic T11636: not a work/author:
@@ -40,6 +41,9 @@ int ix_s2_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
 
 int ix_orcid_detect(const char *data, size_t len);
 int ix_orcid_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
+
+int ix_dblp_detect(const char *data, size_t len);
+int ix_dblp_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
 
 /* Longest line the arXiv snapshot parser accepts (the largest real records,
  * with thousands of collaboration authors, are a few hundred KiB). */

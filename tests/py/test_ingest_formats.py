@@ -182,3 +182,69 @@ def test_refused_file_rolls_back_everything(db, tmp_path):
     assert db.one("SELECT COUNT(*) FROM authors") == 0
     assert db.one("SELECT COUNT(*) FROM author_claims") == 0
     assert db.one("SELECT COUNT(*) FROM source_docs WHERE uri LIKE '%bad.xml'") == 0
+
+
+# ---- DBLP --------------------------------------------------------------------
+
+DBLP_CURRENT = """<?xml version="1.0" encoding="ISO-8859-1"?>
+<!DOCTYPE dblp SYSTEM "dblp.dtd">
+<dblp>
+<article mdate="2024-01-02" key="journals/corr/abs-2001-00001">
+<author orcid="0000-0002-7319-2192">Ada Lovelace</author>
+<author>Charles Babbage 0001</author>
+<title>Notes on the engine.</title>
+<journal>CoRR</journal><year>2020</year>
+<ee type="oa">https://arxiv.org/abs/2001.00001</ee>
+</article>
+<inproceedings mdate="2024-01-02" key="conf/x/Lovelace21">
+<author>Ada Lovelace</author>
+<title>Sketch of the engine.</title>
+<booktitle>Scientific Memoirs</booktitle><year>2021</year>
+<ee>https://doi.org/10.1000/engine.1843</ee>
+</inproceedings>
+</dblp>
+"""
+
+
+def test_dblp_sample(db):
+    need("dblp")
+    ingest(db, FIX / "dblp/dblp_sample_2013_incollection_book.xml", check=0)
+    assert db.one("SELECT COUNT(*) FROM works") == 1288
+    assert db.one("SELECT COUNT(*) FROM works WHERE type = 'book'") == 144
+    w = db.one("SELECT id FROM works WHERE doi = '10.1007/3-540-36678-4_6'")
+    names = db.rows("SELECT a.display_name, s.raw_name FROM authorships s JOIN authors a "
+                    "ON a.id = s.author_id WHERE s.work_id = ? ORDER BY s.position", w)
+    assert names[0] == ("Andr\u00e9 Berton", "Andr\u00e9 Berton")
+    assert len(names) == 4
+    # the homonym number stays in the printed name only
+    assert ("Markus Schmitt", "Markus Schmitt 0002") in db.rows(
+        "SELECT a.display_name, s.raw_name FROM authorships s JOIN authors a "
+        "ON a.id = s.author_id WHERE s.raw_name LIKE '% 0002'")
+
+
+def test_dblp_dedups_with_arxiv_and_orcid(db, tmp_path):
+    need("dblp")
+    need("orcid")
+    arx = tmp_path / "a.jsonl"
+    arx.write_text(snapshot_line("2001.00001", "Notes on the engine", ["Ada Lovelace", "C. Babbage"]))
+    d = tmp_path / "dblp.xml"
+    d.write_bytes(DBLP_CURRENT.encode("latin-1"))
+    rec = tmp_path / "ada.xml"
+    rec.write_text(ORCID_WORKS)
+    ingest(db, arx, d, rec, check=0)
+    # arXiv + dblp (by arXiv id) + ORCID: one work; the DOI work: dblp + ORCID
+    assert db.one("SELECT COUNT(*) FROM works") == 2
+    assert db.one("SELECT COUNT(*) FROM source_docs WHERE format = 'dblp'") == 1
+    ada = db.one("SELECT id FROM authors WHERE orcid = '0000-0002-7319-2192'")
+    assert db.one("SELECT COUNT(*) FROM authorships WHERE author_id = ?", ada) == 2
+
+
+def test_dblp_unknown_entity_rolls_back(db, tmp_path):
+    need("dblp")
+    bad = DBLP_CURRENT.replace("Sketch of", "Sk&eacute;tch &notanentity; of")
+    d = tmp_path / "bad_dblp.xml"
+    d.write_bytes(bad.encode("latin-1"))
+    p = ingest(db, d, check=1)
+    assert "bad_dblp.xml" in p.stderr and "line 13" in p.stderr and "&notanentity;" in p.stderr
+    assert db.one("SELECT COUNT(*) FROM works") == 0
+    assert db.one("SELECT COUNT(*) FROM authors") == 0
