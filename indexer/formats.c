@@ -22,6 +22,8 @@ const ix_format ix_formats[] = {
      ix_orcid_detect, ix_orcid_parse},
     {"dblp", "DBLP XML (dblp.xml dump, record exports): article, inproceedings, book, ...",
      ix_dblp_detect, ix_dblp_parse},
+    {"bibtex", "BibTeX .bib: @article/@inproceedings/... entries, @string macros",
+     ix_bibtex_detect, ix_bibtex_parse},
     /* profile pages (indexer/seed_*.c) */
     {"researchgraph", "research graph profile page (trust snapshot, published work)",
      seed_researchgraph_detect, seed_researchgraph_parse},

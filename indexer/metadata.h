@@ -15,6 +15,8 @@
  *                       "orcid-identifier"/"activities-summary"/work summaries or an
  *                       ORCID error body
  *   dblp            92  XML with a <dblp> root or <!DOCTYPE dblp in the first 4 KiB
+ *   bibtex          88  text starting with "@type{" / "@type("; 80 when comment lines
+ *                       ("%" first) precede an entry at the start of a line
  *
  * Parse results beyond record.h: a parse that returns 0 may leave a notice in
  * err->msg with err->code == PGR_OK (e.g. "topic T11636: not a work/author:
@@ -44,6 +46,9 @@ int ix_orcid_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
 
 int ix_dblp_detect(const char *data, size_t len);
 int ix_dblp_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
+
+int ix_bibtex_detect(const char *data, size_t len);
+int ix_bibtex_parse(const ix_input *in, const ix_sink *sink, pgr_err *err);
 
 /* Longest line the arXiv snapshot parser accepts (the largest real records,
  * with thousands of collaboration authors, are a few hundred KiB). */

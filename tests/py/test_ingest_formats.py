@@ -73,6 +73,16 @@ def snapshot_line(arxiv_id, title, authors, doi=None):
         "update_date": "2020-01-06", "authors_parsed": parsed}) + "\n"
 
 
+def engine_arxiv(tmp_path):
+    """Two arXiv works the other formats name: 2001.00001 by its arXiv id,
+    2001.00002 by its DOI 10.1000/engine.1843."""
+    arx = tmp_path / "a.jsonl"
+    arx.write_text(snapshot_line("2001.00001", "Notes on the engine", ["Ada Lovelace", "C. Babbage"]) +
+                   snapshot_line("2001.00002", "A sketch of the engine", ["Ada Lovelace"],
+                                 doi="10.1000/engine.1843"))
+    return arx
+
+
 # ---- ORCID -------------------------------------------------------------------
 
 ORCID_WORKS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -123,10 +133,7 @@ ORCID_WORKS = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_orcid_record_dedups_with_arxiv_and_openalex_by_ids(db, tmp_path):
     need("orcid")
-    arx = tmp_path / "a.jsonl"
-    arx.write_text(snapshot_line("2001.00001", "Notes on the engine", ["Ada Lovelace", "C. Babbage"]) +
-                   snapshot_line("2001.00002", "A sketch of the engine", ["Ada Lovelace"],
-                                 doi="10.1000/engine.1843"))
+    arx = engine_arxiv(tmp_path)
     rec = tmp_path / "ada.xml"
     rec.write_text(ORCID_WORKS)
     ingest(db, arx, check=0)
@@ -246,5 +253,74 @@ def test_dblp_unknown_entity_rolls_back(db, tmp_path):
     d.write_bytes(bad.encode("latin-1"))
     p = ingest(db, d, check=1)
     assert "bad_dblp.xml" in p.stderr and "line 13" in p.stderr and "&notanentity;" in p.stderr
+    assert db.one("SELECT COUNT(*) FROM works") == 0
+    assert db.one("SELECT COUNT(*) FROM authors") == 0
+
+
+# ---- BibTeX ------------------------------------------------------------------
+
+BIB = r"""% the engine papers
+@string{sm = "Scientific Memoirs"}
+@misc{lovelace2020notes,
+  author = {Lovelace, Ada and Babbage, Charles and others},
+  title = {Notes on the {E}ngine},
+  year = 2020,
+  eprint = {2001.00001}, archivePrefix = {arXiv},
+}
+@article{lovelace2021sketch,
+  author = {Ada Lovelace},
+  title = {Sketch of the engine},
+  journal = sm,
+  year = {2021},
+  doi = {10.1000/ENGINE.1843},
+}
+@article{godel1931,
+  author = {G{\"o}del, Kurt},
+  title = {{\"U}ber formal unentscheidbare S{\"a}tze},
+  journal = {Monatshefte f{\"u}r Mathematik und Physik},
+  year = 1931,
+}
+"""
+
+
+def test_bibtex_fixtures(db):
+    need("bibtex")
+    ingest(db, *sorted((FIX / "bibtex").glob("*.bib")), check=0)
+    # 1 + 1 + 1 + 3 + 1 entries; the two "An amazing title" articles of 2013
+    # (traps, article_with_strings, encoding) share title and year: one work
+    titles = sorted(r[0] for r in db.rows("SELECT title FROM works"))
+    assert "Computing Machinery and Intelligence" in titles
+    assert "An amazing title" in titles and "An amazing title: \u00e0" in titles
+    w = db.one("SELECT id FROM works WHERE doi = '10.1039/tf9383400029'")
+    assert db.one("SELECT a.display_name FROM authorships s JOIN authors a ON a.id = s.author_id "
+                  "WHERE s.work_id = ?", w) == "E. Wigner"
+    assert ("Jean Laid\u00e9",) in db.rows("SELECT display_name FROM authors")
+
+
+def test_bibtex_dedups_and_utf8(db, tmp_path):
+    need("bibtex")
+    arx = engine_arxiv(tmp_path)
+    bib = tmp_path / "refs.bib"
+    bib.write_text(BIB)
+    ingest(db, arx, bib, check=0)
+    assert db.one("SELECT COUNT(*) FROM works") == 3  # two dedup by arXiv id / DOI
+    assert db.one("SELECT authors_truncated FROM works WHERE arxiv_id = '2001.00001'") == \
+        "and others"
+    g = db.one("SELECT id FROM works WHERE year = 1931")
+    assert db.one("SELECT title FROM works WHERE id = ?", g) == \
+        "\u00dcber formal unentscheidbare S\u00e4tze"
+    assert db.one("SELECT a.display_name FROM authorships s JOIN authors a "
+                  "ON a.id = s.author_id WHERE s.work_id = ?", g) == "Kurt G\u00f6del"
+    assert db.one("SELECT format FROM source_docs WHERE uri LIKE '%refs.bib'") == "bibtex"
+
+
+def test_bibtex_bad_entry_rolls_back(db, tmp_path):
+    need("bibtex")
+    bad = tmp_path / "bad.bib"
+    bad.write_text(BIB + "@article{late, title = {T}, journal = nosuchmacro}\n")
+    p = ingest(db, bad, check=1)
+    line = BIB.count("\n") + 1
+    assert "bad.bib" in p.stderr and f"line {line}: entry late: field journal" in p.stderr \
+        and "nosuchmacro" in p.stderr, p.stderr
     assert db.one("SELECT COUNT(*) FROM works") == 0
     assert db.one("SELECT COUNT(*) FROM authors") == 0
