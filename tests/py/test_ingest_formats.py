@@ -324,3 +324,47 @@ def test_bibtex_bad_entry_rolls_back(db, tmp_path):
         and "nosuchmacro" in p.stderr, p.stderr
     assert db.one("SELECT COUNT(*) FROM works") == 0
     assert db.one("SELECT COUNT(*) FROM authors") == 0
+
+
+# ---- through the API ---------------------------------------------------------
+
+def test_orcid_record_through_the_api(db):
+    """The ORCID record's person and work as the API shows them: the author
+    found by its iD, the record's claims under source_claims, the work by
+    its DOI with the owner as author. Expected values are read from the
+    fixture itself."""
+    need("orcid")
+    import jsonschema
+    import requests
+
+    import apiutil
+    from test_api_contract import SPEC, resolve
+    path = FIX / "orcid/record-full-3.0.json"
+    rec = json.loads(path.read_text())
+    orcid = rec["orcid-identifier"]["path"]
+    ingest(db, path, check=0)
+    srv = apiutil.Server(db.url)
+    try:
+        a = requests.get(srv.api + "/authors/orcid:" + orcid, timeout=30).json()
+        jsonschema.Draft7Validator(resolve(SPEC["components"]["schemas"]["Author"])).validate(a)
+        name = rec["person"]["name"]
+        assert a["display_name"] == name["given-names"]["value"] + " " + name["family-name"]["value"]
+        (sc,) = [s for s in a["source_claims"] if s.get("record") == "orcid:" + orcid]
+        assert sc["format"] == "orcid"
+        assert sc["ids"][0] == {"kind": "orcid", "value": orcid}
+        person_ids = rec["person"]["external-identifiers"]["external-identifier"]
+        assert [(i["kind"], i["value"]) for i in sc["ids"][1:]] == \
+            [(x["external-id-type"].lower(), x["external-id-value"]) for x in person_ids]
+        assert sc["homepage"] == rec["person"]["researcher-urls"]["researcher-url"][0]["url"]["value"]
+        acts = rec["activities-summary"]
+        orgs = [s[k]["organization"]["name"] for kind, k in (("employments", "employment-summary"),
+                                                              ("educations", "education-summary"))
+                for g in acts[kind]["affiliation-group"] for s in g["summaries"]]
+        assert [i["display_name"] for i in sc["affiliations"]] == orgs
+        ws = acts["works"]["group"][0]["work-summary"][0]
+        doi = ws["external-ids"]["external-id"][0]["external-id-value"]
+        w = requests.get(srv.api + "/works/doi:" + doi, timeout=30).json()
+        assert w["title"] == ws["title"]["title"]["value"]
+        assert [x["author"]["display_name"] for x in w["authorships"]] == [a["display_name"]]
+    finally:
+        srv.stop()
