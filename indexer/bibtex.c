@@ -510,10 +510,16 @@ static int authors(bib *b, const bib_field *f, ix_work *w)
 {
     if (!f)
         return 0;
-    const char **names = pgr_arena_calloc(b->a, IX_MAX_AUTHORS + 1, sizeof *names);
+    /* at most one name more than the words "and": the array is sized by
+     * them, not by the cap (every entry's names stay in the arena) */
+    size_t most = 1;
+    for (const char *p = f->value; *p && most <= IX_MAX_AUTHORS; p++)
+        most += isspace((unsigned char)*p) && !strncasecmp(p + 1, "and", 3) && p[4] &&
+                isspace((unsigned char)p[4]);
+    const char **names = pgr_arena_calloc(b->a, most + 1, sizeof *names);
     if (!names)
         return pgr_errf(b->err, PGR_ENOMEM, "out of memory");
-    long k = split_top(b, f->value, 1, names, IX_MAX_AUTHORS);
+    long k = split_top(b, f->value, 1, names, most > IX_MAX_AUTHORS ? IX_MAX_AUTHORS : most);
     if (k > IX_MAX_AUTHORS)
         return fail(b, f->line, "more than 20000 names in field ", f->name);
     ix_vec v = {0};
