@@ -157,7 +157,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpeergraph.a $(TEST_SUPPORT_OBJS) $(
 # emulator, linked into the same tests/unit/test_cuda_*.c; no GPU and no CUDA
 # toolkit needed. Always a release-style build (fibers and ASan do not mix).
 EMU_BUILD    := build/emu
-EMU_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Werror -Wno-unknown-pragmas -fno-strict-aliasing \
+EMU_CXXFLAGS := -std=c++17 -O2 -g -march=native -Wall -Wextra -Werror -Wno-unknown-pragmas -fno-strict-aliasing \
                 -pthread -MMD -MP -I$(EMU_BUILD) -Itests/emu/include -I. \
                 -include tests/emu/emu_cuda.h -DPEERGRAPH_CUDA -DPEERGRAPH_CUDA_EMU
 EMU_CU_OBJS  := $(patsubst kernels/cuda/%.cu,$(EMU_BUILD)/kernels/cuda/%.o,$(CUDA_SRCS))

@@ -11,9 +11,12 @@ cd "$(dirname "$0")/.."
 if [ -z "${PYTHON:-}" ] && [ -x build/venv/bin/python ]; then PYTHON=build/venv/bin/python; fi
 PYTHON=${PYTHON:-/usr/bin/python3}
 SUITES=${SUITES:-unit san fuzz emu py}
-# The CUDA tests wired to the emulator so far (docs/cuda.md lists why not the others)
-EMU_TESTS=${EMU_TESTS:-test_cuda_kernels}
+# The CUDA tests wired to the emulator so far (docs/cuda.md lists why not the others):
+# the kernel tests (test_cuda_train's without its trainer cases) run under every
+# order of EMU_ORDERS, the model-level ones (trainer, engine) under EMU_FULL_ORDER.
+EMU_TESTS=${EMU_TESTS:-test_cuda_kernels test_cuda_train}
 EMU_ORDERS=${EMU_ORDERS:-forward reverse shuffle:1}
+EMU_FULL_ORDER=${EMU_FULL_ORDER:-shuffle:1}
 ONLY=${ONLY:-}
 passed=0 failed=0 skipped=0
 failures=""
@@ -88,7 +91,13 @@ for suite in $SUITES; do
         done ;;
   emu)  echo "== CUDA tests on the CPU emulator (build/emu; docs/cuda.md)"
         for order in $EMU_ORDERS; do
-          PEERGRAPH_CUDA_EMU_ORDER=$order run_c_suite build/emu "emu[$order]" "$EMU_TESTS"
+          if [ "$order" = "$EMU_FULL_ORDER" ]; then
+            PEERGRAPH_TEST_EMULATED=1 PEERGRAPH_CUDA_EMU_ORDER=$order \
+              run_c_suite build/emu "emu[$order]" "$EMU_TESTS"
+          else
+            PEERGRAPH_TEST_EMULATED=1 PEERGRAPH_CUDA_EMU_ORDER=$order PEERGRAPH_CUDA_TRAIN_KERNELS_ONLY=1 \
+              run_c_suite build/emu "emu[$order]" "test_cuda_kernels test_cuda_train"
+          fi
         done ;;
   py)   echo "== integration tests (pytest: HTTP, PostgreSQL, browser, model)"
         if ls tests/py/test_*.py >/dev/null 2>&1; then

@@ -213,6 +213,7 @@ void enqueue(cudaStream_t st, std::function<void()> fn)
     emu_stream *s = S(st);
     auto o = std::make_shared<op>();
     o->run = std::move(fn);
+    static const bool eager = getenv("PEERGRAPH_CUDA_EMU_EAGER") != nullptr;
     if (s->capture) {
         if (s->capture_thread != std::this_thread::get_id() &&
             s->capture_mode != cudaStreamCaptureModeRelaxed) {
@@ -220,6 +221,9 @@ void enqueue(cudaStream_t st, std::function<void()> fn)
             die("work queued on a capturing stream from another thread");
         }
         s->capture->nodes.push_back(o);
+    } else if (eager) { /* a diagnosis aid: work runs at once, in call order */
+        flush(s);
+        o->run();
     } else {
         s->q.push_back(std::move(o));
     }
@@ -308,6 +312,7 @@ struct launch_ctx {
     std::vector<warp_state> warps;
     std::vector<int> order;
     int n, block_waiting, done;
+    int pos; /* index into order of the running fiber in this pass */
     fiber *cur;
     void *sched_sp;
     /* shared memory: static declarations get offsets (kept for the launch),
@@ -321,12 +326,16 @@ struct launch_ctx {
 launch_ctx *L; /* the launch running (one at a time, under big_lock) */
 char *stacks;  /* MAX_THREADS stacks, each under a guard page */
 
+void pass_on(void);
+
 void fiber_main(void *arg)
 {
     (void)arg;
     (*L->body)();
     L->cur->state = F_DONE;
-    emu_ctx_switch(&L->cur->sp, L->sched_sp);
+    L->done++;
+    L->warps[(size_t)L->cur->warp].done++;
+    pass_on();
     die("a finished fiber was resumed");
 }
 
@@ -347,10 +356,28 @@ void fiber_init(fiber *f)
 }
 
 /* Switches from the running fiber back to the scheduler. */
+/* The running fiber stops (at a barrier, or finished): switch straight to the
+ * next ready fiber of this pass, in the launch's order, or back to the
+ * scheduler at the end of the pass. */
+void pass_on(void)
+{
+    launch_ctx &c = *L;
+    fiber *from = c.cur;
+    while (++c.pos < c.n) {
+        fiber &f = c.fibers[(size_t)c.order[(size_t)c.pos]];
+        if (f.state == F_READY) {
+            c.cur = &f;
+            threadIdx = f.tid;
+            emu_ctx_switch(&from->sp, f.sp);
+            return; /* resumed: whoever switched here set cur and threadIdx */
+        }
+    }
+    emu_ctx_switch(&from->sp, c.sched_sp);
+}
+
 void yield_to_scheduler(void)
 {
-    emu_ctx_switch(&L->cur->sp, L->sched_sp);
-    /* resumed: the scheduler set threadIdx */
+    pass_on();
 }
 
 struct order_cfg {
@@ -438,16 +465,14 @@ void run_block(const order_cfg &oc)
     if (oc.mode == 2)
         make_order(c.order, c.n, oc);
     for (;;) {
-        for (int i : c.order) {
-            fiber &f = c.fibers[(size_t)i];
-            if (f.state != F_READY)
-                continue;
-            c.cur = &f;
-            threadIdx = f.tid;
-            emu_ctx_switch(&c.sched_sp, f.sp);
-            if (f.state == F_DONE) {
-                c.done++;
-                c.warps[(size_t)f.warp].done++;
+        /* one pass: the first ready fiber runs, each passes on to the next */
+        for (c.pos = 0; c.pos < c.n; c.pos++) {
+            fiber &f = c.fibers[(size_t)c.order[(size_t)c.pos]];
+            if (f.state == F_READY) {
+                c.cur = &f;
+                threadIdx = f.tid;
+                emu_ctx_switch(&c.sched_sp, f.sp);
+                break;
             }
         }
         c.cur = nullptr;
@@ -1126,50 +1151,99 @@ size_t type_bytes(cudaDataType_t t)
     return t == CUDA_R_32F ? 4 : 2;
 }
 
-float load(cudaDataType_t t, const void *p, size_t i)
+typedef float v4f __attribute__((vector_size(16)));
+
+inline v4f ld4(const float *p)
+{
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline float hsum(v4f v)
+{
+    return (v[0] + v[1]) + (v[2] + v[3]);
+}
+
+inline float cvt(float x)
+{
+    return x;
+}
+inline float cvt(__half x)
+{
+    return __half2float(x);
+}
+inline float cvt(__nv_bfloat16 x)
+{
+    return __uint_as_float((uint32_t)x.__x << 16);
+}
+
+/* Packs rows r0 .. r0 + rows - 1 of op(X) (each k long) as rows of kp floats,
+ * zero-padded, reading X in its storage order. */
+template <class T>
+void pack_t(const T *X, cublasOperation_t op, int ld, int r0, int rows, int k, int kp, float *out)
+{
+    if (op == CUBLAS_OP_T) { /* row r of op(X) is column r of X: contiguous */
+        for (int i = 0; i < rows; i++)
+            for (int p = 0; p < k; p++)
+                out[(size_t)i * kp + p] = cvt(X[(size_t)p + (size_t)(r0 + i) * ld]);
+    } else { /* element (r, p) at r + p ld: walk r fastest */
+        for (int p = 0; p < k; p++)
+            for (int i = 0; i < rows; i++)
+                out[(size_t)i * kp + p] = cvt(X[(size_t)(r0 + i) + (size_t)p * ld]);
+    }
+    for (int i = 0; i < rows; i++)
+        for (int p = k; p < kp; p++)
+            out[(size_t)i * kp + p] = 0.0f;
+}
+
+void pack(cudaDataType_t t, const void *X, cublasOperation_t op, int ld, int r0, int rows, int k,
+          int kp, float *out)
 {
     if (t == CUDA_R_32F)
-        return ((const float *)p)[i];
-    const uint16_t u = ((const uint16_t *)p)[i];
-    if (t == CUDA_R_16F)
-        return __half2float(__ushort_as_half(u));
-    return __uint_as_float((uint32_t)u << 16);
+        pack_t((const float *)X, op, ld, r0, rows, k, kp, out);
+    else if (t == CUDA_R_16F)
+        pack_t((const __half *)X, op, ld, r0, rows, k, kp, out);
+    else
+        pack_t((const __nv_bfloat16 *)X, op, ld, r0, rows, k, kp, out);
 }
 
-/* element (r, c) of op(X) where X is stored column-major with leading dim ld */
-inline size_t op_index(cublasOperation_t op, int r, int c, int ld)
-{
-    return op == CUBLAS_OP_N ? (size_t)r + (size_t)c * ld : (size_t)c + (size_t)r * ld;
-}
-
+/* C (m x n) = alpha op(A) op(B) + beta C, fp32 sums in 4 lanes: rows of op(A)
+ * in panels of 64, tiles of 4 rows x 2 columns. */
 void gemm_run(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha,
               const void *A, cudaDataType_t at, int lda, const void *B, cudaDataType_t bt, int ldb,
               float beta, float *C, int ldc)
 {
-    /* op(B) as n rows of k floats, op(A) 64 rows at a time: contiguous dots */
-    std::vector<float> bk((size_t)n * k), ak((size_t)64 * k);
-    for (int j = 0; j < n; j++)
-        for (int p = 0; p < k; p++)
-            bk[(size_t)j * k + p] = load(bt, B, op_index(tb, p, j, ldb));
+    const int kp = (k + 7) & ~7;
+    std::vector<float> bk((size_t)n * kp + 8), ak((size_t)64 * kp + 8);
+    /* column j of op(B) is row j of op'(B) = op(B)^T: pack those n rows */
+    pack(bt, B, tb == CUBLAS_OP_N ? CUBLAS_OP_T : CUBLAS_OP_N, ldb, 0, n, k, kp, bk.data());
     for (int i0 = 0; i0 < m; i0 += 64) {
         const int mi = std::min(64, m - i0);
-        for (int i = 0; i < mi; i++)
-            for (int p = 0; p < k; p++)
-                ak[(size_t)i * k + p] = load(at, A, op_index(ta, i0 + i, p, lda));
-        for (int j = 0; j < n; j++) {
-            const float *b = &bk[(size_t)j * k];
-            for (int i = 0; i < mi; i++) {
-                const float *a = &ak[(size_t)i * k];
-                float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                int p = 0;
-                for (; p + 8 <= k; p += 8)
-                    for (int u = 0; u < 8; u++)
-                        s[u] = fmaf(a[p + u], b[p + u], s[u]);
-                for (; p < k; p++)
-                    s[0] = fmaf(a[p], b[p], s[0]);
-                const float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-                float *c = &C[(size_t)(i0 + i) + (size_t)j * ldc];
-                *c = beta == 0.0f ? alpha * sum : alpha * sum + beta * *c;
+        pack(at, A, ta, lda, i0, mi, k, kp, ak.data());
+        for (int j0 = 0; j0 < n; j0 += 2) {
+            const int nj = std::min(2, n - j0);
+            const float *b0 = &bk[(size_t)j0 * kp], *b1 = nj > 1 ? b0 + kp : b0;
+            for (int ii = 0; ii < mi; ii += 4) {
+                const int ni = std::min(4, mi - ii);
+                const float *a[4];
+                for (int r = 0; r < 4; r++)
+                    a[r] = &ak[(size_t)(ii + (r < ni ? r : 0)) * kp];
+                v4f acc[4][2] = {};
+                for (int p = 0; p < kp; p += 4) {
+                    const v4f x0 = ld4(b0 + p), x1 = ld4(b1 + p);
+                    for (int r = 0; r < 4; r++) {
+                        const v4f w = ld4(a[r] + p);
+                        acc[r][0] += w * x0;
+                        acc[r][1] += w * x1;
+                    }
+                }
+                for (int r = 0; r < ni; r++)
+                    for (int c = 0; c < nj; c++) {
+                        const float sum = hsum(acc[r][c]);
+                        float *y = &C[(size_t)(i0 + ii + r) + (size_t)(j0 + c) * ldc];
+                        *y = beta == 0.0f ? alpha * sum : alpha * sum + beta * *y;
+                    }
             }
         }
     }

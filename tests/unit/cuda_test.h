@@ -22,6 +22,15 @@ static int cuda_ready(char *why, size_t n)
     return 0;
 }
 
+/* PEERGRAPH_TEST_EMULATED is set by the emu suite of tests/run.sh (the CUDA
+ * tests on the CPU emulator, docs/cuda.md): tests on the real model then use
+ * shorter sequences (each test says which), since every emulated thread and
+ * cuBLAS product runs on one CPU core; every comparison still runs. */
+static inline int cuda_emulated_short(void)
+{
+    return getenv("PEERGRAPH_TEST_EMULATED") != NULL;
+}
+
 #define NEED_CUDA()                                                                        \
     do {                                                                                   \
         char why_[1024];                                                                   \
