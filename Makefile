@@ -8,6 +8,7 @@
 #   make SANITIZER=address,undefined   an instrumented copy in build/san/
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/
 #   make test-cuda  the CUDA kernel and engine tests, on a machine with a GPU (docs/cuda.md)
+#   make emu        the CUDA tests against a CPU emulator of CUDA, no GPU needed (docs/cuda.md)
 #   make bench      the CPU benchmarks of docs/benchmarks.md
 #   V=1             show full commands
 
